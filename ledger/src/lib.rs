@@ -8,9 +8,11 @@
 pub mod codec;
 pub mod epcis;
 pub mod feed;
+pub mod fork;
 pub mod gs1;
 pub mod identity;
 pub mod merkle;
+pub mod proof;
 pub mod checkpoint;
 pub mod records;
 pub mod roster;

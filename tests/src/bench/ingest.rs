@@ -1,0 +1,1 @@
+//! Scenario `ingest` (being written).

@@ -1,0 +1,1 @@
+//! Scenarios `trace_forward`, `trace_back`, `recall_scope` (being written).
