@@ -1,8 +1,209 @@
-//! GS1 identifiers (being written by the gs1 work).
+//! GS1 identifiers: check digits, typed keys, the Barcode Syntax Dictionary, AI element strings,
+//! GS1 Digital Link URIs, EPC URNs, and the constrained canonical Digital Link of the EPCIS hash.
+//!
+//! Code map:
+//! * [`check_digit`] – mod-10 check digits and the `csumalpha` check character pair.
+//! * [`linter`] – the dictionary's content checks (`csum`, `yymmd0`, …).
+//! * [`dictionary`] – the syntax dictionary staged by `build.rs`, parsed once.
+//! * [`ai_data`] – AI data, bracketed `(01)…` input, element strings `^01…`, `req`/`ex` rules.
+//! * [`digital_link`] – DL URI parse/generate on any domain, path/query escaping.
+//! * [`epc`] – EPC URNs (TDS) ↔ AI data / DL.
+//! * [`keys`] – `Gtin`, `Gln`, `Sscc` and other primary keys.
+//! * this file – [`canonical_digital_link`], [`Identifier`]/[`classify`] for the lot graph, [`lot_link`].
+//!
+//! **Invariant:** every identifier this module emits has passed the dictionary's format and
+//! check-digit rules. This module deliberately does not own EPCIS events or hashing: the
+//! `epcis` module calls [`canonical_digital_link`] when it builds the pre-hash string.
+
+pub mod ai_data;
+pub mod check_digit;
+pub mod dictionary;
+pub mod digital_link;
+pub mod epc;
+pub mod error;
+pub mod keys;
+pub mod linter;
+
+pub use ai_data::{AiData, AiElement, parse_bracketed};
+pub use dictionary::{Dictionary, dictionary, parse_dictionary};
+pub use digital_link::{CANONICAL_STEM, DigitalLink};
+pub use epc::{digital_link_to_urn, urn_to_ai_data, urn_to_digital_link};
+pub use error::Error;
+pub use keys::{Gln, Gtin, KeyType, PrimaryKey, Sscc};
+
+/// Non-default parsing behaviour; `Options::default()` is the strict standard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Accept path names such as `/gtin/`, `/ser/` instead of AIs (legacy DL 1.x convenience
+    /// alphas; never generated).
+    pub permit_convenience_alphas: bool,
+    /// Accept GTIN-8/12/13 after `/01/` or in `?01=` and pad them to 14 digits (legacy links;
+    /// the current DL standard requires 14 digits).
+    pub permit_zero_suppressed_gtin: bool,
+    /// Accept AIs the dictionary does not list (validated as CSET 82, up to 90 characters).
+    pub permit_unknown_ais: bool,
+    /// Additionally allow such unknown AIs as DL query attributes (the engine's
+    /// `vUNKNOWN_AI_NOT_DL_ATTR` validation switched off). Has no effect without
+    /// `permit_unknown_ais`.
+    pub unknown_ai_as_dl_attribute: bool,
+}
+
+/// Options used for the canonical form: links seen in the wild (and accepted by the EPCIS hash
+/// reference implementation) still use zero-suppressed GTINs and convenience alphas.
+const CANONICALISING_OPTIONS: Options = Options {
+    permit_convenience_alphas: true,
+    permit_zero_suppressed_gtin: true,
+    permit_unknown_ais: false,
+    unknown_ai_as_dl_attribute: false,
+};
+
+/// Parses a Digital Link URI (strict) and returns it with its element string and AI map, the
+/// data behind `lotline dl parse URI --json`.
+pub fn parse_digital_link(uri: &str) -> Result<DigitalLink, Error> {
+    digital_link::parse(uri)
+}
+
+/// The most fine-grained key of a GS1 identifier: the primary key plus the qualifiers that
+/// still add identity (CPV `22` is dropped; with a serial `21`, the lot `10` is dropped).
+fn canonical_key(identifier: &str) -> Option<(AiElement, Vec<AiElement>)> {
+    let key_data = if identifier.starts_with("urn:epc:") {
+        urn_to_ai_data(identifier).ok()?
+    } else if identifier.get(..4).is_some_and(|scheme| scheme.eq_ignore_ascii_case("http")) {
+        let link = digital_link::parse_with(identifier, &CANONICALISING_OPTIONS).ok()?;
+        let mut key_data = AiData::new();
+        for element in std::iter::once(&link.primary_key).chain(&link.qualifiers) {
+            key_data.push(&element.ai, &element.value).ok()?;
+        }
+        key_data
+    } else {
+        return None;
+    };
+    let (primary_key, qualifiers) = key_data.elements().split_first()?;
+    let has_serial = qualifiers.iter().any(|qualifier| qualifier.ai == "21");
+    let kept_qualifiers = qualifiers
+        .iter()
+        .filter(|qualifier| qualifier.ai != "22" && !(has_serial && qualifier.ai == "10"))
+        .cloned()
+        .collect();
+    Some((primary_key.clone(), kept_qualifiers))
+}
+
+fn format_canonical(primary_key: &AiElement, qualifiers: &[AiElement]) -> String {
+    let mut link = String::from(CANONICAL_STEM);
+    for element in std::iter::once(primary_key).chain(qualifiers) {
+        link.push('/');
+        link.push_str(&element.ai);
+        link.push('/');
+        link.push_str(&digital_link::escape_canonical_component(&element.value));
+    }
+    link
+}
 
 /// The constrained canonical GS1 Digital Link (`https://id.gs1.org/...`, key + qualifiers only)
 /// of an EPC URN or a Digital Link on any host; `None` when `identifier` is not a GS1 key.
+///
+/// Rules (CBV 2.0 event hash, rule 9): host `id.gs1.org`, no query string, only the most
+/// fine-grained identification level, GTIN as 14 digits, SGLN extension `0` dropped.
 pub fn canonical_digital_link(identifier: &str) -> Option<String> {
-    let _ = identifier;
-    None
+    let (primary_key, qualifiers) = canonical_key(identifier)?;
+    Some(format_canonical(&primary_key, &qualifiers))
+}
+
+/// What a GS1 identifier denotes, as the lot graph needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Identifier {
+    /// A batch/lot of a trade item (`01` + `10`, `urn:epc:class:lgtin`).
+    Lot {
+        /// GTIN, 14 digits.
+        gtin: String,
+        /// Lot number as in AI (10).
+        lot: String,
+    },
+    /// One serialised trade item (`01` + `21`, `urn:epc:id:sgtin`).
+    Item {
+        /// GTIN, 14 digits.
+        gtin: String,
+        /// Serial number as in AI (21).
+        serial: String,
+    },
+    /// A trade item class without lot or serial (`01`, `urn:epc:idpat:sgtin:….*`).
+    Class {
+        /// GTIN, 14 digits.
+        gtin: String,
+    },
+    /// A logistic unit (pallet, case) identified by an SSCC (`00`, `urn:epc:id:sscc`).
+    LogisticUnit {
+        /// SSCC, 18 digits.
+        sscc: String,
+    },
+    /// A physical location (`414` [+ `254`], `urn:epc:id:sgln`).
+    Location {
+        /// GLN, 13 digits.
+        gln: String,
+        /// GLN extension (AI 254); `None` for the GLN itself (SGLN extension `0`).
+        extension: Option<String>,
+    },
+    /// A party (`417`, `urn:epc:id:pgln`).
+    Party {
+        /// Party GLN, 13 digits.
+        gln: String,
+    },
+    /// Any other GS1 key, as its canonical Digital Link.
+    Other(String),
+}
+
+impl Identifier {
+    /// The constrained canonical Digital Link, identical to [`canonical_digital_link`] of any
+    /// URN or DL that classifies to this value.
+    pub fn to_canonical_link(&self) -> String {
+        let element =
+            |ai: &str, value: &str| AiElement { ai: ai.to_owned(), value: value.to_owned() };
+        match self {
+            Identifier::Lot { gtin, lot } => {
+                format_canonical(&element("01", gtin), &[element("10", lot)])
+            }
+            Identifier::Item { gtin, serial } => {
+                format_canonical(&element("01", gtin), &[element("21", serial)])
+            }
+            Identifier::Class { gtin } => format_canonical(&element("01", gtin), &[]),
+            Identifier::LogisticUnit { sscc } => format_canonical(&element("00", sscc), &[]),
+            Identifier::Location { gln, extension } => {
+                let qualifiers: Vec<AiElement> =
+                    extension.iter().map(|extension| element("254", extension)).collect();
+                format_canonical(&element("414", gln), &qualifiers)
+            }
+            Identifier::Party { gln } => format_canonical(&element("417", gln), &[]),
+            Identifier::Other(canonical_link) => canonical_link.clone(),
+        }
+    }
+}
+
+/// Classifies an EPC URN or Digital Link; `None` when it is not a valid GS1 identifier.
+pub fn classify(identifier: &str) -> Option<Identifier> {
+    let (primary_key, qualifiers) = canonical_key(identifier)?;
+    let qualifier_ais: Vec<&str> =
+        qualifiers.iter().map(|qualifier| qualifier.ai.as_str()).collect();
+    let first_value =
+        || qualifiers.first().map(|qualifier| qualifier.value.clone()).unwrap_or_default();
+    let key_value = primary_key.value.clone();
+    let classified = match (primary_key.ai.as_str(), qualifier_ais.as_slice()) {
+        ("01", []) => Identifier::Class { gtin: key_value },
+        ("01", ["10"]) => Identifier::Lot { gtin: key_value, lot: first_value() },
+        ("01", ["21"]) => Identifier::Item { gtin: key_value, serial: first_value() },
+        ("00", []) => Identifier::LogisticUnit { sscc: key_value },
+        ("414", []) => Identifier::Location { gln: key_value, extension: None },
+        ("414", ["254"]) => Identifier::Location { gln: key_value, extension: Some(first_value()) },
+        ("417", []) => Identifier::Party { gln: key_value },
+        _ => Identifier::Other(format_canonical(&primary_key, &qualifiers)),
+    };
+    Some(classified)
+}
+
+/// The canonical link of a lot: `https://id.gs1.org/01/<gtin14>/10/<escaped lot>`.
+///
+/// `gtin14` is used as given; callers hold a validated [`Gtin`] or a classified
+/// [`Identifier::Lot`]. The escaping is the same as [`canonical_digital_link`]'s, so the
+/// result equals the canonical form of the matching `urn:epc:class:lgtin` URN.
+pub fn lot_link(gtin14: &str, lot: &str) -> String {
+    format!("{CANONICAL_STEM}/01/{gtin14}/10/{}", digital_link::escape_canonical_component(lot))
 }
