@@ -1,0 +1,235 @@
+//! Answers to trace and recall queries: plain serde values the node serves as JSON and the
+//! client prints.
+//!
+//! Owns the shape of every answer (the client's contract: `lots`, `consignees`, `events`,
+//! `entries`, plus per-lot detail and `warnings`). Does not own how answers are computed (see
+//! [`super::query`]) nor rendering (the client's).
+
+use serde::{Deserialize, Serialize};
+
+use super::EntryRef;
+use super::facts::{DocumentRef, Flow};
+
+pub use super::facts::MasterData as LotMaster;
+
+/// Answer to trace back or trace forward.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TraceAnswer {
+    /// The identifiers the walk started from (canonical Digital Links).
+    pub subjects: Vec<String>,
+    /// Every lot reached, the subjects included (canonical Digital Links), sorted.
+    pub lots: Vec<String>,
+    /// Items reached that could not be tied to a lot (no lot number in their master data).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
+    /// Every shipment or receipt of a reached lot: who got how much, where and when.
+    pub consignees: Vec<Handoff>,
+    /// What of the reached lots is still in distribution (not sold, consumed or destroyed).
+    pub in_distribution: Vec<Position>,
+    /// Per-lot detail: origin, master data, places and dates.
+    pub details: Vec<LotDetail>,
+    /// Event Hash IDs of every event the answer relied on, sorted.
+    pub events: Vec<String>,
+    /// The feed entries carrying those events, so a client can verify each one.
+    pub entries: Vec<EntryRef>,
+    /// Problems met on the way: unknown identifiers, cycles, double receipts.
+    pub warnings: Vec<Warning>,
+}
+
+/// Answer to a recall-scope query: the forward trace of everything the hazard touches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecallAnswer {
+    /// The hazard as understood (human-readable).
+    pub hazard: String,
+    /// The lots the hazard names directly (before the forward walk), sorted.
+    pub implicated_lots: Vec<String>,
+    /// The forward trace from the implicated lots.
+    #[serde(flatten)]
+    pub trace: TraceAnswer,
+}
+
+/// Answer to one step up / one step down for one organisation (the FSMA legal minimum).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OneStepAnswer {
+    /// The organisation asked about (hex public key).
+    pub organisation: String,
+    /// The lot asked about (canonical Digital Link).
+    pub lot: String,
+    /// Lots this organisation transformed into the lot (its inputs), sorted.
+    pub made_from: Vec<String>,
+    /// Lots this organisation made from the lot, sorted.
+    pub made_into: Vec<String>,
+    /// One step up: receipts by this organisation of the lot or of its inputs.
+    pub received: Vec<Handoff>,
+    /// One step down: shipments by this organisation of the lot or of what it made from it.
+    pub shipped: Vec<Handoff>,
+    /// Event Hash IDs relied on, sorted.
+    pub events: Vec<String>,
+    /// The feed entries carrying those events.
+    pub entries: Vec<EntryRef>,
+    /// Problems met: unknown lot, nothing recorded by this organisation, double receipts.
+    pub warnings: Vec<Warning>,
+}
+
+/// Custody of one lot passing from one organisation to another: a shipment and its receipt
+/// (either may be missing from the ledger). Carries FSMA's shipping / receiving KDEs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Handoff {
+    /// The lot handed off (canonical Digital Link).
+    pub lot: String,
+    /// The receiving party: the shipment's `owning_party` (else `possessing_party`)
+    /// destination, else the receipt's; `None` when nobody said.
+    pub party: Option<String>,
+    /// Where it went: the shipment's `location` destination, else where it was received.
+    pub location: Option<String>,
+    /// Amount of this lot handed off (pallets resolved to their contents): as shipped, or as
+    /// received when no shipment is recorded.
+    pub quantity: Option<f64>,
+    /// Unit of `quantity`.
+    pub uom: Option<String>,
+    /// Sender's organisation key (hex), when a shipping event is recorded.
+    pub shipped_by: Option<String>,
+    /// Ship date (RFC 3339, UTC).
+    pub shipped_at: Option<String>,
+    /// Ship-from place (source `location`, else where the shipping event happened).
+    pub ship_from: Option<String>,
+    /// Receiver's organisation key (hex), when a receiving event is recorded.
+    pub received_by: Option<String>,
+    /// Receive date (RFC 3339, UTC).
+    pub received_at: Option<String>,
+    /// Reference documents of both sides (despatch advice, bill of lading, purchase order).
+    pub documents: Vec<DocumentRef>,
+    /// Event Hash ID of the shipping event, when recorded.
+    pub shipping_event: Option<String>,
+    /// Event Hash ID of the receiving event, when recorded.
+    pub receiving_event: Option<String>,
+}
+
+/// Who holds some of a lot now.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Holder {
+    /// An organisation on the ledger (hex public key) that recorded holding it.
+    Organisation {
+        /// Hex public key.
+        key: String,
+    },
+    /// Shipped and not (yet) received on the ledger: with the consignee named by the shipment.
+    Consignee {
+        /// The ship-to party, when stated.
+        party: Option<String>,
+        /// The ship-to location, when stated.
+        location: Option<String>,
+    },
+}
+
+/// An amount of one lot still in distribution with one holder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Position {
+    /// The lot (canonical Digital Link).
+    pub lot: String,
+    /// Who holds it.
+    pub holder: Holder,
+    /// Remaining amount: received or produced minus shipped, consumed, sold or destroyed.
+    pub quantity: f64,
+    /// Unit of `quantity`.
+    pub uom: Option<String>,
+}
+
+/// How a lot came to be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Origin {
+    /// Harvest / commissioning (`produced`) or transformation output.
+    pub how: OriginKind,
+    /// The organisation that recorded it (hex public key).
+    pub organisation: String,
+    /// Where (canonical Digital Link of the place).
+    pub place: Option<String>,
+    /// When (RFC 3339, UTC).
+    pub date: String,
+    /// The lots it was made from (transformations only), sorted.
+    pub inputs: Vec<String>,
+    /// Event Hash ID of the event.
+    pub event: String,
+}
+
+/// The two ways a lot code comes into being (FSMA: initial packing / harvest, transformation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OriginKind {
+    /// ObjectEvent ADD: harvest, commissioning, initial packing.
+    Commissioned,
+    /// Output of a TransformationEvent.
+    Transformed,
+}
+
+/// One visit of a lot to a place: what happened there, by whom, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Visit {
+    /// Canonical Digital Link of the place, when stated.
+    pub place: Option<String>,
+    /// The organisation that recorded it (hex public key).
+    pub organisation: String,
+    /// When (RFC 3339, UTC).
+    pub date: String,
+    /// Business step as a bare CBV word (or custom URI).
+    pub biz_step: Option<String>,
+    /// What it meant for custody.
+    pub flow: Flow,
+    /// Event Hash ID.
+    pub event: String,
+}
+
+/// Everything known about one reached lot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LotDetail {
+    /// The lot (canonical Digital Link).
+    pub lot: String,
+    /// Its GTIN (14 digits), when it is a GS1 lot.
+    pub gtin: Option<String>,
+    /// How (and where, when, by whom) it came to be; empty when no creating event is recorded.
+    pub origins: Vec<Origin>,
+    /// Master data from the creating events' ILMD.
+    pub master: LotMaster,
+    /// Every place and date it was seen, in time order.
+    pub visits: Vec<Visit>,
+}
+
+/// A problem met while answering; answers stay usable and say what they could not do.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Warning {
+    /// The identifier is not known to the index (nothing recorded about it).
+    UnknownIdentifier {
+        /// The identifier as given.
+        identifier: String,
+    },
+    /// The transformation graph leads back to a lot already on the current path.
+    Cycle {
+        /// The lot the walk came from.
+        from: String,
+        /// The lot that closes the cycle.
+        to: String,
+        /// Event Hash ID of the transformation that closes it.
+        event: String,
+    },
+    /// One shipment was received more than once.
+    ReceivedTwice {
+        /// The lot.
+        lot: String,
+        /// Event Hash ID of the shipment.
+        shipping_event: String,
+        /// Event Hash IDs of the receipts.
+        receiving_events: Vec<String>,
+    },
+    /// Pallets nested deeper than the bound (or inside themselves); contents beyond were cut.
+    NestingTooDeep {
+        /// The pallet (canonical Digital Link).
+        logistic_unit: String,
+    },
+    /// Nothing matched: a hazard's window or facility names no recorded event.
+    NothingMatched {
+        /// What was asked.
+        what: String,
+    },
+}

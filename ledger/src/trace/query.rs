@@ -1,0 +1,852 @@
+//! Queries over the lot graph: trace back, trace forward, one step up / down, recall scope.
+//!
+//! Owns the walks and the rules that turn events into answers: transformation edges (grouped
+//! by `transformationID`), handoff pairing (a receipt pairs with the latest earlier shipment
+//! of the same objects that shares a reference document, a destination, the receiving place or
+//! a source; documents win), quantities still in distribution (produced or received, minus
+//! shipped, consumed, sold or destroyed, per holder and unit), and the warnings. Does not own
+//! the index's maintenance (see [`super::index`]) nor the answer types (see [`super::answer`]).
+//!
+//! **Invariant:** a walk expands each unit once (iterative depth-first search with an explicit
+//! path colour), so a cycle recorded by mistake is reported once per closing edge and never
+//! followed again.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::PublicKey;
+
+use super::answer::{
+    Handoff, Holder, LotDetail, OneStepAnswer, Origin, OriginKind, Position, RecallAnswer,
+    TraceAnswer, Visit, Warning,
+};
+use super::facts::{DocumentRef, Flow, Kind, MasterData, ObjectKind};
+use super::index::{EventId, Index, NodeId, Resolved, Role, StoredEvent};
+use super::subject::Subject;
+
+/// Amounts below this are treated as nothing left (float sums of shipped parts).
+const QUANTITY_EPSILON: f64 = 1e-9;
+
+/// Which way a trace walks the transformation edges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Upstream: from outputs to the inputs they were made from, up to harvest.
+    Back,
+    /// Downstream: from inputs to everything made from them.
+    Forward,
+}
+
+/// A half-open window `[from, until)` of event times, in milliseconds since the Unix epoch;
+/// either end may be open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeWindow {
+    /// First instant inside the window.
+    pub from_ms: Option<i64>,
+    /// First instant after the window.
+    pub until_ms: Option<i64>,
+}
+
+impl TimeWindow {
+    /// A window over all time.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// A window from RFC 3339 timestamps (either may be absent).
+    pub fn parse(from: Option<&str>, until: Option<&str>) -> Result<Self, WindowError> {
+        let parse_one = |text: &str| -> Result<i64, WindowError> {
+            let instant = time::OffsetDateTime::parse(
+                text.trim(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map_err(|_| WindowError::BadTimestamp(text.to_owned()))?;
+            i64::try_from(instant.unix_timestamp_nanos() / 1_000_000)
+                .map_err(|_| WindowError::BadTimestamp(text.to_owned()))
+        };
+        let window = Self {
+            from_ms: from.map(parse_one).transpose()?,
+            until_ms: until.map(parse_one).transpose()?,
+        };
+        if let (Some(from_ms), Some(until_ms)) = (window.from_ms, window.until_ms)
+            && until_ms < from_ms
+        {
+            return Err(WindowError::Reversed);
+        }
+        Ok(window)
+    }
+
+    /// Whether `time_ms` falls inside.
+    pub fn contains(&self, time_ms: i64) -> bool {
+        self.from_ms.is_none_or(|from_ms| time_ms >= from_ms)
+            && self.until_ms.is_none_or(|until_ms| time_ms < until_ms)
+    }
+
+    fn describe(&self) -> String {
+        let end = |bound: Option<i64>| bound.map_or_else(|| "open".to_owned(), format_time);
+        format!("[{}, {})", end(self.from_ms), end(self.until_ms))
+    }
+}
+
+/// A time window that could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WindowError {
+    /// Not an RFC 3339 timestamp with offset.
+    #[error("time window bound {0:?} is not an RFC 3339 timestamp with an offset")]
+    BadTimestamp(String),
+    /// The window ends before it starts.
+    #[error("time window ends before it starts")]
+    Reversed,
+}
+
+/// What a recall starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hazard {
+    /// Named lots (or items, or pallets: whatever they held).
+    Lots(Vec<Subject>),
+    /// Everything handled at a facility (GLN, any extension) within a window.
+    Facility {
+        /// 13-digit GLN.
+        gln: String,
+        /// When.
+        window: TimeWindow,
+    },
+    /// Every lot of an ingredient GTIN named by an event within a window.
+    Ingredient {
+        /// 14-digit GTIN.
+        gtin: String,
+        /// When.
+        window: TimeWindow,
+    },
+}
+
+impl Index {
+    /// Trace back (upstream) from one subject.
+    pub fn trace_back(&self, subject: &Subject) -> TraceAnswer {
+        self.trace(std::slice::from_ref(subject), Direction::Back)
+    }
+
+    /// Trace forward (downstream) from one subject.
+    pub fn trace_forward(&self, subject: &Subject) -> TraceAnswer {
+        self.trace(std::slice::from_ref(subject), Direction::Forward)
+    }
+
+    /// Trace from several subjects at once; unknown ones are reported, not fatal.
+    pub fn trace(&self, subjects: &[Subject], direction: Direction) -> TraceAnswer {
+        let mut warnings = Vec::new();
+        let seeds = self.seed_units(subjects, &mut warnings);
+        let mut answer = Walk::new(self).run(&seeds, direction, warnings);
+        answer.subjects = subjects.iter().map(|subject| subject.link().to_owned()).collect();
+        answer
+    }
+
+    /// Recall scope: the forward trace from every lot the hazard implicates, with consignees,
+    /// quantities and what is still in distribution.
+    pub fn recall_scope(&self, hazard: &Hazard) -> RecallAnswer {
+        let mut warnings = Vec::new();
+        let (description, seeds) = match hazard {
+            Hazard::Lots(subjects) => (
+                format!(
+                    "lots {}",
+                    subjects.iter().map(Subject::link).collect::<Vec<_>>().join(", ")
+                ),
+                self.seed_units(subjects, &mut warnings),
+            ),
+            Hazard::Facility { gln, window } => {
+                let description = format!("facility {gln} during {}", window.describe());
+                (description, self.units_at_facility(gln.trim(), window))
+            }
+            Hazard::Ingredient { gtin, window } => {
+                let description = format!("ingredient {gtin} during {}", window.describe());
+                (description, self.lots_of_ingredient(gtin.trim(), window))
+            }
+        };
+        if seeds.is_empty() && warnings.is_empty() {
+            warnings.push(Warning::NothingMatched { what: description.clone() });
+        }
+        let mut implicated_lots: Vec<String> =
+            seeds.iter().map(|unit| self.node(*unit).link.to_string()).collect();
+        implicated_lots.sort();
+        let mut trace = Walk::new(self).run(&seeds, Direction::Forward, warnings);
+        trace.subjects = implicated_lots.clone();
+        RecallAnswer { hazard: description, implicated_lots, trace }
+    }
+
+    /// One step up and one step down for one organisation: from whom it received the lot (or
+    /// the inputs it made the lot from) and to whom it shipped the lot (or what it made from
+    /// it). The legal minimum every organisation must be able to answer.
+    pub fn one_step(&self, organisation: &PublicKey, subject: &Subject) -> OneStepAnswer {
+        let mut answer = OneStepAnswer {
+            organisation: organisation.to_hex(),
+            lot: subject.link().to_owned(),
+            ..OneStepAnswer::default()
+        };
+        let mut warnings = Vec::new();
+        let seeds = self.seed_units(std::slice::from_ref(subject), &mut warnings);
+        let Some(author) = self.author_index(organisation) else {
+            warnings.push(Warning::UnknownIdentifier { identifier: organisation.to_hex() });
+            answer.warnings = warnings;
+            return answer;
+        };
+        let mut walk = Walk::new(self);
+        let mut made_from = BTreeSet::new();
+        let mut made_into = BTreeSet::new();
+        let mut received_units = BTreeSet::new();
+        let mut shipped_units = BTreeSet::new();
+        for unit in &seeds {
+            received_units.insert(*unit);
+            shipped_units.insert(*unit);
+            for (event_id, role, _) in walk.events_of_unit(*unit) {
+                let event = self.event(event_id);
+                if event.author != author || event.kind != Kind::Transformation {
+                    continue;
+                }
+                let (other_role, target) = match role {
+                    Role::Output => (Role::Input, &mut made_from),
+                    Role::Input => (Role::Output, &mut made_into),
+                    _ => continue,
+                };
+                walk.relied.insert(event_id);
+                for (other_event, other_unit) in walk.group_units(event_id, other_role) {
+                    walk.relied.insert(other_event);
+                    target.insert(other_unit);
+                }
+            }
+        }
+        received_units.extend(made_from.iter().copied());
+        shipped_units.extend(made_into.iter().copied());
+        for unit in received_units {
+            for (event_id, role, resolved) in walk.events_of_unit(unit) {
+                let event = self.event(event_id);
+                if event.author == author && role == Role::What && event.flow == Flow::Received {
+                    let handoff = walk.receipt_handoff(unit, event_id, resolved);
+                    answer.received.push(handoff);
+                }
+            }
+        }
+        for unit in shipped_units {
+            for (event_id, role, resolved) in walk.events_of_unit(unit) {
+                let event = self.event(event_id);
+                if event.author == author && role == Role::What && event.flow == Flow::Shipped {
+                    answer.shipped.extend(walk.shipment_handoffs(unit, event_id, resolved));
+                }
+            }
+        }
+        if seeds.is_empty() && warnings.is_empty() {
+            warnings.push(Warning::UnknownIdentifier { identifier: subject.link().to_owned() });
+        }
+        answer.made_from = made_from.iter().map(|unit| self.node(*unit).link.to_string()).collect();
+        answer.made_into = made_into.iter().map(|unit| self.node(*unit).link.to_string()).collect();
+        sort_handoffs(&mut answer.received);
+        sort_handoffs(&mut answer.shipped);
+        warnings.append(&mut walk.warnings);
+        warnings.sort();
+        warnings.dedup();
+        answer.warnings = warnings;
+        (answer.events, answer.entries) = walk.relied_entries();
+        answer
+    }
+
+    /// The units a subject stands for: a lot itself, an item's lot (or the item), everything
+    /// a pallet ever held.
+    fn seed_units(&self, subjects: &[Subject], warnings: &mut Vec<Warning>) -> Vec<NodeId> {
+        let mut seeds = Vec::new();
+        for subject in subjects {
+            let Some(node) = self.node_by_link(subject.link()) else {
+                warnings.push(Warning::UnknownIdentifier { identifier: subject.link().to_owned() });
+                continue;
+            };
+            let mut pallets = vec![node];
+            let mut position = 0;
+            while position < pallets.len() {
+                let current = pallets[position];
+                position += 1;
+                match self.node(current).kind {
+                    ObjectKind::Lot | ObjectKind::Item => seeds.push(self.unit_of(current)),
+                    ObjectKind::LogisticUnit => {
+                        for event_id in &self.node(current).events {
+                            let event = self.event(*event_id);
+                            let is_parent =
+                                event.objects_in(Role::Parent).any(|object| object.node == current);
+                            if event.kind != Kind::Aggregation
+                                || !event.is_effective()
+                                || !is_parent
+                            {
+                                continue;
+                            }
+                            for child in event.objects_in(Role::Child) {
+                                if !pallets.contains(&child.node) {
+                                    pallets.push(child.node);
+                                }
+                            }
+                        }
+                    }
+                    ObjectKind::Class | ObjectKind::Other => {}
+                }
+            }
+        }
+        seeds.sort_unstable();
+        seeds.dedup();
+        seeds
+    }
+
+    fn units_at_facility(&self, gln: &str, window: &TimeWindow) -> Vec<NodeId> {
+        let mut units = BTreeSet::new();
+        let mut resolved = Vec::new();
+        for event_id in self.events_at_gln(gln) {
+            let event = self.event(*event_id);
+            if !event.is_effective() || !window.contains(event.time_ms) {
+                continue;
+            }
+            for role in [Role::What, Role::Child, Role::Input, Role::Output] {
+                self.resolve(*event_id, role, &mut resolved);
+                units.extend(resolved.iter().map(|item| item.unit));
+            }
+        }
+        units.into_iter().collect()
+    }
+
+    fn lots_of_ingredient(&self, gtin: &str, window: &TimeWindow) -> Vec<NodeId> {
+        let mut walk = Walk::new(self);
+        let mut lots = Vec::new();
+        for lot in self.lots_of_gtin(gtin) {
+            let named_in_window = walk
+                .events_of_unit(*lot)
+                .into_iter()
+                .any(|(event_id, _, _)| window.contains(self.event(event_id).time_ms));
+            if named_in_window {
+                lots.push(*lot);
+            }
+        }
+        lots.sort_unstable();
+        lots
+    }
+}
+
+/// One query's working state: scratch buffers, the events relied on, warnings.
+struct Walk<'index> {
+    index: &'index Index,
+    /// Events the answer relies on.
+    relied: BTreeSet<EventId>,
+    /// Problems met.
+    warnings: Vec<Warning>,
+    /// Scratch for candidate events.
+    candidates: Vec<EventId>,
+    /// Scratch for resolutions.
+    resolved: Vec<Resolved>,
+}
+
+impl<'index> Walk<'index> {
+    fn new(index: &'index Index) -> Self {
+        Self {
+            index,
+            relied: BTreeSet::new(),
+            warnings: Vec::new(),
+            candidates: Vec::new(),
+            resolved: Vec::new(),
+        }
+    }
+
+    /// Every effective event that names `unit` once resolved, with the role and the resolved
+    /// amount; an event naming it in two roles appears twice.
+    fn events_of_unit(&mut self, unit: NodeId) -> Vec<(EventId, Role, Resolved)> {
+        let index = self.index;
+        let mut candidates = std::mem::take(&mut self.candidates);
+        index.candidate_events(unit, &mut candidates);
+        let mut found = Vec::new();
+        for event_id in candidates.iter().copied() {
+            let event = index.event(event_id);
+            if !event.is_effective() {
+                continue;
+            }
+            for role in [Role::What, Role::Child, Role::Input, Role::Output] {
+                if !event.objects.iter().any(|object| object.role == role) {
+                    continue;
+                }
+                if index.resolve(event_id, role, &mut self.resolved) {
+                    self.note_nesting(event_id, role);
+                }
+                if let Some(item) = self.resolved.iter().find(|item| item.unit == unit) {
+                    found.push((event_id, role, *item));
+                }
+            }
+        }
+        self.candidates = candidates;
+        found
+    }
+
+    fn note_nesting(&mut self, event_id: EventId, role: Role) {
+        let index = self.index;
+        for object in index.event(event_id).objects_in(role) {
+            let node = index.node(object.node);
+            if node.kind == ObjectKind::LogisticUnit {
+                self.warnings
+                    .push(Warning::NestingTooDeep { logistic_unit: node.link.to_string() });
+            }
+        }
+    }
+
+    /// The units on the `role` side of a transformation, across its `transformationID` group,
+    /// with the event each comes from.
+    fn group_units(&mut self, event_id: EventId, role: Role) -> Vec<(EventId, NodeId)> {
+        let index = self.index;
+        let event = index.event(event_id);
+        let group: Vec<EventId> = match event.transformation {
+            Some(group) => index
+                .transformation_group(group)
+                .iter()
+                .copied()
+                .filter(|member| {
+                    let member_event = index.event(*member);
+                    member_event.is_effective() && member_event.kind == Kind::Transformation
+                })
+                .collect(),
+            None => vec![event_id],
+        };
+        let mut units = Vec::new();
+        for member in group {
+            index.resolve(member, role, &mut self.resolved);
+            units.extend(self.resolved.iter().map(|item| (member, item.unit)));
+        }
+        units
+    }
+
+    /// The next units along `direction` from `unit`, with the transformation event of each edge.
+    fn neighbours(&mut self, unit: NodeId, direction: Direction) -> Vec<(NodeId, EventId)> {
+        let (from_role, to_role) = match direction {
+            Direction::Forward => (Role::Input, Role::Output),
+            Direction::Back => (Role::Output, Role::Input),
+        };
+        let mut next = Vec::new();
+        for (event_id, role, _) in self.events_of_unit(unit) {
+            if role != from_role || self.index.event(event_id).kind != Kind::Transformation {
+                continue;
+            }
+            for (member, other) in self.group_units(event_id, to_role) {
+                next.push((other, member));
+            }
+        }
+        next.sort_unstable();
+        next.dedup();
+        next
+    }
+
+    /// Closure of `seeds` along `direction` (seeds first), reporting cycles.
+    fn closure(&mut self, seeds: &[NodeId], direction: Direction) -> Vec<NodeId> {
+        const ON_PATH: u8 = 1;
+        const DONE: u8 = 2;
+        let index = self.index;
+        let mut colour: HashMap<NodeId, u8> = HashMap::new();
+        let mut order = Vec::new();
+        for seed in seeds {
+            if colour.contains_key(seed) {
+                continue;
+            }
+            colour.insert(*seed, ON_PATH);
+            order.push(*seed);
+            let first = self.neighbours(*seed, direction);
+            let mut stack: Vec<(NodeId, Vec<(NodeId, EventId)>, usize)> = vec![(*seed, first, 0)];
+            while let Some((current, next, position)) = stack.last_mut() {
+                let Some((neighbour, event_id)) = next.get(*position).copied() else {
+                    colour.insert(*current, DONE);
+                    stack.pop();
+                    continue;
+                };
+                *position += 1;
+                let current = *current;
+                match colour.get(&neighbour) {
+                    None => {
+                        colour.insert(neighbour, ON_PATH);
+                        order.push(neighbour);
+                        let further = self.neighbours(neighbour, direction);
+                        stack.push((neighbour, further, 0));
+                    }
+                    Some(&ON_PATH) => self.warnings.push(Warning::Cycle {
+                        from: index.node(current).link.to_string(),
+                        to: index.node(neighbour).link.to_string(),
+                        event: index.event(event_id).entry.event_hash_id.clone(),
+                    }),
+                    Some(_) => {}
+                }
+            }
+        }
+        order
+    }
+
+    /// A full trace answer over the closure of `seeds`.
+    fn run(
+        mut self,
+        seeds: &[NodeId],
+        direction: Direction,
+        warnings: Vec<Warning>,
+    ) -> TraceAnswer {
+        let index = self.index;
+        self.warnings = warnings;
+        let mut units = self.closure(seeds, direction);
+        units.sort_by(|left, right| index.node(*left).link.cmp(&index.node(*right).link));
+        let mut answer = TraceAnswer::default();
+        let mut positions: BTreeMap<(NodeId, Holder, Option<String>), f64> = BTreeMap::new();
+        for unit in &units {
+            let node = index.node(*unit);
+            match node.kind {
+                ObjectKind::Lot => answer.lots.push(node.link.to_string()),
+                _ => answer.items.push(node.link.to_string()),
+            }
+            let mut detail = LotDetail {
+                lot: node.link.to_string(),
+                gtin: node.gtin.map(|gtin| index.symbol(gtin).to_owned()),
+                origins: Vec::new(),
+                master: MasterData::default(),
+                visits: Vec::new(),
+            };
+            let mut masters: Vec<(i64, EventId, &MasterData)> = Vec::new();
+            for (event_id, role, resolved) in self.events_of_unit(*unit) {
+                self.relied.insert(event_id);
+                let event = index.event(event_id);
+                let author_key = index.author(event.author).to_hex();
+                let uom = resolved.uom.map(|uom| index.symbol(uom).to_owned());
+                let quantity = resolved.quantity.unwrap_or(0.0);
+                let own = Holder::Organisation { key: author_key.clone() };
+                detail.visits.push(Visit {
+                    place: event.place.map(|place| index.symbol(place).to_owned()),
+                    organisation: author_key.clone(),
+                    date: format_time(event.time_ms),
+                    biz_step: event.biz_step.map(|step| index.symbol(step).to_owned()),
+                    flow: if role == Role::What { event.flow } else { Flow::Observed },
+                    event: event.entry.event_hash_id.clone(),
+                });
+                match (role, event.kind) {
+                    (Role::What, _) => match event.flow {
+                        Flow::Produced => {
+                            *positions.entry((*unit, own, uom)).or_default() += quantity;
+                            detail.origins.push(self.origin(event_id, OriginKind::Commissioned));
+                            if let Some(master) = &event.master {
+                                masters.push((event.time_ms, event_id, master));
+                            }
+                        }
+                        Flow::Received => {
+                            *positions.entry((*unit, own, uom)).or_default() += quantity;
+                            if self.shipment_for_receipt(event_id).is_none() {
+                                answer
+                                    .consignees
+                                    .push(self.receipt_handoff(*unit, event_id, resolved));
+                            }
+                        }
+                        Flow::Shipped => {
+                            *positions.entry((*unit, own, uom.clone())).or_default() -= quantity;
+                            let handoffs = self.shipment_handoffs(*unit, event_id, resolved);
+                            if handoffs.iter().all(|handoff| handoff.receiving_event.is_none()) {
+                                let holder = Holder::Consignee {
+                                    party: handoffs.first().and_then(|h| h.party.clone()),
+                                    location: handoffs.first().and_then(|h| h.location.clone()),
+                                };
+                                *positions.entry((*unit, holder, uom)).or_default() += quantity;
+                            }
+                            answer.consignees.extend(handoffs);
+                        }
+                        Flow::Ended => {
+                            *positions.entry((*unit, own, uom)).or_default() -= quantity;
+                        }
+                        Flow::Observed => {}
+                    },
+                    (Role::Input, Kind::Transformation) => {
+                        *positions.entry((*unit, own, uom)).or_default() -= quantity;
+                    }
+                    (Role::Output, Kind::Transformation) => {
+                        *positions.entry((*unit, own, uom)).or_default() += quantity;
+                        detail.origins.push(self.origin(event_id, OriginKind::Transformed));
+                        if let Some(master) = &event.master {
+                            masters.push((event.time_ms, event_id, master));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            masters.sort_by_key(|(time_ms, event_id, _)| (*time_ms, *event_id));
+            for (_, _, master) in masters {
+                detail.master.merge_missing(master);
+            }
+            detail
+                .origins
+                .sort_by(|left, right| (&left.date, &left.event).cmp(&(&right.date, &right.event)));
+            detail
+                .visits
+                .sort_by(|left, right| (&left.date, &left.event).cmp(&(&right.date, &right.event)));
+            answer.details.push(detail);
+        }
+        answer.in_distribution = positions
+            .into_iter()
+            .filter(|(_, quantity)| *quantity > QUANTITY_EPSILON)
+            .map(|((unit, holder, uom), quantity)| Position {
+                lot: index.node(unit).link.to_string(),
+                holder,
+                quantity,
+                uom,
+            })
+            .collect();
+        sort_handoffs(&mut answer.consignees);
+        self.warnings.sort();
+        self.warnings.dedup();
+        answer.warnings = std::mem::take(&mut self.warnings);
+        (answer.events, answer.entries) = self.relied_entries();
+        answer
+    }
+
+    fn origin(&mut self, event_id: EventId, how: OriginKind) -> Origin {
+        let index = self.index;
+        let event = index.event(event_id);
+        let mut inputs = BTreeSet::new();
+        if how == OriginKind::Transformed {
+            for (member, input) in self.group_units(event_id, Role::Input) {
+                self.relied.insert(member);
+                inputs.insert(index.node(input).link.to_string());
+            }
+        }
+        Origin {
+            how,
+            organisation: index.author(event.author).to_hex(),
+            place: event.place.map(|place| index.symbol(place).to_owned()),
+            date: format_time(event.time_ms),
+            inputs: inputs.into_iter().collect(),
+            event: event.entry.event_hash_id.clone(),
+        }
+    }
+
+    /// The shipment a receipt pairs with: among effective shipments naming one of the same
+    /// objects at or before the receipt and matching it (shared document, destination,
+    /// receiving place or source), one sharing a document first, then the latest, then the
+    /// first indexed.
+    fn shipment_for_receipt(&self, receipt: EventId) -> Option<EventId> {
+        let index = self.index;
+        let receiving = index.event(receipt);
+        let mut best: Option<((bool, i64, std::cmp::Reverse<EventId>), EventId)> = None;
+        for object in receiving.objects_in(Role::What) {
+            for candidate in &index.node(object.node).events {
+                let shipping = index.event(*candidate);
+                if shipping.flow != Flow::Shipped
+                    || !shipping.is_effective()
+                    || shipping.time_ms > receiving.time_ms
+                    || !shipping.objects_in(Role::What).any(|shipped| shipped.node == object.node)
+                {
+                    continue;
+                }
+                let Some(shares_document) = handoff_match(shipping, receiving) else { continue };
+                let rank = (shares_document, shipping.time_ms, std::cmp::Reverse(*candidate));
+                if best.is_none_or(|(best_rank, _)| rank > best_rank) {
+                    best = Some((rank, *candidate));
+                }
+            }
+        }
+        best.map(|(_, shipment)| shipment)
+    }
+
+    /// The receipts that pair with a shipment, in time order.
+    fn receipts_for_shipment(&self, shipment: EventId) -> Vec<EventId> {
+        let index = self.index;
+        let shipping = index.event(shipment);
+        let mut receipts = Vec::new();
+        for object in shipping.objects_in(Role::What) {
+            for candidate in &index.node(object.node).events {
+                let receiving = index.event(*candidate);
+                if receiving.flow != Flow::Received
+                    || !receiving.is_effective()
+                    || receiving.time_ms < shipping.time_ms
+                    || receipts.contains(candidate)
+                    || handoff_match(shipping, receiving).is_none()
+                {
+                    continue;
+                }
+                if self.shipment_for_receipt(*candidate) == Some(shipment) {
+                    receipts.push(*candidate);
+                }
+            }
+        }
+        receipts.sort_by_key(|receipt| (index.event(*receipt).time_ms, *receipt));
+        receipts
+    }
+
+    /// Handoffs for one shipment of `unit`: one per receipt that received the unit, or one
+    /// without receipt. Reports a shipment received more than once.
+    fn shipment_handoffs(
+        &mut self,
+        unit: NodeId,
+        shipment: EventId,
+        shipped: Resolved,
+    ) -> Vec<Handoff> {
+        let index = self.index;
+        let mut receipts = Vec::new();
+        for receipt in self.receipts_for_shipment(shipment) {
+            index.resolve(receipt, Role::What, &mut self.resolved);
+            if self.resolved.iter().any(|item| item.unit == unit) {
+                receipts.push(receipt);
+            }
+        }
+        if receipts.len() > 1 {
+            self.warnings.push(Warning::ReceivedTwice {
+                lot: index.node(unit).link.to_string(),
+                shipping_event: index.event(shipment).entry.event_hash_id.clone(),
+                receiving_events: receipts
+                    .iter()
+                    .map(|receipt| index.event(*receipt).entry.event_hash_id.clone())
+                    .collect(),
+            });
+        }
+        let receipt_options: Vec<Option<EventId>> =
+            if receipts.is_empty() { vec![None] } else { receipts.into_iter().map(Some).collect() };
+        receipt_options
+            .into_iter()
+            .map(|receipt| {
+                self.relied.insert(shipment);
+                if let Some(receipt) = receipt {
+                    self.relied.insert(receipt);
+                }
+                build_handoff(index, unit, Some(shipment), receipt, shipped)
+            })
+            .collect()
+    }
+
+    /// The handoff of one receipt of `unit`, with its shipment when one pairs.
+    fn receipt_handoff(&mut self, unit: NodeId, receipt: EventId, received: Resolved) -> Handoff {
+        let shipment = self.shipment_for_receipt(receipt);
+        self.relied.insert(receipt);
+        let mut amount = received;
+        if let Some(shipment) = shipment {
+            self.relied.insert(shipment);
+            self.index.resolve(shipment, Role::What, &mut self.resolved);
+            if let Some(shipped) = self.resolved.iter().find(|item| item.unit == unit) {
+                amount = *shipped;
+            }
+        }
+        build_handoff(self.index, unit, shipment, Some(receipt), amount)
+    }
+
+    /// The relied-on events as sorted hash ids and entries.
+    fn relied_entries(&self) -> (Vec<String>, Vec<super::EntryRef>) {
+        let mut entries: Vec<super::EntryRef> =
+            self.relied.iter().map(|event| self.index.event(*event).entry.clone()).collect();
+        entries.sort();
+        entries.dedup();
+        let mut events: Vec<String> =
+            entries.iter().map(|entry| entry.event_hash_id.clone()).collect();
+        events.sort();
+        events.dedup();
+        (events, entries)
+    }
+}
+
+/// Whether a shipment and a receipt are two sides of one handoff: `Some(shares_document)` when
+/// they share a reference document, a destination, the receiving place as ship-to location, or
+/// a source; `None` otherwise.
+fn handoff_match(shipping: &StoredEvent, receiving: &StoredEvent) -> Option<bool> {
+    let shares_document = shipping.documents.iter().any(|(_, shipped_document)| {
+        receiving
+            .documents
+            .iter()
+            .any(|(_, received_document)| shipped_document == received_document)
+    });
+    let shares_destination = shipping
+        .destinations
+        .iter()
+        .any(|destination| receiving.destinations.contains(destination));
+    let ships_to_receiving_place = receiving.place.is_some_and(|place| {
+        shipping.destinations.iter().any(|(_, destination)| *destination == place)
+    });
+    let shares_source = shipping.sources.iter().any(|source| receiving.sources.contains(source));
+    (shares_document || shares_destination || ships_to_receiving_place || shares_source)
+        .then_some(shares_document)
+}
+
+fn endpoint_of(index: &Index, endpoints: &[(u32, u32)], kinds: &[&str]) -> Option<String> {
+    kinds.iter().find_map(|kind| {
+        endpoints
+            .iter()
+            .find(|(endpoint_type, _)| index.symbol(*endpoint_type) == *kind)
+            .map(|(_, id)| index.symbol(*id).to_owned())
+    })
+}
+
+fn build_handoff(
+    index: &Index,
+    unit: NodeId,
+    shipment: Option<EventId>,
+    receipt: Option<EventId>,
+    amount: Resolved,
+) -> Handoff {
+    let shipping = shipment.map(|event| index.event(event));
+    let receiving = receipt.map(|event| index.event(event));
+    let party = shipping
+        .and_then(|event| {
+            endpoint_of(index, &event.destinations, &["owning_party", "possessing_party"])
+        })
+        .or_else(|| {
+            receiving.and_then(|event| {
+                endpoint_of(index, &event.destinations, &["owning_party", "possessing_party"])
+            })
+        });
+    let location =
+        shipping.and_then(|event| endpoint_of(index, &event.destinations, &["location"])).or_else(
+            || receiving.and_then(|event| event.place.map(|place| index.symbol(place).to_owned())),
+        );
+    let ship_from = shipping.and_then(|event| {
+        endpoint_of(index, &event.sources, &["location"])
+            .or_else(|| event.place.map(|place| index.symbol(place).to_owned()))
+    });
+    let mut documents: Vec<DocumentRef> = shipping
+        .into_iter()
+        .chain(receiving)
+        .flat_map(|event| event.documents.iter())
+        .map(|(document_type, id)| DocumentRef {
+            document_type: document_type.map(|kind| index.symbol(kind).to_owned()),
+            id: index.symbol(*id).to_owned(),
+        })
+        .collect();
+    documents.sort();
+    documents.dedup();
+    Handoff {
+        lot: index.node(unit).link.to_string(),
+        party,
+        location,
+        quantity: amount.quantity,
+        uom: amount.uom.map(|uom| index.symbol(uom).to_owned()),
+        shipped_by: shipping.map(|event| index.author(event.author).to_hex()),
+        shipped_at: shipping.map(|event| format_time(event.time_ms)),
+        ship_from,
+        received_by: receiving.map(|event| index.author(event.author).to_hex()),
+        received_at: receiving.map(|event| format_time(event.time_ms)),
+        documents,
+        shipping_event: shipping.map(|event| event.entry.event_hash_id.clone()),
+        receiving_event: receiving.map(|event| event.entry.event_hash_id.clone()),
+    }
+}
+
+fn sort_handoffs(handoffs: &mut [Handoff]) {
+    handoffs.sort_by(|left, right| {
+        (
+            &left.lot,
+            &left.shipped_at,
+            &left.received_at,
+            &left.shipping_event,
+            &left.receiving_event,
+        )
+            .cmp(&(
+                &right.lot,
+                &right.shipped_at,
+                &right.received_at,
+                &right.shipping_event,
+                &right.receiving_event,
+            ))
+    });
+}
+
+/// Formats milliseconds since the Unix epoch as RFC 3339 UTC with milliseconds.
+pub fn format_time(time_ms: i64) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(time_ms) * 1_000_000)
+        .ok()
+        .and_then(|instant| instant.format(&format).ok())
+        .unwrap_or_else(|| time_ms.to_string())
+}
