@@ -1,1 +1,879 @@
-//! (being written)
+//! The durable store: the ONLY file that names `sled`.
+//!
+//! Owns: atomic, durable batched append (verify on all cores, check the pure feed rules, one
+//! sled batch, one flush), lookups by author and sequence, by entry hash and by EPCIS event
+//! hash id, feed heads, the roster as changed by stored roster entries, checkpoints and
+//! cosignatures, fork proofs and frozen feeds, the in-order iterator the lot graph is rebuilt
+//! from, the checks made on reopening, and a full [`Store::verify`].
+//! Does not own: the rules themselves (`feed`, `roster`), checkpoint text formats
+//! (`checkpoint`), or any async runtime (callers wrap these blocking calls).
+//!
+//! **Durability policy.** [`Store::append_batch`] returns only after the batch has been applied
+//! as one sled batch and `flush()` has written and fsynced sled's log. A batch is atomic: after
+//! a crash it is present whole or not at all. Appends are serialised by one lock; signature
+//! verification runs before the lock is taken, so it overlaps another caller's write.
+//!
+//! **Layout.** One sled tree, so that a single `apply_batch` covers entries, indexes and heads
+//! (sled batches are atomic per tree). Keys start with a one-byte prefix:
+//! `e`+order → wire bytes; `a`+author+sequence → order; `h`+entry hash → order;
+//! `i`+event id+`0x00`+order → (); `H`+author → head; `r`+order → () (roster change entries);
+//! `c`+author+size → checkpoint; `s`+author+size+cosigner → cosignature; `f`+author+sequence →
+//! fork proof; `F`+author → frozen-at sequence; `m/…` → metadata (genesis). Integers are
+//! big-endian so keys sort numerically.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::codec;
+use crate::feed::{self, BatchError, EntryHash, FeedHead, FeedState, VerifiedEntry};
+use crate::identity::PublicKey;
+use crate::merkle;
+use crate::records::Payload;
+use crate::roster::{self, Change, Genesis, Roster};
+
+const PREFIX_ENTRY: u8 = b'e';
+const PREFIX_AUTHOR: u8 = b'a';
+const PREFIX_HASH: u8 = b'h';
+const PREFIX_EVENT: u8 = b'i';
+const PREFIX_HEAD: u8 = b'H';
+const PREFIX_ROSTER: u8 = b'r';
+const PREFIX_CHECKPOINT: u8 = b'c';
+const PREFIX_COSIGNATURE: u8 = b's';
+const PREFIX_FORK: u8 = b'f';
+const PREFIX_FROZEN: u8 = b'F';
+const KEY_GENESIS: &[u8] = b"m/genesis";
+
+/// Entries verified per chunk by [`Store::verify`] and when rebuilding.
+const VERIFY_CHUNK: usize = 2048;
+
+/// Errors from the store. Rejections name the entry and the broken rule; nothing of a rejected
+/// batch is stored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// sled failed (IO error, corruption detected by sled).
+    #[error("storage: {0}")]
+    Storage(String),
+    /// An entry of the batch broke a feed rule; the batch was not stored.
+    #[error("rejected batch: {0}")]
+    Rejected(#[from] BatchError),
+    /// An entry conflicts with a stored one for the same feed position: a fork proof was
+    /// stored and the feed frozen; the batch was not stored.
+    #[error(
+        "entry {index} of the batch equivocates at sequence {sequence} of {author}: feed frozen"
+    )]
+    Equivocation {
+        /// Position of the conflicting entry in the batch.
+        index: usize,
+        /// The forked feed.
+        author: PublicKey,
+        /// The contested sequence number.
+        sequence: u64,
+    },
+    /// The genesis document is invalid.
+    #[error("genesis: {0}")]
+    Genesis(#[from] roster::Error),
+    /// The store was created for another network's genesis.
+    #[error("store belongs to another genesis")]
+    GenesisMismatch,
+    /// The store has no genesis (never opened with one).
+    #[error("store has no genesis")]
+    NoGenesis,
+    /// Reopen or verify found stored data that breaks an invariant.
+    #[error("store corrupt: {0}")]
+    Corrupt(String),
+    /// A checkpoint names a size larger than the stored feed.
+    #[error("checkpoint of {author} at size {size} is ahead of the stored feed ({length} entries)")]
+    CheckpointAhead {
+        /// The feed.
+        author: PublicKey,
+        /// The checkpoint's tree size.
+        size: u64,
+        /// Entries stored.
+        length: u64,
+    },
+    /// A checkpoint's root is not the Merkle root of the stored feed at its size.
+    #[error("checkpoint of {author} at size {size} does not match the stored feed")]
+    CheckpointMismatch {
+        /// The feed.
+        author: PublicKey,
+        /// The checkpoint's tree size.
+        size: u64,
+    },
+    /// A Merkle computation failed (size out of range).
+    #[error(transparent)]
+    Merkle(#[from] merkle::Error),
+    /// Stored bytes did not decode.
+    #[error(transparent)]
+    Codec(#[from] codec::Error),
+}
+
+impl From<sled::Error> for Error {
+    fn from(error: sled::Error) -> Self {
+        Error::Storage(error.to_string())
+    }
+}
+
+/// What one successful append did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// Number of entries stored.
+    pub count: usize,
+    /// The new head of every feed the batch touched, ordered by author.
+    pub heads: Vec<(PublicKey, FeedHead)>,
+}
+
+/// A stored checkpoint: the signed note text as received, with the size and root it states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Tree size the checkpoint commits to.
+    pub tree_size: u64,
+    /// RFC 6962 root at that size.
+    pub root: merkle::Hash,
+    /// The checkpoint note, byte for byte (signatures included).
+    pub note: Vec<u8>,
+}
+
+/// A stored fork proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredForkProof {
+    /// The forked feed.
+    pub author: PublicKey,
+    /// The contested sequence number (or checkpoint size).
+    pub sequence: u64,
+    /// The proof bytes (for entry conflicts: see [`entry_fork_proof`]).
+    pub proof: Vec<u8>,
+}
+
+/// What [`Store::verify`] checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Entries re-verified.
+    pub entries: u64,
+    /// Feeds found.
+    pub feeds: usize,
+    /// Checkpoints re-checked against the feeds.
+    pub checkpoints: usize,
+}
+
+/// The proof bytes of an entry equivocation: the canonical encoding of the two conflicting
+/// signed entries' wire bytes (stored first, newcomer second). Either verifies on its own.
+pub fn entry_fork_proof(first: &VerifiedEntry, second: &VerifiedEntry) -> Result<Vec<u8>, Error> {
+    let mut proof = b"lotline/entry-fork\0".to_vec();
+    proof.extend_from_slice(&codec::encode(
+        &(first.wire_bytes().to_vec(), second.wire_bytes().to_vec()),
+        "entry fork proof",
+    )?);
+    Ok(proof)
+}
+
+/// In-memory state guarded by the append lock.
+#[derive(Debug)]
+struct State {
+    /// The roster after every stored roster change.
+    roster: Roster,
+    /// Head of every non-empty feed.
+    heads: BTreeMap<PublicKey, FeedHead>,
+    /// Feeds frozen by a fork proof, with the contested sequence.
+    frozen: BTreeMap<PublicKey, u64>,
+    /// Append-order number of the next entry.
+    next_order: u64,
+    /// Merkle trees of feeds that have been asked about, kept current on append.
+    trees: BTreeMap<PublicKey, merkle::Tree>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// The sled database (kept to flush and to own the tree's lifetime).
+    database: sled::Db,
+    /// The single tree holding everything (see the module docs for its layout).
+    tree: sled::Tree,
+    /// Append lock and derived state.
+    state: Mutex<State>,
+    /// Threads used for signature verification.
+    verify_threads: usize,
+}
+
+/// The store. Cheap to clone (an `Arc`); `Send + Sync`; every method blocks.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + parts.iter().map(|part| part.len()).sum::<usize>());
+    key.push(prefix);
+    for part in parts {
+        key.extend_from_slice(part);
+    }
+    key
+}
+
+fn author_key(author: &PublicKey, sequence: u64) -> Vec<u8> {
+    key(PREFIX_AUTHOR, &[author.as_bytes(), &sequence.to_be_bytes()])
+}
+
+fn read_u64(bytes: &[u8], what: &str) -> Result<u64, Error> {
+    let array: [u8; 8] = bytes
+        .get(..8)
+        .and_then(|slice| slice.try_into().ok())
+        .ok_or_else(|| Error::Corrupt(format!("{what} is not a u64")))?;
+    Ok(u64::from_be_bytes(array))
+}
+
+fn read_key_tail<const N: usize>(key: &[u8], offset: usize, what: &str) -> Result<[u8; N], Error> {
+    key.get(offset..offset + N)
+        .and_then(|slice| slice.try_into().ok())
+        .ok_or_else(|| Error::Corrupt(format!("short {what} key")))
+}
+
+fn encode_head(head: &FeedHead) -> Vec<u8> {
+    let mut bytes = head.sequence.to_be_bytes().to_vec();
+    bytes.extend_from_slice(head.entry_hash.as_bytes());
+    bytes
+}
+
+fn decode_head(bytes: &[u8]) -> Result<FeedHead, Error> {
+    let sequence = read_u64(bytes, "head")?;
+    let hash: [u8; 32] = read_key_tail(bytes, 8, "head")?;
+    Ok(FeedHead { sequence, entry_hash: EntryHash::from_bytes(hash) })
+}
+
+fn public_key(bytes: [u8; 32]) -> Result<PublicKey, Error> {
+    PublicKey::from_bytes(bytes).map_err(|error| Error::Corrupt(error.to_string()))
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path` for the network started by `genesis`.
+    ///
+    /// The first open records the genesis; later opens refuse another one. Reopening rebuilds
+    /// the roster from the stored roster changes and checks every feed head against its stored
+    /// entry and every feed's latest checkpoint against its entries.
+    pub fn open(path: &Path, genesis: &Genesis) -> Result<Self, Error> {
+        let roster = Roster::from_genesis(genesis)?;
+        let database = sled::open(path)?;
+        let tree = database.open_tree("lotline")?;
+        let genesis_bytes = genesis.signing_bytes()?;
+        match tree.get(KEY_GENESIS)? {
+            Some(stored) if stored.as_ref() != genesis_bytes.as_slice() => {
+                return Err(Error::GenesisMismatch);
+            }
+            Some(_) => {}
+            None => {
+                tree.insert(KEY_GENESIS, genesis_bytes)?;
+                tree.flush()?;
+            }
+        }
+        let state = State {
+            roster,
+            heads: BTreeMap::new(),
+            frozen: BTreeMap::new(),
+            next_order: 0,
+            trees: BTreeMap::new(),
+        };
+        let verify_threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let store = Store {
+            inner: Arc::new(Inner { database, tree, state: Mutex::new(state), verify_threads }),
+        };
+        store.load_state()?;
+        Ok(store)
+    }
+
+    fn tree(&self) -> &sled::Tree {
+        &self.inner.tree
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave sled half-written (batches are atomic);
+        // the in-memory state is rebuilt from what was last flushed, so continuing is safe.
+        self.inner.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Rebuilds the in-memory state from disk and checks heads and checkpoints.
+    fn load_state(&self) -> Result<(), Error> {
+        let mut state = self.lock();
+        if let Some((last_key, _)) =
+            self.tree().scan_prefix([PREFIX_ENTRY]).next_back().transpose()?
+        {
+            state.next_order = read_u64(&last_key[1..], "entry key")? + 1;
+        }
+        for item in self.tree().scan_prefix([PREFIX_ROSTER]) {
+            let (roster_key, _) = item?;
+            let order = read_u64(&roster_key[1..], "roster key")?;
+            let entry = self.entry_at_order(order)?.ok_or_else(|| {
+                Error::Corrupt(format!("roster index names missing entry {order}"))
+            })?;
+            if let Some(Payload::RosterChange(change)) = entry.payload() {
+                let author = entry.author();
+                state.roster.apply(&author, change).map_err(|error| {
+                    Error::Corrupt(format!("stored roster change {order} does not apply: {error}"))
+                })?;
+            }
+        }
+        for item in self.tree().scan_prefix([PREFIX_HEAD]) {
+            let (head_key, head_value) = item?;
+            let author = public_key(read_key_tail(&head_key, 1, "head")?)?;
+            let head = decode_head(&head_value)?;
+            let stored = self.entry(&author, head.sequence)?.ok_or_else(|| {
+                Error::Corrupt(format!("head {} of {author} has no entry", head.sequence))
+            })?;
+            if stored.entry_hash() != head.entry_hash {
+                return Err(Error::Corrupt(format!("head of {author} does not match its entry")));
+            }
+            if self.tree().contains_key(author_key(&author, head.sequence + 1))? {
+                return Err(Error::Corrupt(format!("entries of {author} beyond its head")));
+            }
+            state.heads.insert(author, head);
+        }
+        for item in self.tree().scan_prefix([PREFIX_FROZEN]) {
+            let (frozen_key, frozen_value) = item?;
+            let author = public_key(read_key_tail(&frozen_key, 1, "frozen")?)?;
+            state.frozen.insert(author, read_u64(&frozen_value, "frozen")?);
+        }
+        let authors: Vec<PublicKey> = state.heads.keys().copied().collect();
+        for author in authors {
+            if let Some(checkpoint) = self.latest_checkpoint(&author)? {
+                self.check_checkpoint(&mut state, &author, checkpoint.tree_size, &checkpoint.root)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes and verifies `wires` on all cores, then appends them as one atomic, durable
+    /// batch. On any broken rule nothing of the batch is stored.
+    pub fn append_batch(&self, wires: Vec<Vec<u8>>) -> Result<Appended, Error> {
+        let entries = feed::decode_and_verify_parallel(wires, self.inner.verify_threads)?;
+        self.append_verified(entries)
+    }
+
+    /// Appends entries already verified (e.g. signed by this node's [`feed::FeedWriter`], or
+    /// verified by [`Store::verify_wires`] in a pipeline): checks the feed rules in order,
+    /// writes one sled batch, flushes, and only then returns.
+    pub fn append_verified(&self, entries: Vec<VerifiedEntry>) -> Result<Appended, Error> {
+        let mut state = self.lock();
+        let mut batch_heads: BTreeMap<PublicKey, FeedHead> = BTreeMap::new();
+        let mut batch_positions: BTreeMap<(PublicKey, u64), usize> = BTreeMap::new();
+        let mut batch_roster: Option<Roster> = None;
+        let mut resolutions: Vec<(PublicKey, u64, EntryHash)> = Vec::new();
+        for (index, entry) in entries.iter().enumerate() {
+            let author = entry.author();
+            let feed_state = FeedState {
+                head: batch_heads.get(&author).or_else(|| state.heads.get(&author)).copied(),
+                frozen_at: state.frozen.get(&author).copied(),
+            };
+            let roster = batch_roster.as_ref().unwrap_or(&state.roster);
+            if let Err(error) = feed::check_append(&feed_state, entry, roster) {
+                if let feed::Error::Replayed { sequence, .. } = error {
+                    let earlier = match batch_positions.get(&(author, sequence)) {
+                        Some(&position) => entries.get(position).cloned(),
+                        None => self.entry(&author, sequence)?,
+                    };
+                    if let Some(earlier) =
+                        earlier.filter(|earlier| feed::is_equivocation(earlier, entry))
+                    {
+                        self.record_equivocation(&mut state, &earlier, entry)?;
+                        return Err(Error::Equivocation { index, author, sequence });
+                    }
+                }
+                return Err(Error::Rejected(BatchError { index, error }));
+            }
+            if let Some(Payload::RosterChange(change)) = entry.payload() {
+                let roster = batch_roster.get_or_insert_with(|| state.roster.clone());
+                roster
+                    .apply(&author, change)
+                    .map_err(|error| BatchError { index, error: error.into() })?;
+                if let Change::ResolveFork { author: forked, sequence, keep } = change.change {
+                    resolutions.push((forked, sequence, keep));
+                }
+            }
+            batch_positions.insert((author, entry.sequence()), index);
+            batch_heads.insert(author, entry.as_head());
+        }
+
+        let mut batch = sled::Batch::default();
+        for (offset, entry) in entries.iter().enumerate() {
+            let order = (state.next_order + offset as u64).to_be_bytes();
+            batch.insert(key(PREFIX_ENTRY, &[&order]), entry.wire_bytes());
+            batch.insert(author_key(&entry.author(), entry.sequence()), &order);
+            batch.insert(key(PREFIX_HASH, &[entry.entry_hash().as_bytes()]), &order);
+            if let Some(event_id) = entry.event_id() {
+                batch.insert(key(PREFIX_EVENT, &[event_id.as_bytes(), &[0], &order]), &[]);
+            }
+            if entry.payload_kind() == crate::records::PayloadKind::RosterChange {
+                batch.insert(key(PREFIX_ROSTER, &[&order]), &[]);
+            }
+        }
+        for (author, head) in &batch_heads {
+            batch.insert(key(PREFIX_HEAD, &[author.as_bytes()]), encode_head(head));
+        }
+        let mut truncated_heads: Vec<(PublicKey, Option<FeedHead>)> = Vec::new();
+        for (forked, sequence, keep) in &resolutions {
+            batch.remove(key(PREFIX_FROZEN, &[forked.as_bytes()]));
+            let stored = self.entry(forked, *sequence)?;
+            if stored.is_some_and(|stored| stored.entry_hash() != *keep) {
+                let new_head = self.drop_branch(&mut batch, forked, *sequence)?;
+                truncated_heads.push((*forked, new_head));
+            }
+        }
+        self.tree().apply_batch(batch)?;
+        self.tree().flush()?;
+
+        state.next_order += entries.len() as u64;
+        if let Some(roster) = batch_roster {
+            state.roster = roster;
+        }
+        for (forked, _, _) in &resolutions {
+            state.frozen.remove(forked);
+        }
+        for (forked, new_head) in truncated_heads {
+            state.trees.remove(&forked);
+            match new_head {
+                Some(head) => state.heads.insert(forked, head),
+                None => state.heads.remove(&forked),
+            };
+        }
+        for entry in &entries {
+            if let Some(tree) = state.trees.get_mut(&entry.author()) {
+                tree.push_leaf(entry.leaf_bytes());
+            }
+        }
+        state.heads.extend(batch_heads.iter().map(|(author, head)| (*author, *head)));
+        Ok(Appended { count: entries.len(), heads: batch_heads.into_iter().collect() })
+    }
+
+    /// Adds to `batch` the removal of `author`'s entries from `sequence` on (the branch a fork
+    /// resolution rejected) and returns the feed's new head.
+    fn drop_branch(
+        &self,
+        batch: &mut sled::Batch,
+        author: &PublicKey,
+        sequence: u64,
+    ) -> Result<Option<FeedHead>, Error> {
+        let start = author_key(author, sequence);
+        let end = author_key(author, u64::MAX);
+        for item in self.tree().range(start..=end) {
+            let (author_index_key, order) = item?;
+            if let Some(entry) = self.entry_at_order(read_u64(&order, "order")?)? {
+                batch.remove(key(PREFIX_HASH, &[entry.entry_hash().as_bytes()]));
+                if let Some(event_id) = entry.event_id() {
+                    batch.remove(key(PREFIX_EVENT, &[event_id.as_bytes(), &[0], &order]));
+                }
+            }
+            batch.remove(key(PREFIX_ENTRY, &[&order]));
+            batch.remove(author_index_key);
+        }
+        let head_key = key(PREFIX_HEAD, &[author.as_bytes()]);
+        if sequence == 0 {
+            batch.remove(head_key);
+            return Ok(None);
+        }
+        let previous = self
+            .entry(author, sequence - 1)?
+            .ok_or_else(|| Error::Corrupt(format!("missing entry {} of {author}", sequence - 1)))?;
+        let head = previous.as_head();
+        batch.insert(head_key, encode_head(&head));
+        Ok(Some(head))
+    }
+
+    /// Stores the proof of an entry equivocation and freezes the feed (durably).
+    fn record_equivocation(
+        &self,
+        state: &mut State,
+        stored: &VerifiedEntry,
+        newcomer: &VerifiedEntry,
+    ) -> Result<(), Error> {
+        let proof = entry_fork_proof(stored, newcomer)?;
+        self.store_fork_proof(state, &stored.author(), stored.sequence(), &proof)
+    }
+
+    fn store_fork_proof(
+        &self,
+        state: &mut State,
+        author: &PublicKey,
+        sequence: u64,
+        proof: &[u8],
+    ) -> Result<(), Error> {
+        let frozen_at = state.frozen.get(author).copied().map_or(sequence, |at| at.min(sequence));
+        let mut batch = sled::Batch::default();
+        batch.insert(key(PREFIX_FORK, &[author.as_bytes(), &sequence.to_be_bytes()]), proof);
+        batch.insert(key(PREFIX_FROZEN, &[author.as_bytes()]), &frozen_at.to_be_bytes());
+        self.tree().apply_batch(batch)?;
+        self.tree().flush()?;
+        state.frozen.insert(*author, frozen_at);
+        Ok(())
+    }
+
+    /// Stores a fork proof built elsewhere (e.g. two inconsistent checkpoints, or a proof
+    /// received from a peer after checking it) and freezes `author`'s feed at `sequence`.
+    pub fn put_fork_proof(
+        &self,
+        author: &PublicKey,
+        sequence: u64,
+        proof: &[u8],
+    ) -> Result<(), Error> {
+        let mut state = self.lock();
+        self.store_fork_proof(&mut state, author, sequence, proof)
+    }
+
+    /// Every stored fork proof, ordered by author and sequence.
+    pub fn fork_proofs(&self) -> Result<Vec<StoredForkProof>, Error> {
+        self.tree()
+            .scan_prefix([PREFIX_FORK])
+            .map(|item| {
+                let (fork_key, proof) = item?;
+                Ok(StoredForkProof {
+                    author: public_key(read_key_tail(&fork_key, 1, "fork")?)?,
+                    sequence: read_u64(&fork_key[33..], "fork key")?,
+                    proof: proof.to_vec(),
+                })
+            })
+            .collect()
+    }
+
+    /// The contested sequence if `author`'s feed is frozen by a fork proof.
+    pub fn is_frozen(&self, author: &PublicKey) -> Option<u64> {
+        self.lock().frozen.get(author).copied()
+    }
+
+    /// The current roster.
+    pub fn roster(&self) -> Roster {
+        self.lock().roster.clone()
+    }
+
+    /// The head of `author`'s feed.
+    pub fn head(&self, author: &PublicKey) -> Option<FeedHead> {
+        self.lock().heads.get(author).copied()
+    }
+
+    /// Every feed head, ordered by author.
+    pub fn heads(&self) -> Vec<(PublicKey, FeedHead)> {
+        self.lock().heads.iter().map(|(author, head)| (*author, *head)).collect()
+    }
+
+    /// Total entries ever appended (the next append-order number).
+    pub fn len(&self) -> u64 {
+        self.lock().next_order
+    }
+
+    /// Whether no entry was ever appended.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn entry_at_order(&self, order: u64) -> Result<Option<VerifiedEntry>, Error> {
+        match self.tree().get(key(PREFIX_ENTRY, &[&order.to_be_bytes()]))? {
+            None => Ok(None),
+            Some(wire) => VerifiedEntry::from_trusted_store(wire.to_vec())
+                .map(Some)
+                .map_err(|error| Error::Corrupt(format!("entry {order}: {error}"))),
+        }
+    }
+
+    fn entry_by_order_key(&self, order: &[u8]) -> Result<Option<VerifiedEntry>, Error> {
+        self.entry_at_order(read_u64(order, "order")?)
+    }
+
+    /// The entry at `sequence` of `author`'s feed.
+    pub fn entry(&self, author: &PublicKey, sequence: u64) -> Result<Option<VerifiedEntry>, Error> {
+        match self.tree().get(author_key(author, sequence))? {
+            None => Ok(None),
+            Some(order) => self.entry_by_order_key(&order),
+        }
+    }
+
+    /// Wire bytes of up to `limit` entries of `author`'s feed from `from` on, in order.
+    pub fn range(
+        &self,
+        author: &PublicKey,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, Error> {
+        let start = author_key(author, from);
+        let end = author_key(author, u64::MAX);
+        let mut wires = Vec::new();
+        for item in self.tree().range(start..=end).take(limit) {
+            let (_, order) = item?;
+            let wire = self
+                .tree()
+                .get(key(PREFIX_ENTRY, &[&order]))?
+                .ok_or_else(|| Error::Corrupt("author index names a missing entry".to_owned()))?;
+            wires.push(wire.to_vec());
+        }
+        Ok(wires)
+    }
+
+    /// The entry with this hash.
+    pub fn entry_by_hash(&self, entry_hash: &EntryHash) -> Result<Option<VerifiedEntry>, Error> {
+        match self.tree().get(key(PREFIX_HASH, &[entry_hash.as_bytes()]))? {
+            None => Ok(None),
+            Some(order) => self.entry_by_order_key(&order),
+        }
+    }
+
+    /// Every entry carrying this EPCIS event hash id, in append order (the same event may be
+    /// captured in more than one feed).
+    pub fn entries_by_event_id(&self, event_id: &str) -> Result<Vec<VerifiedEntry>, Error> {
+        let prefix = key(PREFIX_EVENT, &[event_id.as_bytes(), &[0]]);
+        let mut entries = Vec::new();
+        for item in self.tree().scan_prefix(&prefix) {
+            let (event_key, _) = item?;
+            if let Some(entry) = self.entry_by_order_key(&event_key[prefix.len()..])? {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+
+    /// The first entry carrying this EPCIS event hash id.
+    pub fn entry_by_event_id(&self, event_id: &str) -> Result<Option<VerifiedEntry>, Error> {
+        Ok(self.entries_by_event_id(event_id)?.into_iter().next())
+    }
+
+    /// Every stored entry in append order (the lot graph is rebuilt from this at start-up).
+    pub fn entries_in_order(&self) -> impl Iterator<Item = Result<VerifiedEntry, Error>> + use<> {
+        self.tree().scan_prefix([PREFIX_ENTRY]).map(|item| {
+            let (entry_key, wire) = item?;
+            VerifiedEntry::from_trusted_store(wire.to_vec()).map_err(|error| {
+                Error::Corrupt(format!("entry {}: {error}", hex::encode(&entry_key[1..])))
+            })
+        })
+    }
+
+    /// Loads (once) and returns the Merkle tree of `author`'s feed.
+    fn ensure_tree<'state>(
+        &self,
+        state: &'state mut State,
+        author: &PublicKey,
+    ) -> Result<&'state merkle::Tree, Error> {
+        if !state.trees.contains_key(author) {
+            let mut tree = merkle::Tree::new();
+            let start = author_key(author, 0);
+            let end = author_key(author, u64::MAX);
+            for item in self.tree().range(start..=end) {
+                let (_, order) = item?;
+                let wire = self.tree().get(key(PREFIX_ENTRY, &[&order]))?.ok_or_else(|| {
+                    Error::Corrupt("author index names a missing entry".to_owned())
+                })?;
+                let leaf = wire.get(..codec::ENVELOPE_LEN).ok_or_else(|| {
+                    Error::Corrupt("stored entry shorter than an envelope".to_owned())
+                })?;
+                tree.push_leaf(leaf);
+            }
+            state.trees.insert(*author, tree);
+        }
+        state.trees.get(author).ok_or_else(|| Error::Corrupt("merkle tree vanished".to_owned()))
+    }
+
+    /// The RFC 6962 root of `author`'s feed at `size` entries (leaves are entry envelopes).
+    pub fn feed_root(&self, author: &PublicKey, size: u64) -> Result<merkle::Hash, Error> {
+        let mut state = self.lock();
+        Ok(self.ensure_tree(&mut state, author)?.root_at(size)?)
+    }
+
+    /// Inclusion proof of entry `index` in `author`'s feed at `size`.
+    pub fn inclusion_proof(
+        &self,
+        author: &PublicKey,
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<merkle::Hash>, Error> {
+        let mut state = self.lock();
+        Ok(self.ensure_tree(&mut state, author)?.inclusion_proof(index, size)?)
+    }
+
+    /// Consistency proof of `author`'s feed between two sizes.
+    pub fn consistency_proof(
+        &self,
+        author: &PublicKey,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Vec<merkle::Hash>, Error> {
+        let mut state = self.lock();
+        Ok(self.ensure_tree(&mut state, author)?.consistency_proof(old_size, new_size)?)
+    }
+
+    fn check_checkpoint(
+        &self,
+        state: &mut State,
+        author: &PublicKey,
+        tree_size: u64,
+        root: &merkle::Hash,
+    ) -> Result<(), Error> {
+        let tree = self.ensure_tree(state, author)?;
+        if tree_size > tree.size() {
+            return Err(Error::CheckpointAhead {
+                author: *author,
+                size: tree_size,
+                length: tree.size(),
+            });
+        }
+        if tree.root_at(tree_size)? != *root {
+            return Err(Error::CheckpointMismatch { author: *author, size: tree_size });
+        }
+        Ok(())
+    }
+
+    /// Stores a checkpoint of `author`'s feed after checking its root against the stored
+    /// entries. The caller has verified the note's signature (see `checkpoint`).
+    pub fn put_checkpoint(
+        &self,
+        author: &PublicKey,
+        checkpoint: &StoredCheckpoint,
+    ) -> Result<(), Error> {
+        let mut state = self.lock();
+        self.check_checkpoint(&mut state, author, checkpoint.tree_size, &checkpoint.root)?;
+        let value = codec::encode(&(checkpoint.root, checkpoint.note.clone()), "checkpoint")?;
+        let checkpoint_key =
+            key(PREFIX_CHECKPOINT, &[author.as_bytes(), &checkpoint.tree_size.to_be_bytes()]);
+        self.tree().insert(checkpoint_key, value)?;
+        self.tree().flush()?;
+        Ok(())
+    }
+
+    /// The checkpoint of `author`'s feed with the largest size.
+    pub fn latest_checkpoint(&self, author: &PublicKey) -> Result<Option<StoredCheckpoint>, Error> {
+        let prefix = key(PREFIX_CHECKPOINT, &[author.as_bytes()]);
+        match self.tree().scan_prefix(&prefix).next_back().transpose()? {
+            None => Ok(None),
+            Some((checkpoint_key, value)) => decode_checkpoint(&checkpoint_key, &value).map(Some),
+        }
+    }
+
+    /// Every stored checkpoint of `author`'s feed, by size.
+    pub fn checkpoints(&self, author: &PublicKey) -> Result<Vec<StoredCheckpoint>, Error> {
+        let prefix = key(PREFIX_CHECKPOINT, &[author.as_bytes()]);
+        self.tree()
+            .scan_prefix(&prefix)
+            .map(|item| {
+                let (checkpoint_key, value) = item?;
+                decode_checkpoint(&checkpoint_key, &value)
+            })
+            .collect()
+    }
+
+    /// Stores a witness cosignature (the signature line, verbatim) of `author`'s checkpoint at
+    /// `tree_size`. The caller has verified it.
+    pub fn put_cosignature(
+        &self,
+        author: &PublicKey,
+        tree_size: u64,
+        cosigner: &PublicKey,
+        line: &[u8],
+    ) -> Result<(), Error> {
+        let cosignature_key = key(
+            PREFIX_COSIGNATURE,
+            &[author.as_bytes(), &tree_size.to_be_bytes(), cosigner.as_bytes()],
+        );
+        self.tree().insert(cosignature_key, line)?;
+        self.tree().flush()?;
+        Ok(())
+    }
+
+    /// Cosignatures of `author`'s checkpoint at `tree_size`, by cosigner.
+    pub fn cosignatures(
+        &self,
+        author: &PublicKey,
+        tree_size: u64,
+    ) -> Result<Vec<(PublicKey, Vec<u8>)>, Error> {
+        let prefix = key(PREFIX_COSIGNATURE, &[author.as_bytes(), &tree_size.to_be_bytes()]);
+        self.tree()
+            .scan_prefix(&prefix)
+            .map(|item| {
+                let (cosignature_key, line) = item?;
+                Ok((
+                    public_key(read_key_tail(&cosignature_key, prefix.len(), "cosignature")?)?,
+                    line.to_vec(),
+                ))
+            })
+            .collect()
+    }
+
+    /// Wire bytes of every stored entry as raw sled data, in append order.
+    fn stored_wires(&self) -> impl Iterator<Item = Result<(u64, Vec<u8>), Error>> + use<> {
+        self.tree().scan_prefix([PREFIX_ENTRY]).map(|item| {
+            let (entry_key, wire) = item?;
+            Ok((read_u64(&entry_key[1..], "entry key")?, wire.to_vec()))
+        })
+    }
+
+    /// Re-checks the whole store: every signature (in batches on all cores), every append
+    /// rule replayed from the genesis roster, every index, every head and every checkpoint.
+    pub fn verify(&self, genesis: &Genesis) -> Result<VerifyReport, Error> {
+        let mut roster = Roster::from_genesis(genesis)?;
+        let mut heads: BTreeMap<PublicKey, FeedHead> = BTreeMap::new();
+        let mut entry_count = 0u64;
+        let mut wires = self.stored_wires().peekable();
+        while wires.peek().is_some() {
+            let chunk: Vec<(u64, Vec<u8>)> =
+                wires.by_ref().take(VERIFY_CHUNK).collect::<Result<_, _>>()?;
+            let orders: Vec<u64> = chunk.iter().map(|(order, _)| *order).collect();
+            let entries = feed::decode_and_verify_parallel(
+                chunk.into_iter().map(|(_, wire)| wire).collect(),
+                self.inner.verify_threads,
+            )
+            .map_err(|error| {
+                Error::Corrupt(format!(
+                    "entry {}: {}",
+                    orders.get(error.index).copied().unwrap_or_default(),
+                    error.error
+                ))
+            })?;
+            for (order, entry) in orders.into_iter().zip(entries) {
+                let author = entry.author();
+                let feed_state = FeedState { head: heads.get(&author).copied(), frozen_at: None };
+                feed::check_append(&feed_state, &entry, &roster)
+                    .map_err(|error| Error::Corrupt(format!("entry {order}: {error}")))?;
+                if let Some(Payload::RosterChange(change)) = entry.payload() {
+                    roster
+                        .apply(&author, change)
+                        .map_err(|error| Error::Corrupt(format!("entry {order}: {error}")))?;
+                }
+                let indexed = self.tree().get(author_key(&author, entry.sequence()))?;
+                let by_hash =
+                    self.tree().get(key(PREFIX_HASH, &[entry.entry_hash().as_bytes()]))?;
+                let order_bytes = order.to_be_bytes();
+                if indexed.as_deref() != Some(&order_bytes[..])
+                    || by_hash.as_deref() != Some(&order_bytes[..])
+                {
+                    return Err(Error::Corrupt(format!("entry {order} is not indexed")));
+                }
+                if let Some(event_id) = entry.event_id() {
+                    let event_key = key(PREFIX_EVENT, &[event_id.as_bytes(), &[0], &order_bytes]);
+                    if !self.tree().contains_key(event_key)? {
+                        return Err(Error::Corrupt(format!(
+                            "entry {order} is not indexed by event id"
+                        )));
+                    }
+                }
+                heads.insert(author, entry.as_head());
+                entry_count += 1;
+            }
+        }
+        let stored_heads = self.heads();
+        if stored_heads != heads.iter().map(|(author, head)| (*author, *head)).collect::<Vec<_>>() {
+            return Err(Error::Corrupt("stored heads differ from the replayed feeds".to_owned()));
+        }
+        let mut checkpoint_count = 0;
+        for author in heads.keys() {
+            for checkpoint in self.checkpoints(author)? {
+                let mut state = self.lock();
+                self.check_checkpoint(&mut state, author, checkpoint.tree_size, &checkpoint.root)?;
+                checkpoint_count += 1;
+            }
+        }
+        Ok(VerifyReport { entries: entry_count, feeds: heads.len(), checkpoints: checkpoint_count })
+    }
+
+    /// Flushes sled (appends already flush; this is for shutdown).
+    pub fn flush(&self) -> Result<(), Error> {
+        self.inner.database.flush()?;
+        Ok(())
+    }
+}
+
+fn decode_checkpoint(checkpoint_key: &[u8], value: &[u8]) -> Result<StoredCheckpoint, Error> {
+    let tree_size = read_u64(&checkpoint_key[33..], "checkpoint key")?;
+    let (root, note): (merkle::Hash, Vec<u8>) = codec::decode(value, "checkpoint")?;
+    Ok(StoredCheckpoint { tree_size, root, note })
+}
