@@ -181,7 +181,7 @@ pub fn validate_element(ai: &str, value: &str, options: &Options) -> Result<(), 
         return Err(Error::MalformedAi { ai: ai.to_owned() });
     }
     match dictionary().entry(ai) {
-        Some(entry) => entry.validate_value(value),
+        Some(entry) => entry.validate_value_with(value, !options.skip_linters),
         None if options.permit_unknown_ais => unknown_ai_entry(ai).validate_value(value),
         None => Err(Error::UnknownAi { ai: ai.to_owned() }),
     }

@@ -127,6 +127,12 @@ impl AiEntry {
 
     /// Checks `value` against the components: lengths, character sets and supported linters.
     pub fn validate_value(&self, value: &str) -> Result<(), Error> {
+        self.validate_value_with(value, true)
+    }
+
+    /// As [`AiEntry::validate_value`]; with `run_linters` false only lengths and character sets
+    /// are checked (used to canonicalise identifiers whose check digit is wrong).
+    pub fn validate_value_with(&self, value: &str, run_linters: bool) -> Result<(), Error> {
         if value.is_empty() {
             return Err(Error::EmptyValue { ai: self.ai.clone() });
         }
@@ -154,7 +160,7 @@ impl AiEntry {
                     charset: component.charset.describe(),
                 });
             }
-            for linter in &component.linters {
+            for linter in component.linters.iter().filter(|_| run_linters) {
                 linter.check(component_value).map_err(|failure| match failure {
                     LintFailure::CheckDigit { expected } => {
                         Error::CheckDigit { ai: self.ai.clone(), expected }

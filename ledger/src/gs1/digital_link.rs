@@ -129,7 +129,7 @@ pub fn parse_with(uri: &str, options: &Options) -> Result<DigitalLink, Error> {
     let key_entry =
         dictionary().entry(&key_ai).ok_or_else(|| Error::UnknownAi { ai: key_ai.clone() })?;
     let key_value = decoded_value(&key_ai, key_raw_value, Component::Path, options)?;
-    key_entry.validate_value(&key_value)?;
+    key_entry.validate_value_with(&key_value, !options.skip_linters)?;
     let primary_key = AiElement { ai: key_ai, value: key_value };
 
     let mut qualifiers: Vec<AiElement> = Vec::new();

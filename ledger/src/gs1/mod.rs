@@ -46,15 +46,21 @@ pub struct Options {
     /// `vUNKNOWN_AI_NOT_DL_ATTR` validation switched off). Has no effect without
     /// `permit_unknown_ais`.
     pub unknown_ai_as_dl_attribute: bool,
+    /// Check only lengths and character sets, not the dictionary's linters (check digits,
+    /// dates…). Canonicalisation for the EPCIS hash uses this: the hash of an event must not
+    /// depend on whether an identifier in it happens to carry a wrong check digit.
+    pub skip_linters: bool,
 }
 
 /// Options used for the canonical form: links seen in the wild (and accepted by the EPCIS hash
-/// reference implementation) still use zero-suppressed GTINs and convenience alphas.
+/// reference implementation) still use zero-suppressed GTINs and convenience alphas, and some
+/// carry wrong check digits; canonicalising normalises them without judging them.
 const CANONICALISING_OPTIONS: Options = Options {
     permit_convenience_alphas: true,
     permit_zero_suppressed_gtin: true,
     permit_unknown_ais: false,
     unknown_ai_as_dl_attribute: false,
+    skip_linters: true,
 };
 
 /// Parses a Digital Link URI (strict) and returns it with its element string and AI map, the
