@@ -134,17 +134,24 @@ impl VocabularyKind {
         }
     }
 
-    /// Whether `written` claims to be in a standard namespace of this vocabulary (URN
-    /// `urn:epcglobal:cbv:…`, `cbv:` or the CBV Web URI prefix) — such a value must be a
+    /// Whether `written` claims to be a term of this standard vocabulary: an EPC URN
+    /// `urn:epcglobal:cbv:…` (the schema reserves those), or this vocabulary's own Web URI / CURIE
+    /// term prefix (`https://ref.gs1.org/cbv/BizStep-…`, `cbv:BizStep-…`). Such a value must be a
     /// standard word; custom values have to live in their own namespace.
     pub fn claims_standard_namespace(self, written: &str) -> bool {
-        let lowercase = written.to_ascii_lowercase();
-        lowercase.starts_with("urn:epcglobal:cbv:")
-            || lowercase.starts_with("cbv:")
-            || written.starts_with(self.web_uri_prefix())
-            || lowercase.starts_with("https://ref.gs1.org/cbv/")
-            || lowercase.starts_with("http://ns.gs1.org/cbv/")
-            || lowercase.starts_with("https://ns.gs1.org/cbv/")
+        let claims_cbv_term = self.cbv_term_prefix().is_some_and(|term_prefix| {
+            written.strip_prefix("cbv:").is_some_and(|term| term.starts_with(term_prefix))
+        });
+        written.to_ascii_lowercase().starts_with("urn:epcglobal:cbv:")
+            || (self.cbv_term_prefix().is_some() && written.starts_with(self.web_uri_prefix()))
+            || claims_cbv_term
+    }
+
+    /// Whether a bare word outside [`Self::words`] is still a term of this vocabulary. True only
+    /// for measurement types: the GS1 Web Vocabulary keeps adding them (`EffectiveDoseRate`), so
+    /// a bare word that looks like a term is read as `gs1:<word>`.
+    pub fn accepts_unlisted_bare_words(self) -> bool {
+        self == Self::MeasurementType
     }
 
     /// The field name this kind is reported under in error messages.

@@ -1,0 +1,482 @@
+//! The binding-independent rules of EPCIS 2.0 / CBV 2.0, checked on the model.
+//!
+//! Owns: required and forbidden fields per event type, the what-dimension constraints, `ilmd`
+//! only with `ADD`, value formats (`eventTimeZoneOffset`, `uom`, URIs, hex binary), CBV
+//! vocabulary membership, namespaced extensions. Both bindings call [`validate_document`] after
+//! building the model, so a JSON-LD and an XML document are judged alike.
+//! Does not own syntax or shape (a string where a list belongs): the bindings report those while
+//! parsing, because the model cannot even hold them.
+
+use super::cbv::VocabularyKind;
+use super::error::{Error, Problem};
+use super::model::{
+    Action, Decimal, Document, DocumentKind, Event, EventType, ExtensionField, Location,
+    QuantityElement, SensorElement, VocabularyValue,
+};
+
+/// Longest value quoted back in an error message; longer values are cut so a hostile payload
+/// cannot blow up logs.
+const MAX_QUOTED_VALUE_CHARS: usize = 120;
+
+/// Checks every rule of the standard that the model can express, for the document and each
+/// event (errors name the event by its 0-based index).
+pub fn validate_document(document: &Document) -> Result<(), Error> {
+    if document.schema_version.trim().is_empty() {
+        return Err(Error::document(invalid(
+            "schemaVersion",
+            &document.schema_version,
+            "is empty",
+        )));
+    }
+    if let DocumentKind::Query { query_name, .. } = &document.kind
+        && query_name.trim().is_empty()
+    {
+        return Err(Error::document(invalid("queryName", query_name, "is empty")));
+    }
+    for (index, event) in document.events.iter().enumerate() {
+        validate_event(event)
+            .map_err(|problem| Error::event(index, event.event_type.name(), problem))?;
+    }
+    Ok(())
+}
+
+/// Checks one event against every binding-independent rule; the first broken rule is returned.
+pub fn validate_event(event: &Event) -> Result<(), Problem> {
+    check_offset(&event.event_time_zone_offset)?;
+    check_fields_allowed_for_type(event)?;
+    check_what_dimension(event)?;
+    check_values(event)?;
+    check_extensions_are_namespaced("", &event.extensions)?;
+    if let Some(ilmd) = &event.ilmd {
+        check_extensions_are_namespaced("ilmd.", ilmd)?;
+    }
+    Ok(())
+}
+
+/// Whether `offset` matches `^[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00)$`.
+pub fn is_time_zone_offset(offset: &str) -> bool {
+    let bytes = offset.as_bytes();
+    if bytes.len() != 6 || !matches!(bytes[0], b'+' | b'-') || bytes[3] != b':' {
+        return false;
+    }
+    let two_digits = |first: u8, second: u8| {
+        (first.is_ascii_digit() && second.is_ascii_digit())
+            .then(|| u32::from(first - b'0') * 10 + u32::from(second - b'0'))
+    };
+    match (two_digits(bytes[1], bytes[2]), two_digits(bytes[4], bytes[5])) {
+        (Some(hours), Some(minutes)) => {
+            (hours <= 13 && minutes <= 59) || (hours == 14 && minutes == 0)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `uom` is a UN/CEFACT Rec 20 code shape: 2–3 upper-case letters or digits.
+pub fn is_unit_of_measure(uom: &str) -> bool {
+    (2..=3).contains(&uom.len())
+        && uom.bytes().all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit())
+}
+
+/// Whether `text` looks like an absolute URI: a scheme (`letter *(letter / digit / + - .)`), a
+/// colon, something after it, and no whitespace.
+pub fn is_absolute_uri(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once(':') else {
+        return false;
+    };
+    let mut scheme_chars = scheme.chars();
+    scheme_chars.next().is_some_and(|first| first.is_ascii_alphabetic())
+        && scheme_chars
+            .all(|other| other.is_ascii_alphanumeric() || matches!(other, '+' | '-' | '.'))
+        && !rest.is_empty()
+        && !text.chars().any(char::is_whitespace)
+}
+
+fn check_offset(offset: &str) -> Result<(), Problem> {
+    if is_time_zone_offset(offset) {
+        Ok(())
+    } else {
+        Err(invalid("eventTimeZoneOffset", offset, "is not an offset like +02:00"))
+    }
+}
+
+/// Which fields each event type may carry (XSD / JSON schema per type).
+fn check_fields_allowed_for_type(event: &Event) -> Result<(), Problem> {
+    use EventType::{Aggregation, Association, Object, Transaction, Transformation};
+    let event_type = event.event_type;
+    let present: [(&str, bool, &[EventType]); 14] = [
+        ("action", event.action.is_some(), &[Object, Aggregation, Transaction, Association]),
+        ("epcList", event.epc_list.is_some(), &[Object, Transaction]),
+        ("quantityList", !event.quantity_list.is_empty(), &[Object, Transaction]),
+        ("parentID", event.parent_id.is_some(), &[Aggregation, Transaction, Association]),
+        ("childEPCs", event.child_epcs.is_some(), &[Aggregation, Association]),
+        ("childQuantityList", !event.child_quantity_list.is_empty(), &[Aggregation, Association]),
+        ("inputEPCList", event.input_epc_list.is_some(), &[Transformation]),
+        ("outputEPCList", event.output_epc_list.is_some(), &[Transformation]),
+        ("inputQuantityList", !event.input_quantity_list.is_empty(), &[Transformation]),
+        ("outputQuantityList", !event.output_quantity_list.is_empty(), &[Transformation]),
+        ("transformationID", event.transformation_id.is_some(), &[Transformation]),
+        ("ilmd", event.ilmd.is_some(), &[Object, Transformation]),
+        (
+            "persistentDisposition",
+            event.persistent_disposition.is_some(),
+            &[Object, Aggregation, Transaction, Transformation, Association],
+        ),
+        ("eventTime", true, &EventType::ALL),
+    ];
+    for (field, is_present, allowed_types) in present {
+        if is_present && !allowed_types.contains(&event_type) {
+            return Err(Problem::FieldNotAllowed {
+                field: field.to_owned(),
+                rule: format!("is not a field of {event_type}"),
+            });
+        }
+    }
+    let needs_action = event_type != Transformation;
+    if needs_action && event.action.is_none() {
+        return Err(Problem::MissingField("action".to_owned()));
+    }
+    if event.ilmd.is_some() && event_type == Object && event.action != Some(Action::Add) {
+        return Err(Problem::FieldNotAllowed {
+            field: "ilmd".to_owned(),
+            rule: "is only allowed when action is ADD".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The what-dimension: which identifiers each type must name.
+fn check_what_dimension(event: &Event) -> Result<(), Problem> {
+    let deleting = event.action == Some(Action::Delete);
+    match event.event_type {
+        EventType::Object => {
+            let has_sensor_reading_at_place =
+                !event.sensor_element_list.is_empty() && event.read_point.is_some();
+            if event.epc_list.is_none()
+                && event.quantity_list.is_empty()
+                && !has_sensor_reading_at_place
+            {
+                return Err(Problem::Constraint(
+                    "needs epcList, quantityList, or sensorElementList with readPoint".to_owned(),
+                ));
+            }
+        }
+        EventType::Aggregation => {
+            if !deleting && event.child_epcs().is_empty() && event.child_quantity_list.is_empty() {
+                return Err(Problem::Constraint(
+                    "needs childEPCs or childQuantityList unless action is DELETE".to_owned(),
+                ));
+            }
+        }
+        EventType::Association => {
+            if event.parent_id.is_none() {
+                return Err(Problem::MissingField("parentID".to_owned()));
+            }
+            if !deleting && event.child_epcs().is_empty() && event.child_quantity_list.is_empty() {
+                return Err(Problem::Constraint(
+                    "needs childEPCs or childQuantityList unless action is DELETE".to_owned(),
+                ));
+            }
+        }
+        EventType::Transaction => {
+            if event.biz_transaction_list.is_empty() {
+                return Err(Problem::MissingField("bizTransactionList".to_owned()));
+            }
+            if !deleting && event.epcs().is_empty() && event.quantity_list.is_empty() {
+                return Err(Problem::Constraint(
+                    "needs epcList or quantityList unless action is DELETE".to_owned(),
+                ));
+            }
+        }
+        EventType::Transformation => {
+            let input_count = event.input_epcs().len() + event.input_quantity_list.len();
+            let output_count = event.output_epcs().len() + event.output_quantity_list.len();
+            let linked_by_id = event.transformation_id.is_some() && input_count + output_count > 0;
+            if !(input_count > 0 && output_count > 0) && !linked_by_id {
+                return Err(Problem::Constraint(
+                    "needs at least one input and one output".to_owned(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Value formats and vocabulary membership of every standard field.
+fn check_values(event: &Event) -> Result<(), Problem> {
+    for certification in &event.certification_info {
+        check_uri("certificationInfo", certification)?;
+    }
+    if let Some(event_id) = &event.event_id {
+        check_uri("eventID", event_id)?;
+    }
+    if let Some(declaration) = &event.error_declaration {
+        if let Some(reason) = &declaration.reason {
+            check_vocabulary("errorDeclaration.reason", reason)?;
+        }
+        for corrective_event_id in &declaration.corrective_event_ids {
+            check_uri("errorDeclaration.correctiveEventIDs", corrective_event_id)?;
+        }
+        check_extensions_are_namespaced("errorDeclaration.", &declaration.extensions)?;
+    }
+    let epc_lists = [
+        ("epcList", event.epcs()),
+        ("childEPCs", event.child_epcs()),
+        ("inputEPCList", event.input_epcs()),
+        ("outputEPCList", event.output_epcs()),
+    ];
+    for (field, epcs) in epc_lists {
+        for epc in epcs {
+            check_uri(field, epc)?;
+        }
+    }
+    if let Some(parent_id) = &event.parent_id {
+        check_uri("parentID", parent_id)?;
+    }
+    if let Some(transformation_id) = &event.transformation_id {
+        check_uri("transformationID", transformation_id)?;
+    }
+    let quantity_lists = [
+        ("quantityList", &event.quantity_list),
+        ("childQuantityList", &event.child_quantity_list),
+        ("inputQuantityList", &event.input_quantity_list),
+        ("outputQuantityList", &event.output_quantity_list),
+    ];
+    for (field, quantity_list) in quantity_lists {
+        for (position, quantity_element) in quantity_list.iter().enumerate() {
+            check_quantity_element(&format!("{field}[{position}]"), quantity_element)?;
+        }
+    }
+    if let Some(biz_step) = &event.biz_step {
+        check_vocabulary("bizStep", biz_step)?;
+    }
+    if let Some(disposition) = &event.disposition {
+        check_vocabulary("disposition", disposition)?;
+    }
+    if let Some(persistent_disposition) = &event.persistent_disposition {
+        for value in &persistent_disposition.set {
+            check_vocabulary("persistentDisposition.set", value)?;
+        }
+        for value in &persistent_disposition.unset {
+            check_vocabulary("persistentDisposition.unset", value)?;
+        }
+    }
+    if let Some(read_point) = &event.read_point {
+        check_location("readPoint", read_point)?;
+    }
+    if let Some(biz_location) = &event.biz_location {
+        check_location("bizLocation", biz_location)?;
+    }
+    for biz_transaction in &event.biz_transaction_list {
+        check_uri("bizTransaction", &biz_transaction.value)?;
+        if let Some(transaction_type) = &biz_transaction.transaction_type {
+            check_vocabulary("bizTransaction type", transaction_type)?;
+        }
+    }
+    for (field, list) in [("source", &event.source_list), ("destination", &event.destination_list)]
+    {
+        for source_or_destination in list {
+            check_uri(field, &source_or_destination.id)?;
+            check_vocabulary(
+                &format!("{field} type"),
+                &source_or_destination.source_destination_type,
+            )?;
+        }
+    }
+    for (position, sensor_element) in event.sensor_element_list.iter().enumerate() {
+        check_sensor_element(&format!("sensorElementList[{position}]"), sensor_element)?;
+    }
+    Ok(())
+}
+
+fn check_quantity_element(field: &str, quantity_element: &QuantityElement) -> Result<(), Problem> {
+    check_uri(&format!("{field}.epcClass"), &quantity_element.epc_class)?;
+    if let Some(uom) = &quantity_element.uom {
+        check_uom(&format!("{field}.uom"), uom)?;
+    }
+    if let Some(quantity) = &quantity_element.quantity
+        && quantity.to_f64() < 0.0
+    {
+        return Err(invalid(&format!("{field}.quantity"), quantity.as_str(), "is negative"));
+    }
+    Ok(())
+}
+
+fn check_location(field: &str, location: &Location) -> Result<(), Problem> {
+    check_uri(&format!("{field}.id"), &location.id)?;
+    check_extensions_are_namespaced(&format!("{field}."), &location.extensions)
+}
+
+fn check_sensor_element(field: &str, sensor_element: &SensorElement) -> Result<(), Problem> {
+    if sensor_element.sensor_report.is_empty() {
+        return Err(Problem::MissingField(format!("{field}.sensorReport")));
+    }
+    if let Some(metadata) = &sensor_element.sensor_metadata {
+        let uris = [
+            ("deviceID", &metadata.device_id),
+            ("deviceMetadata", &metadata.device_metadata),
+            ("rawData", &metadata.raw_data),
+            ("dataProcessingMethod", &metadata.data_processing_method),
+            ("bizRules", &metadata.biz_rules),
+        ];
+        for (name, value) in uris {
+            if let Some(value) = value {
+                check_uri(&format!("{field}.sensorMetadata.{name}"), value)?;
+            }
+        }
+        check_extensions_are_namespaced(&format!("{field}.sensorMetadata."), &metadata.extensions)?;
+    }
+    for (position, report) in sensor_element.sensor_report.iter().enumerate() {
+        let report_field = format!("{field}.sensorReport[{position}]");
+        if let Some(measurement_type) = &report.measurement_type {
+            check_vocabulary(&format!("{report_field}.type"), measurement_type)?;
+        }
+        if let Some(exception) = &report.exception {
+            check_vocabulary(&format!("{report_field}.exception"), exception)?;
+        }
+        if let Some(component) = &report.component {
+            check_vocabulary(&format!("{report_field}.component"), component)?;
+        }
+        let uris = [
+            ("deviceID", &report.device_id),
+            ("deviceMetadata", &report.device_metadata),
+            ("rawData", &report.raw_data),
+            ("dataProcessingMethod", &report.data_processing_method),
+            ("bizRules", &report.biz_rules),
+            ("microorganism", &report.microorganism),
+            ("chemicalSubstance", &report.chemical_substance),
+            ("uriValue", &report.uri_value),
+            ("coordinateReferenceSystem", &report.coordinate_reference_system),
+        ];
+        for (name, value) in uris {
+            if let Some(value) = value {
+                check_uri(&format!("{report_field}.{name}"), value)?;
+            }
+        }
+        if let Some(uom) = &report.uom {
+            check_uom(&format!("{report_field}.uom"), uom)?;
+        }
+        if let Some(hex) = &report.hex_binary_value
+            && (hex.len() % 2 != 0 || !hex.bytes().all(|byte| byte.is_ascii_hexdigit()))
+        {
+            return Err(invalid(
+                &format!("{report_field}.hexBinaryValue"),
+                hex,
+                "is not hex binary",
+            ));
+        }
+        let perc_rank_out_of_range = report
+            .perc_rank
+            .as_ref()
+            .map(Decimal::to_f64)
+            .is_some_and(|rank| !(0.0..=100.0).contains(&rank));
+        if perc_rank_out_of_range && let Some(perc_rank) = &report.perc_rank {
+            return Err(invalid(
+                &format!("{report_field}.percRank"),
+                perc_rank.as_str(),
+                "is not between 0 and 100",
+            ));
+        }
+        check_extensions_are_namespaced(&format!("{report_field}."), &report.extensions)?;
+    }
+    check_extensions_are_namespaced(&format!("{field}."), &sensor_element.extensions)
+}
+
+/// A vocabulary value must be a standard word (in any spelling) or a URI outside the standard
+/// namespaces: `urn:epcglobal:cbv:bizstep:flying` and a bare `flying` are both rejected.
+fn check_vocabulary(field: &str, value: &VocabularyValue) -> Result<(), Problem> {
+    let written = value.written.trim();
+    if value.standard_word().is_some() {
+        return Ok(());
+    }
+    if value.kind.claims_standard_namespace(written) {
+        return Err(invalid(
+            field,
+            written,
+            &format!("is not a CBV 2.0 {} value", value.kind.field_name()),
+        ));
+    }
+    let is_gs1_term = value.kind == VocabularyKind::SensorAlertType
+        && (written.starts_with("gs1:") || written.starts_with(super::cbv::GS1_VOC_NAMESPACE));
+    if is_gs1_term {
+        return Err(invalid(
+            field,
+            written,
+            &format!("is not a GS1 {} value", value.kind.field_name()),
+        ));
+    }
+    let is_unlisted_term = value.kind.accepts_unlisted_bare_words()
+        && written.chars().next().is_some_and(|first| first.is_ascii_alphabetic())
+        && written.chars().all(|other| other.is_ascii_alphanumeric() || other == '_');
+    if !is_absolute_uri(written) && !is_unlisted_term {
+        return Err(invalid(
+            field,
+            written,
+            &format!("is neither a standard {} nor a URI", value.kind.field_name()),
+        ));
+    }
+    Ok(())
+}
+
+fn check_uri(field: &str, value: &str) -> Result<(), Problem> {
+    if is_absolute_uri(value.trim()) { Ok(()) } else { Err(invalid(field, value, "is not a URI")) }
+}
+
+fn check_uom(field: &str, uom: &str) -> Result<(), Problem> {
+    if is_unit_of_measure(uom) {
+        Ok(())
+    } else {
+        Err(invalid(field, uom, "is not a UN/CEFACT Rec 20 unit code like KGM"))
+    }
+}
+
+/// Extension fields directly under a standard element must carry a namespace (a non-standard
+/// name without one is a typo or an undeclared field, which the standard rejects).
+fn check_extensions_are_namespaced(
+    field_prefix: &str,
+    fields: &[ExtensionField],
+) -> Result<(), Problem> {
+    for extension in fields {
+        if extension.name.namespace_iri.is_empty() {
+            return Err(Problem::FieldNotAllowed {
+                field: format!("{field_prefix}{}", extension.name.local_name),
+                rule: "is not a standard field; extension fields must be namespaced (prefix:name)"
+                    .to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// An [`Problem::InvalidValue`] with the value cut to a readable length.
+pub(crate) fn invalid(field: &str, value: &str, rule: &str) -> Problem {
+    let quoted: String = value.chars().take(MAX_QUOTED_VALUE_CHARS).collect();
+    Problem::InvalidValue { field: field.to_owned(), value: quoted, rule: rule.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_follow_the_schema_pattern() {
+        for good in ["+02:00", "-06:00", "+14:00", "-13:59", "+00:00"] {
+            assert!(is_time_zone_offset(good), "{good}");
+        }
+        for bad in ["+25:00", "+14:30", "02:00", "+2:00", "+02:60", "Z", "+0200"] {
+            assert!(!is_time_zone_offset(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn units_and_uris() {
+        assert!(is_unit_of_measure("KGM"));
+        assert!(is_unit_of_measure("A93"));
+        assert!(!is_unit_of_measure("kg"));
+        assert!(!is_unit_of_measure("KGMS"));
+        assert!(is_absolute_uri("urn:epc:id:sgtin:0614141.107346.2017"));
+        assert!(is_absolute_uri("https://id.gs1.org/01/09521141012345"));
+        assert!(!is_absolute_uri("twenty"));
+        assert!(!is_absolute_uri("1:2"));
+        assert!(!is_absolute_uri("https://a b"));
+    }
+}
