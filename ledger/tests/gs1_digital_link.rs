@@ -233,6 +233,10 @@ fn parsed_link_exposes_stem_key_qualifiers_and_attributes() {
     assert_eq!(link.qualifiers[0].value, "AB/12");
     assert_eq!(link.attributes.len(), 1);
     assert_eq!(link.element_string(), "^010950600013435210AB/12^17271231");
+    assert_eq!(
+        link.to_json().to_string(),
+        r#"{"element_string":"^010950600013435210AB/12^17271231","ai":{"01":"09506000134352","10":"AB/12","17":"271231"}}"#
+    );
     let regenerated = digital_link::generate(&link.ai_data(), None).expect("generate");
     assert_eq!(regenerated, "https://id.gs1.org/01/09506000134352/10/AB%2F12?17=271231");
 }

@@ -213,10 +213,9 @@ impl Dictionary {
 
 /// The built-in dictionary (the file chosen at build time), parsed once on first use.
 ///
-/// # Panics
-/// Never on input data; the staged file is validated by this crate's tests, and a malformed
-/// replacement given through `LOTLINE_GS1_SYNTAX_DICTIONARY` yields an empty dictionary plus a
-/// `tracing` error rather than a panic.
+/// The staged file is checked by this crate's tests. A malformed replacement given through
+/// `LOTLINE_GS1_SYNTAX_DICTIONARY` does not panic: it yields an empty dictionary (every AI is
+/// then unknown, so nothing validates) and a `tracing` error naming the bad line.
 pub fn dictionary() -> &'static Dictionary {
     static BUILT_IN: OnceLock<Dictionary> = OnceLock::new();
     BUILT_IN.get_or_init(|| {

@@ -71,6 +71,18 @@ impl DigitalLink {
     pub fn element_string(&self) -> String {
         self.ai_data().element_string()
     }
+
+    /// `{"element_string": "^01…", "ai": {"01": "…", …}}` with AIs in key, qualifier, attribute
+    /// order: the shape of `lotline dl parse URI --json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let ai_map: serde_json::Map<String, serde_json::Value> = self
+            .ai_data()
+            .elements()
+            .iter()
+            .map(|element| (element.ai.clone(), serde_json::Value::String(element.value.clone())))
+            .collect();
+        serde_json::json!({ "element_string": self.element_string(), "ai": ai_map })
+    }
 }
 
 /// Parses a Digital Link URI with the strict default [`Options`].
@@ -499,10 +511,8 @@ fn validate_authority(authority: &str) -> Result<(), Error> {
             return Err(invalid());
         }
     }
-    if let Some(port) = port {
-        if !port.bytes().all(|byte| byte.is_ascii_digit()) {
-            return Err(invalid());
-        }
+    if port.is_some_and(|port| !port.bytes().all(|byte| byte.is_ascii_digit())) {
+        return Err(invalid());
     }
     Ok(())
 }

@@ -210,9 +210,9 @@ fn days_in_month(year: u32, month: u32, two_digit_year: bool) -> u32 {
     let is_leap_year = if two_digit_year {
         // A YY year cannot tell 2000 from 2100; GS1 dates fall in a ±50 year window around today,
         // where every multiple of four is a leap year.
-        year % 4 == 0
+        year.is_multiple_of(4)
     } else {
-        (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
     };
     match month {
         2 if is_leap_year => 29,

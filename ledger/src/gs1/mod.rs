@@ -58,8 +58,9 @@ pub struct Options {
 const CANONICALISING_OPTIONS: Options = Options {
     permit_convenience_alphas: true,
     permit_zero_suppressed_gtin: true,
-    permit_unknown_ais: false,
-    unknown_ai_as_dl_attribute: false,
+    // The query string is dropped from the canonical form, so its AIs need not be known.
+    permit_unknown_ais: true,
+    unknown_ai_as_dl_attribute: true,
     skip_linters: true,
 };
 
