@@ -1,1 +1,178 @@
-//! Lotline node.
+//! The Lotline peer node as a library: [`start`] runs one node (store, swarm, sync service,
+//! HTTP API) until its shutdown handle is used; the `lotline-node` binary and the end-to-end
+//! tests both call it, the tests with an already-bound listener on `127.0.0.1:0`.
+//!
+//! Owns: wiring the layers together and their lifecycle (graceful shutdown on SIGINT/SIGTERM).
+//! Does not own: ledger rules (`lotline-ledger`), and never depends on `lotline-client`.
+
+pub mod cluster;
+pub mod config;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod network;
+pub mod setup;
+pub mod state;
+pub mod sync;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::watch;
+
+/// How long start-up waits for the swarm to report its listen addresses.
+const LISTEN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A node that is running; drop or [`RunningNode::shutdown`] to stop it.
+#[derive(Debug)]
+pub struct RunningNode {
+    /// Where the HTTP API answers.
+    pub http_address: SocketAddr,
+    /// The node's libp2p peer id.
+    pub peer_id: PeerId,
+    /// Dialable libp2p addresses, each ending in `/p2p/<peer id>`.
+    pub p2p_addresses: Vec<Multiaddr>,
+    /// The organisation's public key (hex).
+    pub organisation: String,
+    /// The shared state (tests read it directly).
+    pub state: Arc<state::State>,
+    /// Tells every task to stop.
+    shutdown: watch::Sender<bool>,
+    /// The HTTP server and sync service tasks.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningNode {
+    /// Stops the node and waits for its tasks (the store is flushed on every append, so nothing
+    /// acknowledged depends on this running).
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+        self.state.close();
+    }
+
+    /// A receiver that turns true when the node is told to stop.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+}
+
+/// Starts a node from `config`, serving HTTP on `http_listener`.
+pub async fn start(
+    config: config::Config,
+    http_listener: tokio::net::TcpListener,
+) -> anyhow::Result<RunningNode> {
+    let http_address = http_listener.local_addr().context("http listener has no address")?;
+    let opened = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || state::State::open(&config)
+    })
+    .await
+    .context("start-up task failed")??;
+    let network_config = network::Config {
+        listen: parse_multiaddrs(&config.p2p_listen)?,
+        bootstrap: parse_multiaddrs(&config.bootstrap)?,
+        mdns: config.mdns,
+        network_name: opened.network_name(),
+        keypair: network::keypair_from_seed(opened.keypair_seed())?,
+    };
+    let (network_handle, network_events) = network::spawn(network_config)?;
+    let peer_id = network_handle.local_peer_id();
+    let state = Arc::new(opened.with_network(network_handle.clone()));
+
+    let p2p_addresses = wait_for_listen_addresses(&network_handle, peer_id).await?;
+    let (shutdown_sender, shutdown_receiver) = watch::channel(false);
+
+    let sync_service = sync::Service::new(
+        Arc::clone(&state),
+        network_handle,
+        Duration::from_millis(config.sync_interval_ms),
+    );
+    let sync_task = tokio::spawn(sync_service.run(network_events, shutdown_receiver.clone()));
+
+    let router = http::router(Arc::clone(&state));
+    let mut http_shutdown = shutdown_receiver.clone();
+    let http_task = tokio::spawn(async move {
+        let served = axum::serve(http_listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = http_shutdown.wait_for(|stopping| *stopping).await;
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "http server failed");
+        }
+    });
+    tracing::info!(name = %config.name, %http_address, %peer_id, "node started");
+    Ok(RunningNode {
+        http_address,
+        peer_id,
+        p2p_addresses,
+        organisation: state.organisation_hex(),
+        state,
+        shutdown: shutdown_sender,
+        tasks: vec![sync_task, http_task],
+    })
+}
+
+/// Runs a node until SIGINT or SIGTERM (the `run` command).
+pub async fn run_until_signal(config: config::Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.http_listen)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", config.http_listen))?;
+    let node = start(config, listener).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    node.shutdown().await;
+    Ok(())
+}
+
+/// Resolves when the process receives SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+fn parse_multiaddrs(texts: &[String]) -> anyhow::Result<Vec<Multiaddr>> {
+    texts
+        .iter()
+        .map(|text| text.parse().with_context(|| format!("{text:?} is not a multiaddr")))
+        .collect()
+}
+
+async fn wait_for_listen_addresses(
+    handle: &network::Handle,
+    peer_id: PeerId,
+) -> anyhow::Result<Vec<Multiaddr>> {
+    let addresses = tokio::time::timeout(LISTEN_DEADLINE, handle.wait_for_listen_addresses())
+        .await
+        .with_context(|| {
+            format!("the swarm reported no listen address within {LISTEN_DEADLINE:?}")
+        })??;
+    Ok(addresses
+        .into_iter()
+        .map(|address| address.with(libp2p::multiaddr::Protocol::P2p(peer_id)))
+        .collect())
+}

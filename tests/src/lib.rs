@@ -2,3 +2,4 @@
 //! benchmark scenarios.
 
 pub mod bench;
+pub mod cluster;

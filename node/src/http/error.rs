@@ -1,0 +1,93 @@
+//! The one mapping from node errors to HTTP answers: RFC 7807 `application/problem+json`
+//! whose `type` is the EPCIS exception name.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The document or an event in it breaks the standard (names event and field).
+    #[error("{0}")]
+    Validation(String),
+    /// A query parameter is malformed or unknown.
+    #[error("{0}")]
+    QueryParameter(String),
+    /// Nothing has that identifier.
+    #[error("{0}")]
+    NotFound(String),
+    /// A write or a full-view read without the node's token.
+    #[error("this needs the node's API token: send `Authorization: Bearer <token>`")]
+    Unauthorized,
+    /// The organisation's role does not allow this kind of record.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The body is larger than the node accepts.
+    #[error("the body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body's media type is not one we read.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The feed is frozen by a fork proof, or another state conflict.
+    #[error("{0}")]
+    Conflict(String),
+    /// A fault of this node (store, disk); logged in full, answered briefly.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status_and_type(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Validation(_) => {
+                (StatusCode::BAD_REQUEST, "epcisException:ValidationException")
+            }
+            ApiError::QueryParameter(_) => {
+                (StatusCode::BAD_REQUEST, "epcisException:QueryParameterException")
+            }
+            ApiError::NotFound(_) => {
+                (StatusCode::NOT_FOUND, "epcisException:NoSuchResourceException")
+            }
+            ApiError::Unauthorized => {
+                (StatusCode::UNAUTHORIZED, "epcisException:SecurityException")
+            }
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "epcisException:SecurityException"),
+            ApiError::TooLarge { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "epcisException:CaptureLimitExceededException")
+            }
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "epcisException:UnsupportedMediaTypeException")
+            }
+            ApiError::Conflict(_) => {
+                (StatusCode::CONFLICT, "epcisException:ResourceAlreadyExistsException")
+            }
+            ApiError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "epcisException:ImplementationException")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, problem_type) = self.status_and_type();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let body = serde_json::json!({
+            "type": problem_type,
+            "title": status.canonical_reason().unwrap_or("error"),
+            "status": status.as_u16(),
+            "detail": self.to_string(),
+        });
+        let mut response = (status, body.to_string()).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response
+    }
+}

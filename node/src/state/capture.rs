@@ -1,0 +1,162 @@
+//! EPCIS capture: a document in, every event signed into this organisation's feed, one durable
+//! batch, a capture job out.
+//!
+//! Owns: the capture job record, how one event is kept as a payload (its binding as received,
+//! re-serialised from the validated model with its own namespace context, plus its Event Hash
+//! ID), and reading it back for indexing and queries.
+
+use lotline_ledger::epcis::{self, Event};
+use lotline_ledger::records::{EpcisCapture, EventFormat, Payload};
+use serde::Serialize;
+
+use super::{State, lock, now_ms, store_error};
+use crate::http::ApiError;
+
+/// The standard capture-job answer (`GET /capture/{captureID}`), plus the ids we assigned.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureJob {
+    /// The job's id.
+    #[serde(rename = "captureID")]
+    pub capture_id: String,
+    /// Always false: capture is synchronous, the job is finished when answered.
+    pub running: bool,
+    /// Whether every event was stored.
+    pub success: bool,
+    /// `rollback`: one bad event stores nothing.
+    pub capture_error_behaviour: String,
+    /// Errors (empty on success).
+    pub errors: Vec<String>,
+    /// The Event Hash ID of every event, in document order.
+    #[serde(rename = "eventIDs")]
+    pub event_ids: Vec<String>,
+    /// Sequence numbers of the entries written, in document order.
+    pub sequences: Vec<u64>,
+}
+
+/// Reads back a stored event payload (JSON-LD object or XML element).
+pub fn decode_event(original: &[u8]) -> Result<Event, epcis::Error> {
+    match original.iter().find(|byte| !byte.is_ascii_whitespace()) {
+        Some(b'<') => epcis::xml::parse_event(original),
+        _ => {
+            let value: serde_json::Value = serde_json::from_slice(original).map_err(|error| {
+                epcis::Error::document(epcis::Problem::Syntax {
+                    binding: "JSON",
+                    detail: error.to_string(),
+                })
+            })?;
+            epcis::parse_event_json(&value, &[])
+        }
+    }
+}
+
+/// The payload for one validated event, in the binding it arrived in.
+fn payload_of(event: &Event, format: EventFormat) -> Payload {
+    let original = match format {
+        EventFormat::Xml => {
+            epcis::xml::event_to_xml(event, &epcis::xml::WriteOptions::default()).into_bytes()
+        }
+        _ => epcis::event_to_json_ld(event).to_string().into_bytes(),
+    };
+    Payload::Epcis(EpcisCapture { event_id: epcis::event_hash_id(event), format, original })
+}
+
+impl State {
+    /// Validates a document and signs every event into this organisation's feed as one durable
+    /// batch. A document with one bad event stores nothing.
+    pub async fn capture(
+        self: &std::sync::Arc<Self>,
+        body: Vec<u8>,
+        content_type: String,
+    ) -> Result<CaptureJob, ApiError> {
+        let state = std::sync::Arc::clone(self);
+        let job = tokio::task::spawn_blocking(move || state.capture_blocking(&body, &content_type))
+            .await
+            .map_err(|error| ApiError::Internal(format!("capture worker failed: {error}")))??;
+        self.local_appends.send_modify(|count| *count += 1);
+        Ok(job)
+    }
+
+    fn capture_blocking(&self, body: &[u8], content_type: &str) -> Result<CaptureJob, ApiError> {
+        let media_type = content_type.split(';').next().unwrap_or_default().trim();
+        let format = match media_type {
+            "application/xml" | "text/xml" => EventFormat::Xml,
+            "application/ld+json" | "application/json" | "" => EventFormat::JsonLd,
+            other => {
+                return Err(ApiError::UnsupportedMediaType(format!(
+                    "content type {other} is not an EPCIS binding: send application/ld+json or application/xml"
+                )));
+            }
+        };
+        let document =
+            epcis::parse_document(body).map_err(|error| ApiError::Validation(error.to_string()))?;
+        if document.events.is_empty() {
+            return Err(ApiError::Validation("document: eventList has no events".to_owned()));
+        }
+        let payloads: Vec<Payload> =
+            document.events.iter().map(|event| payload_of(event, format)).collect();
+        let entries = self.append_local(&payloads)?;
+        let job = CaptureJob {
+            // The first entry's sequence number: unique per node and in capture order, so the
+            // job map evicts the oldest first.
+            capture_id: format!(
+                "{:012}",
+                entries.first().map(|entry| entry.sequence()).unwrap_or(0)
+            ),
+            running: false,
+            success: true,
+            capture_error_behaviour: "rollback".to_owned(),
+            errors: Vec::new(),
+            event_ids: payloads
+                .iter()
+                .filter_map(|payload| payload.event_id().map(str::to_owned))
+                .collect(),
+            sequences: entries.iter().map(|entry| entry.sequence()).collect(),
+        };
+        let mut captures = lock(&self.captures);
+        if captures.len() >= super::MAX_CAPTURE_JOBS {
+            if let Some(oldest) = captures.keys().next().cloned() {
+                captures.remove(&oldest);
+            }
+        }
+        captures.insert(job.capture_id.clone(), job.clone());
+        Ok(job)
+    }
+
+    /// Signs `payloads` as this organisation's next entries and appends them durably as one
+    /// batch; on failure nothing is stored and the writer is rewound to the stored head.
+    pub(super) fn append_local(
+        &self,
+        payloads: &[Payload],
+    ) -> Result<Vec<lotline_ledger::feed::VerifiedEntry>, ApiError> {
+        let mut writer = lock(&self.writer);
+        let record_time_ms = now_ms();
+        let mut entries = Vec::with_capacity(payloads.len());
+        for payload in payloads {
+            match writer.next_entry(record_time_ms, payload) {
+                Ok(entry) => entries.push(entry),
+                Err(error) => {
+                    writer.reset(self.store.head(&self.organisation()));
+                    return Err(ApiError::Validation(error.to_string()));
+                }
+            }
+        }
+        if let Err(error) = self.store.append_verified(entries.clone()) {
+            writer.reset(self.store.head(&self.organisation()));
+            return Err(store_error(error));
+        }
+        drop(writer);
+        self.index_entries(&entries);
+        Ok(entries)
+    }
+
+    /// A capture job by id.
+    pub fn capture_job(&self, capture_id: &str) -> Option<CaptureJob> {
+        lock(&self.captures).get(capture_id).cloned()
+    }
+
+    /// Every remembered capture job.
+    pub fn capture_jobs(&self) -> Vec<CaptureJob> {
+        lock(&self.captures).values().cloned().collect()
+    }
+}

@@ -1,0 +1,407 @@
+//! The EPCIS query catalogue: one compact row per indexed event, scanned by `GET /events`.
+//!
+//! Owns: the standard query parameters we support (`eventType`, `GE_/LT_eventTime`,
+//! `GE_/LT_recordTime`, `EQ_action`, `EQ_bizStep`, `EQ_disposition`, `EQ_readPoint`,
+//! `EQ_bizLocation`, `MATCH_epc`, `MATCH_anyEPC`, `MATCH_epcClass`, `MATCH_anyEPCClass`,
+//! `EQ_eventID`, `perPage`, `nextPageToken`) and pagination. Identifiers are compared in
+//! canonical Digital Link form, so a URN query matches a Digital Link capture and back.
+//! Does not own the events' bodies: matching rows are read from the store.
+
+use std::collections::BTreeMap;
+
+use lotline_ledger::epcis::{self, Event, VocabularyValue};
+use lotline_ledger::gs1;
+use lotline_ledger::trace::EntryRef;
+use serde::Serialize;
+
+use super::State;
+use crate::http::ApiError;
+
+/// Default page size.
+const DEFAULT_PER_PAGE: usize = 100;
+/// Largest page size.
+const MAX_PER_PAGE: usize = 1_000;
+
+/// One event, reduced to what queries filter on.
+#[derive(Debug, Clone)]
+struct Row {
+    /// Where the event is stored.
+    entry: EntryRef,
+    /// `ObjectEvent`, ...
+    event_type: &'static str,
+    /// Event time (ms since epoch).
+    event_time_ms: i64,
+    /// When our ledger recorded it (the author's record time).
+    record_time_ms: i64,
+    /// `ADD` / `OBSERVE` / `DELETE`.
+    action: Option<&'static str>,
+    /// Canonical web URI of the business step.
+    biz_step: Option<String>,
+    /// Canonical web URI of the disposition.
+    disposition: Option<String>,
+    /// Canonical form of the read point.
+    read_point: Option<String>,
+    /// Canonical form of the business location.
+    biz_location: Option<String>,
+    /// `epcList` and `childEPCs`, canonical.
+    epcs: Vec<String>,
+    /// Input/output EPCs and `parentID`, canonical.
+    other_epcs: Vec<String>,
+    /// `quantityList` and `childQuantityList` classes, canonical.
+    classes: Vec<String>,
+    /// Input/output quantity classes, canonical.
+    other_classes: Vec<String>,
+    /// The `eventID` the capturer declared, if any.
+    declared_event_id: Option<String>,
+}
+
+/// Every indexed event in append order.
+#[derive(Debug, Default)]
+pub struct Catalogue {
+    /// Rows in the order they were indexed.
+    rows: Vec<Row>,
+    /// Event Hash ID → row numbers.
+    by_event_id: BTreeMap<String, Vec<usize>>,
+}
+
+/// A page of query results.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryPage {
+    /// The `EPCISQueryDocument`.
+    pub document: serde_json::Value,
+    /// Token for the next page, if more results exist.
+    pub next_page_token: Option<String>,
+    /// The query's parameters (to build the next-page link).
+    #[serde(skip)]
+    parameters: BTreeMap<String, String>,
+}
+
+impl QueryPage {
+    /// The query string of the next page.
+    pub fn next_query(&self, token: &str) -> String {
+        let mut parameters = self.parameters.clone();
+        parameters.insert("nextPageToken".to_owned(), token.to_owned());
+        parameters
+            .iter()
+            .map(|(name, value)| format!("{name}={}", percent_encode(value)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Canonical form of an identifier for comparison: the canonical Digital Link when it is a
+/// GS1 key, the text itself otherwise.
+fn canonical(identifier: &str) -> String {
+    gs1::canonical_digital_link(identifier).unwrap_or_else(|| identifier.trim().to_owned())
+}
+
+fn vocabulary(value: &Option<VocabularyValue>) -> Option<String> {
+    value.as_ref().map(VocabularyValue::web_uri)
+}
+
+impl Catalogue {
+    /// Adds one event.
+    pub fn add(&mut self, entry: EntryRef, record_time_ms: i64, event: &Event) {
+        let canonical_all = |lists: &[&Option<Vec<String>>]| -> Vec<String> {
+            lists
+                .iter()
+                .filter_map(|list| list.as_ref())
+                .flatten()
+                .map(|epc| canonical(epc))
+                .collect()
+        };
+        let classes_of = |lists: &[&Vec<epcis::QuantityElement>]| -> Vec<String> {
+            lists
+                .iter()
+                .flat_map(|list| list.iter())
+                .map(|element| canonical(&element.epc_class))
+                .collect()
+        };
+        let mut other_epcs = canonical_all(&[&event.input_epc_list, &event.output_epc_list]);
+        if let Some(parent) = &event.parent_id {
+            other_epcs.push(canonical(parent));
+        }
+        let row = Row {
+            event_type: event.event_type.name(),
+            event_time_ms: instant_ms(event.event_time.instant()),
+            record_time_ms,
+            action: event.action.map(|action| action.name()),
+            biz_step: vocabulary(&event.biz_step),
+            disposition: vocabulary(&event.disposition),
+            read_point: event.read_point.as_ref().map(|location| canonical(&location.id)),
+            biz_location: event.biz_location.as_ref().map(|location| canonical(&location.id)),
+            epcs: canonical_all(&[&event.epc_list, &event.child_epcs]),
+            other_epcs,
+            classes: classes_of(&[&event.quantity_list, &event.child_quantity_list]),
+            other_classes: classes_of(&[&event.input_quantity_list, &event.output_quantity_list]),
+            declared_event_id: event.event_id.clone(),
+            entry,
+        };
+        self.by_event_id.entry(row.entry.event_hash_id.clone()).or_default().push(self.rows.len());
+        if let Some(declared) = &row.declared_event_id {
+            if *declared != row.entry.event_hash_id {
+                self.by_event_id.entry(declared.clone()).or_default().push(self.rows.len());
+            }
+        }
+        self.rows.push(row);
+    }
+
+    /// Entry references of the events with this id (hash id or declared eventID).
+    pub fn entries_for(&self, event_id: &str) -> Vec<EntryRef> {
+        self.by_event_id
+            .get(event_id)
+            .map(|rows| rows.iter().map(|row| self.rows[*row].entry.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+fn instant_ms(instant: time::OffsetDateTime) -> i64 {
+    i64::try_from(instant.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// A parsed query.
+#[derive(Debug, Default)]
+struct Filter {
+    event_types: Option<Vec<String>>,
+    ge_event_time: Option<i64>,
+    lt_event_time: Option<i64>,
+    ge_record_time: Option<i64>,
+    lt_record_time: Option<i64>,
+    actions: Option<Vec<String>>,
+    biz_steps: Option<Vec<String>>,
+    dispositions: Option<Vec<String>>,
+    read_points: Option<Vec<String>>,
+    biz_locations: Option<Vec<String>>,
+    match_epc: Option<Vec<String>>,
+    match_any_epc: Option<Vec<String>>,
+    match_epc_class: Option<Vec<String>>,
+    match_any_epc_class: Option<Vec<String>>,
+    event_ids: Option<Vec<String>>,
+}
+
+fn list(value: &str) -> Vec<String> {
+    value.split('|').map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned).collect()
+}
+
+fn time_parameter(name: &str, value: &str) -> Result<i64, ApiError> {
+    epcis::Timestamp::parse(value).map(|timestamp| instant_ms(timestamp.instant())).ok_or_else(
+        || {
+            ApiError::QueryParameter(format!(
+                "{name}: {value:?} is not a date-time with an offset like 2024-05-01T10:00:00Z"
+            ))
+        },
+    )
+}
+
+fn vocabulary_list(kind: epcis::cbv::VocabularyKind, value: &str) -> Vec<String> {
+    list(value).into_iter().map(|word| VocabularyValue::new(kind, word).web_uri()).collect()
+}
+
+/// `MATCH_*` values: identifiers in canonical form; a trailing `*` pattern keeps its prefix.
+fn identifier_list(value: &str) -> Vec<String> {
+    list(value)
+        .into_iter()
+        .map(|identifier| match identifier.strip_suffix('*') {
+            Some(prefix) => format!("{}*", prefix),
+            None => canonical(&identifier),
+        })
+        .collect()
+}
+
+fn identifiers<'row>(lists: &[&'row Vec<String>]) -> Vec<&'row String> {
+    lists.iter().flat_map(|list| list.iter()).collect()
+}
+
+fn matches_identifier(wanted: &[String], present: &[&String]) -> bool {
+    wanted.iter().any(|pattern| match pattern.strip_suffix('*') {
+        Some(prefix) => present.iter().any(|identifier| identifier.starts_with(prefix)),
+        None => present.iter().any(|identifier| *identifier == pattern),
+    })
+}
+
+impl Filter {
+    fn parse(parameters: &BTreeMap<String, String>) -> Result<(Self, usize, usize), ApiError> {
+        let mut filter = Filter::default();
+        let mut per_page = DEFAULT_PER_PAGE;
+        let mut offset = 0usize;
+        for (name, value) in parameters {
+            match name.as_str() {
+                "eventType" => filter.event_types = Some(list(value)),
+                "GE_eventTime" => filter.ge_event_time = Some(time_parameter(name, value)?),
+                "LT_eventTime" => filter.lt_event_time = Some(time_parameter(name, value)?),
+                "GE_recordTime" => filter.ge_record_time = Some(time_parameter(name, value)?),
+                "LT_recordTime" => filter.lt_record_time = Some(time_parameter(name, value)?),
+                "EQ_action" => filter.actions = Some(list(value)),
+                "EQ_bizStep" => {
+                    filter.biz_steps =
+                        Some(vocabulary_list(epcis::cbv::VocabularyKind::BizStep, value))
+                }
+                "EQ_disposition" => {
+                    filter.dispositions =
+                        Some(vocabulary_list(epcis::cbv::VocabularyKind::Disposition, value))
+                }
+                "EQ_readPoint" => filter.read_points = Some(identifier_list(value)),
+                "EQ_bizLocation" => filter.biz_locations = Some(identifier_list(value)),
+                "MATCH_epc" => filter.match_epc = Some(identifier_list(value)),
+                "MATCH_anyEPC" => filter.match_any_epc = Some(identifier_list(value)),
+                "MATCH_epcClass" => filter.match_epc_class = Some(identifier_list(value)),
+                "MATCH_anyEPCClass" => filter.match_any_epc_class = Some(identifier_list(value)),
+                "EQ_eventID" => filter.event_ids = Some(list(value)),
+                "perPage" => {
+                    per_page = value
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|count| (1..=MAX_PER_PAGE).contains(count))
+                        .ok_or_else(|| {
+                            ApiError::QueryParameter(format!(
+                                "perPage: {value:?} is not a number from 1 to {MAX_PER_PAGE}"
+                            ))
+                        })?
+                }
+                "nextPageToken" => {
+                    offset = value.parse::<usize>().map_err(|_| {
+                        ApiError::QueryParameter(format!(
+                            "nextPageToken: {value:?} is not a token this node issued"
+                        ))
+                    })?
+                }
+                other => {
+                    return Err(ApiError::QueryParameter(format!(
+                        "query parameter {other} is not supported by this node (see /openapi.json)"
+                    )));
+                }
+            }
+        }
+        Ok((filter, per_page, offset))
+    }
+
+    fn accepts(&self, row: &Row) -> bool {
+        let in_list = |wanted: &Option<Vec<String>>, value: Option<&str>| match wanted {
+            None => true,
+            Some(wanted) => value.is_some_and(|value| wanted.iter().any(|item| item == value)),
+        };
+        in_list(&self.event_types, Some(row.event_type))
+            && self.ge_event_time.is_none_or(|bound| row.event_time_ms >= bound)
+            && self.lt_event_time.is_none_or(|bound| row.event_time_ms < bound)
+            && self.ge_record_time.is_none_or(|bound| row.record_time_ms >= bound)
+            && self.lt_record_time.is_none_or(|bound| row.record_time_ms < bound)
+            && in_list(&self.actions, row.action)
+            && in_list(&self.biz_steps, row.biz_step.as_deref())
+            && in_list(&self.dispositions, row.disposition.as_deref())
+            && in_list(&self.read_points, row.read_point.as_deref())
+            && in_list(&self.biz_locations, row.biz_location.as_deref())
+            && self
+                .match_epc
+                .as_ref()
+                .is_none_or(|wanted| matches_identifier(wanted, &identifiers(&[&row.epcs])))
+            && self.match_any_epc.as_ref().is_none_or(|wanted| {
+                matches_identifier(wanted, &identifiers(&[&row.epcs, &row.other_epcs]))
+            })
+            && self
+                .match_epc_class
+                .as_ref()
+                .is_none_or(|wanted| matches_identifier(wanted, &identifiers(&[&row.classes])))
+            && self.match_any_epc_class.as_ref().is_none_or(|wanted| {
+                matches_identifier(wanted, &identifiers(&[&row.classes, &row.other_classes]))
+            })
+            && self.event_ids.as_ref().is_none_or(|wanted| {
+                wanted.iter().any(|id| {
+                    *id == row.entry.event_hash_id || Some(id) == row.declared_event_id.as_ref()
+                })
+            })
+    }
+}
+
+impl State {
+    /// Runs an EPCIS query (`GET /events`).
+    pub fn query_events(
+        &self,
+        parameters: &BTreeMap<String, String>,
+    ) -> Result<QueryPage, ApiError> {
+        let (filter, per_page, offset) = Filter::parse(parameters)?;
+        let (matched, next_offset) = {
+            let catalogue = super::read_lock(&self.catalogue);
+            let mut matched = Vec::new();
+            let mut next_offset = None;
+            for (position, row) in catalogue.rows.iter().enumerate().skip(offset) {
+                if !filter.accepts(row) {
+                    continue;
+                }
+                if matched.len() == per_page {
+                    next_offset = Some(position);
+                    break;
+                }
+                matched.push(row.entry.clone());
+            }
+            (matched, next_offset)
+        };
+        let mut events = Vec::with_capacity(matched.len());
+        for reference in &matched {
+            events.push(self.event_value(reference)?);
+        }
+        let mut parameters_without_token = parameters.clone();
+        parameters_without_token.remove("nextPageToken");
+        let mut document = serde_json::json!({
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISQueryDocument",
+            "schemaVersion": "2.0",
+            "creationDate": epcis::Timestamp::from_instant(time::OffsetDateTime::now_utc()).as_str(),
+            "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": events}}}
+        });
+        let next_page_token = next_offset.map(|position| position.to_string());
+        if let Some(token) = &next_page_token {
+            document["nextPageToken"] = serde_json::json!(token);
+        }
+        Ok(QueryPage { document, next_page_token, parameters: parameters_without_token })
+    }
+
+    /// One event as JSON-LD, with its hash id as `eventID` when the capturer gave none.
+    pub(super) fn event_value(&self, reference: &EntryRef) -> Result<serde_json::Value, ApiError> {
+        let entry = self
+            .store
+            .entry(&reference.author, reference.sequence)
+            .map_err(super::store_error)?
+            .ok_or_else(|| {
+                ApiError::Internal(format!(
+                    "indexed entry {} of {} is missing",
+                    reference.sequence, reference.author
+                ))
+            })?;
+        let Some(lotline_ledger::records::Payload::Epcis(capture)) = entry.payload() else {
+            return Err(ApiError::Internal("indexed entry carries no event".to_owned()));
+        };
+        let event = super::capture::decode_event(&capture.original)
+            .map_err(|error| ApiError::Internal(error.to_string()))?;
+        let mut value = epcis::event_to_json_ld(&event);
+        if value.get("eventID").is_none() {
+            value["eventID"] = serde_json::json!(capture.event_id);
+        }
+        Ok(value)
+    }
+
+    /// `GET /events/{eventID}`.
+    pub fn event_json(&self, event_id: &str) -> Result<serde_json::Value, ApiError> {
+        let references = super::read_lock(&self.catalogue).entries_for(event_id);
+        let reference = references.first().ok_or_else(|| {
+            ApiError::NotFound(format!("no event with id {event_id} on this node"))
+        })?;
+        self.event_value(reference)
+    }
+}

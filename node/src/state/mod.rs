@@ -1,0 +1,305 @@
+//! The node's ledger side: one organisation's keys and feed writer, the store, the roster,
+//! the lot-graph index and the event catalogue, behind blocking methods.
+//!
+//! Owns: every decision the node makes about data (capture, replication, witnessing, fork
+//! handling, answering queries). Its methods block (sled, signatures), so async callers run
+//! them in `spawn_blocking`. Owns no sockets: HTTP (`http`) and libp2p (`network`, `sync`)
+//! call in.
+//!
+//! **Invariant:** an entry is acknowledged (capture answered, sync chunk accepted) only after
+//! the store's durable append returned; the index and catalogue are updated after, and are
+//! rebuilt from the store at start-up, so they can never hold what the store lacks.
+
+mod capture;
+mod catalogue;
+mod records;
+mod replication;
+mod views;
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock, RwLock};
+
+use lotline_ledger::feed::{FeedWriter, VerifiedEntry};
+use lotline_ledger::identity::{Keypair, PublicKey};
+use lotline_ledger::roster::{Genesis, Role};
+use lotline_ledger::store::Store;
+use lotline_ledger::trace;
+use tokio::sync::watch;
+
+pub use capture::CaptureJob;
+pub use catalogue::QueryPage;
+pub use replication::{AnnouncementVerdict, RemoteApplied};
+pub use trace::query::Direction;
+
+use crate::config::{Config, Replicate};
+use crate::http::ApiError;
+use crate::network;
+
+/// A feed author as raw key bytes (the form on the wire).
+pub type Author = [u8; 32];
+
+/// Most capture jobs remembered for `GET /capture/{id}`.
+const MAX_CAPTURE_JOBS: usize = 1_000;
+
+/// Everything the node knows, shared by the HTTP handlers and the sync service.
+pub struct State {
+    /// Node name from the config.
+    name: String,
+    /// Bearer token for writes.
+    token: String,
+    /// The organisation's signing key.
+    keypair: Keypair,
+    /// The network's genesis (the store checks it on open).
+    genesis: Genesis,
+    /// The durable store of every replicated feed.
+    store: Store,
+    /// The lot graph over every indexed event.
+    index: RwLock<trace::Index>,
+    /// The EPCIS query catalogue over every indexed event.
+    catalogue: RwLock<catalogue::Catalogue>,
+    /// Builds and signs this organisation's next entries; the mutex serialises local appends
+    /// so sequence numbers never race.
+    writer: Mutex<FeedWriter>,
+    /// Recent capture jobs by id.
+    captures: Mutex<BTreeMap<String, CaptureJob>>,
+    /// Which feeds to replicate.
+    replicate: Replicate,
+    /// Whether this node cosigns other feeds' checkpoints.
+    witness: bool,
+    /// The swarm handle, set once the network is up.
+    network: OnceLock<network::Handle>,
+    /// Bumped after every local append, so the sync service gossips a checkpoint.
+    local_appends: watch::Sender<u64>,
+    /// Signed checkpoints of feeds we have not fetched up to yet, checked once we have.
+    pending_checkpoints: Mutex<BTreeMap<PublicKey, String>>,
+    /// The largest size we cosigned per feed (witness duty).
+    cosigned_sizes: Mutex<BTreeMap<PublicKey, u64>>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("State")
+            .field("name", &self.name)
+            .field("organisation", &self.keypair.public_key())
+            .finish()
+    }
+}
+
+/// Start-up failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The key file could not be read.
+    #[error(transparent)]
+    Key(#[from] lotline_ledger::identity::Error),
+    /// The genesis file could not be read or is invalid.
+    #[error("genesis {path}: {reason}")]
+    Genesis {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store could not be opened or failed its checks.
+    #[error("store: {0}")]
+    Store(#[from] lotline_ledger::store::Error),
+    /// This organisation is not in the roster.
+    #[error("organisation {0} is not admitted by the network's roster")]
+    NotAdmitted(PublicKey),
+}
+
+impl State {
+    /// Opens the store, checks the genesis and rebuilds the index and catalogue from the feeds.
+    pub fn open(config: &Config) -> Result<Self, OpenError> {
+        let keypair = Keypair::read_from_file(&config.key_file)?;
+        let genesis_error = |reason: String| OpenError::Genesis {
+            path: config.genesis_file.display().to_string(),
+            reason,
+        };
+        let genesis_text = std::fs::read_to_string(&config.genesis_file)
+            .map_err(|error| genesis_error(error.to_string()))?;
+        let genesis =
+            Genesis::from_json(&genesis_text).map_err(|error| genesis_error(error.to_string()))?;
+        genesis.verify().map_err(|error| genesis_error(error.to_string()))?;
+        let store = Store::open(&config.data_dir, &genesis)?;
+        let organisation = keypair.public_key();
+        let roster = store.roster();
+        let member = roster.member(&organisation).ok_or(OpenError::NotAdmitted(organisation))?;
+        let witness = config.witness.unwrap_or_else(|| {
+            member.roles.contains(&Role::Witness) || member.roles.contains(&Role::Regulator)
+        });
+        let writer = FeedWriter::new(Keypair::from_seed(keypair.seed()), store.head(&organisation));
+        let state = State {
+            name: config.name.clone(),
+            token: config.api_token.clone(),
+            keypair,
+            genesis,
+            store,
+            index: RwLock::new(trace::Index::new()),
+            catalogue: RwLock::new(catalogue::Catalogue::default()),
+            writer: Mutex::new(writer),
+            captures: Mutex::new(BTreeMap::new()),
+            replicate: config.replicate.clone(),
+            witness,
+            network: OnceLock::new(),
+            local_appends: watch::channel(0).0,
+            pending_checkpoints: Mutex::new(BTreeMap::new()),
+            cosigned_sizes: Mutex::new(BTreeMap::new()),
+        };
+        state.rebuild_views()?;
+        Ok(state)
+    }
+
+    /// Attaches the swarm handle (after the network is up).
+    pub fn with_network(self, handle: network::Handle) -> Self {
+        let _ = self.network.set(handle);
+        self
+    }
+
+    /// The network name (the gossip topic and DHT are private to it).
+    pub fn network_name(&self) -> String {
+        self.genesis.network.clone()
+    }
+
+    /// The key seed (the libp2p identity derives from it).
+    pub fn keypair_seed(&self) -> [u8; 32] {
+        self.keypair.seed()
+    }
+
+    /// This organisation's public key in hex.
+    pub fn organisation_hex(&self) -> String {
+        self.keypair.public_key().to_hex()
+    }
+
+    /// This organisation's public key.
+    pub fn organisation(&self) -> PublicKey {
+        self.keypair.public_key()
+    }
+
+    /// Constant-time comparison of a presented token with ours.
+    pub fn token_matches(&self, presented: &str) -> bool {
+        let expected = self.token.as_bytes();
+        let presented = presented.as_bytes();
+        if expected.len() != presented.len() {
+            return false;
+        }
+        expected.iter().zip(presented).fold(0u8, |difference, (a, b)| difference | (a ^ b)) == 0
+    }
+
+    /// Receiver bumped after each local append.
+    pub fn subscribe_local_appends(&self) -> watch::Receiver<u64> {
+        self.local_appends.subscribe()
+    }
+
+    /// Number of peers connected now (0 before the network is up).
+    pub async fn connected_peer_count(&self) -> usize {
+        match self.network.get() {
+            Some(handle) => handle.connected_peers().await.map(|peers| peers.len()).unwrap_or(0),
+            None => 0,
+        }
+    }
+
+    /// Flushes the store (called at shutdown; appends are already durable).
+    pub fn close(&self) {
+        if let Err(error) = self.store.flush() {
+            tracing::warn!(%error, "final flush failed");
+        }
+    }
+
+    /// The store, for tests and the benchmark.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Replays every stored entry into the index and the catalogue.
+    fn rebuild_views(&self) -> Result<(), OpenError> {
+        let mut index = trace::Index::new();
+        let mut catalogue = catalogue::Catalogue::default();
+        for entry in self.store.entries_in_order() {
+            let entry = entry?;
+            index_entry(&mut index, &mut catalogue, &entry);
+        }
+        *write_lock(&self.index) = index;
+        *write_lock(&self.catalogue) = catalogue;
+        Ok(())
+    }
+
+    /// Adds freshly appended entries to the index and the catalogue.
+    fn index_entries(&self, entries: &[VerifiedEntry]) {
+        let mut index = write_lock(&self.index);
+        let mut catalogue = write_lock(&self.catalogue);
+        for entry in entries {
+            index_entry(&mut index, &mut catalogue, entry);
+        }
+    }
+
+    fn wants_feed(&self, author: &PublicKey) -> bool {
+        if *author == self.keypair.public_key() {
+            return true;
+        }
+        match &self.replicate {
+            Replicate::All => true,
+            Replicate::Only(authors) => {
+                authors.iter().any(|wanted| wanted.eq_ignore_ascii_case(&author.to_hex()))
+            }
+        }
+    }
+}
+
+/// Indexes one entry if it carries an EPCIS event (ledger records are read from the store).
+fn index_entry(
+    index: &mut trace::Index,
+    catalogue: &mut catalogue::Catalogue,
+    entry: &VerifiedEntry,
+) {
+    let Some(lotline_ledger::records::Payload::Epcis(capture)) = entry.payload() else { return };
+    let event = match capture::decode_event(&capture.original) {
+        Ok(event) => event,
+        Err(error) => {
+            // Signed by its author but not an event we can read: keep the entry, skip indexing.
+            tracing::warn!(author = %entry.author(), sequence = entry.sequence(), %error, "unreadable event");
+            return;
+        }
+    };
+    let reference = trace::EntryRef {
+        author: entry.author(),
+        sequence: entry.sequence(),
+        entry_hash: *entry.entry_hash().as_bytes(),
+        event_hash_id: capture.event_id.clone(),
+    };
+    index.apply(reference.clone(), &event);
+    catalogue.add(reference, entry.record_time_ms(), &event);
+}
+
+/// Locks for reading, recovering from a poisoned lock (a panic elsewhere must not wedge reads).
+fn read_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Locks for writing, recovering from a poisoned lock.
+fn write_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Locks a mutex, recovering from poisoning.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Maps a store failure to an HTTP error.
+fn store_error(error: lotline_ledger::store::Error) -> ApiError {
+    use lotline_ledger::store::Error as StoreError;
+    match error {
+        StoreError::Rejected(rejected) => ApiError::Validation(rejected.to_string()),
+        StoreError::Equivocation { .. } => ApiError::Conflict(error.to_string()),
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
+/// Current time in milliseconds since the epoch.
+fn now_ms() -> i64 {
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,239 @@
+//! Ledger records over HTTP: JSON in (`POST /records`), signed into this organisation's feed
+//! when its role allows the kind; JSON out (`GET /records`), from every replicated feed.
+//!
+//! Owns: the JSON shape of each record kind (documented in `docs/http-api.md`). The roster's
+//! role rules are enforced by the ledger's append rules, not here; this file only reports them
+//! early with a clear message.
+
+use lotline_ledger::feed::{EntryHash, VerifiedEntry};
+use lotline_ledger::identity::PublicKey;
+use lotline_ledger::records::{
+    EntryRef, Excursion, InspectionResult, Payload, RecallAcknowledgement, RecallClass,
+    RecallNotice, SupervisionFlag, Verdict,
+};
+use serde_json::{Value, json};
+
+use super::{State, store_error};
+use crate::http::ApiError;
+
+fn text(record: &Value, field: &str) -> Result<String, ApiError> {
+    record.get(field).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| {
+        ApiError::Validation(format!("record field {field}: required text is missing"))
+    })
+}
+
+fn optional_text(record: &Value, field: &str) -> String {
+    record.get(field).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+fn text_list(record: &Value, field: &str) -> Result<Vec<String>, ApiError> {
+    let list = record.get(field).and_then(Value::as_array).ok_or_else(|| {
+        ApiError::Validation(format!("record field {field}: a list of identifiers is required"))
+    })?;
+    let items: Vec<String> = list.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+    if items.is_empty() || items.len() != list.len() {
+        return Err(ApiError::Validation(format!(
+            "record field {field}: a non-empty list of strings is required"
+        )));
+    }
+    Ok(items)
+}
+
+fn time_ms(record: &Value, field: &str) -> Result<i64, ApiError> {
+    let written = text(record, field)?;
+    let instant =
+        time::OffsetDateTime::parse(&written, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| {
+                ApiError::Validation(format!(
+                    "record field {field}: {written:?} is not an RFC 3339 time"
+                ))
+            })?;
+    Ok(i64::try_from(instant.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
+}
+
+fn format_ms(time_ms: i64) -> String {
+    lotline_ledger::trace::query::format_time(time_ms)
+}
+
+fn entry_ref_json(entry_ref: &EntryRef) -> Value {
+    json!({"author": entry_ref.author.to_hex(), "sequence": entry_ref.sequence, "entry_hash": entry_ref.entry_hash.to_hex()})
+}
+
+/// A record from its JSON form.
+pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
+    let kind = text(record, "kind")?;
+    let payload = match kind.as_str() {
+        "recall_notice" => Payload::RecallNotice(RecallNotice {
+            recall_id: text(record, "recall_id")?,
+            class: match optional_text(record, "class").as_str() {
+                "I" | "1" | "" => RecallClass::ClassOne,
+                "II" | "2" => RecallClass::ClassTwo,
+                "III" | "3" => RecallClass::ClassThree,
+                other => {
+                    return Err(ApiError::Validation(format!(
+                        "record field class: {other:?} is not I, II or III"
+                    )));
+                }
+            },
+            lots: text_list(record, "lots")?,
+            hazard: text(record, "hazard")?,
+            instructions: optional_text(record, "instructions"),
+        }),
+        "recall_ack" => {
+            let notice = record.get("notice").ok_or_else(|| {
+                ApiError::Validation(
+                    "record field notice: the acknowledged notice's entry is required".to_owned(),
+                )
+            })?;
+            let author = PublicKey::from_hex(&text(notice, "author")?).map_err(|error| {
+                ApiError::Validation(format!("record field notice.author: {error}"))
+            })?;
+            let sequence = notice.get("sequence").and_then(Value::as_u64).ok_or_else(|| {
+                ApiError::Validation(
+                    "record field notice.sequence: a number is required".to_owned(),
+                )
+            })?;
+            let entry_hash =
+                EntryHash::from_hex(&text(notice, "entry_hash")?).ok_or_else(|| {
+                    ApiError::Validation(
+                        "record field notice.entry_hash: 64 hex digits are required".to_owned(),
+                    )
+                })?;
+            Payload::RecallAcknowledgement(RecallAcknowledgement {
+                notice: EntryRef { author, sequence, entry_hash },
+                recall_id: text(record, "recall_id")?,
+                action: text(record, "action")?,
+                quantity_held: optional_text(record, "quantity_held"),
+            })
+        }
+        "inspection_result" => Payload::InspectionResult(InspectionResult {
+            lots: text_list(record, "lots")?,
+            test: text(record, "test")?,
+            verdict: match text(record, "verdict")?.as_str() {
+                "pass" => Verdict::Pass,
+                "fail" => Verdict::Fail,
+                "inconclusive" => Verdict::Inconclusive,
+                other => {
+                    return Err(ApiError::Validation(format!(
+                        "record field verdict: {other:?} is not pass, fail or inconclusive"
+                    )));
+                }
+            },
+            sampled_at_ms: time_ms(record, "sampled_at")?,
+            report: optional_text(record, "report"),
+        }),
+        "excursion" => Payload::Excursion(Excursion {
+            lots: text_list(record, "lots")?,
+            measurement: text(record, "measurement")?,
+            limit: text(record, "limit")?,
+            observed: text(record, "observed")?,
+            started_ms: time_ms(record, "started")?,
+            ended_ms: if record.get("ended").is_some() {
+                Some(time_ms(record, "ended")?)
+            } else {
+                None
+            },
+        }),
+        "supervision_flag" => Payload::SupervisionFlag(SupervisionFlag {
+            subject: PublicKey::from_hex(&text(record, "subject")?)
+                .map_err(|error| ApiError::Validation(format!("record field subject: {error}")))?,
+            reason: text(record, "reason")?,
+            active: record.get("active").and_then(Value::as_bool).unwrap_or(true),
+        }),
+        other => {
+            return Err(ApiError::Validation(format!(
+                "record kind {other:?} is not one of recall_notice, recall_ack, inspection_result, excursion, supervision_flag"
+            )));
+        }
+    };
+    Ok(payload)
+}
+
+/// The JSON form of a record entry (None for EPCIS events and governance records).
+pub fn record_to_json(entry: &VerifiedEntry) -> Option<Value> {
+    let (kind, mut body) = match entry.payload()? {
+        Payload::RecallNotice(notice) => (
+            "recall_notice",
+            json!({
+                "recall_id": notice.recall_id,
+                "class": match notice.class { RecallClass::ClassOne => "I", RecallClass::ClassTwo => "II", RecallClass::ClassThree => "III" },
+                "lots": notice.lots, "hazard": notice.hazard, "instructions": notice.instructions,
+            }),
+        ),
+        Payload::RecallAcknowledgement(ack) => (
+            "recall_ack",
+            json!({"notice": entry_ref_json(&ack.notice), "recall_id": ack.recall_id, "action": ack.action, "quantity_held": ack.quantity_held}),
+        ),
+        Payload::InspectionResult(result) => (
+            "inspection_result",
+            json!({
+                "lots": result.lots, "test": result.test,
+                "verdict": match result.verdict { Verdict::Pass => "pass", Verdict::Fail => "fail", Verdict::Inconclusive => "inconclusive" },
+                "sampled_at": format_ms(result.sampled_at_ms), "report": result.report,
+            }),
+        ),
+        Payload::Excursion(excursion) => (
+            "excursion",
+            json!({
+                "lots": excursion.lots, "measurement": excursion.measurement, "limit": excursion.limit,
+                "observed": excursion.observed, "started": format_ms(excursion.started_ms),
+                "ended": excursion.ended_ms.map(format_ms),
+            }),
+        ),
+        Payload::SupervisionFlag(flag) => (
+            "supervision_flag",
+            json!({"subject": flag.subject.to_hex(), "reason": flag.reason, "active": flag.active}),
+        ),
+        _ => return None,
+    };
+    body["kind"] = json!(kind);
+    body["author"] = json!(entry.author().to_hex());
+    body["sequence"] = json!(entry.sequence());
+    body["entry_hash"] = json!(entry.entry_hash().to_hex());
+    body["record_time"] = json!(format_ms(entry.record_time_ms()));
+    Some(body)
+}
+
+impl State {
+    /// `POST /records`: signs a record into our feed.
+    pub async fn append_record(
+        self: &std::sync::Arc<Self>,
+        record: Value,
+    ) -> Result<Value, ApiError> {
+        let payload = record_from_json(&record)?;
+        let roster = self.store.roster();
+        if !roster.role_allows(&self.organisation(), payload.kind()) {
+            return Err(ApiError::Forbidden(format!(
+                "this organisation's roles do not allow {}",
+                payload.kind()
+            )));
+        }
+        let state = std::sync::Arc::clone(self);
+        let entries = tokio::task::spawn_blocking(move || state.append_local(&[payload]))
+            .await
+            .map_err(|error| ApiError::Internal(error.to_string()))??;
+        self.local_appends.send_modify(|count| *count += 1);
+        let entry =
+            entries.first().ok_or_else(|| ApiError::Internal("nothing appended".to_owned()))?;
+        Ok(
+            json!({"author": entry.author().to_hex(), "sequence": entry.sequence(), "entry_hash": entry.entry_hash().to_hex()}),
+        )
+    }
+
+    /// `GET /records`: records of every replicated feed, optionally of one kind.
+    pub fn records(&self, kind: Option<&str>) -> Result<Value, ApiError> {
+        let mut records = Vec::new();
+        for entry in self.store.entries_in_order() {
+            let entry = entry.map_err(store_error)?;
+            if matches!(entry.payload(), Some(Payload::Epcis(_)) | None) {
+                continue;
+            }
+            if let Some(record) = record_to_json(&entry) {
+                if kind.is_none_or(|kind| record["kind"] == kind) {
+                    records.push(record);
+                }
+            }
+        }
+        Ok(Value::Array(records))
+    }
+}

@@ -1,0 +1,423 @@
+//! Replication decisions: answering peers, judging gossip, applying fetched ranges, fork
+//! handling, signing our checkpoints and cosigning others' as a witness.
+//!
+//! Owns: what a node accepts from peers. Every entry goes through the store's pure append
+//! rules (signature, link, roster, role); every checkpoint is checked against the author's key
+//! and our own copy of the feed before it is stored, cosigned or forwarded.
+//! Does not own: when or from whom to fetch (see `crate::sync`).
+
+use lotline_ledger::checkpoint::{
+    Checkpoint, Cosignature, Cosigner, KeyKind, SignedCheckpoint, VerifierKey,
+};
+use lotline_ledger::feed::{DecodedEntry, VerifiedEntry};
+use lotline_ledger::identity::{Keypair, PublicKey};
+use lotline_ledger::roster::Role;
+use lotline_ledger::store::{self, StoredCheckpoint};
+
+use super::{Author, State, lock};
+use crate::network::{Announcement, Head, Request, Response, protocol::MAX_RANGE_ENTRIES};
+
+/// The verdict on a gossiped announcement.
+#[derive(Debug)]
+pub enum AnnouncementVerdict {
+    /// Valid: forward it; `fetch` names a feed we should catch up on (author, size).
+    Accept {
+        /// A feed that is ahead of ours.
+        fetch: Option<(Author, u64)>,
+    },
+    /// Not invalid but not useful (a feed we do not replicate): do not forward, no penalty.
+    Ignore,
+    /// Invalid (bad signature, not admitted, malformed): drop and penalise the sender.
+    Reject(String),
+}
+
+/// What applying a fetched range did.
+#[derive(Debug, Default)]
+pub struct RemoteApplied {
+    /// Entries newly stored.
+    pub appended: u64,
+    /// Stop fetching this feed (it is frozen, or the range held nothing new).
+    pub stop: bool,
+    /// Something to gossip (a fork proof we found).
+    pub announce: Option<Announcement>,
+}
+
+/// The key name under which an organisation cosigns as a witness.
+pub fn witness_name(organisation: &PublicKey) -> String {
+    format!("lotline.dev/witness/{}", organisation.to_hex())
+}
+
+impl State {
+    /// Answers a peer's sync request from the store.
+    pub fn answer(&self, request: &Request) -> Response {
+        match request {
+            Request::Heads => {
+                let heads = self
+                    .store
+                    .heads()
+                    .into_iter()
+                    .map(|(author, head)| Head {
+                        author: *author.as_bytes(),
+                        size: head.sequence + 1,
+                        checkpoint: self.checkpoint_note_for(&author).unwrap_or_default(),
+                    })
+                    .collect();
+                Response::Heads(heads)
+            }
+            Request::Entries { author, from, limit } => {
+                let Ok(author) = PublicKey::from_bytes(*author) else {
+                    return Response::Refused("not a public key".to_owned());
+                };
+                let limit = (*limit).min(MAX_RANGE_ENTRIES) as usize;
+                match self.store.range(&author, *from, limit) {
+                    Ok(wires) => Response::Entries(wires),
+                    Err(error) => Response::Refused(error.to_string()),
+                }
+            }
+        }
+    }
+
+    /// Our stored size of `author`'s feed.
+    pub fn feed_size(&self, author: &Author) -> u64 {
+        PublicKey::from_bytes(*author)
+            .ok()
+            .and_then(|author| self.store.head(&author))
+            .map_or(0, |head| head.sequence + 1)
+    }
+
+    /// Which feeds of a peer's heads we lack entries of (and want); also takes in the
+    /// checkpoints the peer holds (cosignatures travel that way).
+    pub fn wanted_from_heads(&self, heads: &[Head]) -> Vec<(Author, u64)> {
+        let mut wanted = Vec::new();
+        for head in heads {
+            let Ok(author) = PublicKey::from_bytes(head.author) else { continue };
+            if !self.wants_feed(&author) || !self.store.roster().is_admitted(&author) {
+                continue;
+            }
+            if !head.checkpoint.is_empty() {
+                let _ = self.take_checkpoint(&author, &head.checkpoint);
+            }
+            if self.store.is_frozen(&author).is_some() {
+                continue;
+            }
+            if head.size > self.feed_size(&head.author) {
+                wanted.push((head.author, head.size));
+            }
+        }
+        wanted
+    }
+
+    /// Judges a gossiped announcement.
+    pub fn judge_announcement(&self, announcement: &Announcement) -> AnnouncementVerdict {
+        match announcement {
+            Announcement::Checkpoint(note) => self.judge_checkpoint(note),
+            Announcement::Fork(proof) => match self.take_fork_proof(proof) {
+                Ok(true) => AnnouncementVerdict::Accept { fetch: None },
+                Ok(false) => AnnouncementVerdict::Ignore,
+                Err(reason) => AnnouncementVerdict::Reject(reason),
+            },
+        }
+    }
+
+    fn judge_checkpoint(&self, note: &str) -> AnnouncementVerdict {
+        let signed = match SignedCheckpoint::verify_self_certifying_feed(note) {
+            Ok(signed) => signed,
+            Err(error) => return AnnouncementVerdict::Reject(format!("checkpoint: {error}")),
+        };
+        let author = signed.author();
+        if !self.store.roster().is_admitted(&author) {
+            return AnnouncementVerdict::Reject(format!("checkpoint of unadmitted {author}"));
+        }
+        if !self.wants_feed(&author) {
+            return AnnouncementVerdict::Ignore;
+        }
+        if let Err(reason) = self.take_checkpoint(&author, note) {
+            return AnnouncementVerdict::Reject(reason);
+        }
+        let size = signed.checkpoint().size;
+        let local = self.feed_size(author.as_bytes());
+        let fetch = (size > local && self.store.is_frozen(&author).is_none())
+            .then_some((*author.as_bytes(), size));
+        AnnouncementVerdict::Accept { fetch }
+    }
+
+    /// Takes in a signed checkpoint of `author`: stores it (with its witness cosignatures)
+    /// when we hold the feed up to its size and the roots agree; keeps it pending when it is
+    /// ahead; reports a contradiction with the entries we hold as an error.
+    fn take_checkpoint(&self, author: &PublicKey, note: &str) -> Result<(), String> {
+        let signed =
+            SignedCheckpoint::verify_feed(note, author).map_err(|error| error.to_string())?;
+        let size = signed.checkpoint().size;
+        if size > self.feed_size(author.as_bytes()) {
+            lock(&self.pending_checkpoints).insert(*author, note.to_owned());
+            return Ok(());
+        }
+        self.store_checkpoint(author, &signed)
+    }
+
+    fn store_checkpoint(
+        &self,
+        author: &PublicKey,
+        signed: &SignedCheckpoint,
+    ) -> Result<(), String> {
+        let checkpoint = signed.checkpoint();
+        if checkpoint.size == 0 {
+            return Ok(());
+        }
+        let stored = StoredCheckpoint {
+            tree_size: checkpoint.size,
+            root: checkpoint.root,
+            note: signed.to_note_text().into_bytes(),
+        };
+        let already = self
+            .store
+            .checkpoints(author)
+            .map_err(|error| error.to_string())?
+            .into_iter()
+            .any(|existing| existing.tree_size == checkpoint.size);
+        if !already {
+            self.store.put_checkpoint(author, &stored).map_err(|error| error.to_string())?;
+        }
+        let witnesses = self.witness_keys();
+        let cosignatures =
+            signed.verified_cosignatures(&witnesses).map_err(|error| error.to_string())?;
+        for cosignature in cosignatures {
+            let Some(witness) = witnesses.iter().find(|key| {
+                key.name() == cosignature.witness_name() && key.key_id() == cosignature.key_id()
+            }) else {
+                continue;
+            };
+            self.store
+                .put_cosignature(
+                    author,
+                    checkpoint.size,
+                    witness.public_key(),
+                    cosignature.to_line().as_bytes(),
+                )
+                .map_err(|error| error.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Verifier keys of every witness in the roster.
+    pub fn witness_keys(&self) -> Vec<VerifierKey> {
+        self.store
+            .roster()
+            .members()
+            .filter(|member| member.roles.contains(&Role::Witness))
+            .filter_map(|member| {
+                VerifierKey::new(&witness_name(&member.key), KeyKind::CosignatureV1, member.key)
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// The latest checkpoint note of `author` we hold, with every cosignature we stored.
+    pub fn checkpoint_note_for(&self, author: &PublicKey) -> Option<String> {
+        let stored = self.store.latest_checkpoint(author).ok()??;
+        let note = String::from_utf8(stored.note).ok()?;
+        let mut signed = SignedCheckpoint::verify_feed(&note, author).ok()?;
+        for (_, line) in self.store.cosignatures(author, stored.tree_size).unwrap_or_default() {
+            let Ok(line) = std::str::from_utf8(&line) else { continue };
+            if let Ok(cosignature) = Cosignature::parse_line(line) {
+                let _ = signed.add_cosignature(&cosignature);
+            }
+        }
+        Some(signed.to_note_text())
+    }
+
+    /// Signs a checkpoint of our own feed at its current size if we have none at that size,
+    /// and returns our latest checkpoint note (for gossip).
+    pub fn local_checkpoint_note(&self) -> Option<String> {
+        let organisation = self.organisation();
+        let size = self.feed_size(organisation.as_bytes());
+        if size == 0 {
+            return None;
+        }
+        let latest = self.store.latest_checkpoint(&organisation).ok().flatten();
+        if latest.as_ref().is_none_or(|latest| latest.tree_size < size) {
+            let root = self.store.feed_root(&organisation, size).ok()?;
+            let signed = SignedCheckpoint::sign(
+                Checkpoint::for_feed(&organisation, size, root),
+                &self.keypair,
+            )
+            .ok()?;
+            let stored = StoredCheckpoint {
+                tree_size: size,
+                root,
+                note: signed.to_note_text().into_bytes(),
+            };
+            if let Err(error) = self.store.put_checkpoint(&organisation, &stored) {
+                tracing::warn!(%error, "cannot store our checkpoint");
+                return None;
+            }
+        }
+        self.checkpoint_note_for(&organisation)
+    }
+
+    /// Appends a range of `author`'s entries fetched from a peer. Entries we already hold are
+    /// compared with ours: identical ones are skipped, a different one is an equivocation that
+    /// the store turns into a fork proof (and we gossip it).
+    pub fn apply_remote(
+        &self,
+        author: Author,
+        wires: Vec<Vec<u8>>,
+    ) -> Result<RemoteApplied, String> {
+        let author_key = PublicKey::from_bytes(author).map_err(|error| error.to_string())?;
+        if self.store.is_frozen(&author_key).is_some() {
+            return Ok(RemoteApplied { stop: true, ..RemoteApplied::default() });
+        }
+        let local_size = self.feed_size(&author);
+        let mut fresh = Vec::with_capacity(wires.len());
+        for wire in wires {
+            let decoded = DecodedEntry::decode(wire.clone()).map_err(|error| error.to_string())?;
+            let header = decoded.header();
+            if header.author != author_key {
+                return Err(format!("entry of {} in a range of {author_key}", header.author));
+            }
+            if header.sequence < local_size {
+                let ours = self
+                    .store
+                    .entry(&author_key, header.sequence)
+                    .map_err(|error| error.to_string())?;
+                if ours.is_some_and(|ours| ours.entry_hash() == decoded.entry_hash()) {
+                    continue;
+                }
+                // A different entry at a position we hold: let the store prove the fork.
+                let verified = decoded.verify().map_err(|error| error.to_string())?;
+                return match self.store.append_verified(vec![verified]) {
+                    Err(store::Error::Equivocation { sequence, .. }) => {
+                        let announce = self.fork_announcement(&author_key, sequence);
+                        Ok(RemoteApplied { stop: true, announce, ..RemoteApplied::default() })
+                    }
+                    Err(error) => Err(error.to_string()),
+                    Ok(_) => Err("a conflicting entry was accepted".to_owned()),
+                };
+            }
+            fresh.push(wire);
+        }
+        if fresh.is_empty() {
+            return Ok(RemoteApplied { stop: true, ..RemoteApplied::default() });
+        }
+        let count = fresh.len() as u64;
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let entries = lotline_ledger::feed::decode_and_verify_parallel(fresh, threads)
+            .map_err(|error| error.to_string())?;
+        self.store.append_verified(entries.clone()).map_err(|error| error.to_string())?;
+        self.index_entries(&entries);
+        // A checkpoint that was ahead of us may now be checkable.
+        let pending = lock(&self.pending_checkpoints).remove(&author_key);
+        if let Some(note) = pending {
+            if let Err(reason) = self.take_checkpoint(&author_key, &note) {
+                tracing::warn!(author = %author_key, %reason, "checkpoint contradicts the feed");
+            }
+        }
+        Ok(RemoteApplied { appended: count, stop: false, announce: None })
+    }
+
+    fn fork_announcement(&self, author: &PublicKey, sequence: u64) -> Option<Announcement> {
+        let proofs = self.store.fork_proofs().ok()?;
+        proofs
+            .into_iter()
+            .find(|proof| proof.author == *author && proof.sequence == sequence)
+            .map(|proof| Announcement::Fork(proof.proof))
+    }
+
+    /// Takes in a fork proof from a peer: verifies it, stores it and freezes the feed.
+    /// Returns whether it was new.
+    pub fn take_fork_proof(&self, proof: &[u8]) -> Result<bool, String> {
+        let (first, second) = decode_entry_fork_proof(proof)?;
+        let author = first.author();
+        if !self.store.roster().is_admitted(&author) {
+            return Err(format!("fork proof about unadmitted {author}"));
+        }
+        if self
+            .store
+            .fork_proofs()
+            .map_err(|error| error.to_string())?
+            .iter()
+            .any(|stored| stored.author == author && stored.sequence == first.sequence())
+        {
+            return Ok(false);
+        }
+        let _ = second;
+        self.store
+            .put_fork_proof(&author, first.sequence(), proof)
+            .map_err(|error| error.to_string())?;
+        Ok(true)
+    }
+
+    /// Witness duty: cosign the latest checkpoint of every feed we hold in full, when its root
+    /// is our own root at that size (so it is consistent with everything we cosigned before:
+    /// our copy only grows). Returns the cosigned notes to gossip.
+    pub fn witness_round(&self) -> Vec<Announcement> {
+        if !self.witness {
+            return Vec::new();
+        }
+        let organisation = self.organisation();
+        let Ok(cosigner) =
+            Cosigner::new(&witness_name(&organisation), Keypair::from_seed(self.keypair.seed()))
+        else {
+            return Vec::new();
+        };
+        let mut announcements = Vec::new();
+        let mut cosigned = lock(&self.cosigned_sizes);
+        for (author, _) in self.store.heads() {
+            if author == organisation || self.store.is_frozen(&author).is_some() {
+                continue;
+            }
+            let Ok(Some(latest)) = self.store.latest_checkpoint(&author) else { continue };
+            if cosigned.get(&author).is_some_and(|size| *size >= latest.tree_size) {
+                continue;
+            }
+            // put_checkpoint already checked the root against our copy of the feed.
+            let Ok(note) = String::from_utf8(latest.note) else { continue };
+            let Ok(signed) = SignedCheckpoint::verify_feed(&note, &author) else { continue };
+            let cosignature = Cosignature::sign(&cosigner, signed.body(), now_seconds());
+            if self
+                .store
+                .put_cosignature(
+                    &author,
+                    latest.tree_size,
+                    &organisation,
+                    cosignature.to_line().as_bytes(),
+                )
+                .is_err()
+            {
+                continue;
+            }
+            cosigned.insert(author, latest.tree_size);
+            if let Some(note) = self.checkpoint_note_for(&author) {
+                announcements.push(Announcement::Checkpoint(note));
+            }
+        }
+        announcements
+    }
+}
+
+/// Domain tag of the entry fork proofs `store::entry_fork_proof` makes.
+const ENTRY_FORK_TAG: &[u8] = b"lotline/entry-fork\0";
+
+/// Splits an entry fork proof (as made by `store::entry_fork_proof`) into its two entries,
+/// checking both signatures and that they really conflict.
+fn decode_entry_fork_proof(proof: &[u8]) -> Result<(VerifiedEntry, VerifiedEntry), String> {
+    let body =
+        proof.strip_prefix(ENTRY_FORK_TAG).ok_or_else(|| "not an entry fork proof".to_owned())?;
+    let (first_wire, second_wire): (Vec<u8>, Vec<u8>) =
+        lotline_ledger::codec::decode(body, "entry fork proof")
+            .map_err(|error| error.to_string())?;
+    let first = VerifiedEntry::decode_and_verify(&first_wire).map_err(|error| error.to_string())?;
+    let second =
+        VerifiedEntry::decode_and_verify(&second_wire).map_err(|error| error.to_string())?;
+    if !lotline_ledger::feed::is_equivocation(&first, &second) {
+        return Err("the two entries do not conflict".to_owned());
+    }
+    Ok((first, second))
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or_default()
+}

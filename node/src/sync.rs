@@ -1,0 +1,313 @@
+//! The sync service: answers peers, validates gossip, and runs anti-entropy.
+//!
+//! Owns: the async orchestration of replication: periodic and on-connect head comparison,
+//! fetching missing ranges in bounded chunks (a window of requests in flight, several peers
+//! in parallel, one fetch per feed at a time), handing them to the ledger in order, and
+//! publishing checkpoints, cosignatures and fork proofs.
+//! Does not own: any verification or storage; every such decision is a blocking call on
+//! [`State`] made off the async threads.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use libp2p::{PeerId, gossipsub::MessageAcceptance};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::network::{self, Announcement, Request, Response, protocol::MAX_RANGE_ENTRIES};
+use crate::state::{AnnouncementVerdict, Author, State};
+
+/// Range requests in flight per feed being fetched.
+const FETCH_WINDOW: u64 = 8;
+
+/// The replication service of one node.
+pub struct Service {
+    /// The ledger side.
+    state: Arc<State>,
+    /// The swarm task's handle.
+    network: network::Handle,
+    /// Time between anti-entropy rounds.
+    interval: Duration,
+    /// Feeds being fetched now, so two peers' answers do not race on one feed.
+    fetching: Arc<Mutex<HashSet<Author>>>,
+    /// Peers being synced with now.
+    syncing: Arc<Mutex<HashSet<PeerId>>>,
+    /// Background work (answers, fetches); bounded by the peers and feeds in flight.
+    tasks: JoinSet<()>,
+}
+
+impl Service {
+    /// A service over `state`, talking through `network`.
+    pub fn new(state: Arc<State>, network: network::Handle, interval: Duration) -> Self {
+        Self {
+            state,
+            network,
+            interval,
+            fetching: Arc::default(),
+            syncing: Arc::default(),
+            tasks: JoinSet::new(),
+        }
+    }
+
+    /// Runs until `shutdown` turns true.
+    pub async fn run(
+        mut self,
+        mut events: mpsc::Receiver<network::Event>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut local_appends = self.state.subscribe_local_appends();
+        loop {
+            tokio::select! {
+                _ = shutdown.wait_for(|stopping| *stopping) => break,
+                Some(event) = events.recv() => self.handle_network_event(event),
+                _ = ticker.tick() => self.handle_tick(),
+                Ok(()) = local_appends.changed() => self.handle_local_append(),
+                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
+            }
+        }
+        self.tasks.abort_all();
+    }
+
+    fn handle_network_event(&mut self, event: network::Event) {
+        match event {
+            network::Event::InboundRequest { peer, request, respond } => {
+                let state = Arc::clone(&self.state);
+                self.tasks.spawn(async move {
+                    let answer = tokio::task::spawn_blocking(move || state.answer(&request)).await;
+                    let response = answer.unwrap_or_else(|error| {
+                        Response::Refused(format!("internal error: {error}"))
+                    });
+                    let _ = respond.send(response);
+                    tracing::trace!(%peer, "answered sync request");
+                });
+            }
+            network::Event::Announcement { propagation_source, message_id, announcement } => {
+                let state = Arc::clone(&self.state);
+                let network = self.network.clone();
+                let fetching = Arc::clone(&self.fetching);
+                self.tasks.spawn(async move {
+                    let verdict = {
+                        let state = Arc::clone(&state);
+                        tokio::task::spawn_blocking(move || state.judge_announcement(&announcement))
+                            .await
+                            .unwrap_or(AnnouncementVerdict::Ignore)
+                    };
+                    let acceptance = match &verdict {
+                        AnnouncementVerdict::Accept { .. } => MessageAcceptance::Accept,
+                        AnnouncementVerdict::Ignore => MessageAcceptance::Ignore,
+                        AnnouncementVerdict::Reject(reason) => {
+                            tracing::debug!(%propagation_source, %reason, "announcement rejected");
+                            crate::metrics::peer_message_rejected();
+                            MessageAcceptance::Reject
+                        }
+                    };
+                    let _ =
+                        network.report_validation(message_id, propagation_source, acceptance).await;
+                    if let AnnouncementVerdict::Accept { fetch: Some((author, size)) } = verdict {
+                        fetch_feed(state, network, fetching, propagation_source, author, size)
+                            .await;
+                    }
+                });
+            }
+            network::Event::PeerConnected(peer) => self.start_sync_with(peer),
+        }
+    }
+
+    fn handle_tick(&mut self) {
+        let network = self.network.clone();
+        let state = Arc::clone(&self.state);
+        let fetching = Arc::clone(&self.fetching);
+        let syncing = Arc::clone(&self.syncing);
+        self.tasks.spawn(async move {
+            let Ok(peers) = network.connected_peers().await else { return };
+            let mut rounds = JoinSet::new();
+            for peer in peers {
+                if !claim(&syncing, peer) {
+                    continue;
+                }
+                let (state, network, fetching, syncing) = (
+                    Arc::clone(&state),
+                    network.clone(),
+                    Arc::clone(&fetching),
+                    Arc::clone(&syncing),
+                );
+                rounds.spawn(async move {
+                    sync_with(state, network, fetching, peer).await;
+                    release(&syncing, &peer);
+                });
+            }
+            while rounds.join_next().await.is_some() {}
+            // Periodic duties that need no peer: witness cosignatures of what we hold.
+            let state_for_witness = Arc::clone(&state);
+            let announcements =
+                tokio::task::spawn_blocking(move || state_for_witness.witness_round())
+                    .await
+                    .unwrap_or_default();
+            for announcement in announcements {
+                let _ = network.publish(announcement).await;
+            }
+        });
+    }
+
+    fn start_sync_with(&mut self, peer: PeerId) {
+        if !claim(&self.syncing, peer) {
+            return;
+        }
+        let (state, network, fetching, syncing) = (
+            Arc::clone(&self.state),
+            self.network.clone(),
+            Arc::clone(&self.fetching),
+            Arc::clone(&self.syncing),
+        );
+        self.tasks.spawn(async move {
+            sync_with(state, network, fetching, peer).await;
+            release(&syncing, &peer);
+        });
+    }
+
+    fn handle_local_append(&mut self) {
+        let state = Arc::clone(&self.state);
+        let network = self.network.clone();
+        self.tasks.spawn(async move {
+            let note = {
+                let state = Arc::clone(&state);
+                tokio::task::spawn_blocking(move || state.local_checkpoint_note()).await
+            };
+            if let Ok(Some(note)) = note {
+                // No peer subscribed yet is normal at start-up; anti-entropy covers it.
+                if let Err(error) = network.publish(Announcement::Checkpoint(note)).await {
+                    tracing::debug!(%error, "checkpoint not gossiped");
+                }
+            }
+        });
+    }
+}
+
+fn claim<T: std::hash::Hash + Eq>(set: &Mutex<HashSet<T>>, item: T) -> bool {
+    set.lock().map(|mut guard| guard.insert(item)).unwrap_or(false)
+}
+
+fn release<T: std::hash::Hash + Eq>(set: &Mutex<HashSet<T>>, item: &T) {
+    if let Ok(mut guard) = set.lock() {
+        guard.remove(item);
+    }
+}
+
+/// One anti-entropy round with `peer`: compare heads, fetch what we lack.
+async fn sync_with(
+    state: Arc<State>,
+    network: network::Handle,
+    fetching: Arc<Mutex<HashSet<Author>>>,
+    peer: PeerId,
+) {
+    let heads = match network.request(peer, Request::Heads).await {
+        Ok(Response::Heads(heads)) => heads,
+        Ok(_) => return,
+        Err(error) => {
+            tracing::debug!(%peer, %error, "heads request failed");
+            return;
+        }
+    };
+    let wanted = {
+        let state = Arc::clone(&state);
+        tokio::task::spawn_blocking(move || state.wanted_from_heads(&heads)).await
+    };
+    let Ok(wanted) = wanted else { return };
+    let mut fetches = JoinSet::new();
+    for (author, size) in wanted {
+        let (state, network, fetching) =
+            (Arc::clone(&state), network.clone(), Arc::clone(&fetching));
+        fetches.spawn(fetch_feed(state, network, fetching, peer, author, size));
+    }
+    while fetches.join_next().await.is_some() {}
+}
+
+/// Fetches `author`'s entries from our size up to `target_size` from `peer`, with a window of
+/// range requests in flight, appending each chunk in order as it is verified.
+async fn fetch_feed(
+    state: Arc<State>,
+    network: network::Handle,
+    fetching: Arc<Mutex<HashSet<Author>>>,
+    peer: PeerId,
+    author: Author,
+    target_size: u64,
+) {
+    if !claim(&fetching, author) {
+        return;
+    }
+    let outcome = fetch_feed_claimed(&state, &network, peer, author, target_size).await;
+    release(&fetching, &author);
+    if let Err(reason) = outcome {
+        tracing::warn!(%peer, author = %hex::encode(author), %reason, "feed fetch stopped");
+    }
+}
+
+async fn fetch_feed_claimed(
+    state: &Arc<State>,
+    network: &network::Handle,
+    peer: PeerId,
+    author: Author,
+    target_size: u64,
+) -> Result<(), String> {
+    loop {
+        let local_size = {
+            let state = Arc::clone(state);
+            tokio::task::spawn_blocking(move || state.feed_size(&author))
+                .await
+                .map_err(|error| error.to_string())?
+        };
+        if local_size >= target_size {
+            return Ok(());
+        }
+        let mut requests = Vec::new();
+        let mut from = local_size;
+        while from < target_size && (requests.len() as u64) < FETCH_WINDOW {
+            let limit = (target_size - from).min(u64::from(MAX_RANGE_ENTRIES)) as u32;
+            let network = network.clone();
+            requests.push(async move {
+                network.request(peer, Request::Entries { author, from, limit }).await
+            });
+            from += u64::from(limit);
+        }
+        let answers = futures::future::join_all(requests).await;
+        let mut progressed = false;
+        for answer in answers {
+            let entries = match answer {
+                Ok(Response::Entries(entries)) if !entries.is_empty() => entries,
+                Ok(Response::Entries(_)) | Ok(Response::Refused(_)) => break,
+                Ok(Response::Heads(_)) => {
+                    crate::metrics::peer_message_rejected();
+                    return Err("peer answered a range request with heads".to_owned());
+                }
+                Err(error) => return Err(error.to_string()),
+            };
+            let count = entries.len() as u64;
+            let state = Arc::clone(state);
+            let applied = tokio::task::spawn_blocking(move || state.apply_remote(author, entries))
+                .await
+                .map_err(|error| error.to_string())?;
+            match applied {
+                Ok(outcome) => {
+                    crate::metrics::entries_replicated(outcome.appended);
+                    progressed |= outcome.appended > 0;
+                    if let Some(announcement) = outcome.announce {
+                        let _ = network.publish(announcement).await;
+                    }
+                    if outcome.appended < count && outcome.stop {
+                        return Ok(());
+                    }
+                }
+                Err(error) => {
+                    crate::metrics::peer_message_rejected();
+                    return Err(format!("peer sent entries we reject: {error}"));
+                }
+            }
+        }
+        if !progressed {
+            return Ok(());
+        }
+    }
+}
