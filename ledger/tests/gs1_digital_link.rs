@@ -198,6 +198,11 @@ fn bracketed_ai_data_to_element_string_vectors() {
                         ai_data.element_string()
                     ));
                 }
+                // The expected element string, read as a scanner would, gives the same data.
+                match gs1::parse_element_string(expected, &Options::default()) {
+                    Ok(scanned) if scanned == ai_data => {}
+                    other => failures.push(format!("{expected}: scanned as {other:?}")),
+                }
             }
             (Ok(ai_data), false) => failures
                 .push(format!("{input}: accepted ({}) but must fail", ai_data.element_string())),

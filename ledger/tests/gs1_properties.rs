@@ -111,5 +111,9 @@ proptest! {
         // The bracketed form of the parsed data reads back to the same element string.
         let reparsed = gs1::parse_bracketed(&parsed_data.bracketed(), &gs1::Options::default()).expect("bracketed");
         prop_assert_eq!(reparsed.element_string(), parsed.element_string());
+        // And the element string reads back to the same pairs, as a scanner's output would.
+        let from_scan = gs1::parse_element_string(&parsed.element_string(), &gs1::Options::default())
+            .expect("element string");
+        prop_assert_eq!(from_scan, parsed_data);
     }
 }

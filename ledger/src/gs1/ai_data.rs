@@ -228,3 +228,49 @@ pub fn parse_bracketed(text: &str, options: &Options) -> Result<AiData, Error> {
     }
     Ok(ai_data)
 }
+
+/// Parses an element string as a scanner reports it: `^` is FNC1 (a leading `^` is the
+/// symbology's initial FNC1 and optional); after an AI of predefined length (`*` flag) the value
+/// has a fixed length, otherwise it runs to the next `^` or the end. AIs are found by prefix in
+/// the dictionary (GS1 AIs are prefix-free), so AIs unknown to the dictionary cannot be read.
+pub fn parse_element_string(text: &str, options: &Options) -> Result<AiData, Error> {
+    let mut ai_data = AiData::new();
+    let mut position = usize::from(text.starts_with('^'));
+    if position >= text.len() {
+        return Err(Error::ElementString { position, reason: "no ai data" });
+    }
+    while position < text.len() {
+        let rest = &text[position..];
+        let entry = (2..=4)
+            .filter_map(|length| rest.get(..length))
+            .filter(|candidate| candidate.bytes().all(|byte| byte.is_ascii_digit()))
+            .find_map(|candidate| dictionary().entry(candidate))
+            .ok_or(Error::ElementString { position, reason: "expected a known ai" })?;
+        let value_start = position + entry.ai.len();
+        let value_end = if entry.fixed_length {
+            let fixed_end = value_start + entry.max_length();
+            if fixed_end > text.len() {
+                return Err(Error::TooShort { ai: entry.ai.clone(), format: entry.format.clone() });
+            }
+            fixed_end
+        } else {
+            text[value_start..].find('^').map_or(text.len(), |offset| value_start + offset)
+        };
+        let value = text.get(value_start..value_end).ok_or(Error::ElementString {
+            position: value_start,
+            reason: "value is not on a character boundary",
+        })?;
+        validate_element(&entry.ai, value, options)?;
+        ai_data.push(&entry.ai, value)?;
+        position = value_end;
+        // A separator after the last variable-length value, or a redundant one after a
+        // predefined-length value, is consumed; a separator must not start an empty field.
+        if text[position..].starts_with('^') {
+            position += 1;
+            if position == text.len() {
+                return Err(Error::ElementString { position, reason: "trailing fnc1" });
+            }
+        }
+    }
+    Ok(ai_data)
+}

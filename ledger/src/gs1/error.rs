@@ -179,6 +179,14 @@ pub enum Error {
         /// What was expected there.
         reason: &'static str,
     },
+    /// An element string such as `^0109506000134352^10ABC` is malformed.
+    #[error("element string at byte {position}: {reason}")]
+    ElementString {
+        /// Byte offset where parsing stopped.
+        position: usize,
+        /// What was expected there.
+        reason: &'static str,
+    },
     /// The Digital Link stem is not an http(s) URI without query or fragment.
     #[error("digital link stem {stem:?} must be an http(s) uri without query or fragment")]
     InvalidStem {

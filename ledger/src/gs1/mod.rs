@@ -24,7 +24,7 @@ pub mod error;
 pub mod keys;
 pub mod linter;
 
-pub use ai_data::{AiData, AiElement, parse_bracketed};
+pub use ai_data::{AiData, AiElement, parse_bracketed, parse_element_string};
 pub use dictionary::{Dictionary, dictionary, parse_dictionary};
 pub use digital_link::{CANONICAL_STEM, DigitalLink};
 pub use epc::{digital_link_to_urn, urn_to_ai_data, urn_to_digital_link};
