@@ -1,0 +1,614 @@
+//! The CSV capture template for small suppliers (documented in `docs/csv-template.md`): one
+//! row per lot line, rows grouped into events, turned into an EPCIS 2.0 JSON-LD document.
+//!
+//! Owns the template's columns, the step words and their EPCIS meaning, and line-level error
+//! reporting (every bad cell of every line, not just the first). Deliberately does not own
+//! EPCIS validation or GS1 syntax: the built document is checked by `lotline_ledger::epcis`
+//! and identifiers by `lotline_ledger::gs1`, and their errors are mapped back to CSV lines.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+
+use serde_json::{Map, Value, json};
+
+use crate::identifier::{location_digital_link, lot_digital_link};
+
+/// The JSON-LD context every generated document declares (the ratified EPCIS 2.0.0 context).
+const EPCIS_CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
+
+/// One column of the template. Header names are matched case-insensitively, in any order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Column {
+    /// Groups rows into one event; blank means "this row is an event on its own".
+    Event,
+    /// What happened: one of the [`Step`] words.
+    Step,
+    /// When, as RFC 3339 with an offset (`2026-03-01T08:00:00+02:00`).
+    Time,
+    /// The GTIN (8, 12, 13 or 14 digits with a valid check digit).
+    Gtin,
+    /// The lot or batch number (the FSMA Traceability Lot Code with the GTIN).
+    Lot,
+    /// How much of the lot (a decimal number).
+    Quantity,
+    /// The unit of `quantity` (UN/CEFACT Rec 20: `KGM`, `EA`, `LBR`…).
+    Uom,
+    /// `input` or `output`: the side of a transformation a row is on.
+    Role,
+    /// The GLN where the step happened.
+    Location,
+    /// The GLN the goods came from (shipping: ship-from; receiving: previous source).
+    From,
+    /// The GLN the goods go to (shipping: ship-to).
+    To,
+    /// The reference document type (CBV words: `po`, `bol`, `desadv`, `inv`, `prodorder`…).
+    DocumentType,
+    /// The reference document number.
+    DocumentNumber,
+}
+
+impl Column {
+    /// Every column, in the order the documentation lists them.
+    pub const ALL: [Column; 13] = [
+        Column::Event,
+        Column::Step,
+        Column::Time,
+        Column::Gtin,
+        Column::Lot,
+        Column::Quantity,
+        Column::Uom,
+        Column::Role,
+        Column::Location,
+        Column::From,
+        Column::To,
+        Column::DocumentType,
+        Column::DocumentNumber,
+    ];
+
+    /// Columns a file must have.
+    const REQUIRED: [Column; 4] = [Column::Step, Column::Time, Column::Gtin, Column::Lot];
+
+    /// The header name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Column::Event => "event",
+            Column::Step => "step",
+            Column::Time => "time",
+            Column::Gtin => "gtin",
+            Column::Lot => "lot",
+            Column::Quantity => "quantity",
+            Column::Uom => "uom",
+            Column::Role => "role",
+            Column::Location => "location",
+            Column::From => "from",
+            Column::To => "to",
+            Column::DocumentType => "document_type",
+            Column::DocumentNumber => "document_number",
+        }
+    }
+
+    fn from_header(header: &str) -> Option<Column> {
+        let normalised_header = header.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        Column::ALL.into_iter().find(|column| column.name() == normalised_header)
+    }
+}
+
+/// What happened, in the words of a small supplier (and of FSMA 204's Critical Tracking
+/// Events), with the EPCIS event each becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Harvest of a raw agricultural commodity: creates the lot (ObjectEvent ADD, `commissioning`).
+    Harvesting,
+    /// Cooling before initial packing (ObjectEvent OBSERVE, `storing`).
+    Cooling,
+    /// Initial packing: creates the packed lot (ObjectEvent ADD, `packing`).
+    Packing,
+    /// Goods leave for another party (ObjectEvent OBSERVE, `shipping`, `in_transit`).
+    Shipping,
+    /// Goods arrive from another party (ObjectEvent OBSERVE, `receiving`, `in_progress`).
+    Receiving,
+    /// Inputs become new lots (TransformationEvent, `commissioning`).
+    Transformation,
+}
+
+impl Step {
+    /// Every step.
+    pub const ALL: [Step; 6] = [
+        Step::Harvesting,
+        Step::Cooling,
+        Step::Packing,
+        Step::Shipping,
+        Step::Receiving,
+        Step::Transformation,
+    ];
+
+    /// The word written in the `step` column.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Harvesting => "harvesting",
+            Step::Cooling => "cooling",
+            Step::Packing => "packing",
+            Step::Shipping => "shipping",
+            Step::Receiving => "receiving",
+            Step::Transformation => "transformation",
+        }
+    }
+
+    fn from_word(word: &str) -> Option<Step> {
+        let word = word.trim().to_ascii_lowercase();
+        Step::ALL.into_iter().find(|step| step.name() == word)
+    }
+
+    /// The EPCIS `action` (none for a TransformationEvent).
+    fn action(self) -> Option<&'static str> {
+        match self {
+            Step::Harvesting | Step::Packing => Some("ADD"),
+            Step::Cooling | Step::Shipping | Step::Receiving => Some("OBSERVE"),
+            Step::Transformation => None,
+        }
+    }
+
+    /// The CBV business step (bare word, as the JSON-LD binding writes it).
+    fn biz_step(self) -> &'static str {
+        match self {
+            Step::Harvesting | Step::Transformation => "commissioning",
+            Step::Cooling => "storing",
+            Step::Packing => "packing",
+            Step::Shipping => "shipping",
+            Step::Receiving => "receiving",
+        }
+    }
+
+    /// The CBV disposition afterwards.
+    fn disposition(self) -> &'static str {
+        match self {
+            Step::Harvesting | Step::Packing | Step::Transformation | Step::Cooling => "active",
+            Step::Shipping => "in_transit",
+            Step::Receiving => "in_progress",
+        }
+    }
+}
+
+/// One problem on one line of the CSV file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    /// The 1-based line number in the file (the header is line 1).
+    pub line: u64,
+    /// The column at fault, when one is.
+    pub column: Option<&'static str>,
+    /// What is wrong, lowercase, naming the rule.
+    pub message: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.column {
+            Some(column) => write!(formatter, "line {}: {column}: {}", self.line, self.message),
+            None => write!(formatter, "line {}: {}", self.line, self.message),
+        }
+    }
+}
+
+/// Every problem found in a CSV file, in line order; the file is rejected as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct TemplateErrors(pub Vec<LineError>);
+
+impl fmt::Display for TemplateErrors {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let error_lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        formatter.write_str(&error_lines.join("\n"))
+    }
+}
+
+/// A CSV file turned into an EPCIS document, with the CSV lines behind each event.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// The EPCIS 2.0 JSON-LD capture document.
+    pub document: Value,
+    /// For each event (document order), the CSV lines it was built from.
+    pub event_lines: Vec<Vec<u64>>,
+}
+
+/// One data row, its cells already checked.
+#[derive(Debug, Clone)]
+struct Row {
+    line: u64,
+    group_key: Option<String>,
+    step: Step,
+    time: String,
+    zone_offset: String,
+    quantity_element: Value,
+    is_input: bool,
+    location: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    document: Option<(String, String)>,
+}
+
+/// Reads a template CSV file and builds the EPCIS document, or reports every bad line.
+///
+/// `on_row` is called after each data row (for a progress bar on large files).
+pub fn parse_template(
+    reader: impl Read,
+    mut on_row: impl FnMut(u64),
+) -> Result<Template, TemplateErrors> {
+    let mut csv_reader =
+        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(reader);
+    let mut errors = Vec::new();
+    let headers = csv_reader.headers().map_err(|error| {
+        TemplateErrors(vec![LineError {
+            line: 1,
+            column: None,
+            message: format!("cannot read the header row: {error}"),
+        }])
+    })?;
+    let mut column_positions = BTreeMap::new();
+    for (position, header) in headers.iter().enumerate() {
+        match Column::from_header(header) {
+            Some(column) if column_positions.contains_key(&column) => errors.push(LineError {
+                line: 1,
+                column: Some(column.name()),
+                message: "the column appears twice".to_owned(),
+            }),
+            Some(column) => {
+                column_positions.insert(column, position);
+            }
+            None => errors.push(LineError {
+                line: 1,
+                column: None,
+                message: format!(
+                    "unknown column {header:?} (known: {})",
+                    Column::ALL.map(Column::name).join(", ")
+                ),
+            }),
+        }
+    }
+    for required in Column::REQUIRED {
+        if !column_positions.contains_key(&required) {
+            errors.push(LineError {
+                line: 1,
+                column: Some(required.name()),
+                message: "the required column is missing".to_owned(),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(TemplateErrors(errors));
+    }
+
+    let mut rows = Vec::new();
+    for (row_index, record) in csv_reader.records().enumerate() {
+        let fallback_line = row_index as u64 + 2;
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                let line = error.position().map_or(fallback_line, csv::Position::line);
+                errors.push(LineError { line, column: None, message: error.to_string() });
+                continue;
+            }
+        };
+        let line = record.position().map_or(fallback_line, csv::Position::line);
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        let cell = |column: Column| {
+            column_positions
+                .get(&column)
+                .and_then(|position| record.get(*position))
+                .filter(|text| !text.is_empty())
+        };
+        match parse_row(line, cell) {
+            Ok(row) => rows.push(row),
+            Err(row_errors) => errors.extend(row_errors),
+        }
+        on_row(line);
+    }
+    if rows.is_empty() && errors.is_empty() {
+        errors.push(LineError {
+            line: 2,
+            column: None,
+            message: "the file has no data rows".into(),
+        });
+    }
+    let (events, event_lines) = group_rows(&rows, &mut errors);
+    if !errors.is_empty() {
+        errors.sort_by_key(|error| error.line);
+        return Err(TemplateErrors(errors));
+    }
+    let creation_date = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned());
+    let document = json!({
+        "@context": [EPCIS_CONTEXT],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": creation_date,
+        "epcisBody": {"eventList": events},
+    });
+    Ok(Template { document, event_lines })
+}
+
+/// Checks one row's cells; every bad cell becomes one [`LineError`].
+fn parse_row<'record>(
+    line: u64,
+    cell: impl Fn(Column) -> Option<&'record str>,
+) -> Result<Row, Vec<LineError>> {
+    let mut errors = Vec::new();
+    let mut fail = |column: Column, message: String| {
+        errors.push(LineError { line, column: Some(column.name()), message });
+    };
+
+    let step = match cell(Column::Step) {
+        None => {
+            fail(Column::Step, "is empty".to_owned());
+            None
+        }
+        Some(word) => {
+            let step = Step::from_word(word);
+            if step.is_none() {
+                let known_steps = Step::ALL.map(Step::name).join(", ");
+                fail(Column::Step, format!("{word:?} is not one of {known_steps}"));
+            }
+            step
+        }
+    };
+
+    let mut zone_offset = String::new();
+    let time = cell(Column::Time).map(str::to_owned);
+    match time.as_deref() {
+        None => fail(Column::Time, "is empty".to_owned()),
+        Some(text) => match lotline_ledger::epcis::Timestamp::parse(text) {
+            Some(timestamp) => {
+                zone_offset = lotline_ledger::epcis::format_offset(timestamp.instant().offset());
+            }
+            None => fail(
+                Column::Time,
+                format!(
+                    "{text:?} is not an RFC 3339 time with an offset like 2026-03-01T08:00:00+02:00"
+                ),
+            ),
+        },
+    }
+
+    let mut lot_class = None;
+    match (cell(Column::Gtin), cell(Column::Lot)) {
+        (None, _) => fail(Column::Gtin, "is empty".to_owned()),
+        (_, None) => fail(Column::Lot, "is empty".to_owned()),
+        (Some(gtin), Some(lot)) => match lot_digital_link(gtin, lot) {
+            Err(reason) => fail(Column::Gtin, reason),
+            Ok(link) => match lotline_ledger::gs1::canonical_digital_link(&link) {
+                Some(canonical) => lot_class = Some(canonical),
+                None => fail(
+                    Column::Gtin,
+                    format!(
+                        "{gtin:?} with lot {lot:?} is not a valid GS1 lot (check digit, or a lot of at most 20 GS1 characters)"
+                    ),
+                ),
+            },
+        },
+    }
+
+    let quantity = cell(Column::Quantity).and_then(|text| match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 => Some(value),
+        _ => {
+            fail(Column::Quantity, format!("{text:?} is not a positive number"));
+            None
+        }
+    });
+    let uom = cell(Column::Uom).map(str::to_owned);
+    if let Some(unit) = &uom {
+        let is_rec20_code = (2..=3).contains(&unit.len())
+            && unit.bytes().all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit());
+        if !is_rec20_code {
+            fail(Column::Uom, format!("{unit:?} is not a UN/CEFACT Rec 20 code like KGM or EA"));
+        }
+        if quantity.is_none() && cell(Column::Quantity).is_none() {
+            fail(Column::Quantity, "is empty but a unit is given".to_owned());
+        }
+    }
+
+    let is_input = match cell(Column::Role).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("output") => false,
+        Some("input") => true,
+        Some(other) => {
+            fail(Column::Role, format!("{other:?} is not input or output"));
+            false
+        }
+    };
+    if cell(Column::Role).is_some() && step.is_some_and(|step| step != Step::Transformation) {
+        fail(Column::Role, "is only used on transformation rows".to_owned());
+    }
+
+    let mut place = |column: Column| {
+        cell(column).and_then(|text| match location_digital_link(text) {
+            Some(link) => Some(link),
+            None => {
+                fail(column, format!("{text:?} is not a GLN (13 digits with a valid check digit)"));
+                None
+            }
+        })
+    };
+    let location = place(Column::Location);
+    let from = place(Column::From);
+    let to = place(Column::To);
+
+    let document = match (cell(Column::DocumentType), cell(Column::DocumentNumber)) {
+        (None, None) => None,
+        (Some(_), None) => {
+            fail(Column::DocumentNumber, "is empty but document_type is given".to_owned());
+            None
+        }
+        (document_type, Some(number)) => {
+            let document_type = document_type.unwrap_or("").to_ascii_lowercase();
+            let is_known_type = document_type.is_empty()
+                || lotline_ledger::epcis::cbv::VocabularyKind::BizTransactionType
+                    .contains(&document_type);
+            if !is_known_type {
+                fail(
+                    Column::DocumentType,
+                    format!(
+                        "{document_type:?} is not a CBV business transaction type (po, bol, desadv, inv, prodorder, …)"
+                    ),
+                );
+            }
+            Some((document_type, number.to_owned()))
+        }
+    };
+
+    match (step, time, lot_class) {
+        (Some(step), Some(time), Some(lot_class)) if errors.is_empty() => {
+            let mut quantity_element = Map::new();
+            quantity_element.insert("epcClass".into(), Value::String(lot_class));
+            if let Some(quantity) = quantity {
+                quantity_element.insert("quantity".into(), json!(quantity));
+            }
+            if let Some(uom) = uom {
+                quantity_element.insert("uom".into(), Value::String(uom));
+            }
+            Ok(Row {
+                line,
+                group_key: cell(Column::Event).map(str::to_owned),
+                step,
+                time,
+                zone_offset,
+                quantity_element: Value::Object(quantity_element),
+                is_input,
+                location,
+                from,
+                to,
+                document,
+            })
+        }
+        _ => Err(errors),
+    }
+}
+
+/// Groups rows into events (by `event` key, or one per row) and builds each event's JSON-LD.
+/// Rows of one event must agree on step, time, places and document.
+fn group_rows(rows: &[Row], errors: &mut Vec<LineError>) -> (Vec<Value>, Vec<Vec<u64>>) {
+    let mut groups: Vec<Vec<&Row>> = Vec::new();
+    let mut group_by_key: BTreeMap<&str, usize> = BTreeMap::new();
+    for row in rows {
+        match row.group_key.as_deref() {
+            Some(key) => match group_by_key.get(key) {
+                Some(&group_index) => groups[group_index].push(row),
+                None => {
+                    group_by_key.insert(key, groups.len());
+                    groups.push(vec![row]);
+                }
+            },
+            None => groups.push(vec![row]),
+        }
+    }
+    let mut events = Vec::new();
+    let mut event_lines = Vec::new();
+    for group in groups {
+        let first = group[0];
+        for row in &group[1..] {
+            let disagreements = [
+                (row.step != first.step, Column::Step),
+                (row.time != first.time, Column::Time),
+                (row.location != first.location, Column::Location),
+                (row.from != first.from, Column::From),
+                (row.to != first.to, Column::To),
+                (row.document != first.document, Column::DocumentNumber),
+            ];
+            for (disagrees, column) in disagreements {
+                if disagrees {
+                    errors.push(LineError {
+                        line: row.line,
+                        column: Some(column.name()),
+                        message: format!(
+                            "differs from line {} of the same event {:?}",
+                            first.line,
+                            first.group_key.as_deref().unwrap_or_default()
+                        ),
+                    });
+                }
+            }
+        }
+        if first.step == Step::Transformation {
+            let has_input = group.iter().any(|row| row.is_input);
+            let has_output = group.iter().any(|row| !row.is_input);
+            if !has_input || !has_output {
+                errors.push(LineError {
+                    line: first.line,
+                    column: Some(Column::Role.name()),
+                    message: "a transformation needs at least one input row and one output row"
+                        .to_owned(),
+                });
+            }
+        }
+        events.push(event_json(&group));
+        event_lines.push(group.iter().map(|row| row.line).collect());
+    }
+    (events, event_lines)
+}
+
+/// The JSON-LD of one event built from its (agreeing) rows.
+fn event_json(group: &[&Row]) -> Value {
+    let first = group[0];
+    let mut event = Map::new();
+    let event_type =
+        if first.step == Step::Transformation { "TransformationEvent" } else { "ObjectEvent" };
+    event.insert("type".into(), json!(event_type));
+    event.insert("eventTime".into(), json!(first.time));
+    event.insert("eventTimeZoneOffset".into(), json!(first.zone_offset));
+    let quantities = |wanted_input: bool| -> Vec<Value> {
+        group
+            .iter()
+            .filter(|row| row.is_input == wanted_input)
+            .map(|row| row.quantity_element.clone())
+            .collect()
+    };
+    if first.step == Step::Transformation {
+        event.insert("inputQuantityList".into(), Value::Array(quantities(true)));
+        event.insert("outputQuantityList".into(), Value::Array(quantities(false)));
+    } else {
+        event.insert("epcList".into(), json!([]));
+        event.insert("quantityList".into(), Value::Array(quantities(false)));
+    }
+    if let Some(action) = first.step.action() {
+        event.insert("action".into(), json!(action));
+    }
+    event.insert("bizStep".into(), json!(first.step.biz_step()));
+    event.insert("disposition".into(), json!(first.step.disposition()));
+    if let Some(location) = &first.location {
+        event.insert("readPoint".into(), json!({"id": location}));
+        event.insert("bizLocation".into(), json!({"id": location}));
+    }
+    if let Some((document_type, number)) = &first.document {
+        let transaction_id = business_transaction_uri(first, number);
+        let mut transaction = Map::new();
+        if !document_type.is_empty() {
+            transaction.insert("type".into(), json!(document_type));
+        }
+        transaction.insert("bizTransaction".into(), json!(transaction_id));
+        event.insert("bizTransactionList".into(), json!([transaction]));
+    }
+    if let Some(from) = &first.from {
+        event.insert("sourceList".into(), json!([{"type": "location", "source": from}]));
+    }
+    if let Some(to) = &first.to {
+        event.insert("destinationList".into(), json!([{"type": "location", "destination": to}]));
+    }
+    Value::Object(event)
+}
+
+/// A business transaction identifier for a document number: kept when it already is a URI,
+/// otherwise the CBV form `urn:epcglobal:cbv:bt:<GLN>:<number>` under the GLN of the party
+/// that issued it (the ship-from for shipping and receiving documents, else the location).
+fn business_transaction_uri(row: &Row, number: &str) -> String {
+    if number.contains(':') {
+        return number.to_owned();
+    }
+    let issuer_gln = [&row.from, &row.location, &row.to]
+        .into_iter()
+        .flatten()
+        .find_map(|link| link.rsplit('/').next().filter(|gln| gln.len() == 13))
+        .unwrap_or("0000000000000");
+    let encoded_number =
+        percent_encoding::utf8_percent_encode(number, percent_encoding::NON_ALPHANUMERIC);
+    format!("urn:epcglobal:cbv:bt:{issuer_gln}:{encoded_number}")
+}

@@ -1,0 +1,273 @@
+//! The offline `lotline` commands (`epcis check|hash|convert`, `dl parse|from-urn`) run as a
+//! built binary against the third-party vectors in `shared/testdata`, read in place.
+//!
+//! Owns the command-line contract of those commands: exact stdout, exit codes, one-line errors.
+//! Does not re-test the ledger's rules one by one; it checks the CLI passes them through.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const LOTLINE: &str = env!("CARGO_BIN_EXE_lotline");
+
+fn testdata(relative: &str) -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata")).join(relative)
+}
+
+fn lotline(arguments: &[&str]) -> Output {
+    Command::new(LOTLINE)
+        .args(arguments)
+        .env_remove("LOTLINE_NODE")
+        .env_remove("LOTLINE_TOKEN")
+        .output()
+        .expect("the lotline binary runs")
+}
+
+fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Every file under `directory` (recursively) whose name ends in one of `extensions`.
+fn files_under(directory: &Path, extensions: &[&str]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![directory.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).expect("test data directory is readable") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if extensions.iter().any(|extension| {
+                path.file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.ends_with(extension))
+            }) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Each `.hashes` file paired with the documents (`.jsonld`, `.xml`) it gives the ids of.
+fn hash_vectors() -> Vec<(PathBuf, String)> {
+    let mut vectors = Vec::new();
+    for hashes_path in files_under(&testdata("epcis-event-hash"), &[".hashes"]) {
+        let expected = std::fs::read_to_string(&hashes_path).expect("hashes file is readable");
+        for extension in ["jsonld", "xml"] {
+            let document_path = hashes_path.with_extension(extension);
+            if document_path.exists() {
+                vectors.push((document_path, expected.clone()));
+            }
+        }
+    }
+    vectors
+}
+
+#[test]
+fn epcis_hash_prints_the_reference_ids_in_document_order() {
+    let vectors = hash_vectors();
+    assert!(vectors.len() >= 30, "expected the reference vectors, found {}", vectors.len());
+    let mut mismatches = Vec::new();
+    for (document_path, expected) in &vectors {
+        let output = lotline(&["epcis", "hash", document_path.to_str().unwrap()]);
+        let expected_lines: Vec<&str> = expected.lines().filter(|line| !line.is_empty()).collect();
+        let printed = stdout_of(&output);
+        let printed_lines: Vec<&str> = printed.lines().collect();
+        if !output.status.success() || printed_lines != expected_lines {
+            mismatches.push(format!("{}: {}", document_path.display(), stderr_of(&output)));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} differ:\n{}",
+        mismatches.len(),
+        vectors.len(),
+        mismatches.join("\n")
+    );
+}
+
+#[test]
+fn epcis_check_accepts_valid_capture_documents_and_counts_events() {
+    let documents: Vec<PathBuf> = ["epcis-openepcis/2.0/EPCIS/JSON/Capture/Documents"]
+        .iter()
+        .flat_map(|directory| files_under(&testdata(directory), &[".json", ".jsonld"]))
+        .collect();
+    assert!(!documents.is_empty());
+    for document_path in documents {
+        let output = lotline(&["epcis", "check", document_path.to_str().unwrap()]);
+        assert!(output.status.success(), "{}: {}", document_path.display(), stderr_of(&output));
+        let printed = stdout_of(&output);
+        let count_text = printed
+            .trim()
+            .strip_prefix("ok: ")
+            .and_then(|rest| rest.strip_suffix(" events"))
+            .unwrap_or_else(|| panic!("unexpected output {printed:?}"));
+        let document: Value =
+            serde_json::from_slice(&std::fs::read(&document_path).unwrap()).unwrap();
+        let event_count = document["epcisBody"]["eventList"].as_array().map_or(0, Vec::len);
+        assert_eq!(
+            count_text.parse::<usize>().unwrap(),
+            event_count,
+            "{}",
+            document_path.display()
+        );
+    }
+}
+
+#[test]
+fn epcis_check_rejects_invalid_documents_with_one_line_naming_the_place() {
+    let invalid_documents: Vec<PathBuf> = [
+        "epcis-openepcis/2.0/EPCIS/JSON/Capture/Invalid",
+        "epcis-openepcis/2.0/EPCIS/XML/Capture/Invalid",
+    ]
+    .iter()
+    .flat_map(|directory| files_under(&testdata(directory), &[".json", ".jsonld", ".xml"]))
+    .collect();
+    assert!(invalid_documents.len() >= 10);
+    for document_path in invalid_documents {
+        let output = lotline(&["epcis", "check", document_path.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(3), "{}", document_path.display());
+        assert!(stdout_of(&output).is_empty());
+        let message = stderr_of(&output);
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(
+            message.starts_with("error: event ") || message.starts_with("error: document"),
+            "{}: {message}",
+            document_path.display()
+        );
+    }
+}
+
+#[test]
+fn epcis_check_names_the_event_index_and_type() {
+    let output = lotline(&[
+        "epcis",
+        "check",
+        testdata(
+            "epcis-openepcis/2.0/EPCIS/XML/Capture/Invalid/ObjectEvent_with_invalid_action.xml",
+        )
+        .to_str()
+        .unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr_of(&output).starts_with("error: event 0 (ObjectEvent): field action"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
+fn epcis_convert_keeps_every_event_hash_across_bindings() {
+    let scratch = tempfile::tempdir().unwrap();
+    for (document_path, expected) in hash_vectors().into_iter().take(40) {
+        if lotline(&["epcis", "check", document_path.to_str().unwrap()]).status.code() != Some(0) {
+            continue;
+        }
+        for (binding, extension) in [("xml", "xml"), ("jsonld", "jsonld")] {
+            let output =
+                lotline(&["epcis", "convert", document_path.to_str().unwrap(), "--to", binding]);
+            assert!(output.status.success(), "{}: {}", document_path.display(), stderr_of(&output));
+            let converted_path = scratch.path().join(format!("converted.{extension}"));
+            std::fs::write(&converted_path, &output.stdout).unwrap();
+            let rehashed = lotline(&["epcis", "hash", converted_path.to_str().unwrap()]);
+            let rehashed_lines: Vec<String> =
+                stdout_of(&rehashed).lines().map(str::to_owned).collect();
+            let expected_lines: Vec<String> =
+                expected.lines().filter(|line| !line.is_empty()).map(str::to_owned).collect();
+            assert_eq!(rehashed_lines, expected_lines, "{} via {binding}", document_path.display());
+        }
+    }
+}
+
+#[test]
+fn a_missing_file_is_one_line_and_exit_status_three() {
+    let output = lotline(&["epcis", "check", "/nonexistent/lotline-test.jsonld"]);
+    assert_eq!(output.status.code(), Some(3));
+    let message = stderr_of(&output);
+    assert_eq!(message.lines().count(), 1);
+    assert!(message.contains("cannot read /nonexistent/lotline-test.jsonld"), "{message}");
+}
+
+#[test]
+fn dl_parse_follows_the_strict_syntax_engine_vectors() {
+    let vectors: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(testdata("digitallink/dl-parse-vectors.gs1-syntax-engine.json")).unwrap(),
+    )
+    .unwrap();
+    let strict_vectors: Vec<&Value> = vectors
+        .iter()
+        .filter(|vector| vector["flags"].as_object().is_none_or(|flags| flags.is_empty()))
+        .filter(|vector| !vector["uri"].as_str().unwrap_or_default().is_empty())
+        .collect();
+    assert!(strict_vectors.len() >= 60);
+    for vector in strict_vectors {
+        let uri = vector["uri"].as_str().unwrap();
+        let output = lotline(&["dl", "parse", uri, "--json"]);
+        if vector["should_succeed"].as_bool() == Some(true) {
+            assert!(output.status.success(), "{uri}: {}", stderr_of(&output));
+            let parsed: Value = serde_json::from_slice(&output.stdout).unwrap();
+            assert_eq!(parsed["element_string"], vector["expected_ai_element_string"], "{uri}");
+            assert!(parsed["ai"].is_object());
+        } else {
+            assert_eq!(output.status.code(), Some(3), "{uri} should fail");
+            assert_eq!(stderr_of(&output).lines().count(), 1, "{uri}");
+        }
+    }
+}
+
+#[test]
+fn dl_parse_without_json_prints_a_table_of_ais() {
+    let output =
+        lotline(&["dl", "parse", "https://example.com/01/09506000134352/10/ABC?17=261231"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let printed = stdout_of(&output);
+    assert!(printed.contains("element string: ^0109506000134352"), "{printed}");
+    assert!(
+        printed.lines().any(|line| line.starts_with("10 ") && line.contains("ABC")),
+        "{printed}"
+    );
+    assert!(printed.contains("data attribute"), "{printed}");
+}
+
+#[test]
+fn dl_from_urn_matches_the_canonicalisation_table() {
+    let pairs: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(testdata("digitallink/epc-urn-and-dl-to-canonical-dl.hashgen-v1.9.3.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let urn_pairs: Vec<&Value> = pairs
+        .iter()
+        .filter(|pair| pair["input"].as_str().unwrap().starts_with("urn:epc:"))
+        .collect();
+    assert!(urn_pairs.len() >= 150);
+    for pair in urn_pairs {
+        let urn = pair["input"].as_str().unwrap();
+        let output = lotline(&["dl", "from-urn", urn]);
+        assert!(output.status.success(), "{urn}: {}", stderr_of(&output));
+        assert_eq!(stdout_of(&output).trim_end(), pair["canonical_dl"].as_str().unwrap(), "{urn}");
+    }
+}
+
+#[test]
+fn dl_from_urn_refuses_what_is_not_an_epc_urn() {
+    for not_an_urn in ["https://id.gs1.org/01/09506000134352", "urn:epc:id:sgtin:nonsense"] {
+        let output = lotline(&["dl", "from-urn", not_an_urn]);
+        assert_eq!(output.status.code(), Some(3), "{not_an_urn}");
+        assert!(stderr_of(&output).starts_with("error: "), "{not_an_urn}");
+    }
+}
+
+#[test]
+fn completions_are_generated_for_bash() {
+    let output = lotline(&["completions", "bash"]);
+    assert!(output.status.success());
+    assert!(stdout_of(&output).contains("lotline"));
+}
