@@ -59,6 +59,25 @@ proptest! {
     }
 
     #[test]
+    fn hostile_input_is_an_error_not_a_panic(bytes in prop::collection::vec(any::<u8>(), 0..200), text in "\\PC{0,40}") {
+        let _ = epcis::parse_document(&bytes);
+        let _ = epcis::json::parse_document(text.as_bytes());
+        let _ = epcis::Timestamp::parse(&text);
+        let _ = epcis::Decimal::parse(&text);
+        let wrapped = format!(r#"{{"@context":[],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"{text}","epcisBody":{{"eventList":[{{"type":"ObjectEvent","eventTime":"{text}"}}]}}}}"#);
+        prop_assert!(epcis::parse_document(wrapped.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn mutated_valid_documents_never_panic(document in epcis_support::arb_document(), cut in 0usize..4000) {
+        let text = epcis::to_json_ld_string(&document);
+        let cut = cut.min(text.len());
+        let truncated = &text.as_bytes()[..cut];
+        let result = epcis::parse_document(truncated);
+        prop_assert!(cut == text.len() || result.is_err());
+    }
+
+    #[test]
     fn hash_changes_when_content_changes(event in epcis_support::arb_event()) {
         let mut changed = event.clone();
         changed.biz_step = match &event.biz_step {

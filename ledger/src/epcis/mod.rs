@@ -19,7 +19,7 @@ pub mod validate;
 pub mod xml;
 
 pub use error::{Error, ErrorLocation, Problem};
-pub use hash::{event_hash_id, prehash_string};
+pub use hash::{document_event_hash_ids, event_hash_id, prehash_string};
 pub use json::{event_to_json_ld, parse_event_json, to_json_ld, to_json_ld_string};
 pub use model::*;
 

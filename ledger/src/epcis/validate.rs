@@ -190,8 +190,11 @@ fn check_what_dimension(event: &Event) -> Result<(), Problem> {
         EventType::Transformation => {
             let input_count = event.input_epcs().len() + event.input_quantity_list.len();
             let output_count = event.output_epcs().len() + event.output_quantity_list.len();
+            let has_inputs_and_outputs = input_count > 0 && output_count > 0;
+            // A transformation split over several events is linked by its transformationID;
+            // each part then needs only some input or output.
             let linked_by_id = event.transformation_id.is_some() && input_count + output_count > 0;
-            if !(input_count > 0 && output_count > 0) && !linked_by_id {
+            if !has_inputs_and_outputs && !linked_by_id {
                 return Err(Problem::Constraint(
                     "needs at least one input and one output".to_owned(),
                 ));
