@@ -110,7 +110,23 @@ fn format_canonical(primary_key: &AiElement, qualifiers: &[AiElement]) -> String
 /// of an EPC URN or a Digital Link on any host; `None` when `identifier` is not a GS1 key.
 ///
 /// Rules (CBV 2.0 event hash, rule 9): host `id.gs1.org`, no query string, only the most
-/// fine-grained identification level, GTIN as 14 digits, SGLN extension `0` dropped.
+/// fine-grained identification level, GTIN as 14 digits, SGLN extension `0` dropped. Lengths
+/// and character sets are checked, check digits are not (see [`Options::skip_linters`]).
+///
+/// ```
+/// use lotline_ledger::gs1::canonical_digital_link;
+///
+/// assert_eq!(
+///     canonical_digital_link("urn:epc:id:sgtin:0614141.107346.2017").as_deref(),
+///     Some("https://id.gs1.org/01/10614141073464/21/2017")
+/// );
+/// assert_eq!(
+///     canonical_digital_link("https://brand.example/01/10614141073464/10/L1/21/2017?17=271231")
+///         .as_deref(),
+///     Some("https://id.gs1.org/01/10614141073464/21/2017")
+/// );
+/// assert_eq!(canonical_digital_link("urn:uuid:4c2ad6a4-5b42-4b8f-8a0f-fb0e39bbf7f5"), None);
+/// ```
 pub fn canonical_digital_link(identifier: &str) -> Option<String> {
     let (primary_key, qualifiers) = canonical_key(identifier)?;
     Some(format_canonical(&primary_key, &qualifiers))
@@ -182,6 +198,13 @@ impl Identifier {
             Identifier::Party { gln } => format_canonical(&element("417", gln), &[]),
             Identifier::Other(canonical_link) => canonical_link.clone(),
         }
+    }
+}
+
+impl std::fmt::Display for Identifier {
+    /// Writes the canonical Digital Link.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.to_canonical_link())
     }
 }
 
