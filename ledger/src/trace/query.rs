@@ -239,6 +239,8 @@ impl Index {
         }
         answer.made_from = made_from.iter().map(|unit| self.node(*unit).link.to_string()).collect();
         answer.made_into = made_into.iter().map(|unit| self.node(*unit).link.to_string()).collect();
+        answer.made_from.sort();
+        answer.made_into.sort();
         sort_handoffs(&mut answer.received);
         sort_handoffs(&mut answer.shipped);
         warnings.append(&mut walk.warnings);
@@ -287,7 +289,7 @@ impl Index {
                 }
             }
         }
-        seeds.sort_unstable();
+        seeds.sort_by(|left, right| self.node(*left).link.cmp(&self.node(*right).link));
         seeds.dedup();
         seeds
     }
@@ -428,7 +430,12 @@ impl<'index> Walk<'index> {
                 next.push((other, member));
             }
         }
-        next.sort_unstable();
+        // Link order, not id order: answers must not depend on the order entries arrived in.
+        let index = self.index;
+        next.sort_by(|left, right| {
+            (&index.node(left.0).link, &index.event(left.1).entry)
+                .cmp(&(&index.node(right.0).link, &index.event(right.1).entry))
+        });
         next.dedup();
         next
     }
@@ -586,6 +593,9 @@ impl<'index> Walk<'index> {
                 uom,
             })
             .collect();
+        answer.in_distribution.sort_by(|left, right| {
+            (&left.lot, &left.holder, &left.uom).cmp(&(&right.lot, &right.holder, &right.uom))
+        });
         sort_handoffs(&mut answer.consignees);
         self.warnings.sort();
         self.warnings.dedup();
