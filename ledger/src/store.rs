@@ -347,6 +347,43 @@ impl Store {
         self.append_verified(entries)
     }
 
+    /// Appends a stream of batches as a two-stage pipeline: while one batch is checked,
+    /// written and flushed, the next is decoded and verified on all cores. `on_durable` is
+    /// called with each batch's index and result, in order, once it is durable. Stops at the
+    /// first rejected batch (earlier batches stay stored) and returns the entries appended.
+    pub fn append_pipelined<Batches, OnDurable>(
+        &self,
+        batches: Batches,
+        mut on_durable: OnDurable,
+    ) -> Result<usize, Error>
+    where
+        Batches: Iterator<Item = Vec<Vec<u8>>> + Send,
+        OnDurable: FnMut(usize, &Appended),
+    {
+        let verify_threads = self.inner.verify_threads;
+        std::thread::scope(|scope| {
+            // One verified batch may wait while the next is being verified: enough to keep
+            // both stages busy without holding many batches in memory.
+            let (verified_sender, verified_receiver) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                for batch in batches {
+                    let verified = feed::decode_and_verify_parallel(batch, verify_threads);
+                    let failed = verified.is_err();
+                    if verified_sender.send(verified).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            let mut appended_entries = 0;
+            for (index, verified) in verified_receiver.iter().enumerate() {
+                let appended = self.append_verified(verified?)?;
+                appended_entries += appended.count;
+                on_durable(index, &appended);
+            }
+            Ok(appended_entries)
+        })
+    }
+
     /// Appends entries already verified (e.g. signed by this node's [`feed::FeedWriter`], or
     /// verified by [`Store::verify_wires`] in a pipeline): checks the feed rules in order,
     /// writes one sled batch, flushes, and only then returns.
