@@ -1,21 +1,300 @@
-//! The typed [`Client`]: one method per node capability, each returning verified values.
+//! The typed [`Client`]: one method per node capability, each returning values that have been
+//! verified (or that say plainly they could not be).
+//!
+//! Owns the request paths and the order "fetch, then verify, then return". Deliberately does
+//! not own HTTP details ([`crate::http`]) nor the checks themselves ([`crate::verify`]).
 
+use std::sync::OnceLock;
+
+use lotline_ledger::identity::PublicKey;
+use lotline_ledger::proof::ProofBundle;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::Value;
+
+use crate::api::{
+    CaptureJob, FeedSummary, Health, RecordItem, RecordList, RecordReceipt, Roster, TraceAnswer,
+};
 use crate::error::Error;
 use crate::http::Transport;
-use crate::verify::Policy;
+use crate::verify::{self, Policy, VerifiedEvidence, VerifyError};
+
+/// Most pages `GET /events` is followed for, so a runaway cursor cannot loop forever.
+const MAX_EVENT_PAGES: usize = 1_000;
+
+/// Which way a trace walks the lot graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Upstream: where did this come from?
+    Back,
+    /// Downstream: where did this go, to whom, how much?
+    Forward,
+}
+
+impl Direction {
+    /// `back` or `forward`, as in the path and the JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Back => "back",
+            Self::Forward => "forward",
+        }
+    }
+}
+
+/// A trace or recall answer with the outcome of verifying it.
+#[derive(Debug, Clone)]
+pub struct CheckedAnswer {
+    /// The answer as the node sent it.
+    pub answer: TraceAnswer,
+    /// The evidence that verified (empty when verification failed early).
+    pub evidence: VerifiedEvidence,
+    /// Every verification problem; empty means every entry and proof checked out.
+    pub problems: Vec<VerifyError>,
+}
+
+impl CheckedAnswer {
+    /// True when every entry, proof and cross-check passed.
+    pub fn verified(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Event documents from a query, each verified against its proof unless asked not to.
+#[derive(Debug, Clone, Default)]
+pub struct CheckedEvents {
+    /// The events as JSON-LD objects, in the node's order.
+    pub events: Vec<Value>,
+    /// The evidence of every event that verified.
+    pub evidence: VerifiedEvidence,
+    /// Problems found; empty means every event verified (or verification was skipped).
+    pub problems: Vec<VerifyError>,
+    /// Whether proofs were fetched and checked at all.
+    pub checked: bool,
+}
 
 /// A connection to one node that verifies every answer before returning it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Client {
     /// The HTTP transport (URL, token, timeouts).
     transport: Transport,
-    /// Which witnesses must have cosigned checkpoints.
+    /// Which authors and witnesses are trusted.
     policy: Policy,
+    /// The trusted authors, resolved once (from the policy or the node's roster).
+    trusted_authors: OnceLock<Vec<PublicKey>>,
 }
 
 impl Client {
     /// A client for the node at `node_url`, presenting `token` (needed for writes).
     pub fn connect(node_url: &str, token: Option<String>, policy: Policy) -> Result<Self, Error> {
-        Ok(Self { transport: Transport::new(node_url, token)?, policy })
+        // Fail on a bad policy before any request is made.
+        policy.witness_policy()?;
+        policy.trusted_author_keys()?;
+        Ok(Self {
+            transport: Transport::new(node_url, token)?,
+            policy,
+            trusted_authors: OnceLock::new(),
+        })
     }
+
+    /// The node's base URL.
+    pub fn node_url(&self) -> &str {
+        self.transport.base_url()
+    }
+
+    /// `GET /health`.
+    pub fn health(&self) -> Result<Health, Error> {
+        self.transport.get_json("/health", &[])
+    }
+
+    /// `GET /roster`.
+    pub fn roster(&self) -> Result<Roster, Error> {
+        self.transport.get_json("/roster", &[])
+    }
+
+    /// `GET /feeds`.
+    pub fn feeds(&self) -> Result<Vec<FeedSummary>, Error> {
+        self.transport.get_json("/feeds", &[])
+    }
+
+    /// The authors whose entries are accepted: the policy's list, or the roster's members.
+    pub fn trusted_authors(&self) -> Result<&[PublicKey], Error> {
+        if let Some(trusted_authors) = self.trusted_authors.get() {
+            return Ok(trusted_authors);
+        }
+        let mut trusted_authors = self.policy.trusted_author_keys()?;
+        if trusted_authors.is_empty() {
+            let roster = self.roster()?;
+            for member in &roster.members {
+                let key =
+                    PublicKey::from_hex(&member.public_key).map_err(|error| Error::BadAnswer {
+                        url: format!("{}/roster", self.node_url()),
+                        detail: format!("member key {}: {error}", member.public_key),
+                    })?;
+                trusted_authors.push(key);
+            }
+        }
+        Ok(self.trusted_authors.get_or_init(|| trusted_authors))
+    }
+
+    /// `POST /capture` of an EPCIS document (`application/ld+json` or `application/xml`).
+    pub fn capture(&self, document: &[u8], content_type: &str) -> Result<CaptureJob, Error> {
+        let answer = self.transport.post("/capture", content_type, document)?;
+        self.transport.decode("/capture", &answer.body)
+    }
+
+    /// `GET /events` with EPCIS query parameters, following `nextPageToken` to the end;
+    /// with `verify`, each event's proof is fetched and checked.
+    pub fn query_events(
+        &self,
+        parameters: &[(String, String)],
+        verify: bool,
+    ) -> Result<CheckedEvents, Error> {
+        let mut checked_events = CheckedEvents { checked: verify, ..CheckedEvents::default() };
+        let mut page_parameters = parameters.to_vec();
+        for _ in 0..MAX_EVENT_PAGES {
+            let page: Value = self.transport.get_json("/events", &page_parameters)?;
+            let results_body = &page["epcisBody"]["queryResults"]["resultsBody"];
+            let event_list = results_body["eventList"]
+                .as_array()
+                .or_else(|| page["epcisBody"]["eventList"].as_array())
+                .cloned()
+                .unwrap_or_default();
+            checked_events.events.extend(event_list);
+            let next_page_token = page["nextPageToken"]
+                .as_str()
+                .or_else(|| page["epcisBody"]["queryResults"]["nextPageToken"].as_str())
+                .filter(|token| !token.is_empty());
+            let Some(next_page_token) = next_page_token else { break };
+            page_parameters.retain(|(key, _)| key != "nextPageToken");
+            page_parameters.push(("nextPageToken".to_owned(), next_page_token.to_owned()));
+        }
+        if verify {
+            for event in &checked_events.events {
+                let Some(event_id) = event.get("eventID").and_then(Value::as_str) else {
+                    checked_events
+                        .problems
+                        .push(VerifyError::UnbackedEvent("(an event without eventID)".to_owned()));
+                    continue;
+                };
+                match self.event_proof(event_id) {
+                    Ok((_, evidence)) => merge_evidence(&mut checked_events.evidence, evidence),
+                    Err(Error::Verification(problem)) => checked_events.problems.push(problem),
+                    Err(other) => return Err(other),
+                }
+                if !checked_events.evidence.events.contains_key(event_id) {
+                    checked_events.problems.push(VerifyError::UnbackedEvent(event_id.to_owned()));
+                }
+            }
+        }
+        Ok(checked_events)
+    }
+
+    /// `GET /events/{eventID}/proof`, verified: the bundle as sent, and what it proves.
+    pub fn event_proof(&self, event_id: &str) -> Result<(Value, VerifiedEvidence), Error> {
+        let path = format!("/events/{}/proof", utf8_percent_encode(event_id, NON_ALPHANUMERIC));
+        let bundle_value: Value = self.transport.get_json(&path, &[])?;
+        let bundles = verify::bundles_of(&bundle_value)?;
+        let evidence = verify::verify_bundles(
+            &bundles,
+            self.trusted_authors()?,
+            &self.policy.witness_policy()?,
+        )?;
+        if !evidence.events.contains_key(event_id) {
+            return Err(VerifyError::UnbackedEvent(event_id.to_owned()).into());
+        }
+        Ok((bundle_value, evidence))
+    }
+
+    /// `GET /trace/{back|forward}?id=…`, verified against its evidence.
+    pub fn trace(&self, direction: Direction, subject: &str) -> Result<CheckedAnswer, Error> {
+        let path = format!("/trace/{}", direction.name());
+        let answer: TraceAnswer =
+            self.transport.get_json(&path, &[("id".to_owned(), subject.to_owned())])?;
+        self.check(answer)
+    }
+
+    /// `POST /recall/scope` with a hazard (`{"lots": […]}`, `{"facility", "from", "to"}` or
+    /// `{"ingredient", "from", "to"}`), verified against its evidence.
+    pub fn recall_scope(&self, hazard: &Value) -> Result<CheckedAnswer, Error> {
+        let answer: TraceAnswer = self.transport.post_json("/recall/scope", hazard)?;
+        self.check(answer)
+    }
+
+    /// `POST /records`: signs a ledger record into this node's feed.
+    pub fn submit_record(&self, record: &Value) -> Result<RecordReceipt, Error> {
+        self.transport.post_json("/records", record)
+    }
+
+    /// `GET /records?kind=…`; items carrying a `proof` bundle are verified, and items whose
+    /// proof fails are reported as an error.
+    pub fn records(&self, kind: &str) -> Result<Vec<(RecordItem, bool)>, Error> {
+        let list: RecordList =
+            self.transport.get_json("/records", &[("kind".to_owned(), kind.to_owned())])?;
+        let mut checked_items = Vec::new();
+        for item in list.into_items() {
+            let verified = match item.extra.get("proof") {
+                Some(proof_value) => {
+                    let bundles = verify::bundles_of(proof_value)?;
+                    let evidence = verify::verify_bundles(
+                        &bundles,
+                        self.trusted_authors()?,
+                        &self.policy.witness_policy()?,
+                    )?;
+                    let proves_item = evidence.entries.values().any(|entry| {
+                        entry.entry_hash().to_hex() == item.entry_hash.to_ascii_lowercase()
+                    });
+                    if !proves_item {
+                        return Err(VerifyError::UnbackedEntry {
+                            author: item.author.clone(),
+                            sequence: item.sequence.unwrap_or_default(),
+                        }
+                        .into());
+                    }
+                    true
+                }
+                None => false,
+            };
+            checked_items.push((item, verified));
+        }
+        Ok(checked_items)
+    }
+
+    /// Verifies an answer's evidence and cross-checks its claims.
+    fn check(&self, answer: TraceAnswer) -> Result<CheckedAnswer, Error> {
+        let witness_policy = self.policy.witness_policy()?;
+        let trusted_authors = self.trusted_authors()?;
+        let (evidence, mut problems) = match verify::bundles_of(&answer.evidence)
+            .and_then(|bundles| verify::verify_bundles(&bundles, trusted_authors, &witness_policy))
+        {
+            Ok(evidence) => (evidence, Vec::new()),
+            Err(problem) => (VerifiedEvidence::default(), vec![problem]),
+        };
+        if problems.is_empty() {
+            problems = verify::check_answer(&answer, &evidence);
+        }
+        Ok(CheckedAnswer { answer, evidence, problems })
+    }
+}
+
+/// Adds `more` to `evidence` (entries and events are keyed, so repeats collapse).
+pub fn merge_evidence(evidence: &mut VerifiedEvidence, more: VerifiedEvidence) {
+    evidence.entries.extend(more.entries);
+    evidence.events.extend(more.events);
+    evidence.checkpoints.extend(more.checkpoints);
+}
+
+/// Parses a proof bundle file (the JSON of `lotline proof`: one bundle, a list, or
+/// `{"bundles": […]}`) and verifies it offline.
+pub fn verify_bundle_file(
+    text: &str,
+    trusted_authors: &[PublicKey],
+    policy: &Policy,
+) -> Result<VerifiedEvidence, Error> {
+    let bundle_value: Value = serde_json::from_str(text)
+        .map_err(|error| VerifyError::MalformedEvidence(error.to_string()))?;
+    let evidence_value = bundle_value.get("evidence").unwrap_or(&bundle_value);
+    let bundles: Vec<ProofBundle> = verify::bundles_of(evidence_value)?;
+    if bundles.is_empty() {
+        return Err(VerifyError::MalformedEvidence("the file holds no proof bundle".into()).into());
+    }
+    Ok(verify::verify_bundles(&bundles, trusted_authors, &policy.witness_policy()?)?)
 }

@@ -12,6 +12,13 @@ use clap::{CommandFactory, Parser, Subcommand};
 use lotline_client::ExitStatus;
 use lotline_client::verify::Policy;
 
+use commands::capture::CaptureArgs;
+use commands::events::EventsArgs;
+use commands::export::ExportCommand;
+use commands::inspect::InspectArgs;
+use commands::proof::{ProofArgs, VerifyArgs};
+use commands::recall::RecallCommand;
+use commands::trace::TraceCommand;
 use commands::{Context, dl::DlCommand, epcis::EpcisCommand};
 
 /// Exit codes, shown in `--help`; they are a stable contract for scripts.
@@ -40,14 +47,22 @@ struct Cli {
     /// Print machine-readable JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
-    /// A trusted witness key (64 hex characters or a name+id+base64 verifier key);
-    /// repeat for several.
+    /// A trusted witness, as a C2SP verifier key (name+id+base64); repeat for several.
     #[arg(long = "witness", env = "LOTLINE_WITNESSES", value_delimiter = ',', global = true)]
     witnesses: Vec<String>,
     /// How many trusted witnesses must cosign each checkpoint (default: 0, or 1 when
     /// witnesses are given).
     #[arg(long, env = "LOTLINE_WITNESS_QUORUM", global = true)]
     witness_quorum: Option<usize>,
+    /// A trusted feed author (64 hex characters); repeat for several. Default: the members
+    /// of the node's roster.
+    #[arg(
+        long = "trust-author",
+        env = "LOTLINE_TRUSTED_AUTHORS",
+        value_delimiter = ',',
+        global = true
+    )]
+    trusted_authors: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -60,6 +75,28 @@ enum Command {
     /// Offline work on GS1 Digital Links: parse, from-urn.
     #[command(subcommand)]
     Dl(DlCommand),
+    /// Send EPCIS events (JSON-LD, XML or the CSV template) to the node.
+    Capture(CaptureArgs),
+    /// Query events with the EPCIS query parameters; each event is verified.
+    Events(EventsArgs),
+    /// Trace a lot back (sources) or forward (destinations), verified.
+    #[command(subcommand)]
+    Trace(TraceCommand),
+    /// Issue a recall, read its status, or acknowledge it.
+    #[command(subcommand)]
+    Recall(RecallCommand),
+    /// Lab: sign a sampling or test result for lots.
+    Inspect(InspectArgs),
+    /// Regulator: organisations with failed inspections, unconfirmed handoffs or
+    /// unacknowledged recalls, with the evidence.
+    Supervision,
+    /// Export an FSMA 204 spreadsheet or an EPCIS document of verified events.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Fetch, verify and save a self-contained proof bundle for an event or a trace.
+    Proof(ProofArgs),
+    /// Verify a proof bundle offline (no node needed).
+    Verify(VerifyArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -80,7 +117,11 @@ fn main() -> ExitCode {
         node: cli.node,
         token: cli.token,
         json: cli.json,
-        policy: Policy { witnesses: cli.witnesses, witness_quorum },
+        policy: Policy {
+            witnesses: cli.witnesses,
+            witness_quorum,
+            trusted_authors: cli.trusted_authors,
+        },
     };
     match run(cli.command, &context) {
         Ok(status) => status.into(),
@@ -95,6 +136,15 @@ fn run(command: Command, context: &Context) -> anyhow::Result<ExitStatus> {
     match command {
         Command::Epcis(epcis_command) => commands::epcis::run(&epcis_command),
         Command::Dl(dl_command) => commands::dl::run(&dl_command, context.json),
+        Command::Capture(arguments) => commands::capture::run(&arguments, context),
+        Command::Events(arguments) => commands::events::run(&arguments, context),
+        Command::Trace(trace_command) => commands::trace::run(&trace_command, context),
+        Command::Recall(recall_command) => commands::recall::run(&recall_command, context),
+        Command::Inspect(arguments) => commands::inspect::run_inspect(&arguments, context),
+        Command::Supervision => commands::inspect::run_supervision(context),
+        Command::Export(export_command) => commands::export::run(&export_command, context),
+        Command::Proof(arguments) => commands::proof::run_proof(&arguments, context),
+        Command::Verify(arguments) => commands::proof::run_verify(&arguments, context),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             let mut stdout = std::io::stdout();

@@ -1,51 +1,104 @@
-//! Verification of what a node sends: entry signatures and feed links, inclusion proofs
-//! against checkpoints signed by the feed's author, witness cosignatures per a [`Policy`], and
-//! the consistency of an answer with the entries it claims to rest on.
+//! Verification of what a node sends: entry signatures, feed links between proven entries,
+//! inclusion proofs against checkpoints signed by each feed's author and cosigned by witnesses
+//! per a [`Policy`], event hash ids recomputed from the signed event bytes, and the consistency
+//! of an answer (trace, recall scope) with the entries it claims to rest on.
 //!
-//! Owns the client-side policy (which witnesses are trusted, how many must cosign) and the
-//! cross-checks between an answer's claims and its evidence. Deliberately does not own any
-//! cryptography or proof format: those are `lotline_ledger::proof` and friends, called here.
+//! Owns the client-side policy and the cross-checks between an answer's claims and its
+//! evidence. Deliberately does not own any cryptography or proof format: signatures, Merkle
+//! proofs and checkpoint notes are `lotline_ledger::{feed, proof, checkpoint}`, called here.
 
-/// Which witnesses the client trusts and how many of them must have cosigned a checkpoint
-/// before an inclusion proof against it is accepted.
+use std::collections::{BTreeMap, BTreeSet};
+
+use lotline_ledger::checkpoint::VerifierKey;
+use lotline_ledger::epcis;
+use lotline_ledger::feed::VerifiedEntry;
+use lotline_ledger::identity::PublicKey;
+use lotline_ledger::proof::{self, ProofBundle, WitnessPolicy};
+use lotline_ledger::records::{EventFormat, Payload};
+use serde_json::Value;
+
+use crate::api::TraceAnswer;
+
+/// Which authors and witnesses the client trusts, and how many witnesses must cosign each
+/// checkpoint before an inclusion proof against it is accepted.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
-    /// Trusted witness keys, as Ed25519 public keys in hex (64 characters) or C2SP verifier
-    /// keys (`name+id+base64`). Empty means "no witness required".
+    /// Trusted witness keys as C2SP verifier keys (`name+id+base64`, cosignature type 0x04).
+    /// Empty means "no witness required".
     pub witnesses: Vec<String>,
     /// How many distinct trusted witnesses must cosign each checkpoint. Zero accepts a
     /// checkpoint signed by its author alone, which proves authorship but not that the author
     /// showed everyone the same log.
     pub witness_quorum: usize,
+    /// Feed authors (public keys, hex) whose entries are accepted. Empty means "the members of
+    /// the roster the node serves", which trusts the node's roster but still proves every entry
+    /// was signed by a member.
+    pub trusted_authors: Vec<String>,
+}
+
+impl Policy {
+    /// The ledger's witness policy for these settings.
+    pub fn witness_policy(&self) -> Result<WitnessPolicy, VerifyError> {
+        let witness_keys = self
+            .witnesses
+            .iter()
+            .map(|text| {
+                VerifierKey::parse(text.trim())
+                    .map_err(|error| VerifyError::BadWitnessKey(format!("{text}: {error}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        WitnessPolicy::new(witness_keys, self.witness_quorum)
+            .map_err(|error| VerifyError::BadWitnessKey(error.to_string()))
+    }
+
+    /// The configured trusted authors, parsed.
+    pub fn trusted_author_keys(&self) -> Result<Vec<PublicKey>, VerifyError> {
+        parse_author_keys(&self.trusted_authors)
+    }
+}
+
+/// Parses hex public keys, naming the first bad one.
+pub fn parse_author_keys(texts: &[String]) -> Result<Vec<PublicKey>, VerifyError> {
+    texts
+        .iter()
+        .map(|text| {
+            PublicKey::from_hex(text.trim())
+                .map_err(|error| VerifyError::BadAuthorKey(format!("{text}: {error}")))
+        })
+        .collect()
 }
 
 /// Why something a node sent cannot be relied on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
-    /// The proof bundle itself did not check out (a signature, a link or a proof).
-    #[error("proof bundle: {0}")]
-    Bundle(String),
-    /// The answer carries no evidence although it names events.
+    /// A proof bundle did not check out (a signature, a proof, the witness policy).
+    #[error("proof bundle of feed {feed}: {reason}")]
+    Bundle {
+        /// The feed the bundle claims to prove (or `?` when unreadable).
+        feed: String,
+        /// The ledger's reason.
+        reason: String,
+    },
+    /// The evidence is not in the documented shape.
+    #[error("the evidence is not a proof bundle or a list of them: {0}")]
+    MalformedEvidence(String),
+    /// The answer names events but carries no evidence.
     #[error("the answer names {0} events but carries no proof bundle")]
     MissingEvidence(usize),
-    /// A checkpoint has fewer trusted cosignatures than the policy needs.
-    #[error(
-        "checkpoint of feed {author} has {found} trusted witness cosignatures, the policy needs {needed}"
-    )]
-    WitnessQuorum {
+    /// Two proven consecutive entries of one feed are not hash-linked.
+    #[error("entry {sequence} of feed {author} does not link to the entry before it")]
+    BrokenLink {
         /// The feed's author (hex).
         author: String,
-        /// Trusted cosignatures found.
-        found: usize,
-        /// Cosignatures needed.
-        needed: usize,
+        /// The entry whose `previous` does not match.
+        sequence: u64,
     },
     /// The answer relies on an event no verified entry carries.
     #[error("event {0} is named by the answer but carried by no verified entry")]
     UnbackedEvent(String),
-    /// The answer's entry reference does not match the verified entry at that position.
-    #[error("entry {sequence} of feed {author} does not match the proof bundle")]
+    /// The answer's entry reference does not match a verified entry.
+    #[error("entry {sequence} of feed {author} named by the answer is not in the proof bundles")]
     UnbackedEntry {
         /// The feed's author (hex).
         author: String,
@@ -55,7 +108,7 @@ pub enum VerifyError {
     /// A lot in the answer is mentioned by no verified event.
     #[error("lot {0} is in the answer but in no verified event")]
     UnbackedLot(String),
-    /// A verified entry's event does not hash to the id it is filed under.
+    /// A verified entry's event bytes do not hash to the id it is filed under.
     #[error("event filed as {claimed} hashes to {computed}")]
     EventHashMismatch {
         /// The id the entry carries.
@@ -63,7 +116,227 @@ pub enum VerifyError {
         /// The id recomputed from the event bytes.
         computed: String,
     },
-    /// A configured witness key is not a key.
-    #[error("witness key {0:?} is neither 64 hex characters nor a name+id+base64 verifier key")]
+    /// A verified entry's event bytes are not a valid EPCIS event.
+    #[error("entry {sequence} of feed {author} carries an event that does not parse: {reason}")]
+    BadEvent {
+        /// The feed's author (hex).
+        author: String,
+        /// The entry's position.
+        sequence: u64,
+        /// The EPCIS error.
+        reason: String,
+    },
+    /// A configured witness key is not a verifier key.
+    #[error(
+        "witness key {0} is not usable (give a name+id+base64 cosignature verifier key, and a quorum no larger than the number of witnesses)"
+    )]
     BadWitnessKey(String),
+    /// A configured author key is not a public key.
+    #[error("author key {0} is not a 64-hex-character Ed25519 public key")]
+    BadAuthorKey(String),
+}
+
+/// Evidence that checked out: the proven entries of every feed, and the EPCIS events they
+/// carry, keyed by event hash id.
+#[derive(Debug, Clone, Default)]
+pub struct VerifiedEvidence {
+    /// Every proven entry, by (author hex, sequence).
+    pub entries: BTreeMap<(String, u64), VerifiedEntry>,
+    /// The events carried by proven entries, as parsed models, by hash id.
+    pub events: BTreeMap<String, epcis::Event>,
+    /// Per feed: the checkpoint size proven against and the number of witness cosignatures
+    /// that counted, for display.
+    pub checkpoints: BTreeMap<String, (u64, usize)>,
+}
+
+impl VerifiedEvidence {
+    /// The proven events as JSON-LD objects with their `eventID` set to the hash id, in a
+    /// stable order (by hash id), for exports.
+    pub fn events_json_ld(&self) -> Vec<Value> {
+        self.events
+            .iter()
+            .map(|(event_hash_id, event)| {
+                let mut json = epcis::event_to_json_ld(event);
+                if let Some(object) = json.as_object_mut() {
+                    object.insert("eventID".to_owned(), Value::String(event_hash_id.clone()));
+                }
+                json
+            })
+            .collect()
+    }
+}
+
+/// The proof bundles inside an `evidence` value: one bundle object, a list of them, or an
+/// object with a `bundles` list.
+pub fn bundles_of(evidence: &Value) -> Result<Vec<ProofBundle>, VerifyError> {
+    let bundle_values: Vec<&Value> = match evidence {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items.iter().collect(),
+        Value::Object(object) => match object.get("bundles") {
+            Some(Value::Array(items)) => items.iter().collect(),
+            _ => vec![evidence],
+        },
+        _ => return Err(VerifyError::MalformedEvidence("expected an object or a list".into())),
+    };
+    bundle_values
+        .into_iter()
+        .map(|bundle_value| {
+            serde_json::from_value::<ProofBundle>(bundle_value.clone())
+                .map_err(|error| VerifyError::MalformedEvidence(error.to_string()))
+        })
+        .collect()
+}
+
+/// Verifies proof bundles: each checkpoint signed by a trusted author and cosigned per the
+/// policy, each entry signed and included, consecutive proven entries hash-linked, and each
+/// EPCIS event re-hashed to the id it is filed under.
+///
+/// `trusted_authors` empty means "whoever signed the checkpoint" (offline verification of a
+/// bundle received out of band; the author is reported).
+pub fn verify_bundles(
+    bundles: &[ProofBundle],
+    trusted_authors: &[PublicKey],
+    witness_policy: &WitnessPolicy,
+) -> Result<VerifiedEvidence, VerifyError> {
+    let mut evidence = VerifiedEvidence::default();
+    for bundle in bundles {
+        let feed_name = checkpoint_feed_name(&bundle.checkpoint);
+        let bundle_error = |reason: String| VerifyError::Bundle { feed: feed_name.clone(), reason };
+        let authors_to_trust: Vec<PublicKey> = if trusted_authors.is_empty() {
+            lotline_ledger::checkpoint::SignedCheckpoint::verify_self_certifying_feed(
+                &bundle.checkpoint,
+            )
+            .map(|checkpoint| vec![checkpoint.author()])
+            .map_err(|error| bundle_error(format!("checkpoint: {error}")))?
+        } else {
+            trusted_authors.to_vec()
+        };
+        let verified_bundle = proof::verify_bundle(bundle, &authors_to_trust, witness_policy)
+            .map_err(|error| bundle_error(error.to_string()))?;
+        let author_hex = verified_bundle.author().to_hex();
+        evidence.checkpoints.insert(
+            author_hex.clone(),
+            (verified_bundle.checkpoint().checkpoint().size, verified_bundle.cosignatures().len()),
+        );
+        for entry in verified_bundle.entries() {
+            if let Some((event_hash_id, event)) = carried_event(entry)? {
+                evidence.events.insert(event_hash_id, event);
+            }
+            evidence.entries.insert((author_hex.clone(), entry.sequence()), entry.clone());
+        }
+    }
+    check_links(&evidence)?;
+    Ok(evidence)
+}
+
+/// The feed name a checkpoint note starts with (its origin line), for messages.
+fn checkpoint_feed_name(note: &str) -> String {
+    note.lines().next().unwrap_or("?").to_owned()
+}
+
+/// Consecutive proven entries of one feed must be hash-linked.
+fn check_links(evidence: &VerifiedEvidence) -> Result<(), VerifyError> {
+    for ((author, sequence), entry) in &evidence.entries {
+        let Some(previous_sequence) = sequence.checked_sub(1) else { continue };
+        if let Some(previous_entry) = evidence.entries.get(&(author.clone(), previous_sequence)) {
+            if entry.previous() != previous_entry.entry_hash() {
+                return Err(VerifyError::BrokenLink {
+                    author: author.clone(),
+                    sequence: *sequence,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The EPCIS event a verified entry carries, re-hashed; `None` for other payloads or when the
+/// event body is withheld.
+fn carried_event(entry: &VerifiedEntry) -> Result<Option<(String, epcis::Event)>, VerifyError> {
+    let Some(Payload::Epcis(capture)) = entry.payload() else { return Ok(None) };
+    let bad_event = |reason: String| VerifyError::BadEvent {
+        author: entry.author().to_hex(),
+        sequence: entry.sequence(),
+        reason,
+    };
+    let event = match capture.format {
+        EventFormat::JsonLd => {
+            let event_json: Value = serde_json::from_slice(&capture.original)
+                .map_err(|error| bad_event(error.to_string()))?;
+            epcis::parse_event_json(&event_json, &[])
+                .map_err(|error| bad_event(error.to_string()))?
+        }
+        EventFormat::Xml => epcis::xml::parse_event(&capture.original)
+            .map_err(|error| bad_event(error.to_string()))?,
+    };
+    let computed = epcis::event_hash_id(&event);
+    if computed != capture.event_id {
+        return Err(VerifyError::EventHashMismatch { claimed: capture.event_id.clone(), computed });
+    }
+    Ok(Some((computed, event)))
+}
+
+/// Every lot (canonical Digital Link) an event mentions, in any what-dimension field.
+pub fn lots_of_event(event: &epcis::Event) -> BTreeSet<String> {
+    let quantity_classes = event
+        .quantity_list
+        .iter()
+        .chain(&event.child_quantity_list)
+        .chain(&event.input_quantity_list)
+        .chain(&event.output_quantity_list)
+        .map(|element| element.epc_class.as_str());
+    let instances =
+        [&event.epc_list, &event.child_epcs, &event.input_epc_list, &event.output_epc_list]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(String::as_str);
+    quantity_classes
+        .chain(instances)
+        .chain(event.parent_id.as_deref())
+        .filter_map(|identifier| match lotline_ledger::gs1::classify(identifier)? {
+            identifier @ lotline_ledger::gs1::Identifier::Lot { .. } => {
+                Some(identifier.to_canonical_link())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Cross-checks a trace or recall answer against verified evidence: every event it names is
+/// carried by a proven entry, every entry it names is proven, and every lot it lists appears
+/// in a proven event. Returns every problem found (empty = the answer is backed).
+pub fn check_answer(answer: &TraceAnswer, evidence: &VerifiedEvidence) -> Vec<VerifyError> {
+    let mut problems = Vec::new();
+    let proven_event_ids: BTreeSet<String> =
+        evidence.entries.values().filter_map(VerifiedEntry::event_id).collect();
+    for event_hash_id in &answer.events {
+        if !proven_event_ids.contains(event_hash_id) {
+            problems.push(VerifyError::UnbackedEvent(event_hash_id.clone()));
+        }
+    }
+    for entry_reference in &answer.entries {
+        let key = (entry_reference.author.to_ascii_lowercase(), entry_reference.sequence);
+        let matches = evidence.entries.get(&key).is_some_and(|entry| {
+            entry.entry_hash().to_hex() == entry_reference.entry_hash.to_ascii_lowercase()
+        });
+        if !matches {
+            problems.push(VerifyError::UnbackedEntry {
+                author: entry_reference.author.clone(),
+                sequence: entry_reference.sequence,
+            });
+        }
+    }
+    let proven_lots: BTreeSet<String> = evidence.events.values().flat_map(lots_of_event).collect();
+    for lot in &answer.lots {
+        let canonical_lot =
+            lotline_ledger::gs1::canonical_digital_link(lot).unwrap_or_else(|| lot.clone());
+        if !proven_lots.contains(&canonical_lot) {
+            problems.push(VerifyError::UnbackedLot(lot.clone()));
+        }
+    }
+    if !answer.events.is_empty() && evidence.entries.is_empty() {
+        problems.insert(0, VerifyError::MissingEvidence(answer.events.len()));
+    }
+    problems
 }

@@ -4,8 +4,15 @@
 //! Owns the command-line surface. Deliberately does not own any rule or protocol: every
 //! command calls `lotline_client` (network, verification, templates) or `lotline_ledger`.
 
+pub mod capture;
 pub mod dl;
 pub mod epcis;
+pub mod events;
+pub mod export;
+pub mod inspect;
+pub mod proof;
+pub mod recall;
+pub mod trace;
 
 use std::path::Path;
 

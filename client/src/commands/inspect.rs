@@ -1,0 +1,261 @@
+//! `lotline inspect` (a lab signs a sampling or test result for lots) and `lotline
+//! supervision` (a regulator's view of organisations with failed inspections, unconfirmed
+//! handoffs or unacknowledged recalls, with the evidence).
+//!
+//! Owns the `inspection_result` record JSON this client sends and the supervision roll-up.
+//! Deliberately does not own signing or roles (the node) nor verification (`lotline_client`).
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use lotline_client::client::Direction;
+use lotline_client::identifier::canonical_subject;
+use lotline_client::render::{Table, print_json};
+use lotline_client::{Client, ExitStatus};
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+
+use super::recall::{find_notice, notice_scope};
+use super::{Context, InvalidInput};
+
+/// `lotline inspect` options.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A lot sampled (Digital Link, EPC URN or GTIN/LOT); repeat for several.
+    #[arg(long = "lot", required = true)]
+    lots: Vec<String>,
+    /// The standard tested against (e.g. "GB 2763-2021", "EU 2073/2005").
+    #[arg(long)]
+    standard: String,
+    /// The method (e.g. "ISO 11290-1").
+    #[arg(long)]
+    method: String,
+    /// A measured value as NAME=VALUE[ UNIT] (e.g. "listeria=absent", "lead=0.02 MGM"); repeat.
+    #[arg(long = "value", value_name = "NAME=VALUE")]
+    values: Vec<String>,
+    /// The outcome.
+    #[arg(long, value_enum)]
+    result: Verdict,
+    /// Sampling (taking the sample) or test (the lab result).
+    #[arg(long, value_enum, default_value_t = InspectionKind::Test)]
+    kind: InspectionKind,
+    /// When the sample was taken (RFC 3339; default now).
+    #[arg(long)]
+    sampled_at: Option<String>,
+    /// Reference to the full report (URI or document number).
+    #[arg(long, default_value = "")]
+    report: String,
+}
+
+/// Inspection outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Verdict {
+    /// Meets the standard.
+    Pass,
+    /// Fails the standard.
+    Fail,
+    /// No conclusion.
+    Inconclusive,
+}
+
+/// What the record reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InspectionKind {
+    /// A sample was taken.
+    Sampling,
+    /// A test result.
+    Test,
+}
+
+/// Parses `NAME=VALUE[ UNIT]`.
+fn measured_value(text: &str) -> Result<Value, InvalidInput> {
+    let (name, value_and_unit) = text
+        .split_once('=')
+        .ok_or_else(|| InvalidInput(format!("--value {text:?} is not NAME=VALUE")))?;
+    let (value, unit) = match value_and_unit.trim().split_once(' ') {
+        Some((value, unit)) => (value, Some(unit.trim())),
+        None => (value_and_unit.trim(), None),
+    };
+    let value_json = value.parse::<f64>().map_or_else(|_| json!(value), |number| json!(number));
+    Ok(json!({"name": name.trim(), "value": value_json, "unit": unit}))
+}
+
+/// Runs `lotline inspect`.
+pub fn run_inspect(arguments: &InspectArgs, context: &Context) -> Result<ExitStatus> {
+    let lots =
+        arguments.lots.iter().map(|lot| canonical_subject(lot)).collect::<Result<Vec<_>, _>>()?;
+    let values =
+        arguments.values.iter().map(|text| measured_value(text)).collect::<Result<Vec<_>, _>>()?;
+    let sampled_at = match &arguments.sampled_at {
+        Some(text) => time::OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+            InvalidInput(format!("--sampled-at {text:?} is not RFC 3339 like 2026-03-01T08:00:00Z"))
+        })?,
+        None => time::OffsetDateTime::now_utc(),
+    };
+    let verdict = match arguments.result {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Inconclusive => "inconclusive",
+    };
+    let record = json!({
+        "kind": "inspection_result",
+        "inspection": match arguments.kind { InspectionKind::Sampling => "sampling", InspectionKind::Test => "test" },
+        "lots": lots,
+        "test": format!("{} ({})", arguments.standard, arguments.method),
+        "standard": arguments.standard,
+        "method": arguments.method,
+        "values": values,
+        "verdict": verdict,
+        "sampled_at": sampled_at.format(&Rfc3339).unwrap_or_default(),
+        "sampled_at_ms": sampled_at.unix_timestamp() * 1000 + i64::from(sampled_at.millisecond()),
+        "report": arguments.report,
+    });
+    let client = context.client()?;
+    let receipt = client.submit_record(&record)?;
+    if context.json {
+        print_json(
+            &json!({"entry_hash": receipt.entry_hash, "sequence": receipt.sequence, "record": record}),
+        )?;
+    } else {
+        println!(
+            "inspection result ({verdict}) for {} lot(s) signed as entry {}",
+            lots.len(),
+            receipt.entry_hash
+        );
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Runs `lotline supervision`.
+pub fn run_supervision(context: &Context) -> Result<ExitStatus> {
+    let client = context.client()?;
+    let roster = client.roster()?;
+    let name_of = |author: &str| {
+        roster
+            .members
+            .iter()
+            .find(|member| member.public_key.eq_ignore_ascii_case(author))
+            .map_or_else(|| author.to_owned(), |member| member.name.clone())
+    };
+    // organisation → findings (kind, detail, evidence)
+    let mut findings: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut all_verified = true;
+
+    for (item, _) in client.records("inspection_result")? {
+        if item.record["verdict"].as_str() != Some("fail") {
+            continue;
+        }
+        for lot in item.record["lots"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            let responsible = responsible_organisations(&client, lot, &mut all_verified)?;
+            for organisation in responsible {
+                findings.entry(organisation).or_default().push(json!({
+                    "finding": "failed inspection",
+                    "lot": lot,
+                    "detail": item.record["test"],
+                    "evidence": {"lab": name_of(&item.author), "entry_hash": item.entry_hash},
+                }));
+            }
+        }
+    }
+
+    for (notice, _) in client.records("recall_notice")? {
+        let recall_id = notice.record["recall_id"].as_str().unwrap_or_default().to_owned();
+        let scope =
+            notice_scope(&client, &find_notice(&client, &recall_id).unwrap_or(notice.clone()))?;
+        all_verified &= scope.verified();
+        for warning in &scope.answer.warnings {
+            let text = warning.as_str().map_or_else(|| warning.to_string(), str::to_owned);
+            if text.contains("handoff") || text.contains("unconfirmed") {
+                findings.entry("(handoff)".to_owned()).or_default().push(json!({
+                    "finding": "unconfirmed handoff",
+                    "detail": text,
+                    "evidence": {"recall": recall_id},
+                }));
+            }
+        }
+        let acknowledging_authors: Vec<String> = client
+            .records("recall_ack")?
+            .into_iter()
+            .filter(|(item, _)| item.record["recall_id"].as_str() == Some(recall_id.as_str()))
+            .map(|(item, _)| item.author.to_ascii_lowercase())
+            .collect();
+        for member in &roster.members {
+            let Some(gln) = &member.gln else { continue };
+            let is_consignee = scope.answer.consignees.iter().any(|consignee| {
+                [&consignee.party, &consignee.location]
+                    .into_iter()
+                    .flatten()
+                    .any(|identifier| identifier.contains(gln.as_str()))
+            });
+            if is_consignee
+                && !acknowledging_authors.contains(&member.public_key.to_ascii_lowercase())
+            {
+                findings.entry(member.name.clone()).or_default().push(json!({
+                    "finding": "unacknowledged recall",
+                    "detail": recall_id,
+                    "evidence": {"notice_entry_hash": notice.entry_hash, "events": scope.answer.events},
+                }));
+            }
+        }
+    }
+
+    for (item, _) in client.records("supervision_flag")? {
+        let subject = item.record["subject"].as_str().unwrap_or_default();
+        findings.entry(name_of(subject)).or_default().push(json!({
+            "finding": "supervision flag",
+            "detail": item.record["reason"],
+            "evidence": {"regulator": name_of(&item.author), "entry_hash": item.entry_hash},
+        }));
+    }
+
+    if context.json {
+        let organisations: Vec<Value> = findings
+            .iter()
+            .map(|(organisation, items)| json!({"organisation": organisation, "findings": items}))
+            .collect();
+        print_json(&json!({"organisations": organisations, "verified": all_verified}))?;
+    } else {
+        let mut table = Table::new(["organisation", "finding", "detail"]);
+        for (organisation, items) in &findings {
+            for item in items {
+                let detail = item["detail"]
+                    .as_str()
+                    .map_or_else(|| item["detail"].to_string(), str::to_owned);
+                table.push([
+                    organisation.clone(),
+                    item["finding"].as_str().unwrap_or_default().to_owned(),
+                    detail,
+                ]);
+            }
+        }
+        print!("{}", table.render());
+        println!("{} organisation(s) flagged", findings.len());
+    }
+    if all_verified { Ok(ExitStatus::Success) } else { Ok(ExitStatus::VerificationFailed) }
+}
+
+/// The organisations (names) whose verified events created or handled `lot`: the authors of
+/// the entries its trace back relies on.
+fn responsible_organisations(
+    client: &Client,
+    lot: &str,
+    all_verified: &mut bool,
+) -> Result<Vec<String>> {
+    let checked_answer = client.trace(Direction::Back, lot)?;
+    *all_verified &= checked_answer.verified();
+    let mut authors: Vec<String> =
+        checked_answer.evidence.entries.keys().map(|(author, _)| author.clone()).collect();
+    authors.dedup();
+    let roster = client.roster()?;
+    Ok(authors
+        .into_iter()
+        .map(|author| {
+            roster
+                .members
+                .iter()
+                .find(|member| member.public_key.eq_ignore_ascii_case(&author))
+                .map_or(author, |member| member.name.clone())
+        })
+        .collect())
+}

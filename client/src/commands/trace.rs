@@ -1,0 +1,145 @@
+//! `lotline trace back|forward ID`: the verified lot graph walk, as a table or as the JSON
+//! contract `{lots, consignees, events, verified}`.
+//!
+//! Owns the output shape of a checked answer (shared by `recall`). Deliberately does not own
+//! the walk (the node's `trace` module) nor the checks (`lotline_client::verify`).
+
+use anyhow::Result;
+use clap::Subcommand;
+use lotline_client::ExitStatus;
+use lotline_client::client::{CheckedAnswer, Direction};
+use lotline_client::identifier::canonical_subject;
+use lotline_client::render::{Table, print_json, quantity_cell};
+use serde_json::{Value, json};
+
+use super::Context;
+
+/// The `trace` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TraceCommand {
+    /// Upstream: every lot, place and event this lot came from.
+    Back {
+        /// A GS1 Digital Link, an EPC URN, or GTIN/LOT (e.g. 09506000134352/LOT42).
+        id: String,
+    },
+    /// Downstream: every lot made from it and every consignee, with quantities.
+    Forward {
+        /// A GS1 Digital Link, an EPC URN, or GTIN/LOT (e.g. 09506000134352/LOT42).
+        id: String,
+    },
+}
+
+/// Runs one `trace` subcommand.
+pub fn run(command: &TraceCommand, context: &Context) -> Result<ExitStatus> {
+    let (direction, id) = match command {
+        TraceCommand::Back { id } => (Direction::Back, id),
+        TraceCommand::Forward { id } => (Direction::Forward, id),
+    };
+    let subject = canonical_subject(id)?;
+    let client = context.client()?;
+    let checked_answer = client.trace(direction, &subject)?;
+    let heading = format!("trace {} {subject}", direction.name());
+    print_checked_answer(&checked_answer, &heading, Some(direction), context.json)
+}
+
+/// The JSON form of a checked answer: the external contract of `trace --json` (and the shape
+/// `recall status --json` extends).
+pub fn answer_json(checked_answer: &CheckedAnswer, direction: Option<Direction>) -> Value {
+    let answer = &checked_answer.answer;
+    let lots: Vec<String> = answer
+        .lots
+        .iter()
+        .map(|lot| lotline_ledger::gs1::canonical_digital_link(lot).unwrap_or_else(|| lot.clone()))
+        .collect();
+    let problems: Vec<String> = checked_answer.problems.iter().map(ToString::to_string).collect();
+    let mut json = json!({
+        "subject": answer.subject,
+        "lots": lots,
+        "consignees": answer.consignees,
+        "events": answer.events,
+        "verified": checked_answer.verified(),
+        "problems": problems,
+        "warnings": answer.warnings,
+    });
+    if let Some(direction) = direction {
+        json["direction"] = json!(direction.name());
+    }
+    if !answer.in_distribution.is_empty() {
+        json["in_distribution"] = json!(answer.in_distribution);
+    }
+    json
+}
+
+/// Prints a checked answer (table or JSON) and gives the exit status: 7 when it did not verify.
+pub fn print_checked_answer(
+    checked_answer: &CheckedAnswer,
+    heading: &str,
+    direction: Option<Direction>,
+    json: bool,
+) -> Result<ExitStatus> {
+    if json {
+        print_json(&answer_json(checked_answer, direction))?;
+    } else {
+        print_answer_tables(checked_answer, heading);
+    }
+    if checked_answer.verified() {
+        return Ok(ExitStatus::Success);
+    }
+    let first_problem =
+        checked_answer.problems.first().map(ToString::to_string).unwrap_or_default();
+    eprintln!(
+        "error: verification failed: {first_problem} ({} problem(s)); do not rely on this answer",
+        checked_answer.problems.len()
+    );
+    Ok(ExitStatus::VerificationFailed)
+}
+
+fn print_answer_tables(checked_answer: &CheckedAnswer, heading: &str) {
+    let answer = &checked_answer.answer;
+    let evidence = &checked_answer.evidence;
+    let verdict = if checked_answer.verified() {
+        format!(
+            "verified: {} entries from {} feeds",
+            evidence.entries.len(),
+            evidence.checkpoints.len()
+        )
+    } else {
+        "NOT VERIFIED".to_owned()
+    };
+    println!("{heading}  ({verdict})\n");
+    let mut lot_table = Table::new(["lot"]);
+    for lot in &answer.lots {
+        lot_table.push([lot.clone()]);
+    }
+    print!("{}", lot_table.render());
+    if !answer.consignees.is_empty() {
+        println!();
+        let mut consignee_table = Table::new(["party", "location", "quantity", "date", "lot"]);
+        for consignee in &answer.consignees {
+            consignee_table.push([
+                consignee.party.clone().unwrap_or_default(),
+                consignee.location.clone().unwrap_or_default(),
+                quantity_cell(consignee.quantity, consignee.uom.as_deref()),
+                consignee.date.clone().unwrap_or_default(),
+                consignee.lot.clone().unwrap_or_default(),
+            ]);
+        }
+        print!("{}", consignee_table.render());
+    }
+    if !answer.in_distribution.is_empty() {
+        println!("\nstill in distribution:");
+        for item in &answer.in_distribution {
+            println!("  {}", item.as_str().map_or_else(|| item.to_string(), str::to_owned));
+        }
+    }
+    println!("\n{} events relied on", answer.events.len());
+    for warning in &answer.warnings {
+        println!(
+            "warning: {}",
+            warning.as_str().map_or_else(|| warning.to_string(), str::to_owned)
+        );
+    }
+    for problem in &checked_answer.problems {
+        println!("problem: {problem}");
+    }
+}
