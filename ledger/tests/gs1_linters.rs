@@ -107,3 +107,29 @@ fn typed_keys_normalise_and_check() {
     );
     assert_eq!(check_digit::mod10_check_digit("401234500011"), Some('5'));
 }
+
+#[test]
+fn a_dictionary_loaded_at_runtime_drives_digital_link_parsing() {
+    let text = std::fs::read_to_string(DICTIONARY).expect("dictionary");
+    // A hypothetical newer release that adds AI 7999 as a DL data attribute.
+    let newer_text =
+        format!("{text}\n7999        ?  X..5                              req=01  # NEW\n");
+    let newer = gs1::parse_dictionary(&newer_text).expect("newer dictionary parses");
+    let uri = "https://example.com/01/09506000134352?7999=ABC";
+    let options = gs1::Options::default();
+    assert_eq!(
+        gs1::digital_link::parse_in(uri, &options, gs1::dictionary()).unwrap_err().to_string(),
+        "AI (7999) is not in the gs1 syntax dictionary"
+    );
+    let link =
+        gs1::digital_link::parse_in(uri, &options, &newer).expect("known in the newer release");
+    assert_eq!(link.attributes[0].value, "ABC");
+    assert!(
+        gs1::digital_link::parse_in(
+            "https://example.com/01/09506000134352?7999=ABCDEF",
+            &options,
+            &newer
+        )
+        .is_err()
+    );
+}

@@ -177,10 +177,20 @@ pub fn unknown_ai_entry(ai: &str) -> AiEntry {
 
 /// Validates one value: against its dictionary entry, or as an unknown AI when permitted.
 pub fn validate_element(ai: &str, value: &str, options: &Options) -> Result<(), Error> {
+    validate_element_in(ai, value, options, dictionary())
+}
+
+/// [`validate_element`] against a given dictionary (e.g. one loaded with `parse_dictionary`).
+pub fn validate_element_in(
+    ai: &str,
+    value: &str,
+    options: &Options,
+    syntax_dictionary: &Dictionary,
+) -> Result<(), Error> {
     if !is_ai_shaped(ai) {
         return Err(Error::MalformedAi { ai: ai.to_owned() });
     }
-    match dictionary().entry(ai) {
+    match syntax_dictionary.entry(ai) {
         Some(entry) => entry.validate_value_with(value, !options.skip_linters),
         None if options.permit_unknown_ais => unknown_ai_entry(ai).validate_value(value),
         None => Err(Error::UnknownAi { ai: ai.to_owned() }),
@@ -192,6 +202,15 @@ pub fn validate_element(ai: &str, value: &str, options: &Options) -> Result<(), 
 /// A literal `(` inside a value is written `\(`. Pairing rules (`req=`/`ex=`) are not applied
 /// here (a fragment of a message may be parsed); call [`AiData::check_pairings`] for that.
 pub fn parse_bracketed(text: &str, options: &Options) -> Result<AiData, Error> {
+    parse_bracketed_in(text, options, dictionary())
+}
+
+/// [`parse_bracketed`] against a given dictionary.
+pub fn parse_bracketed_in(
+    text: &str,
+    options: &Options,
+    syntax_dictionary: &Dictionary,
+) -> Result<AiData, Error> {
     let bytes = text.as_bytes();
     let mut ai_data = AiData::new();
     let mut position = 0;
@@ -223,7 +242,7 @@ pub fn parse_bracketed(text: &str, options: &Options) -> Result<AiData, Error> {
             value.push(character);
             position += character.len_utf8();
         }
-        validate_element(ai, &value, options)?;
+        validate_element_in(ai, &value, options, syntax_dictionary)?;
         ai_data.push(ai, &value)?;
     }
     Ok(ai_data)
@@ -234,6 +253,15 @@ pub fn parse_bracketed(text: &str, options: &Options) -> Result<AiData, Error> {
 /// has a fixed length, otherwise it runs to the next `^` or the end. AIs are found by prefix in
 /// the dictionary (GS1 AIs are prefix-free), so AIs unknown to the dictionary cannot be read.
 pub fn parse_element_string(text: &str, options: &Options) -> Result<AiData, Error> {
+    parse_element_string_in(text, options, dictionary())
+}
+
+/// [`parse_element_string`] against a given dictionary.
+pub fn parse_element_string_in(
+    text: &str,
+    options: &Options,
+    syntax_dictionary: &Dictionary,
+) -> Result<AiData, Error> {
     let mut ai_data = AiData::new();
     let mut position = usize::from(text.starts_with('^'));
     if position >= text.len() {
@@ -244,7 +272,7 @@ pub fn parse_element_string(text: &str, options: &Options) -> Result<AiData, Err
         let entry = (2..=4)
             .filter_map(|length| rest.get(..length))
             .filter(|candidate| candidate.bytes().all(|byte| byte.is_ascii_digit()))
-            .find_map(|candidate| dictionary().entry(candidate))
+            .find_map(|candidate| syntax_dictionary.entry(candidate))
             .ok_or(Error::ElementString { position, reason: "expected a known ai" })?;
         let value_start = position + entry.ai.len();
         let value_end = if entry.fixed_length {
@@ -260,7 +288,7 @@ pub fn parse_element_string(text: &str, options: &Options) -> Result<AiData, Err
             position: value_start,
             reason: "value is not on a character boundary",
         })?;
-        validate_element(&entry.ai, value, options)?;
+        validate_element_in(&entry.ai, value, options, syntax_dictionary)?;
         ai_data.push(&entry.ai, value)?;
         position = value_end;
         // A separator after the last variable-length value, or a redundant one after a

@@ -8,7 +8,7 @@
 
 use super::Options;
 use super::ai_data::{self, AiData, AiElement};
-use super::dictionary::{AiEntry, dictionary};
+use super::dictionary::{AiEntry, Dictionary, dictionary};
 use super::error::Error;
 
 /// The canonical stem used when none is given: the GS1 resolver.
@@ -92,6 +92,15 @@ pub fn parse(uri: &str) -> Result<DigitalLink, Error> {
 
 /// Parses a Digital Link URI on any domain into its key, qualifiers and data attributes.
 pub fn parse_with(uri: &str, options: &Options) -> Result<DigitalLink, Error> {
+    parse_in(uri, options, dictionary())
+}
+
+/// [`parse_with`] against a given syntax dictionary (e.g. a newer release loaded at run time).
+pub fn parse_in(
+    uri: &str,
+    options: &Options,
+    syntax_dictionary: &Dictionary,
+) -> Result<DigitalLink, Error> {
     if let Some(character) = uri.chars().find(|character| !is_uri_character(*character)) {
         return Err(Error::IllegalUriCharacter { character });
     }
@@ -125,7 +134,7 @@ pub fn parse_with(uri: &str, options: &Options) -> Result<DigitalLink, Error> {
         let Some(ai) = resolve_path_ai(ai_segment, options) else {
             return Err(Error::NoPrimaryKey);
         };
-        let is_primary_key = dictionary().entry(&ai).is_some_and(AiEntry::is_dl_primary_key);
+        let is_primary_key = syntax_dictionary.entry(&ai).is_some_and(AiEntry::is_dl_primary_key);
         path_pairs_reversed.push((ai, value_segment));
         if is_primary_key {
             break end - 2;
@@ -139,7 +148,7 @@ pub fn parse_with(uri: &str, options: &Options) -> Result<DigitalLink, Error> {
         return Err(Error::NoPrimaryKey);
     };
     let key_entry =
-        dictionary().entry(&key_ai).ok_or_else(|| Error::UnknownAi { ai: key_ai.clone() })?;
+        syntax_dictionary.entry(&key_ai).ok_or_else(|| Error::UnknownAi { ai: key_ai.clone() })?;
     let key_value = decoded_value(&key_ai, key_raw_value, Component::Path, options)?;
     key_entry.validate_value_with(&key_value, !options.skip_linters)?;
     let primary_key = AiElement { ai: key_ai, value: key_value };
@@ -153,7 +162,7 @@ pub fn parse_with(uri: &str, options: &Options) -> Result<DigitalLink, Error> {
             return Err(Error::DuplicateAi { ai: qualifier_ai });
         }
         let value = decoded_value(&qualifier_ai, raw_value, Component::Path, options)?;
-        ai_data::validate_element(&qualifier_ai, &value, options)?;
+        ai_data::validate_element_in(&qualifier_ai, &value, options, syntax_dictionary)?;
         qualifiers.push(AiElement { ai: qualifier_ai, value });
     }
     check_qualifier_order(key_entry, &qualifiers)?;
@@ -166,7 +175,7 @@ pub fn parse_with(uri: &str, options: &Options) -> Result<DigitalLink, Error> {
         if name.is_empty() || !name.bytes().all(|byte| byte.is_ascii_digit()) {
             continue; // non-AI parameters such as `linkType` are for the resolver, not AI data
         }
-        check_attribute_ai(name, options)?;
+        check_attribute_ai(name, options, syntax_dictionary)?;
         if raw_value.is_empty() {
             return Err(Error::EmptyValue { ai: name.to_owned() });
         }
@@ -182,12 +191,12 @@ pub fn parse_with(uri: &str, options: &Options) -> Result<DigitalLink, Error> {
             });
         }
         let value = decoded_value(name, raw_value, Component::Query, options)?;
-        ai_data::validate_element(name, &value, options)?;
+        ai_data::validate_element_in(name, &value, options, syntax_dictionary)?;
         attributes.push(AiElement { ai: name.to_owned(), value });
     }
 
     let link = DigitalLink { stem, primary_key, qualifiers, attributes };
-    link.ai_data().check_pairings()?;
+    ai_data::check_pairings_in(&link.ai_data(), syntax_dictionary)?;
     Ok(link)
 }
 
@@ -206,15 +215,25 @@ pub fn generate_with(
     stem: Option<&str>,
     options: &Options,
 ) -> Result<String, Error> {
+    generate_in(ai_data, stem, options, dictionary())
+}
+
+/// [`generate_with`] against a given syntax dictionary.
+pub fn generate_in(
+    ai_data: &AiData,
+    stem: Option<&str>,
+    options: &Options,
+    syntax_dictionary: &Dictionary,
+) -> Result<String, Error> {
     let stem = validated_stem(stem.unwrap_or(CANONICAL_STEM))?;
     for element in ai_data.elements() {
-        ai_data::validate_element(&element.ai, &element.value, options)?;
+        ai_data::validate_element_in(&element.ai, &element.value, options, syntax_dictionary)?;
     }
     let (key_element, key_entry) = ai_data
         .elements()
         .iter()
         .find_map(|element| {
-            dictionary()
+            syntax_dictionary
                 .entry(&element.ai)
                 .filter(|entry| entry.is_dl_primary_key())
                 .map(|entry| (element, entry))
@@ -236,16 +255,16 @@ pub fn generate_with(
         if element.ai == key_element.ai || chosen_sequence.contains(&element.ai) {
             continue;
         }
-        check_attribute_ai(&element.ai, options)?;
+        check_attribute_ai(&element.ai, options, syntax_dictionary)?;
         let is_fixed_length =
-            dictionary().entry(&element.ai).is_some_and(|entry| entry.fixed_length);
+            syntax_dictionary.entry(&element.ai).is_some_and(|entry| entry.fixed_length);
         if is_fixed_length {
             fixed_length_attributes.push(element);
         } else {
             variable_length_attributes.push(element);
         }
     }
-    ai_data.check_pairings()?;
+    ai_data::check_pairings_in(ai_data, syntax_dictionary)?;
 
     let query = fixed_length_attributes
         .into_iter()
@@ -363,11 +382,15 @@ fn decoded_value(
 
 /// A numeric query parameter must be a known AI flagged `?` (unknown AIs only when both
 /// [`Options::permit_unknown_ais`] and [`Options::unknown_ai_as_dl_attribute`] are set).
-fn check_attribute_ai(ai: &str, options: &Options) -> Result<(), Error> {
+fn check_attribute_ai(
+    ai: &str,
+    options: &Options,
+    syntax_dictionary: &Dictionary,
+) -> Result<(), Error> {
     if !ai_data::is_ai_shaped(ai) {
         return Err(Error::MalformedAi { ai: ai.to_owned() });
     }
-    match dictionary().entry(ai) {
+    match syntax_dictionary.entry(ai) {
         Some(entry) if entry.dl_data_attribute => Ok(()),
         Some(_) => Err(Error::NotADataAttribute { ai: ai.to_owned() }),
         None if !options.permit_unknown_ais => Err(Error::UnknownAi { ai: ai.to_owned() }),
