@@ -17,16 +17,18 @@
 //! (sled batches are atomic per tree). Keys start with a one-byte prefix:
 //! `e`+order → wire bytes; `a`+author+sequence → order; `h`+entry hash → order;
 //! `i`+event id+`0x00`+order → (); `H`+author → head; `r`+order → () (roster change entries);
-//! `c`+author+size → checkpoint; `s`+author+size+cosigner → cosignature; `f`+author+sequence →
-//! fork proof; `F`+author → frozen-at sequence; `m/…` → metadata (genesis). Integers are
+//! `c`+author+size → checkpoint note (its cosignature lines included); `f`+author+position+kind
+//! → fork proof (JSON, the `fork` module's portable form); `F`+author → frozen-at sequence; `m/…` → metadata (genesis). Integers are
 //! big-endian so keys sort numerically.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::checkpoint::{self, Cosignature, SignedCheckpoint};
 use crate::codec;
 use crate::feed::{self, BatchError, EntryHash, FeedHead, FeedState, VerifiedEntry};
+use crate::fork::{self, ForkPosition, ForkProof};
 use crate::identity::PublicKey;
 use crate::merkle;
 use crate::records::Payload;
@@ -39,7 +41,6 @@ const PREFIX_EVENT: u8 = b'i';
 const PREFIX_HEAD: u8 = b'H';
 const PREFIX_ROSTER: u8 = b'r';
 const PREFIX_CHECKPOINT: u8 = b'c';
-const PREFIX_COSIGNATURE: u8 = b's';
 const PREFIX_FORK: u8 = b'f';
 const PREFIX_FROZEN: u8 = b'F';
 const KEY_GENESIS: &[u8] = b"m/genesis";
@@ -101,6 +102,21 @@ pub enum Error {
         /// The checkpoint's tree size.
         size: u64,
     },
+    /// A checkpoint conflicts with a stored one of the same size: a fork proof was stored
+    /// and the feed frozen.
+    #[error("checkpoint of {author} at size {size} conflicts with a stored one: feed frozen")]
+    CheckpointFork {
+        /// The feed.
+        author: PublicKey,
+        /// The contested size.
+        size: u64,
+    },
+    /// A stored or offered checkpoint note does not verify.
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] checkpoint::Error),
+    /// A fork proof does not verify, or could not be built.
+    #[error("fork proof: {0}")]
+    Fork(#[from] fork::Error),
     /// A Merkle computation failed (size out of range).
     #[error(transparent)]
     Merkle(#[from] merkle::Error),
@@ -124,28 +140,6 @@ pub struct Appended {
     pub heads: Vec<(PublicKey, FeedHead)>,
 }
 
-/// A stored checkpoint: the signed note text as received, with the size and root it states.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredCheckpoint {
-    /// Tree size the checkpoint commits to.
-    pub tree_size: u64,
-    /// RFC 6962 root at that size.
-    pub root: merkle::Hash,
-    /// The checkpoint note, byte for byte (signatures included).
-    pub note: Vec<u8>,
-}
-
-/// A stored fork proof.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredForkProof {
-    /// The forked feed.
-    pub author: PublicKey,
-    /// The contested sequence number (or checkpoint size).
-    pub sequence: u64,
-    /// The proof bytes (for entry conflicts: see [`entry_fork_proof`]).
-    pub proof: Vec<u8>,
-}
-
 /// What [`Store::verify`] checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -155,17 +149,6 @@ pub struct VerifyReport {
     pub feeds: usize,
     /// Checkpoints re-checked against the feeds.
     pub checkpoints: usize,
-}
-
-/// The proof bytes of an entry equivocation: the canonical encoding of the two conflicting
-/// signed entries' wire bytes (stored first, newcomer second). Either verifies on its own.
-pub fn entry_fork_proof(first: &VerifiedEntry, second: &VerifiedEntry) -> Result<Vec<u8>, Error> {
-    let mut proof = b"lotline/entry-fork\0".to_vec();
-    proof.extend_from_slice(&codec::encode(
-        &(first.wire_bytes().to_vec(), second.wire_bytes().to_vec()),
-        "entry fork proof",
-    )?);
-    Ok(proof)
 }
 
 /// In-memory state guarded by the append lock.
@@ -334,7 +317,8 @@ impl Store {
         let authors: Vec<PublicKey> = state.heads.keys().copied().collect();
         for author in authors {
             if let Some(checkpoint) = self.latest_checkpoint(&author)? {
-                self.check_checkpoint(&mut state, &author, checkpoint.tree_size, &checkpoint.root)?;
+                let head = checkpoint.checkpoint();
+                self.check_checkpoint(&mut state, &author, head.size, &head.root)?;
             }
         }
         Ok(())
@@ -520,50 +504,49 @@ impl Store {
         stored: &VerifiedEntry,
         newcomer: &VerifiedEntry,
     ) -> Result<(), Error> {
-        let proof = entry_fork_proof(stored, newcomer)?;
-        self.store_fork_proof(state, &stored.author(), stored.sequence(), &proof)
+        let proof = ForkProof::from_entries(stored, newcomer)?;
+        self.store_fork_proof(state, &proof)
     }
 
-    fn store_fork_proof(
-        &self,
-        state: &mut State,
-        author: &PublicKey,
-        sequence: u64,
-        proof: &[u8],
-    ) -> Result<(), Error> {
-        let frozen_at = state.frozen.get(author).copied().map_or(sequence, |at| at.min(sequence));
+    /// Writes `proof` and the frozen mark in one durable batch.
+    fn store_fork_proof(&self, state: &mut State, proof: &ForkProof) -> Result<(), Error> {
+        let author = proof.author();
+        let (kind, position) = match proof.position() {
+            ForkPosition::Sequence(sequence) => (0u8, sequence),
+            // Trees differ at or before this size: the last entry it covers is contested.
+            ForkPosition::TreeSize(size) => (1u8, size.saturating_sub(1)),
+        };
+        let frozen_at = state.frozen.get(&author).copied().map_or(position, |at| at.min(position));
+        let proof_json = serde_json::to_vec(proof)
+            .map_err(|error| Error::Corrupt(format!("fork proof does not serialise: {error}")))?;
         let mut batch = sled::Batch::default();
-        batch.insert(key(PREFIX_FORK, &[author.as_bytes(), &sequence.to_be_bytes()]), proof);
+        batch.insert(
+            key(PREFIX_FORK, &[author.as_bytes(), &position.to_be_bytes(), &[kind]]),
+            proof_json,
+        );
         batch.insert(key(PREFIX_FROZEN, &[author.as_bytes()]), &frozen_at.to_be_bytes());
         self.tree().apply_batch(batch)?;
         self.tree().flush()?;
-        state.frozen.insert(*author, frozen_at);
+        state.frozen.insert(author, frozen_at);
         Ok(())
     }
 
-    /// Stores a fork proof built elsewhere (e.g. two inconsistent checkpoints, or a proof
-    /// received from a peer after checking it) and freezes `author`'s feed at `sequence`.
-    pub fn put_fork_proof(
-        &self,
-        author: &PublicKey,
-        sequence: u64,
-        proof: &[u8],
-    ) -> Result<(), Error> {
+    /// Verifies and stores a fork proof (built by `fork`, or received from a peer) and
+    /// freezes the author's feed at the contested position.
+    pub fn put_fork_proof(&self, proof: &ForkProof) -> Result<(), Error> {
+        proof.verify(&proof.author())?;
         let mut state = self.lock();
-        self.store_fork_proof(&mut state, author, sequence, proof)
+        self.store_fork_proof(&mut state, proof)
     }
 
-    /// Every stored fork proof, ordered by author and sequence.
-    pub fn fork_proofs(&self) -> Result<Vec<StoredForkProof>, Error> {
+    /// Every stored fork proof, ordered by author and position (for export and gossip).
+    pub fn fork_proofs(&self) -> Result<Vec<ForkProof>, Error> {
         self.tree()
             .scan_prefix([PREFIX_FORK])
             .map(|item| {
-                let (fork_key, proof) = item?;
-                Ok(StoredForkProof {
-                    author: public_key(read_key_tail(&fork_key, 1, "fork")?)?,
-                    sequence: read_u64(&fork_key[33..], "fork key")?,
-                    proof: proof.to_vec(),
-                })
+                let (_, proof_json) = item?;
+                serde_json::from_slice(&proof_json)
+                    .map_err(|error| Error::Corrupt(format!("stored fork proof: {error}")))
             })
             .collect()
     }
@@ -751,77 +734,82 @@ impl Store {
         Ok(())
     }
 
-    /// Stores a checkpoint of `author`'s feed after checking its root against the stored
-    /// entries. The caller has verified the note's signature (see `checkpoint`).
-    pub fn put_checkpoint(
-        &self,
-        author: &PublicKey,
-        checkpoint: &StoredCheckpoint,
-    ) -> Result<(), Error> {
+    /// Stores a verified checkpoint of a feed after checking its root against the stored
+    /// entries. A checkpoint that conflicts with a stored one of the same size is a fork: the
+    /// proof is stored, the feed frozen, and [`Error::CheckpointFork`] returned.
+    pub fn put_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<(), Error> {
+        let author = checkpoint.author();
+        let tree_size = checkpoint.checkpoint().size;
         let mut state = self.lock();
-        self.check_checkpoint(&mut state, author, checkpoint.tree_size, &checkpoint.root)?;
-        let value = codec::encode(&(checkpoint.root, checkpoint.note.clone()), "checkpoint")?;
-        let checkpoint_key =
-            key(PREFIX_CHECKPOINT, &[author.as_bytes(), &checkpoint.tree_size.to_be_bytes()]);
-        self.tree().insert(checkpoint_key, value)?;
+        if let Some(stored) = self.checkpoint_at(&author, tree_size)? {
+            if stored.checkpoint().root != checkpoint.checkpoint().root {
+                let proof = ForkProof::from_checkpoints(&stored, checkpoint)?;
+                self.store_fork_proof(&mut state, &proof)?;
+                return Err(Error::CheckpointFork { author, size: tree_size });
+            }
+        }
+        self.check_checkpoint(&mut state, &author, tree_size, &checkpoint.checkpoint().root)?;
+        self.write_checkpoint(checkpoint)
+    }
+
+    fn write_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<(), Error> {
+        let checkpoint_key = key(
+            PREFIX_CHECKPOINT,
+            &[checkpoint.author().as_bytes(), &checkpoint.checkpoint().size.to_be_bytes()],
+        );
+        self.tree().insert(checkpoint_key, checkpoint.to_note_text().as_bytes())?;
         self.tree().flush()?;
         Ok(())
     }
 
-    /// The checkpoint of `author`'s feed with the largest size.
-    pub fn latest_checkpoint(&self, author: &PublicKey) -> Result<Option<StoredCheckpoint>, Error> {
+    /// Adds a witness cosignature to the stored checkpoint of `author` at `tree_size` (the
+    /// caller has verified it against its witness policy). Returns `false` when no such
+    /// checkpoint is stored.
+    pub fn add_cosignature(
+        &self,
+        author: &PublicKey,
+        tree_size: u64,
+        cosignature: &Cosignature,
+    ) -> Result<bool, Error> {
+        let _append_lock = self.lock();
+        let Some(mut checkpoint) = self.checkpoint_at(author, tree_size)? else {
+            return Ok(false);
+        };
+        checkpoint.add_cosignature(cosignature)?;
+        self.write_checkpoint(&checkpoint)?;
+        Ok(true)
+    }
+
+    /// The stored checkpoint of `author`'s feed at `tree_size`, with its cosignatures.
+    pub fn checkpoint_at(
+        &self,
+        author: &PublicKey,
+        tree_size: u64,
+    ) -> Result<Option<SignedCheckpoint>, Error> {
+        let checkpoint_key = key(PREFIX_CHECKPOINT, &[author.as_bytes(), &tree_size.to_be_bytes()]);
+        match self.tree().get(checkpoint_key)? {
+            None => Ok(None),
+            Some(note) => decode_checkpoint(author, &note).map(Some),
+        }
+    }
+
+    /// The checkpoint of `author`'s feed with the largest size, with its cosignatures.
+    pub fn latest_checkpoint(&self, author: &PublicKey) -> Result<Option<SignedCheckpoint>, Error> {
         let prefix = key(PREFIX_CHECKPOINT, &[author.as_bytes()]);
         match self.tree().scan_prefix(&prefix).next_back().transpose()? {
             None => Ok(None),
-            Some((checkpoint_key, value)) => decode_checkpoint(&checkpoint_key, &value).map(Some),
+            Some((_, note)) => decode_checkpoint(author, &note).map(Some),
         }
     }
 
     /// Every stored checkpoint of `author`'s feed, by size.
-    pub fn checkpoints(&self, author: &PublicKey) -> Result<Vec<StoredCheckpoint>, Error> {
+    pub fn checkpoints(&self, author: &PublicKey) -> Result<Vec<SignedCheckpoint>, Error> {
         let prefix = key(PREFIX_CHECKPOINT, &[author.as_bytes()]);
         self.tree()
             .scan_prefix(&prefix)
             .map(|item| {
-                let (checkpoint_key, value) = item?;
-                decode_checkpoint(&checkpoint_key, &value)
-            })
-            .collect()
-    }
-
-    /// Stores a witness cosignature (the signature line, verbatim) of `author`'s checkpoint at
-    /// `tree_size`. The caller has verified it.
-    pub fn put_cosignature(
-        &self,
-        author: &PublicKey,
-        tree_size: u64,
-        cosigner: &PublicKey,
-        line: &[u8],
-    ) -> Result<(), Error> {
-        let cosignature_key = key(
-            PREFIX_COSIGNATURE,
-            &[author.as_bytes(), &tree_size.to_be_bytes(), cosigner.as_bytes()],
-        );
-        self.tree().insert(cosignature_key, line)?;
-        self.tree().flush()?;
-        Ok(())
-    }
-
-    /// Cosignatures of `author`'s checkpoint at `tree_size`, by cosigner.
-    pub fn cosignatures(
-        &self,
-        author: &PublicKey,
-        tree_size: u64,
-    ) -> Result<Vec<(PublicKey, Vec<u8>)>, Error> {
-        let prefix = key(PREFIX_COSIGNATURE, &[author.as_bytes(), &tree_size.to_be_bytes()]);
-        self.tree()
-            .scan_prefix(&prefix)
-            .map(|item| {
-                let (cosignature_key, line) = item?;
-                Ok((
-                    public_key(read_key_tail(&cosignature_key, prefix.len(), "cosignature")?)?,
-                    line.to_vec(),
-                ))
+                let (_, note) = item?;
+                decode_checkpoint(author, &note)
             })
             .collect()
     }
@@ -895,7 +883,8 @@ impl Store {
         for author in heads.keys() {
             for checkpoint in self.checkpoints(author)? {
                 let mut state = self.lock();
-                self.check_checkpoint(&mut state, author, checkpoint.tree_size, &checkpoint.root)?;
+                let head = checkpoint.checkpoint();
+                self.check_checkpoint(&mut state, author, head.size, &head.root)?;
                 checkpoint_count += 1;
             }
         }
@@ -909,8 +898,10 @@ impl Store {
     }
 }
 
-fn decode_checkpoint(checkpoint_key: &[u8], value: &[u8]) -> Result<StoredCheckpoint, Error> {
-    let tree_size = read_u64(&checkpoint_key[33..], "checkpoint key")?;
-    let (root, note): (merkle::Hash, Vec<u8>) = codec::decode(value, "checkpoint")?;
-    Ok(StoredCheckpoint { tree_size, root, note })
+/// Re-verifies a stored checkpoint note (stored notes are re-checked on every read, so a
+/// corrupted note is never served).
+fn decode_checkpoint(author: &PublicKey, note: &[u8]) -> Result<SignedCheckpoint, Error> {
+    let text = std::str::from_utf8(note)
+        .map_err(|_| Error::Corrupt("stored checkpoint is not utf-8".to_owned()))?;
+    Ok(SignedCheckpoint::verify_feed(text, author)?)
 }

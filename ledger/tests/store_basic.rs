@@ -4,11 +4,13 @@
 mod feed_fixtures;
 
 use feed_fixtures::*;
+use lotline_ledger::checkpoint::{Checkpoint, Cosignature, Cosigner, SignedCheckpoint};
 use lotline_ledger::feed::{self, FeedWriter, VerifiedEntry};
+use lotline_ledger::fork::ForkPosition;
 use lotline_ledger::merkle;
 use lotline_ledger::records::{Payload, RosterChange};
 use lotline_ledger::roster::{Change, Role};
-use lotline_ledger::store::{Error, Store, StoredCheckpoint};
+use lotline_ledger::store::{Error, Store};
 
 fn wires(entries: &[VerifiedEntry]) -> Vec<Vec<u8>> {
     entries.iter().map(|entry| entry.wire_bytes().to_vec()).collect()
@@ -137,13 +139,9 @@ fn equivocation_stores_a_fork_proof_and_freezes_the_feed_until_resolved() {
     assert_eq!(store.is_frozen(&producer().public_key()), Some(1));
     let proofs = store.fork_proofs().unwrap();
     assert_eq!(proofs.len(), 1);
-    assert_eq!((proofs[0].author, proofs[0].sequence), (producer().public_key(), 1));
-    assert!(
-        proofs[0]
-            .proof
-            .windows(conflicting.wire_bytes().len())
-            .any(|window| window == conflicting.wire_bytes())
-    );
+    assert_eq!(proofs[0].author(), producer().public_key());
+    assert_eq!(proofs[0].position(), ForkPosition::Sequence(1));
+    proofs[0].verify(&producer().public_key()).unwrap();
     // Frozen: even the honest continuation is refused, across a reopen too.
     let next = FeedWriter::new(producer(), Some(entries[2].as_head()))
         .next_entry(0, &epcis_payload(3))
@@ -200,6 +198,11 @@ fn roster_changes_in_the_store_survive_reopening() {
     store.verify(&genesis()).unwrap();
 }
 
+fn signed_checkpoint(size: u64, root: merkle::Hash) -> SignedCheckpoint {
+    SignedCheckpoint::sign(Checkpoint::for_feed(&producer().public_key(), size, root), &producer())
+        .unwrap()
+}
+
 #[test]
 fn checkpoints_must_match_the_stored_feed() {
     let directory = tempfile::tempdir().unwrap();
@@ -211,40 +214,52 @@ fn checkpoints_must_match_the_stored_feed() {
         let store = open(&directory);
         store.append_batch(wires(&entries)).unwrap();
         assert_eq!(store.feed_root(&author, 7).unwrap(), merkle::root(&leaves));
-        let good = StoredCheckpoint {
-            tree_size: 5,
-            root: merkle::root(&leaves[..5]),
-            note: b"note 5\n".to_vec(),
-        };
-        store.put_checkpoint(&author, &good).unwrap();
-        let wrong = StoredCheckpoint {
-            tree_size: 6,
-            root: merkle::root(&leaves[..5]),
-            note: b"bad\n".to_vec(),
-        };
+        store.put_checkpoint(&signed_checkpoint(5, merkle::root(&leaves[..5]))).unwrap();
+        let wrong = signed_checkpoint(6, merkle::root(&leaves[..5]));
         assert!(matches!(
-            store.put_checkpoint(&author, &wrong),
+            store.put_checkpoint(&wrong),
             Err(Error::CheckpointMismatch { size: 6, .. })
         ));
-        let ahead = StoredCheckpoint { tree_size: 8, root: [0; 32], note: vec![] };
+        let ahead = signed_checkpoint(8, merkle::root(&leaves));
         assert!(matches!(
-            store.put_checkpoint(&author, &ahead),
+            store.put_checkpoint(&ahead),
             Err(Error::CheckpointAhead { size: 8, length: 7, .. })
         ));
-        let cosigner = witness().public_key();
-        store.put_cosignature(&author, 5, &cosigner, b"\xe2\x80\x94 witness AAAA\n").unwrap();
-        assert_eq!(
-            store.cosignatures(&author, 5).unwrap(),
-            vec![(cosigner, b"\xe2\x80\x94 witness AAAA\n".to_vec())]
-        );
+        let cosigner = Cosigner::new("witness.example/one", witness()).unwrap();
+        let body = signed_checkpoint(5, merkle::root(&leaves[..5])).body().to_owned();
+        let cosignature = Cosignature::sign(&cosigner, &body, 1_767_225_600);
+        assert!(store.add_cosignature(&author, 5, &cosignature).unwrap());
+        assert!(!store.add_cosignature(&author, 6, &cosignature).unwrap());
         let proof = store.inclusion_proof(&author, 2, 7).unwrap();
         assert!(merkle::verify_inclusion(&leaves[2], 2, 7, &proof, &merkle::root(&leaves)).is_ok());
     }
     let store = open(&directory);
-    assert_eq!(
-        store.latest_checkpoint(&author).unwrap().map(|checkpoint| checkpoint.tree_size),
-        Some(5)
-    );
+    let latest = store.latest_checkpoint(&author).unwrap().unwrap();
+    assert_eq!(latest.checkpoint().size, 5);
+    assert_eq!(latest.note().signatures().len(), 2, "log signature and cosignature");
     let report = store.verify(&genesis()).unwrap();
     assert_eq!(report.checkpoints, 1);
+}
+
+#[test]
+fn conflicting_checkpoints_freeze_the_feed() {
+    let directory = tempfile::tempdir().unwrap();
+    let entries = epcis_feed(producer(), 4);
+    let leaves: Vec<merkle::Hash> =
+        entries.iter().map(|entry| merkle::leaf_hash(entry.leaf_bytes())).collect();
+    let store = open(&directory);
+    store.append_batch(wires(&entries[..3])).unwrap();
+    store.put_checkpoint(&signed_checkpoint(3, merkle::root(&leaves[..3]))).unwrap();
+    let conflicting = signed_checkpoint(3, merkle::root(&leaves[1..4]));
+    let error = store.put_checkpoint(&conflicting).unwrap_err();
+    assert!(matches!(error, Error::CheckpointFork { size: 3, .. }), "{error}");
+    assert_eq!(store.is_frozen(&producer().public_key()), Some(2));
+    let proofs = store.fork_proofs().unwrap();
+    assert_eq!(proofs.len(), 1);
+    assert_eq!(proofs[0].position(), ForkPosition::TreeSize(3));
+    let error = store.append_batch(wires(&entries[3..])).unwrap_err();
+    assert!(
+        matches!(error, Error::Rejected(ref batch_error) if matches!(batch_error.error, feed::Error::Frozen { .. })),
+        "{error}"
+    );
 }
