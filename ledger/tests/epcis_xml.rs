@@ -531,3 +531,48 @@ proptest! {
         prop_assert_eq!(reparsed.master_data, document.master_data);
     }
 }
+
+#[test]
+fn epcis_1_2_xml_documents_are_read_for_content() {
+    // Files whose content breaks a rule of EPCIS 2.0 (they still read for content).
+    let rule_rejections: &[(&str, &str)] = &[(
+        "Capture/Documents/ObjectEvent_all_possible_fields.xml",
+        "event 0 (ObjectEvent): field ilmd: is only allowed when action is ADD",
+    )];
+    let root = Path::new(TESTDATA).join("epcis-openepcis/1.2/EPCIS/XML");
+    let files = files_with_extension(&root, "xml");
+    assert_eq!(files.len(), 19);
+    let mut failures = Vec::new();
+    let mut events = 0;
+    for path in &files {
+        let relative = path.strip_prefix(&root).expect("below root").to_string_lossy().into_owned();
+        let bytes = read(path);
+        let is_bare_event =
+            path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("Single_event"));
+        let parse = |options: &ParseOptions| {
+            if is_bare_event {
+                xml::parse_event_with(&bytes, options).map(|_| 1)
+            } else {
+                xml::parse_document_with(&bytes, options).map(|document| document.events.len())
+            }
+        };
+        match parse(&CONTENT_ONLY) {
+            Ok(count) => events += count,
+            Err(error) => failures.push(format!("{relative} (content only): {error}")),
+        }
+        let expected_rejection =
+            rule_rejections.iter().find(|(file, _)| *file == relative).map(|(_, text)| *text);
+        let expected = expected_rejection.map_or(Outcome::Parses, Outcome::Rejected);
+        let with_rules = parse(&LENIENT).map(|_| ());
+        let mismatch = match (&with_rules, expected) {
+            (Ok(()), Outcome::Parses) => None,
+            (Err(error), Outcome::Rejected(text)) if error.to_string().contains(text) => None,
+            (outcome, expected) => Some(format!("{outcome:?}, expected {expected:?}")),
+        };
+        if let Some(mismatch) = mismatch {
+            failures.push(format!("{relative} (lenient with rules): {mismatch}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    println!("{} EPCIS 1.2 XML files, {events} events", files.len());
+}

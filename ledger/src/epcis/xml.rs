@@ -442,9 +442,9 @@ fn parse_tree(bytes: &[u8]) -> Result<XmlTree, Error> {
 /// Parses an EPCIS 2.0 (or 1.x-shaped) `EPCISDocument` or `EPCISQueryDocument` with
 /// [`Conformance::Strict`] and checks the result against the standard's binding-neutral rules.
 ///
-/// Errors name the place and the rule (`event 3 (TransformationEvent): field action: not an
+/// Errors name the place and the rule (`event 3 (TransformationEvent): field action: is not an
 /// element of TransformationEvent in the EPCIS 2.0 XSD`), indices counting events in document
-/// order.
+/// order from 0.
 pub fn parse_document(bytes: &[u8]) -> Result<Document, Error> {
     parse_document_with(bytes, &ParseOptions::default())
 }
@@ -460,22 +460,34 @@ pub fn parse_document_with(bytes: &[u8], options: &ParseOptions) -> Result<Docum
 }
 
 /// Parses one bare event element (`<ObjectEvent>…</ObjectEvent>`, the XML body of the REST
-/// binding's `POST /events`), strictly, and checks it like an event of a document (index 0).
+/// binding's `POST /events`) with [`Conformance::Strict`], and checks it like an event of a
+/// document (reported as event 0).
 pub fn parse_event(bytes: &[u8]) -> Result<Event, Error> {
+    parse_event_with(bytes, &ParseOptions::default())
+}
+
+/// [`parse_event`] with explicit [`ParseOptions`].
+pub fn parse_event_with(bytes: &[u8], options: &ParseOptions) -> Result<Event, Error> {
     let tree = parse_tree(bytes)?;
-    let reader = DocumentReader { conformance: Conformance::Strict };
-    let event_type = EventType::from_name(&tree.root.name.local_name)
-        .filter(|_| tree.root.name.is_in_standard_namespace())
-        .ok_or_else(|| {
-            Error::event(0, tree.root.name.display(), Problem::Constraint(
-                "not an EPCIS 2.0 event type (ObjectEvent, AggregationEvent, TransactionEvent, \
-                 TransformationEvent, AssociationEvent)"
-                    .to_owned(),
-            ))
-        })?;
+    let root_name = &tree.root.name;
+    let event_type = EventType::from_name(&root_name.local_name)
+        .filter(|_| root_name.is_in_standard_namespace())
+        .ok_or_else(|| Error::event(0, root_name.display(), not_an_event_type()))?;
+    let reader = DocumentReader { conformance: options.conformance };
     let event = reader.event(&tree.root, event_type, 0)?;
-    validate_event(&event).map_err(|problem| Error::event(0, event_type.name(), problem))?;
+    if options.check_standard_rules {
+        validate_event(&event).map_err(|problem| Error::event(0, event_type.name(), problem))?;
+    }
     Ok(event)
+}
+
+/// The problem of an element where an event belongs that names no EPCIS 2.0 event type.
+fn not_an_event_type() -> Problem {
+    Problem::Constraint(
+        "not an EPCIS 2.0 event type (ObjectEvent, AggregationEvent, TransactionEvent, \
+         TransformationEvent, AssociationEvent)"
+            .to_owned(),
+    )
 }
 
 /// A `MissingField` problem.
@@ -1023,17 +1035,16 @@ impl DocumentReader {
             let event_type = EventType::from_name(&element.name.local_name)
                 .filter(|_| element.name.is_in_standard_namespace());
             let Some(event_type) = event_type else {
-                let rule = if element.name.is_standard("QuantityEvent") {
-                    "QuantityEvent was removed in EPCIS 2.0 (use an ObjectEvent with a quantityList)"
+                let problem = if element.name.is_standard("QuantityEvent") {
+                    Problem::Constraint(
+                        "QuantityEvent was removed in EPCIS 2.0 (use an ObjectEvent with a \
+                         quantityList)"
+                            .to_owned(),
+                    )
                 } else {
-                    "not an EPCIS 2.0 event type (ObjectEvent, AggregationEvent, \
-                     TransactionEvent, TransformationEvent, AssociationEvent)"
+                    not_an_event_type()
                 };
-                return Err(Error::event(
-                    index,
-                    element.name.display(),
-                    Problem::Constraint(rule.to_owned()),
-                ));
+                return Err(Error::event(index, element.name.display(), problem));
             };
             events.push(self.event(element, event_type, index)?);
         }
@@ -1074,7 +1085,17 @@ impl DocumentReader {
             }
             let local_name = child.name.local_name.as_str();
             let Some(rank) = sequence.iter().position(|field| *field == local_name) else {
-                return Err(unknown_element(&child.name, event_type.name()));
+                let belongs_to_another_type = EventType::ALL
+                    .iter()
+                    .any(|other_type| field_sequence(*other_type).contains(&local_name));
+                return Err(if belongs_to_another_type {
+                    not_allowed(
+                        local_name,
+                        format!("is not an element of {} in the EPCIS 2.0 XSD", event_type.name()),
+                    )
+                } else {
+                    unknown_element(&child.name, event_type.name())
+                });
             };
             let repeatable = local_name == "certificationInfo";
             if !repeatable && parts.standard.iter().any(|seen| seen.name.local_name == local_name) {
