@@ -76,7 +76,7 @@ fn cosignatures_sign_the_specified_message_and_verify() {
     let note_text = signed.to_note_text();
     let reread = SignedCheckpoint::verify_feed(&note_text, &author.public_key()).unwrap();
     assert_eq!(
-        reread.verified_cosignatures(&[witness_key.clone()]).unwrap(),
+        reread.verified_cosignatures(std::slice::from_ref(&witness_key)).unwrap(),
         vec![cosignature.clone()]
     );
     assert!(reread.verified_cosignatures(&[witness(2).verifier_key()]).unwrap().is_empty());
