@@ -250,3 +250,43 @@ fn binding_is_sniffed() {
     let error = epcis::parse_document(b"hello").expect_err("text");
     assert!(error.to_string().starts_with("document: unsupported binding"));
 }
+
+#[test]
+fn master_data_and_header_extensions_survive_a_round_trip() {
+    let input = r#"{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+        {"example":"https://ns.example.com/epcis/"}],
+        "type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2024-01-01T00:00:00Z",
+        "epcisHeader":{"epcisMasterData":{"vocabularyList":[{"type":"urn:epcglobal:epcis:vtype:BusinessLocation",
+          "vocabularyElementList":[{"id":"urn:epc:id:sgln:0037000.00729.0",
+            "attributes":[{"id":"cbvmda:name","attribute":"Warehouse 5"},
+                          {"id":"cbvmda:address","attribute":{"example:street":"Main St 1","example:zip":12345}}],
+            "children":["urn:epc:id:sgln:0037000.00729.8201"]}]}]},
+          "example:routing":"lane-4"},
+        "epcisBody":{"eventList":[]}}"#;
+    let document = epcis::parse_document(input.as_bytes()).expect("parses");
+    let vocabularies = document.master_data.as_ref().expect("master data");
+    assert_eq!(vocabularies[0].elements[0].attributes.len(), 2);
+    assert_eq!(vocabularies[0].elements[0].children, ["urn:epc:id:sgln:0037000.00729.8201"]);
+    assert_eq!(document.header_extensions[0].name.local_name, "routing");
+    let reparsed =
+        epcis::parse_document(epcis::to_json_ld_string(&document).as_bytes()).expect("re-parses");
+    assert_eq!(reparsed, document);
+}
+
+#[test]
+fn event_level_context_scopes_prefixes_to_that_event() {
+    let path = epcis_support::openepcis_json_dir()
+        .join("Capture/Documents/Namespaces_at_different_level.json");
+    let document = parse_file(&path).expect("parses");
+    let first_event_namespaces: Vec<&str> = document.events[0]
+        .extensions
+        .iter()
+        .map(|field| field.name.namespace_iri.as_str())
+        .collect();
+    assert!(first_event_namespaces.contains(&"http://www.ext2.net/"), "{first_event_namespaces:?}");
+    assert_eq!(
+        document.namespaces.len(),
+        1,
+        "event-level prefixes stay out of the document's list"
+    );
+}
