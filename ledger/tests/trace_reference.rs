@@ -644,7 +644,11 @@ fn check_chain(config: ChainConfig, subjects_per_chain: usize) {
             assert!(answer.lots.contains(lot), "seed {seed}: subject missing from its own trace");
             let expected = reference_trace(&reference, &seeds, direction);
             assert_same(&format!("seed {seed} {direction:?} {lot}"), &core_of(&answer), &expected);
-            assert_eq!(answer.entries.len(), answer.events.len());
+            // Identical events share a hash id, so there may be more entries than ids.
+            assert!(answer.entries.len() >= answer.events.len());
+            assert!(
+                answer.entries.iter().all(|entry| answer.events.contains(&entry.event_hash_id))
+            );
         }
     }
     // Recall by facility: every packer over a three-day window.

@@ -8,10 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::epcis::{self, EventType, ExtensionField, ExtensionValue, QuantityElement};
-use crate::gs1;
-
-/// Host of the canonical GS1 Digital Link every node key uses.
-pub const CANONICAL_HOST: &str = "https://id.gs1.org/";
+use crate::gs1::{self, Identifier};
 
 /// Unit code used for objects counted one by one (EPCs), UN/CEFACT Rec 20 "each".
 pub const EACH: &str = "EA";
@@ -45,26 +42,24 @@ pub struct ObjectKey {
 }
 
 impl ObjectKey {
-    /// Canonicalises `written` (EPC URN, Digital Link on any host, or the canonical form).
+    /// Canonicalises `written` (EPC URN, Digital Link on any host, or the canonical form);
+    /// anything that is not a GS1 key is kept as written, as [`ObjectKind::Other`].
     pub fn parse(written: &str) -> Self {
         let trimmed = written.trim();
-        let link = gs1::canonical_digital_link(trimmed).unwrap_or_else(|| trimmed.to_owned());
-        let segments: Vec<&str> = match link.strip_prefix(CANONICAL_HOST) {
-            Some(path) => path.split('/').collect(),
-            None => Vec::new(),
+        let Some(identifier) = gs1::classify(trimmed) else {
+            return Self { kind: ObjectKind::Other, link: trimmed.to_owned(), gtin: None };
         };
-        let (kind, gtin) = match segments.as_slice() {
-            ["01", gtin, "10", lot] if !lot.is_empty() => (ObjectKind::Lot, Some(*gtin)),
-            ["01", gtin, "21", serial] if !serial.is_empty() => (ObjectKind::Item, Some(*gtin)),
-            ["01", gtin, "22", _, "10", lot] if !lot.is_empty() => (ObjectKind::Lot, Some(*gtin)),
-            ["01", gtin, "22", _, "21", serial] if !serial.is_empty() => {
-                (ObjectKind::Item, Some(*gtin))
+        let link = identifier.to_canonical_link();
+        let (kind, gtin) = match identifier {
+            Identifier::Lot { gtin, .. } => (ObjectKind::Lot, Some(gtin)),
+            Identifier::Item { gtin, .. } => (ObjectKind::Item, Some(gtin)),
+            Identifier::Class { gtin } => (ObjectKind::Class, Some(gtin)),
+            Identifier::LogisticUnit { .. } => (ObjectKind::LogisticUnit, None),
+            Identifier::Location { .. } | Identifier::Party { .. } | Identifier::Other(_) => {
+                (ObjectKind::Other, None)
             }
-            ["01", gtin] | ["01", gtin, "22", _] => (ObjectKind::Class, Some(*gtin)),
-            ["00", sscc] if !sscc.is_empty() => (ObjectKind::LogisticUnit, None),
-            _ => (ObjectKind::Other, None),
         };
-        Self { kind, gtin: gtin.map(str::to_owned), link }
+        Self { kind, gtin, link }
     }
 }
 
@@ -90,16 +85,21 @@ pub struct Place {
 }
 
 impl Place {
-    /// Canonicalises a location identifier (SGLN URN or Digital Link).
+    /// Canonicalises a location identifier (SGLN URN or Digital Link); other URIs (`geo:`)
+    /// are kept as written, without GLN.
     pub fn parse(written: &str) -> Self {
         let trimmed = written.trim();
-        let link = gs1::canonical_digital_link(trimmed).unwrap_or_else(|| trimmed.to_owned());
-        let gln = link
-            .strip_prefix(CANONICAL_HOST)
-            .and_then(|path| path.strip_prefix("414/"))
-            .map(|rest| rest.split('/').next().unwrap_or_default().to_owned())
-            .filter(|gln| !gln.is_empty());
-        Self { link, gln }
+        match gs1::classify(trimmed) {
+            Some(identifier @ Identifier::Location { .. }) => {
+                let link = identifier.to_canonical_link();
+                let Identifier::Location { gln, .. } = identifier else {
+                    return Self { link, gln: None };
+                };
+                Self { link, gln: Some(gln) }
+            }
+            Some(identifier) => Self { link: identifier.to_canonical_link(), gln: None },
+            None => Self { link: trimmed.to_owned(), gln: None },
+        }
     }
 }
 
@@ -397,23 +397,7 @@ fn text_of(value: &ExtensionValue) -> Option<String> {
     }
 }
 
-/// Characters a Digital Link path value keeps as is; everything else is percent-encoded
-/// (GS1 Digital Link URI syntax: only `A-Z a-z 0-9 - . _ ~` are safe).
-const DIGITAL_LINK_VALUE: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-
 /// The canonical Digital Link of a lot: `https://id.gs1.org/01/<gtin14>/10/<lot>`.
 pub fn lot_link(gtin: &str, lot: &str) -> String {
-    format!(
-        "{CANONICAL_HOST}01/{gtin}/10/{}",
-        percent_encoding::utf8_percent_encode(lot, DIGITAL_LINK_VALUE)
-    )
-}
-
-/// The canonical Digital Link of an item: `https://id.gs1.org/01/<gtin14>/21/<serial>`.
-pub fn item_link(gtin: &str, serial: &str) -> String {
-    format!(
-        "{CANONICAL_HOST}01/{gtin}/21/{}",
-        percent_encoding::utf8_percent_encode(serial, DIGITAL_LINK_VALUE)
-    )
+    gs1::lot_link(gtin, lot)
 }

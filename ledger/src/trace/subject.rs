@@ -4,7 +4,8 @@
 //! GTIN + lot into the canonical Digital Link the index keys on. Does not own identifier
 //! syntax or check digits beyond that (see [`crate::gs1`]).
 
-use super::facts::{self, CANONICAL_HOST, ObjectKey, ObjectKind};
+use super::facts::{self, ObjectKey, ObjectKind};
+use crate::gs1;
 
 /// A trace subject: a canonical Digital Link naming a lot, an item or a logistic unit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,10 +51,6 @@ impl Subject {
             return Self::from_gtin_and_lot(gtin, lot.trim());
         }
         let key = ObjectKey::parse(trimmed);
-        let key = match key.kind {
-            ObjectKind::Other => ObjectKey::parse(&rehost(trimmed).unwrap_or_default()),
-            _ => key,
-        };
         match key.kind {
             ObjectKind::Lot | ObjectKind::Item | ObjectKind::LogisticUnit => {
                 Ok(Self { link: key.link })
@@ -94,39 +91,9 @@ impl std::str::FromStr for Subject {
     }
 }
 
-/// A Digital Link on another host, rewritten onto the canonical host: the path from its
-/// rightmost `01` or `00` primary key on, without query string or fragment.
-fn rehost(written: &str) -> Option<String> {
-    let lowercase_scheme = written.get(..8)?.to_ascii_lowercase();
-    if !(lowercase_scheme.starts_with("https://") || lowercase_scheme.starts_with("http://")) {
-        return None;
-    }
-    let without_fragment = written.split('#').next()?;
-    let without_query = without_fragment.split('?').next()?;
-    let start =
-        [without_query.rfind("/01/"), without_query.rfind("/00/")].into_iter().flatten().max()?;
-    Some(format!("{CANONICAL_HOST}{}", &without_query[start + 1..]))
-}
-
 /// GTIN-8/12/13/14 → 14 digits, check digit verified (GS1 mod-10).
 pub fn normalise_gtin(gtin: &str) -> Result<String, SubjectError> {
-    let gtin = gtin.trim();
-    let well_formed =
-        matches!(gtin.len(), 8 | 12 | 13 | 14) && gtin.bytes().all(|byte| byte.is_ascii_digit());
-    if !well_formed {
-        return Err(SubjectError::BadGtin(gtin.to_owned()));
-    }
-    let padded = format!("{gtin:0>14}");
-    let digits: Vec<u32> = padded.bytes().map(|byte| u32::from(byte - b'0')).collect();
-    let (body, check) = digits.split_at(13);
-    let weighted: u32 = body
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(position, digit)| if position % 2 == 0 { digit * 3 } else { *digit })
-        .sum();
-    if (10 - weighted % 10) % 10 != check[0] {
-        return Err(SubjectError::BadGtin(gtin.to_owned()));
-    }
-    Ok(padded)
+    gs1::Gtin::parse(gtin.trim())
+        .map(|gtin| gtin.as_str().to_owned())
+        .map_err(|_| SubjectError::BadGtin(gtin.trim().to_owned()))
 }

@@ -10,8 +10,8 @@
 //! transformation that closes a cycle) so tests can check they are reported.
 //!
 //! Does not own signing or feeds: each event comes with a stand-in [`EntryRef`] (author key
-//! from a seeded keypair, per-author sequence, a hash of those as entry hash); callers that
-//! append to real feeds use the real entry instead. Events are streamed day by day, so a
+//! from a seeded keypair, per-author sequence, the real EPCIS Event Hash ID, and a SHA-256 of
+//! those three as entry hash); callers that append to real feeds use the real entry instead. Events are streamed day by day, so a
 //! million-event chain never sits in memory at once.
 
 use std::collections::VecDeque;
@@ -221,6 +221,8 @@ pub struct Chain {
     pending: VecDeque<SyntheticEntry>,
     sequences: Vec<u64>,
     counter: u64,
+    /// Whether the deliberate cycle (inconsistencies only) was recorded already.
+    cycle_recorded: bool,
 }
 
 impl Chain {
@@ -265,6 +267,7 @@ impl Chain {
             pending: VecDeque::new(),
             sequences: vec![0; count],
             counter: 0,
+            cycle_recorded: false,
             config,
         }
     }
@@ -301,7 +304,7 @@ impl Chain {
             event.event_id =
                 Some(format!("urn:uuid:{}", uuid_like(self.config.seed, self.counter)));
         }
-        let hash_id = stand_in_hash_id(event.event_id.as_deref().unwrap_or_default());
+        let hash_id = crate::epcis::event_hash_id(&event);
         self.push(organisation, event, hash_id);
     }
 
@@ -329,13 +332,13 @@ impl Chain {
         self.receive();
         self.pack();
         self.process();
+        if self.config.inconsistencies && self.day >= 6 && !self.cycle_recorded {
+            self.cycle_recorded = self.close_a_cycle();
+        }
         self.distribute();
         self.ship();
         self.sell();
         self.declare_errors();
-        if self.config.inconsistencies && self.day == 6 {
-            self.close_a_cycle();
-        }
         self.day += 1;
     }
 
@@ -669,10 +672,12 @@ impl Chain {
         for retailer in self.of_role(OrganisationRole::Retailer) {
             let lots = std::mem::take(&mut self.stock[retailer]);
             let mut kept = Vec::new();
-            for mut stock in lots {
+            for (minute, mut stock) in lots.into_iter().enumerate() {
+                let minute = (minute % 60) as i64;
                 if self.random.chance(3) {
                     let mut event =
                         self.object_event(retailer, Action::Observe, "destroying", "destroyed", 15);
+                    event.event_time = self.time(15, minute);
                     event.quantity_list =
                         vec![quantity_element(&stock.lot, stock.quantity, stock.uom)];
                     self.emit(retailer, event);
@@ -721,7 +726,7 @@ impl Chain {
             self.counter += 1;
             let event_id = format!("urn:uuid:{}", uuid_like(self.config.seed ^ 0xE0, self.counter));
             wrong.event_id = Some(event_id.clone());
-            let hash_id = stand_in_hash_id(&event_id);
+            let hash_id = crate::epcis::event_hash_id(&wrong);
             let mut declaration = wrong.clone();
             declaration.error_declaration = Some(ErrorDeclaration {
                 declaration_time: self.time(17, 0),
@@ -736,11 +741,14 @@ impl Chain {
 
     /// A processor records, by mistake, that a lot it made from one of its stock lots went back
     /// into that stock lot: a two-step cycle in the transformation graph.
-    fn close_a_cycle(&mut self) {
-        let Some(processor) = self.of_role(OrganisationRole::Processor).first().copied() else {
-            return;
+    fn close_a_cycle(&mut self) -> bool {
+        let processors = self.of_role(OrganisationRole::Processor);
+        let Some(processor) =
+            processors.into_iter().find(|processor| !self.stock[*processor].is_empty())
+        else {
+            return false;
         };
-        let Some(stock) = self.stock[processor].first().cloned() else { return };
+        let Some(stock) = self.stock[processor].first().cloned() else { return false };
         let gtin = self.gtin(processor, 29);
         let middle = lot_link(&gtin, &format!("C{}-{}", self.day, self.counter));
         let place = self.organisations[processor].location.clone();
@@ -752,6 +760,7 @@ impl Chain {
             event.biz_location = Some(location(&place));
             self.emit(processor, event);
         }
+        true
     }
 
     fn object_event(
@@ -817,12 +826,6 @@ pub fn generate(config: ChainConfig) -> (Vec<Organisation>, Vec<SyntheticEntry>)
     let mut chain = Chain::new(config);
     let entries: Vec<SyntheticEntry> = chain.by_ref().collect();
     (chain.organisations, entries)
-}
-
-/// A stand-in Event Hash ID for a synthetic event: `ni:///sha-256;<sha256 of the eventID>`.
-/// Real feeds carry the real hash; synthetic error declarations share their original's.
-pub fn stand_in_hash_id(event_id: &str) -> String {
-    format!("ni:///sha-256;{}?ver=CBV2.0", hex::encode(Sha256::digest(event_id.as_bytes())))
 }
 
 fn uuid_like(seed: u64, counter: u64) -> String {
