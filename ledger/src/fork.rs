@@ -214,6 +214,45 @@ impl ForkProof {
         Self::from_divergence(foreign, own, prefix_root, consistency_proof).map(Some)
     }
 
+    /// Checks a larger `foreign` checkpoint against the node's smaller `own` one, given the
+    /// consistency proof the peer sent with it (`own.size` to `foreign.size`). Returns
+    /// `Ok(None)` when the proof shows consistency, `Ok(Some(proof))` when the proof verifies
+    /// against the foreign root for a prefix root other than `own`'s (a fork), and an error
+    /// when it shows neither: a bad proof is no evidence, and a proof from a power-of-two size
+    /// omits the prefix root (ask the peer for a proof from another size, or for its tree).
+    pub fn check_foreign_extension(
+        own: &SignedCheckpoint,
+        foreign: &SignedCheckpoint,
+        consistency_proof: &[Hash],
+    ) -> Result<Option<Self>, Error> {
+        let (own_head, foreign_head) = (own.checkpoint(), foreign.checkpoint());
+        if own.author() != foreign.author() || own_head.origin != foreign_head.origin {
+            return Err(Error::NotAFork("checkpoints belong to different feeds"));
+        }
+        if merkle::verify_consistency(
+            own_head.size,
+            foreign_head.size,
+            &own_head.root,
+            &foreign_head.root,
+            consistency_proof,
+        )
+        .is_ok()
+        {
+            return Ok(None);
+        }
+        if own_head.size == foreign_head.size {
+            return Self::from_checkpoints(own, foreign).map(Some);
+        }
+        let prefix_root = merkle::old_root_from_consistency_proof(
+            own_head.size,
+            foreign_head.size,
+            &foreign_head.root,
+            consistency_proof,
+        )
+        .map_err(Error::Consistency)?;
+        Self::from_divergence(own, foreign, prefix_root, consistency_proof.to_vec()).map(Some)
+    }
+
     /// The equivocating author.
     pub fn author(&self) -> PublicKey {
         self.author

@@ -77,6 +77,12 @@ pub enum Error {
     /// The consistency proof does not reproduce the old tree's root.
     #[error("consistency proof does not reproduce the old root hash")]
     OldRootMismatch,
+    /// A proof from a power-of-two (or empty, or not smaller) old size omits the old root.
+    #[error("a consistency proof from size {old_size} does not determine the old root")]
+    OldRootNotDetermined {
+        /// The old size asked about.
+        old_size: u64,
+    },
 }
 
 /// The RFC 6962 leaf hash: `SHA-256(0x00 || leaf)`.
@@ -385,6 +391,50 @@ pub fn verify_consistency(
     } else {
         (first_proof_hash, remaining_proof)
     };
+    let (computed_old_root, computed_new_root) =
+        consistency_roots(old_size, new_size, start_hash, path)?;
+    // Step 7.
+    if computed_old_root != *old_root {
+        return Err(Error::OldRootMismatch);
+    }
+    if computed_new_root != *new_root {
+        return Err(Error::RootMismatch);
+    }
+    Ok(())
+}
+
+/// The old root a consistency proof commits to, after checking that it leads to `new_root`.
+///
+/// Only defined when `0 < old_size < new_size` and `old_size` is not a power of two: then the
+/// proof itself carries enough to rebuild the old root (for a power of two, the old tree is a
+/// single node of the new tree and the proof omits it). Lets a node that holds a smaller tree
+/// turn a peer's proof into evidence of a fork when the rebuilt root differs from its own.
+pub fn old_root_from_consistency_proof(
+    old_size: u64,
+    new_size: u64,
+    new_root: &Hash,
+    proof: &[Hash],
+) -> Result<Hash, Error> {
+    if old_size == 0 || old_size >= new_size || old_size.is_power_of_two() {
+        return Err(Error::OldRootNotDetermined { old_size });
+    }
+    let (start_hash, path) = proof.split_first().ok_or(Error::EmptyConsistencyProof)?;
+    let (computed_old_root, computed_new_root) =
+        consistency_roots(old_size, new_size, start_hash, path)?;
+    if computed_new_root != *new_root {
+        return Err(Error::RootMismatch);
+    }
+    Ok(computed_old_root)
+}
+
+/// RFC 9162 §2.1.4.2 steps 3 to 6 for `0 < old_size < new_size`: walks `path` from
+/// `start_hash` and returns the old and new roots it yields, checking the path length.
+fn consistency_roots(
+    old_size: u64,
+    new_size: u64,
+    start_hash: &Hash,
+    path: &[Hash],
+) -> Result<(Hash, Hash), Error> {
     // Step 3.
     let mut first_number = old_size - 1;
     let mut second_number = new_size - 1;
@@ -416,17 +466,11 @@ pub fn verify_consistency(
         first_number >>= 1;
         second_number >>= 1;
     }
-    // Step 7.
+    // Step 7 (the length part; the caller compares the roots).
     if second_number != 0 {
         return Err(Error::ProofTooShort);
     }
-    if first_running_hash != *old_root {
-        return Err(Error::OldRootMismatch);
-    }
-    if second_running_hash != *new_root {
-        return Err(Error::RootMismatch);
-    }
-    Ok(())
+    Ok((first_running_hash, second_running_hash))
 }
 
 #[cfg(test)]

@@ -264,3 +264,41 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_peers_consistency_proof_for_a_forked_extension_becomes_a_fork_proof() {
+    let own_tree = tree_of(&feed_entries(20, 20, "unused"));
+    let own = checkpoint_of(&own_tree, 20);
+    let author = author_keypair().public_key();
+
+    // An honest extension: consistent.
+    let honest_tree = tree_of(&feed_entries(30, 30, "unused"));
+    let honest = checkpoint_of(&honest_tree, 30);
+    let honest_proof = honest_tree.consistency_proof(20, 30).unwrap();
+    assert!(ForkProof::check_foreign_extension(&own, &honest, &honest_proof).unwrap().is_none());
+
+    // A forked extension with the peer's own (valid for its tree) proof: a divergence.
+    let forked_tree = tree_of(&feed_entries(30, 11, "forked"));
+    let forked = checkpoint_of(&forked_tree, 30);
+    let forked_proof = forked_tree.consistency_proof(20, 30).unwrap();
+    let proof = ForkProof::check_foreign_extension(&own, &forked, &forked_proof).unwrap().unwrap();
+    assert_eq!(proof.position(), ForkPosition::TreeSize(20));
+    round_trip(&proof).verify(&author).unwrap();
+    assert_eq!(
+        merkle::old_root_from_consistency_proof(20, 30, &forked_tree.root(), &forked_proof),
+        Ok(forked_tree.root_at(20).unwrap())
+    );
+
+    // A garbage proof is no evidence either way.
+    let mut garbage = forked_proof.clone();
+    garbage[1][0] ^= 1;
+    assert!(ForkProof::check_foreign_extension(&own, &forked, &garbage).is_err());
+
+    // From a power-of-two size the proof omits the prefix root: inconclusive, not a fork proof.
+    let own_16 = checkpoint_of(&own_tree, 16);
+    let forked_proof_16 = forked_tree.consistency_proof(16, 30).unwrap();
+    assert!(matches!(
+        ForkProof::check_foreign_extension(&own_16, &forked, &forked_proof_16),
+        Err(Error::Consistency(merkle::Error::OldRootNotDetermined { old_size: 16 }))
+    ));
+}

@@ -443,3 +443,35 @@ proptest! {
         prop_assert!(verify_inclusion(&leaf_hashes[index as usize], index, size, &proof, &other_tree.root()).is_err());
     }
 }
+
+#[test]
+fn consistency_proofs_from_non_power_of_two_sizes_determine_the_old_root() {
+    let (tree, _) = test_tree(150);
+    for new_size in 2..=150u64 {
+        for old_size in 1..new_size {
+            let proof = tree.consistency_proof(old_size, new_size).unwrap();
+            let new_root = tree.root_at(new_size).unwrap();
+            let derived =
+                merkle::old_root_from_consistency_proof(old_size, new_size, &new_root, &proof);
+            if old_size.is_power_of_two() {
+                assert_eq!(derived, Err(Error::OldRootNotDetermined { old_size }));
+            } else {
+                assert_eq!(
+                    derived,
+                    Ok(tree.root_at(old_size).unwrap()),
+                    "old {old_size} new {new_size}"
+                );
+                let wrong_new_root = tree.root_at(new_size - 1).unwrap();
+                assert!(
+                    merkle::old_root_from_consistency_proof(
+                        old_size,
+                        new_size,
+                        &wrong_new_root,
+                        &proof
+                    )
+                    .is_err()
+                );
+            }
+        }
+    }
+}
