@@ -377,7 +377,10 @@ fn parse_row<'record>(
         (_, None) => fail(Column::Lot, "is empty".to_owned()),
         (Some(gtin), Some(lot)) => match lot_digital_link(gtin, lot) {
             Err(reason) => fail(Column::Gtin, reason),
-            Ok(link) => match lotline_ledger::gs1::canonical_digital_link(&link) {
+            Ok(link) => match lotline_ledger::gs1::parse_digital_link(&link)
+                .ok()
+                .and_then(|_| lotline_ledger::gs1::canonical_digital_link(&link))
+            {
                 Some(canonical) => lot_class = Some(canonical),
                 None => fail(
                     Column::Gtin,
@@ -609,6 +612,114 @@ fn business_transaction_uri(row: &Row, number: &str) -> String {
         .find_map(|link| link.rsplit('/').next().filter(|gln| gln.len() == 13))
         .unwrap_or("0000000000000");
     let encoded_number =
-        percent_encoding::utf8_percent_encode(number, percent_encoding::NON_ALPHANUMERIC);
+        percent_encoding::utf8_percent_encode(number, crate::identifier::DIGITAL_LINK_PATH_VALUE);
     format!("urn:epcglobal:cbv:bt:{issuer_gln}:{encoded_number}")
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A small supplier's week: harvest, pack (transformation), ship two lots on one BOL.
+    pub(crate) const GOOD_TEMPLATE: &str = "\
+event,step,time,gtin,lot,quantity,uom,role,location,from,to,document_type,document_number
+,harvesting,2026-03-01T07:00:00+01:00,09506000134352,FIELD7,500,KGM,,9506000134352,,,,
+pack-1,transformation,2026-03-02T09:00:00+01:00,09506000134352,FIELD7,480,KGM,input,9506000134352,,,prodorder,PO-77
+pack-1,transformation,2026-03-02T09:00:00+01:00,9506000134376,PACK42,96,EA,output,9506000134352,,,prodorder,PO-77
+ship-9,shipping,2026-03-03T16:30:00+01:00,9506000134376,PACK42,60,EA,,9506000134352,9506000134352,4012345000115,bol,BOL-1
+ship-9,shipping,2026-03-03T16:30:00+01:00,9506000134376,PACK43,30,EA,,9506000134352,9506000134352,4012345000115,bol,BOL-1
+";
+
+    fn parse(text: &str) -> Result<Template, TemplateErrors> {
+        parse_template(text.as_bytes(), |_| {})
+    }
+
+    #[test]
+    fn a_good_file_becomes_a_valid_epcis_document_grouped_by_event() {
+        let mut rows_seen = Vec::new();
+        let template =
+            parse_template(GOOD_TEMPLATE.as_bytes(), |line| rows_seen.push(line)).unwrap();
+        assert_eq!(rows_seen, vec![2, 3, 4, 5, 6]);
+        assert_eq!(template.event_lines, vec![vec![2], vec![3, 4], vec![5, 6]]);
+        let document_bytes = serde_json::to_vec(&template.document).unwrap();
+        let document = lotline_ledger::epcis::parse_document(&document_bytes).unwrap();
+        assert_eq!(document.events.len(), 3);
+        let events = template.document["epcisBody"]["eventList"].as_array().unwrap();
+        assert_eq!(events[0]["action"], "ADD");
+        assert_eq!(events[0]["eventTimeZoneOffset"], "+01:00");
+        assert_eq!(
+            events[0]["quantityList"][0]["epcClass"],
+            "https://id.gs1.org/01/09506000134352/10/FIELD7"
+        );
+        assert_eq!(events[1]["type"], "TransformationEvent");
+        assert_eq!(
+            events[1]["outputQuantityList"][0]["epcClass"],
+            "https://id.gs1.org/01/09506000134376/10/PACK42"
+        );
+        assert_eq!(events[2]["quantityList"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            events[2]["destinationList"][0]["destination"],
+            "https://id.gs1.org/414/4012345000115"
+        );
+        assert_eq!(
+            events[2]["bizTransactionList"][0]["bizTransaction"],
+            "urn:epcglobal:cbv:bt:9506000134352:BOL-1"
+        );
+    }
+
+    #[test]
+    fn every_bad_cell_is_reported_with_its_line_and_column() {
+        let text = "\
+step,time,gtin,lot,quantity,uom
+harvesting,2026-03-01T07:00:00+01:00,09506000134353,A,5,KGM
+shipping,yesterday,09506000134352,B,5,KGM
+picking,2026-03-01T07:00:00Z,09506000134352,C,-2,kilo
+receiving,2026-03-01T07:00:00Z,09506000134352,,5,KGM
+";
+        let errors = parse(text).unwrap_err().0;
+        let described: Vec<(u64, Option<&str>)> =
+            errors.iter().map(|error| (error.line, error.column)).collect();
+        assert_eq!(
+            described,
+            vec![
+                (2, Some("gtin")),
+                (3, Some("time")),
+                (4, Some("step")),
+                (4, Some("quantity")),
+                (4, Some("uom")),
+                (5, Some("lot")),
+            ]
+        );
+        assert!(errors[0].to_string().starts_with("line 2: gtin: "), "{}", errors[0]);
+    }
+
+    #[test]
+    fn the_header_must_name_known_columns_and_the_required_ones() {
+        let errors = parse("step,time,gtin,colour\n").unwrap_err().0;
+        assert!(errors.iter().any(|error| error.message.contains("unknown column \"colour\"")));
+        assert!(errors.iter().any(|error| error.column == Some("lot")));
+        assert!(errors.iter().all(|error| error.line == 1));
+    }
+
+    #[test]
+    fn rows_of_one_event_must_agree_and_transformations_need_both_sides() {
+        let text = "\
+event,step,time,gtin,lot,role
+t1,transformation,2026-03-02T09:00:00Z,09506000134352,A,input
+s1,shipping,2026-03-02T09:00:00Z,09506000134352,A,
+s1,shipping,2026-03-02T10:00:00Z,09506000134352,B,
+";
+        let errors = parse(text).unwrap_err().0;
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert_eq!((errors[0].line, errors[0].column), (2, Some("role")));
+        assert!(errors[0].message.contains("one input row and one output row"));
+        assert_eq!((errors[1].line, errors[1].column), (4, Some("time")));
+        assert!(errors[1].message.contains("differs from line 3"));
+    }
+
+    #[test]
+    fn an_empty_file_is_an_error_not_an_empty_capture() {
+        let errors = parse("step,time,gtin,lot\n").unwrap_err().0;
+        assert_eq!(errors[0].message, "the file has no data rows");
+    }
 }

@@ -468,3 +468,96 @@ fn write_sheet<'rows>(
     worksheet.autofilter(0, 0, last_row, COLUMNS.len() as u16 - 1)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csv_template::{parse_template, tests::GOOD_TEMPLATE};
+
+    fn template_events() -> Vec<Value> {
+        let template = parse_template(GOOD_TEMPLATE.as_bytes(), |_| {}).unwrap();
+        template.document["epcisBody"]["eventList"].as_array().unwrap().clone()
+    }
+
+    #[test]
+    fn each_lot_line_of_each_cte_becomes_one_row_with_its_kdes() {
+        let rows =
+            rows_from_events(&template_events(), Window { from: None, to: None }, &BTreeMap::new());
+        let summary: Vec<(&str, &str, Option<f64>)> = rows
+            .iter()
+            .map(|row| (row.event_type.as_str(), row.lot_code.as_str(), row.quantity))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("Harvesting", "(01)09506000134352(10)FIELD7", Some(500.0)),
+                ("Transformation", "(01)09506000134376(10)PACK42", Some(96.0)),
+                ("Shipping", "(01)09506000134376(10)PACK42", Some(60.0)),
+                ("Shipping", "(01)09506000134376(10)PACK43", Some(30.0)),
+            ]
+        );
+        let transformation = &rows[1];
+        assert_eq!(transformation.input_lot_codes, "(01)09506000134352(10)FIELD7");
+        assert_eq!(transformation.document_type, "prodorder");
+        assert_eq!(transformation.event_date, "2026-03-02");
+        assert_eq!(transformation.event_time, "09:00:00+01:00");
+        let shipping = &rows[2];
+        assert_eq!(shipping.subsequent_recipient, "https://id.gs1.org/414/4012345000115");
+        assert_eq!(shipping.ship_from, "https://id.gs1.org/414/9506000134352");
+        assert_eq!(shipping.document_number, "urn:epcglobal:cbv:bt:9506000134352:BOL-1");
+        assert_eq!(shipping.unit_of_measure, "EA");
+        // PACK42 was assigned by the transformation at the packhouse; PACK43 by no event here.
+        assert_eq!(shipping.lot_code_source, "https://id.gs1.org/414/9506000134352");
+        assert_eq!(rows[3].lot_code_source, "");
+        assert_eq!(shipping.product_description, "GTIN 09506000134376");
+    }
+
+    #[test]
+    fn the_window_keeps_only_events_inside_it() {
+        let window =
+            Window::parse(Some("2026-03-02T00:00:00Z"), Some("2026-03-03T00:00:00Z")).unwrap();
+        let mut product_names = BTreeMap::new();
+        product_names.insert("09506000134376".to_owned(), "Mango slices 200 g".to_owned());
+        let rows = rows_from_events(&template_events(), window, &product_names);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].event_type, "Transformation");
+        assert_eq!(rows[0].product_description, "Mango slices 200 g");
+        assert!(Window::parse(Some("last tuesday"), None).is_err());
+    }
+
+    #[test]
+    fn csv_and_xlsx_files_carry_a_header_and_every_row() {
+        let rows =
+            rows_from_events(&template_events(), Window { from: None, to: None }, &BTreeMap::new());
+        let mut csv_bytes = Vec::new();
+        write_csv(&rows, &mut csv_bytes).unwrap();
+        let mut reader = csv::Reader::from_reader(csv_bytes.as_slice());
+        assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), COLUMNS.to_vec());
+        let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(records.len(), rows.len());
+        assert_eq!(&records[2][0], "Shipping");
+        assert_eq!(&records[2][4], "60");
+
+        let scratch = tempfile::tempdir().unwrap();
+        let xlsx_path = scratch.path().join("fsma204.xlsx");
+        write_xlsx(&rows, &xlsx_path).unwrap();
+        let xlsx_bytes = std::fs::read(&xlsx_path).unwrap();
+        assert!(xlsx_bytes.starts_with(b"PK"), "an xlsx file is a zip archive");
+    }
+
+    #[test]
+    fn events_that_are_no_cte_are_left_out() {
+        let inspection = serde_json::json!({"type": "ObjectEvent", "bizStep": "inspecting", "eventTime": "2026-03-01T00:00:00Z"});
+        assert_eq!(CriticalTrackingEvent::of_event(&inspection), None);
+        let receiving = serde_json::json!({"type": "ObjectEvent", "bizStep": "urn:epcglobal:cbv:bizstep:receiving"});
+        assert_eq!(
+            CriticalTrackingEvent::of_event(&receiving),
+            Some(CriticalTrackingEvent::Receiving)
+        );
+        let web_uri = serde_json::json!({"type": "ObjectEvent", "bizStep": "https://ref.gs1.org/cbv/BizStep-shipping"});
+        assert_eq!(
+            CriticalTrackingEvent::of_event(&web_uri),
+            Some(CriticalTrackingEvent::Shipping)
+        );
+    }
+}

@@ -11,7 +11,7 @@ use crate::error::Error;
 
 /// Characters percent-encoded in a Digital Link path value: everything except the RFC 3986
 /// unreserved set, as the Digital Link standard requires.
-const DIGITAL_LINK_PATH_VALUE: &AsciiSet =
+pub(crate) const DIGITAL_LINK_PATH_VALUE: &AsciiSet =
     &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// The canonical Digital Link of a lot or item identifier typed by a user.
@@ -27,6 +27,12 @@ pub fn canonical_subject(input: &str) -> Result<String, Error> {
     }
     let looks_like_uri = trimmed_input.contains("://") || trimmed_input.starts_with("urn:");
     let digital_link = if looks_like_uri {
+        // Canonicalisation tolerates wrong check digits (the EPCIS hash must); a user's input
+        // gets the strict rules first.
+        if !trimmed_input.starts_with("urn:") {
+            lotline_ledger::gs1::parse_digital_link(trimmed_input)
+                .map_err(|error| refuse(&error.to_string()))?;
+        }
         trimmed_input.to_owned()
     } else {
         let (gtin, lot) = trimmed_input
@@ -44,19 +50,22 @@ pub fn canonical_subject(input: &str) -> Result<String, Error> {
 }
 
 /// The Digital Link `https://id.gs1.org/01/<gtin14>/10/<lot>` of a GTIN (8, 12, 13 or 14
-/// digits, left-padded to 14) and a lot, without checking the check digit (the caller hands the
-/// result to the GS1 parser, which does).
+/// digits with a valid check digit, left-padded to 14) and a lot (its characters are checked
+/// by the GS1 parser the caller hands the result to).
 pub fn lot_digital_link(gtin: &str, lot: &str) -> Result<String, String> {
     let gtin = gtin.trim();
     let is_gtin_length = matches!(gtin.len(), 8 | 12 | 13 | 14);
     if !is_gtin_length || !gtin.bytes().all(|byte| byte.is_ascii_digit()) {
         return Err(format!("{gtin:?} is not a GTIN (8, 12, 13 or 14 digits)"));
     }
+    let padded_gtin = format!("{gtin:0>14}");
+    lotline_ledger::gs1::Gtin::parse(&padded_gtin)
+        .map_err(|error| format!("{gtin:?} is not a valid GTIN: {error}"))?;
     if lot.is_empty() {
         return Err("the lot is empty".to_owned());
     }
     let encoded_lot = utf8_percent_encode(lot, DIGITAL_LINK_PATH_VALUE);
-    Ok(format!("https://id.gs1.org/01/{gtin:0>14}/10/{encoded_lot}"))
+    Ok(format!("https://id.gs1.org/01/{padded_gtin}/10/{encoded_lot}"))
 }
 
 /// The Digital Link `https://id.gs1.org/414/<gln>` of a 13-digit GLN, or the canonical form of
@@ -64,8 +73,12 @@ pub fn lot_digital_link(gtin: &str, lot: &str) -> Result<String, String> {
 pub fn location_digital_link(location: &str) -> Option<String> {
     let location = location.trim();
     let candidate = if location.len() == 13 && location.bytes().all(|byte| byte.is_ascii_digit()) {
+        lotline_ledger::gs1::Gln::parse(location).ok()?;
         format!("https://id.gs1.org/414/{location}")
     } else {
+        if location.starts_with("http") {
+            lotline_ledger::gs1::parse_digital_link(location).ok()?;
+        }
         location.to_owned()
     };
     lotline_ledger::gs1::canonical_digital_link(&candidate)
@@ -84,6 +97,7 @@ mod tests {
         assert!(lot_digital_link("95060001343", "LOT").is_err());
         assert!(lot_digital_link("0950600013435x", "LOT").is_err());
         assert!(lot_digital_link("09506000134352", "").is_err());
+        assert!(lot_digital_link("09506000134353", "LOT").is_err(), "wrong check digit");
     }
 
     #[test]
@@ -91,5 +105,28 @@ mod tests {
         let error = canonical_subject("09506000134352").unwrap_err();
         assert!(error.to_string().contains("add /LOT"), "{error}");
         assert!(canonical_subject("  ").is_err());
+        assert!(canonical_subject("https://id.gs1.org/01/09506000134353/10/A").is_err());
+    }
+
+    #[test]
+    fn every_accepted_form_becomes_the_same_canonical_lot() {
+        let canonical_lot = "https://id.gs1.org/01/09506000134352/10/LOT42";
+        for input in [
+            "09506000134352/LOT42",
+            "9506000134352/LOT42",
+            "https://brand.example.com/01/09506000134352/10/LOT42?17=261231",
+            canonical_lot,
+        ] {
+            assert_eq!(canonical_subject(input).unwrap(), canonical_lot, "{input}");
+        }
+        assert_eq!(
+            canonical_subject("urn:epc:class:lgtin:4012345.011111.1234").unwrap(),
+            "https://id.gs1.org/01/04012345111118/10/1234"
+        );
+        assert_eq!(
+            location_digital_link("4012345000115").as_deref(),
+            Some("https://id.gs1.org/414/4012345000115")
+        );
+        assert_eq!(location_digital_link("4012345000116"), None);
     }
 }

@@ -340,3 +340,173 @@ pub fn check_answer(answer: &TraceAnswer, evidence: &VerifiedEvidence) -> Vec<Ve
     }
     problems
 }
+
+#[cfg(test)]
+mod tests {
+    use lotline_ledger::checkpoint::{Checkpoint, SignedCheckpoint};
+    use lotline_ledger::feed::FeedWriter;
+    use lotline_ledger::identity::Keypair;
+    use lotline_ledger::merkle::Tree;
+    use lotline_ledger::records::EpcisCapture;
+    use serde_json::json;
+
+    use super::*;
+
+    const LOT_A: &str = "https://id.gs1.org/01/09506000134352/10/LOTA";
+    const LOT_B: &str = "https://id.gs1.org/01/09506000134352/10/LOTB";
+
+    /// A JSON-LD ObjectEvent commissioning `lot`, and its hash id.
+    fn event_bytes(lot: &str, time: &str) -> (Vec<u8>, String) {
+        let event_json = json!({
+            "type": "ObjectEvent",
+            "eventTime": time,
+            "eventTimeZoneOffset": "+00:00",
+            "epcList": [],
+            "action": "ADD",
+            "bizStep": "commissioning",
+            "quantityList": [{"epcClass": lot, "quantity": 10, "uom": "KGM"}],
+        });
+        let event = epcis::parse_event_json(&event_json, &[]).unwrap();
+        (serde_json::to_vec(&event_json).unwrap(), epcis::event_hash_id(&event))
+    }
+
+    /// A signed two-entry feed, its checkpoint, and a bundle proving both entries.
+    fn signed_bundle() -> (Keypair, ProofBundle, Vec<String>) {
+        let keypair = Keypair::from_seed([7; 32]);
+        let mut writer = FeedWriter::new(Keypair::from_seed([7; 32]), None);
+        let mut tree = Tree::new();
+        let mut entries = Vec::new();
+        let mut event_ids = Vec::new();
+        for (lot, time) in [(LOT_A, "2026-03-01T08:00:00Z"), (LOT_B, "2026-03-02T08:00:00Z")] {
+            let (original, event_id) = event_bytes(lot, time);
+            let payload = Payload::Epcis(EpcisCapture {
+                event_id: event_id.clone(),
+                format: EventFormat::JsonLd,
+                original,
+            });
+            let entry = writer.next_entry_with_seed(1_700_000_000_000, &payload, &[3; 32]).unwrap();
+            tree.push_leaf(entry.leaf_bytes());
+            entries.push(entry);
+            event_ids.push(event_id);
+        }
+        let checkpoint = Checkpoint::for_feed(&keypair.public_key(), tree.size(), tree.root());
+        let signed_checkpoint = SignedCheckpoint::sign(checkpoint, &keypair).unwrap();
+        let bundle = ProofBundle::build(&signed_checkpoint, &tree, &entries).unwrap();
+        (keypair, bundle, event_ids)
+    }
+
+    fn answer(events: &[String], lots: &[&str]) -> TraceAnswer {
+        serde_json::from_value(json!({"lots": lots, "events": events})).unwrap()
+    }
+
+    #[test]
+    fn a_genuine_bundle_verifies_and_backs_the_answer() {
+        let (keypair, bundle, event_ids) = signed_bundle();
+        let evidence =
+            verify_bundles(&[bundle], &[keypair.public_key()], &WitnessPolicy::none()).unwrap();
+        assert_eq!(evidence.entries.len(), 2);
+        assert_eq!(evidence.events.keys().cloned().collect::<Vec<_>>(), {
+            let mut sorted = event_ids.clone();
+            sorted.sort();
+            sorted
+        });
+        assert!(check_answer(&answer(&event_ids, &[LOT_A, LOT_B]), &evidence).is_empty());
+        let exported = evidence.events_json_ld();
+        assert!(
+            exported
+                .iter()
+                .all(|event| event_ids.contains(&event["eventID"].as_str().unwrap().to_owned()))
+        );
+    }
+
+    #[test]
+    fn flipping_any_byte_of_an_entry_is_rejected() {
+        let (keypair, bundle, _) = signed_bundle();
+        let trusted_authors = [keypair.public_key()];
+        for byte_index in 0..bundle.entries[1].entry.len() {
+            let mut tampered_bundle = bundle.clone();
+            tampered_bundle.entries[1].entry[byte_index] ^= 0x01;
+            let outcome =
+                verify_bundles(&[tampered_bundle], &trusted_authors, &WitnessPolicy::none());
+            assert!(outcome.is_err(), "flipping byte {byte_index} went unnoticed");
+        }
+    }
+
+    #[test]
+    fn a_tampered_inclusion_proof_or_checkpoint_is_rejected() {
+        let (keypair, bundle, _) = signed_bundle();
+        let trusted_authors = [keypair.public_key()];
+        let mut proof_tampered = bundle.clone();
+        proof_tampered.entries[0].inclusion_proof[0][0] ^= 0x80;
+        assert!(
+            verify_bundles(&[proof_tampered], &trusted_authors, &WitnessPolicy::none()).is_err()
+        );
+        let mut checkpoint_tampered = bundle.clone();
+        checkpoint_tampered.checkpoint =
+            checkpoint_tampered.checkpoint.replacen("\n2\n", "\n3\n", 1);
+        assert!(
+            verify_bundles(&[checkpoint_tampered], &trusted_authors, &WitnessPolicy::none())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn an_untrusted_author_or_a_missing_witness_is_rejected() {
+        let (_, bundle, _) = signed_bundle();
+        let stranger = Keypair::from_seed([9; 32]).public_key();
+        let error =
+            verify_bundles(&[bundle.clone()], &[stranger], &WitnessPolicy::none()).unwrap_err();
+        assert!(error.to_string().contains("not trusted"), "{error}");
+
+        let witness = lotline_ledger::checkpoint::Cosigner::new(
+            "witness.example.org/test",
+            Keypair::from_seed([11; 32]),
+        )
+        .unwrap();
+        let policy = Policy {
+            witnesses: vec![witness.verifier_key().to_string()],
+            witness_quorum: 1,
+            trusted_authors: Vec::new(),
+        };
+        let witness_policy = policy.witness_policy().unwrap();
+        let error = verify_bundles(&[bundle], &[], &witness_policy).unwrap_err();
+        assert!(error.to_string().contains("witnesses cosigned"), "{error}");
+    }
+
+    #[test]
+    fn answers_claiming_more_than_the_evidence_are_flagged() {
+        let (keypair, bundle, event_ids) = signed_bundle();
+        let evidence =
+            verify_bundles(&[bundle], &[keypair.public_key()], &WitnessPolicy::none()).unwrap();
+        let invented_event = "ni:///sha-256;00?ver=CBV2.0".to_owned();
+        let invented_lot = "https://id.gs1.org/01/09506000134352/10/ELSEWHERE";
+        let problems = check_answer(
+            &answer(&[event_ids[0].clone(), invented_event.clone()], &[LOT_A, invented_lot]),
+            &evidence,
+        );
+        assert_eq!(
+            problems,
+            vec![
+                VerifyError::UnbackedEvent(invented_event),
+                VerifyError::UnbackedLot(invented_lot.to_owned())
+            ]
+        );
+        let empty = VerifiedEvidence::default();
+        let problems = check_answer(&answer(&event_ids, &[]), &empty);
+        assert_eq!(problems[0], VerifyError::MissingEvidence(2));
+    }
+
+    #[test]
+    fn evidence_is_accepted_as_one_bundle_a_list_or_an_object_with_bundles() {
+        let (_, bundle, _) = signed_bundle();
+        let bundle_json = serde_json::to_value(&bundle).unwrap();
+        assert_eq!(bundles_of(&bundle_json).unwrap().len(), 1);
+        assert_eq!(
+            bundles_of(&json!([bundle_json.clone(), bundle_json.clone()])).unwrap().len(),
+            2
+        );
+        assert_eq!(bundles_of(&json!({"bundles": [bundle_json]})).unwrap().len(), 1);
+        assert!(bundles_of(&Value::Null).unwrap().is_empty());
+        assert!(bundles_of(&json!("nonsense")).is_err());
+    }
+}
