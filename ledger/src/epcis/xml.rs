@@ -2554,3 +2554,295 @@ fn escape_attribute(value: &str) -> String {
     }
     escaped
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A capture document around `events` (XML text), declaring `declarations` on the root.
+    fn document_with(declarations: &str, events: &str) -> String {
+        format!(
+            "<epcis:EPCISDocument xmlns:epcis=\"urn:epcglobal:epcis:xsd:2\" {declarations} \
+             schemaVersion=\"2.0\" creationDate=\"2024-01-01T00:00:00Z\"><EPCISBody><EventList>\
+             {events}</EventList></EPCISBody></epcis:EPCISDocument>"
+        )
+    }
+
+    /// An ObjectEvent with the common header, `body` after the action.
+    fn object_event(body: &str) -> String {
+        format!(
+            "<ObjectEvent><eventTime>2024-01-01T10:00:00+01:00</eventTime>\
+             <eventTimeZoneOffset>+01:00</eventTimeZoneOffset><epcList>\
+             <epc>urn:epc:id:sgtin:4012345.011111.1</epc></epcList><action>OBSERVE</action>\
+             {body}</ObjectEvent>"
+        )
+    }
+
+    fn parse_text(text: &str) -> Result<Document, Error> {
+        parse_document(text.as_bytes())
+    }
+
+    #[test]
+    fn extension_elements_keep_namespaces_attributes_types_and_repetition() {
+        let text = document_with(
+            "xmlns:ex=\"https://ns.example.com/epcis/\" \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"",
+            &object_event(
+                "<ex:line ex:shift=\"1\" code=\"A\"><ex:machine>M-1</ex:machine></ex:line>\
+                 <ex:count xsi:type=\"xsd:integer\">12</ex:count>\
+                 <ex:flag xsi:type=\"xsd:boolean\">true</ex:flag>\
+                 <ex:tag>a</ex:tag><ex:tag>b</ex:tag>\
+                 <ex:note ex:lang=\"en\">hello</ex:note>",
+            ),
+        );
+        let document = parse_text(&text).expect("valid document");
+        let extensions = &document.events[0].extensions;
+        let names: Vec<&str> =
+            extensions.iter().map(|field| field.name.local_name.as_str()).collect();
+        assert_eq!(names, ["line", "count", "flag", "tag", "note"]);
+        assert!(
+            extensions
+                .iter()
+                .all(|field| field.name.namespace_iri == "https://ns.example.com/epcis/")
+        );
+        let ExtensionValue::Object(line) = &extensions[0].value else {
+            panic!("attributes make an object: {:?}", extensions[0].value);
+        };
+        let line_names: Vec<(String, &str)> = line
+            .iter()
+            .map(|field| (field.name.namespace_iri.clone(), field.name.local_name.as_str()))
+            .collect();
+        assert_eq!(
+            line_names,
+            [
+                ("https://ns.example.com/epcis/".to_owned(), "shift"),
+                (String::new(), "code"),
+                ("https://ns.example.com/epcis/".to_owned(), "machine"),
+            ]
+        );
+        assert_eq!(extensions[1].value, ExtensionValue::Number(Decimal::parse("12").unwrap()));
+        assert_eq!(extensions[2].value, ExtensionValue::Boolean(true));
+        assert_eq!(
+            extensions[3].value,
+            ExtensionValue::List(vec![
+                ExtensionValue::Text("a".to_owned()),
+                ExtensionValue::Text("b".to_owned())
+            ])
+        );
+        let ExtensionValue::Object(note) = &extensions[4].value else {
+            panic!("an attribute plus text makes an object");
+        };
+        assert_eq!(note[1].name.local_name, TEXT_FIELD_NAME);
+        assert_eq!(note[1].value, ExtensionValue::Text("hello".to_owned()));
+
+        let again = parse_text(&to_xml(&document)).expect("written document reads back");
+        assert_eq!(again.events[0].extensions, document.events[0].extensions);
+    }
+
+    #[test]
+    fn one_prefix_bound_to_two_namespaces_is_written_unambiguously() {
+        let text = document_with(
+            "",
+            &format!(
+                "{}{}",
+                object_event("<ex:a xmlns:ex=\"https://one.example/\">1</ex:a>"),
+                object_event("<ex:a xmlns:ex=\"https://two.example/\">2</ex:a>")
+            ),
+        );
+        let document = parse_text(&text).expect("valid document");
+        let written = to_xml(&document);
+        let again = parse_text(&written).expect("written document reads back");
+        let namespaces: Vec<&str> = again
+            .events
+            .iter()
+            .map(|event| event.extensions[0].name.namespace_iri.as_str())
+            .collect();
+        assert_eq!(namespaces, ["https://one.example/", "https://two.example/"], "{written}");
+    }
+
+    #[test]
+    fn malformed_xml_is_a_syntax_error() {
+        for (text, expected) in [
+            ("<a><b></a>", "not well-formed XML"),
+            ("<x:a/>", "undeclared namespace prefix"),
+            ("<a>&bogus;</a>", "unknown entity"),
+            ("<a/><b/>", "content after the root element"),
+            ("", "no root element"),
+        ] {
+            let message = parse_text(text).expect_err(text).to_string();
+            assert!(message.contains(expected), "{text}: {message}");
+            assert!(message.starts_with("document: "), "{message}");
+        }
+        let deep = format!(
+            "{}{}",
+            "<a>".repeat(MAX_ELEMENT_DEPTH + 1),
+            "</a>".repeat(MAX_ELEMENT_DEPTH + 1)
+        );
+        assert!(parse_text(&deep).expect_err("too deep").to_string().contains("nested deeper"));
+    }
+
+    #[test]
+    fn structure_errors_name_the_event_and_the_rule() {
+        let duplicate = document_with(
+            "",
+            &object_event(
+                "<bizStep>urn:epcglobal:cbv:bizstep:shipping</bizStep><bizStep>x</bizStep>",
+            ),
+        );
+        assert_eq!(
+            parse_text(&duplicate).expect_err("duplicate").to_string(),
+            "event 0 (ObjectEvent): field bizStep: appears more than once"
+        );
+        let wrong_type = document_with("", &object_event("<inputEPCList/>"));
+        assert_eq!(
+            parse_text(&wrong_type).expect_err("wrong type").to_string(),
+            "event 0 (ObjectEvent): field inputEPCList: is not an element of ObjectEvent in the EPCIS 2.0 XSD"
+        );
+        let quantity_event = document_with("", "<QuantityEvent/>");
+        assert!(
+            parse_text(&quantity_event)
+                .expect_err("removed")
+                .to_string()
+                .contains("QuantityEvent was removed")
+        );
+        let no_type = document_with(
+            "",
+            &object_event(
+                "<sourceList><source>urn:epc:id:pgln:4012345.00001</source></sourceList>",
+            ),
+        );
+        assert_eq!(
+            parse_text(&no_type).expect_err("no type").to_string(),
+            "event 0 (ObjectEvent): missing sourceList[0].type"
+        );
+        let bad_sensor = document_with(
+            "",
+            &object_event(
+                "<sensorElementList><sensorElement><sensorReport type=\"gs1:Temperature\" value=\"warm\"/></sensorElement></sensorElementList>",
+            ),
+        );
+        assert_eq!(
+            parse_text(&bad_sensor).expect_err("bad number").to_string(),
+            "event 0 (ObjectEvent): field sensorElementList[0].sensorReport[0].value: \"warm\" is not a number"
+        );
+    }
+
+    #[test]
+    fn epcis_1_x_wrappers_are_read_transparently() {
+        let text = document_with(
+            "",
+            "<ObjectEvent><eventTime>2024-01-01T10:00:00Z</eventTime>\
+             <eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
+             <baseExtension><eventID>urn:uuid:6f0a4b8e-1e7f-4c1d-9d55-3b1f1c0a2b11</eventID></baseExtension>\
+             <epcList/><action>ADD</action>\
+             <extension><quantityList><quantityElement>\
+             <epcClass>urn:epc:class:lgtin:4012345.011111.L1</epcClass><quantity>5</quantity>\
+             <uom>KGM</uom></quantityElement></quantityList></extension></ObjectEvent>\
+             <extension><TransformationEvent><eventTime>2024-01-01T11:00:00Z</eventTime>\
+             <eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
+             <inputEPCList><epc>urn:epc:id:sgtin:4012345.011111.1</epc></inputEPCList>\
+             <outputEPCList><epc>urn:epc:id:sgtin:4012345.011111.2</epc></outputEPCList>\
+             </TransformationEvent></extension>",
+        );
+        let document = parse_text(&text).expect("1.x shapes read");
+        assert_eq!(document.events.len(), 2);
+        let object = &document.events[0];
+        assert_eq!(
+            object.event_id.as_deref(),
+            Some("urn:uuid:6f0a4b8e-1e7f-4c1d-9d55-3b1f1c0a2b11")
+        );
+        assert_eq!(object.quantity_list[0].uom.as_deref(), Some("KGM"));
+        assert_eq!(document.events[1].event_type, EventType::Transformation);
+        let written = to_xml(&document);
+        assert!(
+            !written.contains("<extension>") && !written.contains("baseExtension"),
+            "{written}"
+        );
+    }
+
+    #[test]
+    fn lenient_reading_accepts_times_without_seconds_only() {
+        let text = document_with(
+            "",
+            &object_event("<bizStep>urn:epcglobal:cbv:bizstep:shipping</bizStep>")
+                .replace("2024-01-01T10:00:00+01:00", "2024-01-01T10:00+01:00"),
+        );
+        assert!(parse_text(&text).expect_err("strict").to_string().contains("xsd:dateTimeStamp"));
+        let lenient = ParseOptions { conformance: Conformance::Lenient, ..ParseOptions::default() };
+        let document = parse_document_with(text.as_bytes(), &lenient).expect("lenient");
+        assert_eq!(document.events[0].event_time.as_str(), "2024-01-01T10:00:00+01:00");
+    }
+
+    #[test]
+    fn standard_values_are_spelled_as_the_cbv_xml_format_asks() {
+        let text = document_with(
+            "",
+            &object_event("<bizStep>https://ref.gs1.org/cbv/BizStep-shipping</bizStep>"),
+        );
+        let document = parse_text(&text).expect("valid");
+        let spelled = |format| {
+            to_xml_with(&document, &WriteOptions { cbv_format: format })
+                .lines()
+                .find(|line| line.contains("<bizStep>"))
+                .map(str::trim)
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            spelled(CbvXmlFormat::AlwaysEpcUrn).as_deref(),
+            Some("<bizStep>urn:epcglobal:cbv:bizstep:shipping</bizStep>")
+        );
+        assert_eq!(
+            spelled(CbvXmlFormat::AlwaysWebUri).as_deref(),
+            Some("<bizStep>https://ref.gs1.org/cbv/BizStep-shipping</bizStep>")
+        );
+        assert_eq!(
+            spelled(CbvXmlFormat::NeverTranslates).as_deref(),
+            Some("<bizStep>https://ref.gs1.org/cbv/BizStep-shipping</bizStep>")
+        );
+        assert_eq!(
+            CbvXmlFormat::from_header_value("Always_Web_URI"),
+            Some(CbvXmlFormat::AlwaysWebUri)
+        );
+        assert_eq!(
+            CbvXmlFormat::from_header_value("Never_Translates"),
+            Some(CbvXmlFormat::NeverTranslates)
+        );
+        assert_eq!(CbvXmlFormat::from_header_value("always_epc_urn"), None);
+    }
+
+    #[test]
+    fn special_characters_survive_writing_and_reading() {
+        let awkward = "a<b & \"c\" > d\r\n\te";
+        let text = document_with(
+            "xmlns:ex=\"https://ns.example.com/epcis/\"",
+            &object_event("<ex:note>placeholder</ex:note>"),
+        );
+        let mut document = parse_text(&text).expect("valid");
+        document.events[0].extensions[0].value = ExtensionValue::Text(awkward.to_owned());
+        document.events[0].extensions.push(ExtensionField {
+            // Written as ex:holder; the inner ex: is rebound to another namespace.
+            name: QName::new("https://ns.example.com/epcis/", Some("ex".to_owned()), "holder"),
+            value: ExtensionValue::Object(vec![ExtensionField {
+                name: QName::new("https://other.example/", Some("ex".to_owned()), "inner"),
+                value: ExtensionValue::Text(awkward.to_owned()),
+            }]),
+        });
+        let again = parse_text(&to_xml(&document)).expect("written document reads back");
+        assert_eq!(again.events[0].extensions, document.events[0].extensions);
+        assert_eq!(escape_attribute("\"\n"), "&quot;&#xA;");
+    }
+
+    #[test]
+    fn poll_requests_need_a_query_name_and_values() {
+        let poll = "<epcisq:Poll xmlns:epcisq=\"urn:epcglobal:epcis-query:xsd:2\">\
+                    <queryName>SimpleEventQuery</queryName><params><param><name>EQ_bizStep</name>\
+                    <value><string>a</string><string>b</string></value></param></params></epcisq:Poll>";
+        let request = parse_poll(poll.as_bytes()).expect("valid poll");
+        assert_eq!(request.params[0].values, ["a", "b"]);
+        let without_name = poll.replace("<queryName>SimpleEventQuery</queryName>", "");
+        assert_eq!(
+            parse_poll(without_name.as_bytes()).expect_err("no name").to_string(),
+            "document: missing queryName"
+        );
+    }
+}
