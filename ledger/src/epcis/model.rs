@@ -5,7 +5,9 @@
 //! Owns the types and their small invariants (a [`Timestamp`] always carries an offset, a
 //! [`Decimal`] is always a number). Does not own parsing, writing or rule checking: those are
 //! the bindings' and [`super::validate`]'s. Values are stored **as written** (an EPC URN stays a
-//! URN, `shipping` stays a bare word); helpers give the canonical forms.
+//! URN, `shipping` stays a bare word); helpers give the canonical forms. The one exception is the
+//! JSON-LD reader's expansion of document-declared CURIEs in IRI-typed fields (see
+//! [`super::json`]), because an event carries no `@context` of its own.
 //!
 //! Invariant: no `HashMap` anywhere: events feed signed bytes, so every collection keeps its
 //! order (`Vec`) or sorts (`BTreeMap`).

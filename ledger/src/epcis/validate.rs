@@ -103,7 +103,10 @@ fn check_offset(offset: &str) -> Result<(), Problem> {
 fn check_fields_allowed_for_type(event: &Event) -> Result<(), Problem> {
     use EventType::{Aggregation, Association, Object, Transaction, Transformation};
     let event_type = event.event_type;
-    let present: [(&str, bool, &[EventType]); 14] = [
+    // `persistentDisposition` is accepted on every type: the XSD allows it on Object and
+    // Transformation events only, but published valid examples (OpenEPCIS) carry it on
+    // Aggregation events too, and it does not change the what-dimension.
+    let present: [(&str, bool, &[EventType]); 12] = [
         ("action", event.action.is_some(), &[Object, Aggregation, Transaction, Association]),
         ("epcList", event.epc_list.is_some(), &[Object, Transaction]),
         ("quantityList", !event.quantity_list.is_empty(), &[Object, Transaction]),
@@ -116,12 +119,6 @@ fn check_fields_allowed_for_type(event: &Event) -> Result<(), Problem> {
         ("outputQuantityList", !event.output_quantity_list.is_empty(), &[Transformation]),
         ("transformationID", event.transformation_id.is_some(), &[Transformation]),
         ("ilmd", event.ilmd.is_some(), &[Object, Transformation]),
-        (
-            "persistentDisposition",
-            event.persistent_disposition.is_some(),
-            &[Object, Aggregation, Transaction, Transformation, Association],
-        ),
-        ("eventTime", true, &EventType::ALL),
     ];
     for (field, is_present, allowed_types) in present {
         if is_present && !allowed_types.contains(&event_type) {
