@@ -1,2 +1,52 @@
-//! `lotline-bench`: every benchmark scenario, one JSON line each (see docs/performance.md).
-fn main() {}
+//! `lotline-bench`: runs every benchmark scenario and prints one line per scenario (JSON with
+//! `--json`, see docs/performance.md). A thin binary over `lotline_tests::bench`.
+
+use clap::Parser;
+use lotline_tests::bench::{self, Options, Report};
+
+/// Command line of `lotline-bench`.
+#[derive(Debug, Parser)]
+#[command(version, about = "Lotline benchmark scenarios, one result line each")]
+struct Arguments {
+    /// Sizes small enough to finish every scenario in under 3 minutes on 2 cores.
+    #[arg(long)]
+    quick: bool,
+    /// Print one JSON object per line instead of a readable summary.
+    #[arg(long)]
+    json: bool,
+    /// Run only the named scenarios (repeatable); all when absent.
+    #[arg(long = "scenario", value_name = "NAME")]
+    scenarios: Vec<String>,
+}
+
+fn print_report(report: &Report, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(report)?);
+    } else {
+        let figure =
+            |value: Option<f64>| value.map_or_else(|| "-".to_owned(), |value| value.to_string());
+        println!(
+            "{:<14} events {:>9}  per_s {:>10}  p50_ms {:>8}  p99_ms {:>8}  ceiling_per_s {:>10}  ratio {:>6}",
+            report.scenario,
+            report.events,
+            figure(report.per_s),
+            figure(report.p50_ms),
+            figure(report.p99_ms),
+            figure(report.ceiling_per_s),
+            figure(report.ratio),
+        );
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let arguments = Arguments::parse();
+    let options = Options { quick: arguments.quick };
+    let selected = |name: &str| {
+        arguments.scenarios.is_empty() || arguments.scenarios.iter().any(|wanted| wanted == name)
+    };
+    if selected("ingest") {
+        print_report(&bench::ingest::run(&options)?, arguments.json)?;
+    }
+    Ok(())
+}
