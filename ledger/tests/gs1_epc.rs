@@ -46,6 +46,7 @@ fn classification_agrees_with_the_canonical_link() {
     for (input, expected) in pairs() {
         let identifier = gs1::classify(&input).unwrap_or_else(|| panic!("{input} classifies"));
         assert_eq!(identifier.to_canonical_link(), expected, "{input}");
+        assert_eq!(gs1::canonical_digital_link(&expected).as_ref(), Some(&expected), "idempotent");
     }
 }
 

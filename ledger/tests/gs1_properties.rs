@@ -116,4 +116,36 @@ proptest! {
             .expect("element string");
         prop_assert_eq!(from_scan, parsed_data);
     }
+
+    #[test]
+    fn arbitrary_input_never_panics_and_canonicalisation_is_idempotent(
+        prefix in prop_oneof![
+            Just(""),
+            Just("https://id.gs1.org/01/"),
+            Just("https://a/8006/"),
+            Just("urn:epc:id:sgtin:"),
+            Just("urn:epc:idpat:itip:"),
+            Just("urn:epc:id:cpi:"),
+            Just("(01)"),
+            Just("^01"),
+        ],
+        tail in "[0-9A-Za-z%./?&=()^#:*'\\-]{0,40}|\\PC{0,20}",
+        company_prefix_length in 0usize..20,
+    ) {
+        let input = format!("{prefix}{tail}");
+        let options = gs1::Options::default();
+        let _ = digital_link::parse(&input);
+        let _ = gs1::parse_bracketed(&input, &options);
+        let _ = gs1::parse_element_string(&input, &options);
+        let _ = gs1::urn_to_ai_data(&input);
+        let _ = gs1::digital_link_to_urn(&input, company_prefix_length);
+        let _ = gs1::parse_dictionary(&input);
+        // Canonicalisation is idempotent and agrees with classification.
+        let canonical = gs1::canonical_digital_link(&input);
+        if let Some(canonical) = &canonical {
+            let recanonicalised = gs1::canonical_digital_link(canonical);
+            prop_assert_eq!(recanonicalised.as_ref(), Some(canonical));
+        }
+        prop_assert_eq!(gs1::classify(&input).map(|identifier| identifier.to_canonical_link()), canonical);
+    }
 }
