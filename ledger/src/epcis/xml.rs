@@ -14,6 +14,7 @@
 //! `anyURI`, `dateTimeStamp` and `decimal` fields); writing emits the EPCIS 2.0 XSD shape in
 //! strict element order with standard vocabulary values spelled as the [`CbvXmlFormat`] asks.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use quick_xml::events::{BytesStart, Event as XmlEvent};
@@ -615,41 +616,34 @@ fn extension_value(element: &XmlElement) -> ExtensionValue {
 fn extension_fields<'element>(
     elements: impl IntoIterator<Item = &'element XmlElement>,
 ) -> Vec<ExtensionField> {
-    let mut fields: Vec<ExtensionField> = Vec::new();
-    let mut occurrences: Vec<(QName, usize)> = Vec::new();
     let elements: Vec<&XmlElement> = elements.into_iter().collect();
+    let identity = |element: &'element XmlElement| {
+        (
+            element.name.namespace_iri.as_deref().unwrap_or_default(),
+            element.name.local_name.as_str(),
+        )
+    };
+    let mut occurrences: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for element in &elements {
-        let name = element.name.to_qname();
-        match occurrences.iter_mut().find(|(seen, _)| {
-            seen.namespace_iri == name.namespace_iri && seen.local_name == name.local_name
-        }) {
-            Some((_, count)) => *count += 1,
-            None => occurrences.push((name, 1)),
-        }
+        *occurrences.entry(identity(element)).or_default() += 1;
     }
+    let mut position_of: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut fields: Vec<ExtensionField> = Vec::new();
     for element in elements {
-        let name = element.name.to_qname();
+        let key = identity(element);
         let value = extension_value(element);
-        let repeated = occurrences.iter().any(|(seen, count)| {
-            *count > 1
-                && seen.namespace_iri == name.namespace_iri
-                && seen.local_name == name.local_name
-        });
-        let existing = fields.iter_mut().find(|field| {
-            field.name.namespace_iri == name.namespace_iri
-                && field.name.local_name == name.local_name
-        });
-        match (existing, repeated) {
-            (Some(field), _) => {
-                if let ExtensionValue::List(items) = &mut field.value {
-                    items.push(value);
-                }
+        if let Some(&position) = position_of.get(&key) {
+            if let Some(ExtensionValue::List(items)) =
+                fields.get_mut(position).map(|field| &mut field.value)
+            {
+                items.push(value);
             }
-            (None, true) => {
-                fields.push(ExtensionField { name, value: ExtensionValue::List(vec![value]) })
-            }
-            (None, false) => fields.push(ExtensionField { name, value }),
+            continue;
         }
+        let repeated = occurrences.get(&key).is_some_and(|count| *count > 1);
+        let value = if repeated { ExtensionValue::List(vec![value]) } else { value };
+        position_of.insert(key, fields.len());
+        fields.push(ExtensionField { name: element.name.to_qname(), value });
     }
     fields
 }
