@@ -198,7 +198,7 @@ pub fn lint_csumalpha(component: &str) -> Result<(), LintFailure> {
     })
 }
 
-/// Parses exactly `width` ASCII digits.
+/// Parses a non-empty run of ASCII digits; `None` for anything else.
 fn digits_value(text: &str) -> Option<u32> {
     if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
