@@ -13,6 +13,21 @@
 //! Reading keeps values as written (after the whitespace collapse the XSD prescribes for
 //! `anyURI`, `dateTimeStamp` and `decimal` fields); writing emits the EPCIS 2.0 XSD shape in
 //! strict element order with standard vocabulary values spelled as the [`CbvXmlFormat`] asks.
+//!
+//! How XML maps onto the model's extension values (the model has no notion of attributes):
+//! * an element with only text is [`ExtensionValue::Text`], or a number / boolean when its
+//!   `xsi:type` names a numeric XSD type / `xsd:boolean` (the writer adds that `xsi:type`, so
+//!   JSON numbers survive XML);
+//! * an element with attributes or child elements is an [`ExtensionValue::Object`]: attributes
+//!   first (as OpenEPCIS maps them to JSON, and as the Event Hash ID treats them), then child
+//!   elements, then any text under the pseudo field [`TEXT_FIELD_NAME`];
+//! * repeated sibling elements are one [`ExtensionValue::List`].
+//!
+//! Consequently not kept: whether a user-extension field was an attribute (written back as a
+//! child element; the hash is the same), attributes of events, documents and master-data
+//! `attribute` elements (the XSD's `anyAttribute`), `Vocabulary`-level extensions, comments and
+//! processing instructions, and a one-item JSON list (written as one element, read back as a
+//! scalar).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
