@@ -2705,7 +2705,8 @@ mod tests {
         let wrong_type = document_with("", &object_event("<inputEPCList/>"));
         assert_eq!(
             parse_text(&wrong_type).expect_err("wrong type").to_string(),
-            "event 0 (ObjectEvent): field inputEPCList: is not an element of ObjectEvent in the EPCIS 2.0 XSD"
+            "event 0 (ObjectEvent): field inputEPCList: is not an element of ObjectEvent in the \
+             EPCIS 2.0 XSD"
         );
         let quantity_event = document_with("", "<QuantityEvent/>");
         assert!(
@@ -2727,12 +2728,14 @@ mod tests {
         let bad_sensor = document_with(
             "",
             &object_event(
-                "<sensorElementList><sensorElement><sensorReport type=\"gs1:Temperature\" value=\"warm\"/></sensorElement></sensorElementList>",
+                "<sensorElementList><sensorElement><sensorReport type=\"gs1:Temperature\" \
+                 value=\"warm\"/></sensorElement></sensorElementList>",
             ),
         );
         assert_eq!(
             parse_text(&bad_sensor).expect_err("bad number").to_string(),
-            "event 0 (ObjectEvent): field sensorElementList[0].sensorReport[0].value: \"warm\" is not a number"
+            "event 0 (ObjectEvent): field sensorElementList[0].sensorReport[0].value: \"warm\" \
+             is not a number"
         );
     }
 
@@ -2742,7 +2745,8 @@ mod tests {
             "",
             "<ObjectEvent><eventTime>2024-01-01T10:00:00Z</eventTime>\
              <eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
-             <baseExtension><eventID>urn:uuid:6f0a4b8e-1e7f-4c1d-9d55-3b1f1c0a2b11</eventID></baseExtension>\
+             <baseExtension><eventID>urn:uuid:6f0a4b8e-1e7f-4c1d-9d55-3b1f1c0a2b11</eventID>\
+             </baseExtension>\
              <epcList/><action>ADD</action>\
              <extension><quantityList><quantityElement>\
              <epcClass>urn:epc:class:lgtin:4012345.011111.L1</epcClass><quantity>5</quantity>\
@@ -2845,7 +2849,8 @@ mod tests {
     fn poll_requests_need_a_query_name_and_values() {
         let poll = "<epcisq:Poll xmlns:epcisq=\"urn:epcglobal:epcis-query:xsd:2\">\
                     <queryName>SimpleEventQuery</queryName><params><param><name>EQ_bizStep</name>\
-                    <value><string>a</string><string>b</string></value></param></params></epcisq:Poll>";
+                    <value><string>a</string><string>b</string></value></param></params>\
+                    </epcisq:Poll>";
         let request = parse_poll(poll.as_bytes()).expect("valid poll");
         assert_eq!(request.params[0].values, ["a", "b"]);
         let without_name = poll.replace("<queryName>SimpleEventQuery</queryName>", "");
