@@ -69,16 +69,39 @@ impl Cluster {
 
     /// (Re)starts node `index` from its store, bootstrapping to every running node.
     pub async fn start_node(&mut self, index: usize) -> anyhow::Result<()> {
-        let mut config = self.configs[index].clone();
-        config.bootstrap = self
-            .nodes
+        let peers: Vec<usize> =
+            (0..self.nodes.len()).filter(|other| self.nodes[*other].is_some()).collect();
+        self.start_node_with_peers(index, &peers).await
+    }
+
+    /// Starts the stopped nodes `indices`, each bootstrapping only to the ones before it in
+    /// the list: an island that knows nothing of the other nodes (a network partition).
+    pub async fn start_island(&mut self, indices: &[usize]) -> anyhow::Result<()> {
+        for (position, index) in indices.iter().enumerate() {
+            self.start_node_with_peers(*index, &indices[..position]).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes node `from` dial node `to` (heals a partition).
+    pub async fn connect(&self, from: usize, to: usize) -> anyhow::Result<()> {
+        let address = self.tcp_address(to).context("node has no TCP address")?;
+        self.node(from).state.dial(address.parse()?).await?;
+        Ok(())
+    }
+
+    fn tcp_address(&self, index: usize) -> Option<String> {
+        self.nodes[index]
+            .as_ref()?
+            .p2p_addresses
             .iter()
-            .flatten()
-            .flat_map(|node| {
-                node.p2p_addresses.iter().filter(|address| address.to_string().contains("/tcp/"))
-            })
             .map(ToString::to_string)
-            .collect();
+            .find(|address| address.contains("/tcp/"))
+    }
+
+    async fn start_node_with_peers(&mut self, index: usize, peers: &[usize]) -> anyhow::Result<()> {
+        let mut config = self.configs[index].clone();
+        config.bootstrap = peers.iter().filter_map(|peer| self.tcp_address(*peer)).collect();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let node = lotline_node::start(config, listener)
             .await

@@ -200,6 +200,22 @@ impl State {
         }
     }
 
+    /// Gossips an announcement (the sync service does this after fetches; tests inject).
+    pub async fn publish(&self, announcement: network::Announcement) -> Result<(), network::Error> {
+        match self.network.get() {
+            Some(handle) => handle.publish(announcement).await,
+            None => Err(network::Error::Stopped),
+        }
+    }
+
+    /// Dials a peer (operators joining a node to a known peer; tests healing a partition).
+    pub async fn dial(&self, address: libp2p::Multiaddr) -> Result<(), network::Error> {
+        match self.network.get() {
+            Some(handle) => handle.dial(address).await,
+            None => Err(network::Error::Stopped),
+        }
+    }
+
     /// Flushes the store (called at shutdown; appends are already durable).
     pub fn close(&self) {
         if let Err(error) = self.store.flush() {

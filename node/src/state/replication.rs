@@ -9,10 +9,11 @@
 use lotline_ledger::checkpoint::{
     Checkpoint, Cosignature, Cosigner, KeyKind, SignedCheckpoint, VerifierKey,
 };
-use lotline_ledger::feed::{DecodedEntry, VerifiedEntry};
+use lotline_ledger::feed::DecodedEntry;
+use lotline_ledger::fork::ForkProof;
 use lotline_ledger::identity::{Keypair, PublicKey};
 use lotline_ledger::roster::Role;
-use lotline_ledger::store::{self, StoredCheckpoint};
+use lotline_ledger::store;
 
 use super::{Author, State, lock};
 use crate::network::{Announcement, Head, Request, Response, protocol::MAX_RANGE_ENTRIES};
@@ -160,40 +161,26 @@ impl State {
         author: &PublicKey,
         signed: &SignedCheckpoint,
     ) -> Result<(), String> {
-        let checkpoint = signed.checkpoint();
-        if checkpoint.size == 0 {
+        let size = signed.checkpoint().size;
+        if size == 0 {
             return Ok(());
         }
-        let stored = StoredCheckpoint {
-            tree_size: checkpoint.size,
-            root: checkpoint.root,
-            note: signed.to_note_text().into_bytes(),
-        };
-        let already = self
-            .store
-            .checkpoints(author)
-            .map_err(|error| error.to_string())?
-            .into_iter()
-            .any(|existing| existing.tree_size == checkpoint.size);
-        if !already {
-            self.store.put_checkpoint(author, &stored).map_err(|error| error.to_string())?;
+        let stored = self.store.checkpoint_at(author, size).map_err(|error| error.to_string())?;
+        match stored {
+            // The store checks the root against our copy of the feed; a same-size checkpoint
+            // with another root becomes a fork proof there and freezes the feed.
+            None => self.store.put_checkpoint(signed).map_err(|error| error.to_string())?,
+            Some(stored) if stored.checkpoint().root != signed.checkpoint().root => {
+                return self.store.put_checkpoint(signed).map_err(|error| error.to_string());
+            }
+            Some(_) => {}
         }
         let witnesses = self.witness_keys();
         let cosignatures =
             signed.verified_cosignatures(&witnesses).map_err(|error| error.to_string())?;
         for cosignature in cosignatures {
-            let Some(witness) = witnesses.iter().find(|key| {
-                key.name() == cosignature.witness_name() && key.key_id() == cosignature.key_id()
-            }) else {
-                continue;
-            };
             self.store
-                .put_cosignature(
-                    author,
-                    checkpoint.size,
-                    witness.public_key(),
-                    cosignature.to_line().as_bytes(),
-                )
+                .add_cosignature(author, size, &cosignature)
                 .map_err(|error| error.to_string())?;
         }
         Ok(())
@@ -215,15 +202,7 @@ impl State {
     /// The latest checkpoint note of `author` we hold, with every cosignature we stored.
     pub fn checkpoint_note_for(&self, author: &PublicKey) -> Option<String> {
         let stored = self.store.latest_checkpoint(author).ok()??;
-        let note = String::from_utf8(stored.note).ok()?;
-        let mut signed = SignedCheckpoint::verify_feed(&note, author).ok()?;
-        for (_, line) in self.store.cosignatures(author, stored.tree_size).unwrap_or_default() {
-            let Ok(line) = std::str::from_utf8(&line) else { continue };
-            if let Ok(cosignature) = Cosignature::parse_line(line) {
-                let _ = signed.add_cosignature(&cosignature);
-            }
-        }
-        Some(signed.to_note_text())
+        Some(stored.to_note_text())
     }
 
     /// Signs a checkpoint of our own feed at its current size if we have none at that size,
@@ -235,19 +214,11 @@ impl State {
             return None;
         }
         let latest = self.store.latest_checkpoint(&organisation).ok().flatten();
-        if latest.as_ref().is_none_or(|latest| latest.tree_size < size) {
+        if latest.as_ref().is_none_or(|latest| latest.checkpoint().size < size) {
             let root = self.store.feed_root(&organisation, size).ok()?;
-            let signed = SignedCheckpoint::sign(
-                Checkpoint::for_feed(&organisation, size, root),
-                &self.keypair,
-            )
-            .ok()?;
-            let stored = StoredCheckpoint {
-                tree_size: size,
-                root,
-                note: signed.to_note_text().into_bytes(),
-            };
-            if let Err(error) = self.store.put_checkpoint(&organisation, &stored) {
+            let checkpoint = Checkpoint::for_feed(&organisation, size, root);
+            let signed = SignedCheckpoint::sign(checkpoint, &self.keypair).ok()?;
+            if let Err(error) = self.store.put_checkpoint(&signed) {
                 tracing::warn!(%error, "cannot store our checkpoint");
                 return None;
             }
@@ -286,8 +257,8 @@ impl State {
                 // A different entry at a position we hold: let the store prove the fork.
                 let verified = decoded.verify().map_err(|error| error.to_string())?;
                 return match self.store.append_verified(vec![verified]) {
-                    Err(store::Error::Equivocation { sequence, .. }) => {
-                        let announce = self.fork_announcement(&author_key, sequence);
+                    Err(store::Error::Equivocation { .. }) => {
+                        let announce = self.fork_announcement(&author_key);
                         Ok(RemoteApplied { stop: true, announce, ..RemoteApplied::default() })
                     }
                     Err(error) => Err(error.to_string()),
@@ -315,35 +286,30 @@ impl State {
         Ok(RemoteApplied { appended: count, stop: false, announce: None })
     }
 
-    fn fork_announcement(&self, author: &PublicKey, sequence: u64) -> Option<Announcement> {
+    fn fork_announcement(&self, author: &PublicKey) -> Option<Announcement> {
         let proofs = self.store.fork_proofs().ok()?;
-        proofs
-            .into_iter()
-            .find(|proof| proof.author == *author && proof.sequence == sequence)
-            .map(|proof| Announcement::Fork(proof.proof))
+        let proof = proofs.into_iter().find(|proof| proof.author() == *author)?;
+        serde_json::to_vec(&proof).ok().map(Announcement::Fork)
     }
 
-    /// Takes in a fork proof from a peer: verifies it, stores it and freezes the feed.
-    /// Returns whether it was new.
-    pub fn take_fork_proof(&self, proof: &[u8]) -> Result<bool, String> {
-        let (first, second) = decode_entry_fork_proof(proof)?;
-        let author = first.author();
+    /// Takes in a fork proof from a peer: verifies it offline, stores it and freezes the
+    /// feed. Returns whether it was new.
+    pub fn take_fork_proof(&self, bytes: &[u8]) -> Result<bool, String> {
+        let proof: ForkProof = serde_json::from_slice(bytes)
+            .map_err(|error| format!("malformed fork proof: {error}"))?;
+        let author = proof.author();
         if !self.store.roster().is_admitted(&author) {
             return Err(format!("fork proof about unadmitted {author}"));
         }
-        if self
-            .store
-            .fork_proofs()
-            .map_err(|error| error.to_string())?
+        proof.verify(&author).map_err(|error| format!("fork proof does not verify: {error}"))?;
+        let known = self.store.fork_proofs().map_err(|error| error.to_string())?;
+        if known
             .iter()
-            .any(|stored| stored.author == author && stored.sequence == first.sequence())
+            .any(|stored| stored.author() == author && stored.position() == proof.position())
         {
             return Ok(false);
         }
-        let _ = second;
-        self.store
-            .put_fork_proof(&author, first.sequence(), proof)
-            .map_err(|error| error.to_string())?;
+        self.store.put_fork_proof(&proof).map_err(|error| error.to_string())?;
         Ok(true)
     }
 
@@ -367,52 +333,23 @@ impl State {
                 continue;
             }
             let Ok(Some(latest)) = self.store.latest_checkpoint(&author) else { continue };
-            if cosigned.get(&author).is_some_and(|size| *size >= latest.tree_size) {
+            let size = latest.checkpoint().size;
+            if cosigned.get(&author).is_some_and(|cosigned_size| *cosigned_size >= size) {
                 continue;
             }
-            // put_checkpoint already checked the root against our copy of the feed.
-            let Ok(note) = String::from_utf8(latest.note) else { continue };
-            let Ok(signed) = SignedCheckpoint::verify_feed(&note, &author) else { continue };
-            let cosignature = Cosignature::sign(&cosigner, signed.body(), now_seconds());
-            if self
-                .store
-                .put_cosignature(
-                    &author,
-                    latest.tree_size,
-                    &organisation,
-                    cosignature.to_line().as_bytes(),
-                )
-                .is_err()
-            {
+            // put_checkpoint already checked the root against our copy of the feed, which only
+            // grows: cosigning it never contradicts an earlier cosignature of ours.
+            let cosignature = Cosignature::sign(&cosigner, latest.body(), now_seconds());
+            if !matches!(self.store.add_cosignature(&author, size, &cosignature), Ok(true)) {
                 continue;
             }
-            cosigned.insert(author, latest.tree_size);
+            cosigned.insert(author, size);
             if let Some(note) = self.checkpoint_note_for(&author) {
                 announcements.push(Announcement::Checkpoint(note));
             }
         }
         announcements
     }
-}
-
-/// Domain tag of the entry fork proofs `store::entry_fork_proof` makes.
-const ENTRY_FORK_TAG: &[u8] = b"lotline/entry-fork\0";
-
-/// Splits an entry fork proof (as made by `store::entry_fork_proof`) into its two entries,
-/// checking both signatures and that they really conflict.
-fn decode_entry_fork_proof(proof: &[u8]) -> Result<(VerifiedEntry, VerifiedEntry), String> {
-    let body =
-        proof.strip_prefix(ENTRY_FORK_TAG).ok_or_else(|| "not an entry fork proof".to_owned())?;
-    let (first_wire, second_wire): (Vec<u8>, Vec<u8>) =
-        lotline_ledger::codec::decode(body, "entry fork proof")
-            .map_err(|error| error.to_string())?;
-    let first = VerifiedEntry::decode_and_verify(&first_wire).map_err(|error| error.to_string())?;
-    let second =
-        VerifiedEntry::decode_and_verify(&second_wire).map_err(|error| error.to_string())?;
-    if !lotline_ledger::feed::is_equivocation(&first, &second) {
-        return Err("the two entries do not conflict".to_owned());
-    }
-    Ok((first, second))
 }
 
 fn now_seconds() -> u64 {

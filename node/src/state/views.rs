@@ -9,6 +9,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use lotline_ledger::identity::PublicKey;
+use lotline_ledger::proof::{BundledEntry, ProofBundle};
 use lotline_ledger::trace::{self, query::Hazard, query::TimeWindow, subject::Subject};
 use serde_json::{Value, json};
 
@@ -183,57 +184,50 @@ impl State {
         Ok(Value::Array(
             proofs
                 .into_iter()
-                .map(|proof| {
-                    json!({"author": proof.author.to_hex(), "sequence": proof.sequence, "proof": BASE64.encode(&proof.proof)})
-                })
+                .map(|proof| serde_json::to_value(&proof).unwrap_or_default())
                 .collect(),
         ))
     }
 
-    /// The evidence for a set of entries: each entry's signed bytes, an inclusion proof and the
-    /// (cosigned) checkpoint it is proven against.
+    /// The evidence for a set of entries: one proof bundle per feed (the author's latest
+    /// cosigned checkpoint and, for each entry, its signed bytes and inclusion proof), plus the
+    /// entries not covered by a checkpoint yet.
     pub fn evidence(&self, references: &[trace::EntryRef]) -> Result<Value, ApiError> {
-        let mut checkpoints = serde_json::Map::new();
-        let mut entries = Vec::with_capacity(references.len());
+        let mut by_author: std::collections::BTreeMap<PublicKey, Vec<u64>> = Default::default();
         for reference in references {
-            let author = reference.author;
-            let Some(stored) = self.store.latest_checkpoint(&author).map_err(store_error)? else {
-                entries.push(json!({"author": author.to_hex(), "sequence": reference.sequence, "unproven": "no checkpoint yet"}));
-                continue;
-            };
-            if !checkpoints.contains_key(&author.to_hex()) {
-                checkpoints.insert(author.to_hex(), json!(self.checkpoint_note_for(&author)));
-            }
-            let wire = self
-                .store
-                .range(&author, reference.sequence, 1)
-                .map_err(store_error)?
-                .into_iter()
-                .next()
-                .ok_or_else(|| {
-                    ApiError::Internal(format!("entry {} of {author} missing", reference.sequence))
-                })?;
-            let (proof, tree_size) = if reference.sequence < stored.tree_size {
-                let proof = self
-                    .store
-                    .inclusion_proof(&author, reference.sequence, stored.tree_size)
-                    .map_err(store_error)?;
-                (
-                    Some(proof.iter().map(|hash| BASE64.encode(hash)).collect::<Vec<_>>()),
-                    stored.tree_size,
-                )
-            } else {
-                (None, stored.tree_size)
-            };
-            entries.push(json!({
-                "author": author.to_hex(),
-                "sequence": reference.sequence,
-                "wire": BASE64.encode(&wire),
-                "tree_size": tree_size,
-                "inclusion_proof": proof,
-            }));
+            by_author.entry(reference.author).or_default().push(reference.sequence);
         }
-        Ok(json!({"checkpoints": checkpoints, "entries": entries}))
+        let mut bundles = Vec::new();
+        let mut unproven = Vec::new();
+        for (author, mut sequences) in by_author {
+            sequences.sort_unstable();
+            sequences.dedup();
+            let checkpoint = self.store.latest_checkpoint(&author).map_err(store_error)?;
+            let size = checkpoint.as_ref().map_or(0, |checkpoint| checkpoint.checkpoint().size);
+            let mut entries = Vec::new();
+            for sequence in sequences {
+                if sequence >= size {
+                    unproven.push(json!({"author": author.to_hex(), "sequence": sequence}));
+                    continue;
+                }
+                let entry = self
+                    .store
+                    .range(&author, sequence, 1)
+                    .map_err(store_error)?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| {
+                        ApiError::Internal(format!("entry {sequence} of {author} missing"))
+                    })?;
+                let inclusion_proof =
+                    self.store.inclusion_proof(&author, sequence, size).map_err(store_error)?;
+                entries.push(BundledEntry { index: sequence, entry, inclusion_proof });
+            }
+            if let (Some(checkpoint), false) = (checkpoint, entries.is_empty()) {
+                bundles.push(ProofBundle { checkpoint: checkpoint.to_note_text(), entries });
+            }
+        }
+        Ok(json!({"bundles": bundles, "unproven": unproven}))
     }
 
     /// `GET /events/{eventID}/proof`.
