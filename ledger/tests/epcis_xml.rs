@@ -523,6 +523,36 @@ proptest! {
     }
 
     #[test]
+    fn damaged_documents_are_rejected_or_read_without_panicking(
+        cut in 0usize..4000,
+        flips in proptest::collection::vec((0usize..4000, any::<u8>()), 0..6),
+    ) {
+        let path = openepcis_xml_root().join("Capture/Documents/ObjectEvent_all_possible_fields.xml");
+        let mut bytes = read(&path);
+        for (position, byte) in flips {
+            if let Some(slot) = bytes.get_mut(position) {
+                *slot = byte;
+            }
+        }
+        bytes.truncate(bytes.len().saturating_sub(cut));
+        for options in [STRICT_SHAPE, LENIENT, CONTENT_ONLY] {
+            if let Ok(document) = xml::parse_document_with(&bytes, &options) {
+                let again = xml::parse_document_with(xml::to_xml(&document).as_bytes(), &CONTENT_ONLY);
+                prop_assert!(again.is_ok(), "{:?}", again);
+            }
+        }
+        let _ = xml::parse_event(&bytes);
+        let _ = xml::parse_poll(&bytes);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let _ = xml::parse_document_with(&bytes, &CONTENT_ONLY);
+        let _ = xml::parse_event(&bytes);
+        let _ = xml::parse_poll(&bytes);
+    }
+
+    #[test]
     fn generated_documents_round_trip_through_xml_with_their_hashes(
         document in epcis_support::arb_document()
     ) {
