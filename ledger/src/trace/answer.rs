@@ -191,7 +191,8 @@ pub struct LotDetail {
     pub origins: Vec<Origin>,
     /// Master data from the creating events' ILMD.
     pub master: LotMaster,
-    /// Every place and date it was seen, in time order.
+    /// Every place and date it was seen, in time order (traces only; recall answers leave it
+    /// empty to stay small).
     pub visits: Vec<Visit>,
 }
 

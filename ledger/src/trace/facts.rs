@@ -5,6 +5,8 @@
 //! for custody ([`Flow`]). Does not own identifier syntax (that is [`crate::gs1`]; here only the
 //! canonical Digital Link path is split) nor any graph state (see [`super::index`]).
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::epcis::{self, EventType, ExtensionField, ExtensionValue, QuantityElement};
@@ -261,9 +263,71 @@ pub struct Facts {
     pub event_id: Option<String>,
 }
 
+/// Remembers canonical forms already computed: the same identifiers (lots, places, parties)
+/// recur in event after event, and canonicalising through the GS1 syntax dictionary costs far
+/// more than a hash look-up. Holds one entry per distinct identifier written.
+#[derive(Debug, Default)]
+pub struct CanonicalCache {
+    /// Identifier as written → its key.
+    objects: HashMap<Box<str>, ObjectKey>,
+    /// Location as written → the place.
+    places: HashMap<Box<str>, Place>,
+    /// Source / destination as written → canonical form.
+    endpoints: HashMap<Box<str>, String>,
+}
+
+impl CanonicalCache {
+    fn object(&mut self, written: &str) -> ObjectKey {
+        if let Some(key) = self.objects.get(written) {
+            return key.clone();
+        }
+        let key = ObjectKey::parse(written);
+        self.objects.insert(Box::from(written), key.clone());
+        key
+    }
+
+    fn place(&mut self, written: &str) -> Place {
+        if let Some(place) = self.places.get(written) {
+            return place.clone();
+        }
+        let place = Place::parse(written);
+        self.places.insert(Box::from(written), place.clone());
+        place
+    }
+
+    fn endpoint(&mut self, written: &str) -> String {
+        if let Some(canonical) = self.endpoints.get(written) {
+            return canonical.clone();
+        }
+        let trimmed = written.trim();
+        let canonical = gs1::canonical_digital_link(trimmed).unwrap_or_else(|| trimmed.to_owned());
+        self.endpoints.insert(Box::from(written), canonical.clone());
+        canonical
+    }
+
+    /// Approximate heap bytes held.
+    pub fn approximate_bytes(&self) -> usize {
+        let objects: usize =
+            self.objects.iter().map(|(written, key)| written.len() + key.link.len() + 96).sum();
+        let places: usize =
+            self.places.iter().map(|(written, place)| written.len() + place.link.len() + 96).sum();
+        let endpoints: usize = self
+            .endpoints
+            .iter()
+            .map(|(written, canonical)| written.len() + canonical.len() + 64)
+            .sum();
+        objects + places + endpoints
+    }
+}
+
 impl Facts {
     /// Digests `event`.
     pub fn from_event(event: &epcis::Event) -> Self {
+        Self::from_event_cached(event, &mut CanonicalCache::default())
+    }
+
+    /// Digests `event`, reusing canonical forms computed before.
+    pub fn from_event_cached(event: &epcis::Event, cache: &mut CanonicalCache) -> Self {
         let kind = match event.event_type {
             EventType::Object => Kind::Object,
             EventType::Aggregation => Kind::Aggregation,
@@ -285,13 +349,13 @@ impl Facts {
             time_ms,
             biz_step: event.biz_step.as_ref().map(|value| value.bare_word_or_uri()),
             disposition: event.disposition.as_ref().map(|value| value.bare_word_or_uri()),
-            read_point: event.read_point.as_ref().map(|location| Place::parse(&location.id)),
-            biz_location: event.biz_location.as_ref().map(|location| Place::parse(&location.id)),
-            what: objects_of(event.epcs(), &event.quantity_list),
-            parent: event.parent_id.as_deref().map(ObjectKey::parse),
-            children: objects_of(event.child_epcs(), &event.child_quantity_list),
-            inputs: objects_of(event.input_epcs(), &event.input_quantity_list),
-            outputs: objects_of(event.output_epcs(), &event.output_quantity_list),
+            read_point: event.read_point.as_ref().map(|location| cache.place(&location.id)),
+            biz_location: event.biz_location.as_ref().map(|location| cache.place(&location.id)),
+            what: objects_of(event.epcs(), &event.quantity_list, cache),
+            parent: event.parent_id.as_deref().map(|parent| cache.object(parent)),
+            children: objects_of(event.child_epcs(), &event.child_quantity_list, cache),
+            inputs: objects_of(event.input_epcs(), &event.input_quantity_list, cache),
+            outputs: objects_of(event.output_epcs(), &event.output_quantity_list, cache),
             transformation_id: event.transformation_id.as_ref().map(|id| id.trim().to_owned()),
             documents: event
                 .biz_transaction_list
@@ -304,8 +368,12 @@ impl Facts {
                     id: transaction.value.trim().to_owned(),
                 })
                 .collect(),
-            sources: event.source_list.iter().map(endpoint_of).collect(),
-            destinations: event.destination_list.iter().map(endpoint_of).collect(),
+            sources: event.source_list.iter().map(|source| endpoint_of(source, cache)).collect(),
+            destinations: event
+                .destination_list
+                .iter()
+                .map(|destination| endpoint_of(destination, cache))
+                .collect(),
             master,
             is_error_declaration: event.error_declaration.is_some(),
             event_id: event.event_id.as_ref().map(|id| id.trim().to_owned()),
@@ -341,30 +409,31 @@ impl Facts {
     }
 }
 
-fn endpoint_of(endpoint: &epcis::SourceDestination) -> Endpoint {
-    let id = endpoint.id.trim();
+fn endpoint_of(endpoint: &epcis::SourceDestination, cache: &mut CanonicalCache) -> Endpoint {
     Endpoint {
         endpoint_type: endpoint.source_destination_type.bare_word_or_uri(),
-        id: gs1::canonical_digital_link(id).unwrap_or_else(|| id.to_owned()),
+        id: cache.endpoint(&endpoint.id),
     }
 }
 
-fn objects_of(epcs: &[String], quantities: &[QuantityElement]) -> Vec<ObjectFact> {
-    let counted = epcs.iter().map(|epc| ObjectFact {
-        key: ObjectKey::parse(epc),
+fn objects_of(
+    epcs: &[String],
+    quantities: &[QuantityElement],
+    cache: &mut CanonicalCache,
+) -> Vec<ObjectFact> {
+    let mut objects = Vec::with_capacity(epcs.len() + quantities.len());
+    objects.extend(epcs.iter().map(|epc| ObjectFact {
+        key: cache.object(epc),
         quantity: Some(1.0),
         uom: Some(EACH.to_owned()),
-    });
-    let measured = quantities.iter().map(|element| ObjectFact {
-        key: ObjectKey::parse(&element.epc_class),
-        quantity: element
-            .quantity
-            .as_ref()
-            .map(|quantity| quantity.to_f64())
-            .filter(|q| q.is_finite()),
+    }));
+    objects.extend(quantities.iter().map(|element| ObjectFact {
+        key: cache.object(&element.epc_class),
+        quantity:
+            element.quantity.as_ref().map(|quantity| quantity.to_f64()).filter(|q| q.is_finite()),
         uom: Some(element.uom.clone().unwrap_or_else(|| EACH.to_owned())),
-    });
-    counted.chain(measured).collect()
+    }));
+    objects
 }
 
 /// Reduces ILMD to lot master data: attributes are recognised by local name, in any namespace,

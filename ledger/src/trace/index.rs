@@ -21,7 +21,9 @@ use crate::epcis;
 use crate::identity::PublicKey;
 
 use super::EntryRef;
-use super::facts::{ActionKind, Facts, Flow, Kind, MasterData, ObjectFact, ObjectKind, lot_link};
+use super::facts::{
+    ActionKind, CanonicalCache, Facts, Flow, Kind, MasterData, ObjectFact, ObjectKind, lot_link,
+};
 
 /// Compact id of a node (lot, item, logistic unit, class or other identifier).
 pub type NodeId = u32;
@@ -203,6 +205,8 @@ pub struct Index {
     /// (author, name) declared in error, so an original applied after its declaration is
     /// marked at once.
     declared_names: HashSet<(u32, Box<str>)>,
+    /// Fingerprints of `declared_names`, checked first so most events need no allocation.
+    declared_fingerprints: HashSet<(u32, u64)>,
     /// `transformationID` → its events.
     transformation_groups: HashMap<Symbol, Vec<EventId>>,
     /// Facility GLN → events that happened there.
@@ -213,6 +217,8 @@ pub struct Index {
     fingerprint_state: std::hash::RandomState,
     /// Count of retracted events.
     retracted_count: usize,
+    /// Canonical forms of identifiers already seen (apply speed).
+    canonical_cache: CanonicalCache,
 }
 
 impl Index {
@@ -223,7 +229,8 @@ impl Index {
 
     /// Indexes one entry's event; call on every append, or on every entry to rebuild.
     pub fn apply(&mut self, entry: EntryRef, event: &epcis::Event) -> Applied {
-        self.apply_facts(entry, Facts::from_event(event))
+        let facts = Facts::from_event_cached(event, &mut self.canonical_cache);
+        self.apply_facts(entry, facts)
     }
 
     /// Indexes one entry given its facts (what [`Index::apply`] does after digesting).
@@ -386,6 +393,7 @@ impl Index {
                     retracted += 1;
                 }
             }
+            self.declared_fingerprints.insert((author, fingerprint));
             self.declared_names.insert((author, name));
         }
         retracted
@@ -400,7 +408,10 @@ impl Index {
         [Some(stored.entry.event_hash_id.as_str()), stored.event_id.as_deref()]
             .into_iter()
             .flatten()
-            .any(|name| self.declared_names.contains(&(stored.author, Box::from(name))))
+            .any(|name| {
+                self.declared_fingerprints.contains(&(stored.author, self.fingerprint(name)))
+                    && self.declared_names.contains(&(stored.author, Box::from(name)))
+            })
     }
 
     fn mark_retracted(&mut self, event_id: EventId) {
@@ -523,7 +534,11 @@ impl Index {
             items: count_kind(ObjectKind::Item),
             logistic_units: count_kind(ObjectKind::LogisticUnit),
             organisations: self.authors.len(),
-            approximate_bytes: event_bytes + node_bytes + symbol_bytes + map_bytes,
+            approximate_bytes: event_bytes
+                + node_bytes
+                + symbol_bytes
+                + map_bytes
+                + self.canonical_cache.approximate_bytes(),
         }
     }
 

@@ -169,7 +169,10 @@ impl Index {
         let mut implicated_lots: Vec<String> =
             seeds.iter().map(|unit| self.node(*unit).link.to_string()).collect();
         implicated_lots.sort();
-        let mut trace = Walk::new(self).run(&seeds, Direction::Forward, warnings);
+        let mut walk = Walk::new(self);
+        // A recall screen needs consignees, quantities and stock, not every visit of every lot.
+        walk.with_visits = false;
+        let mut trace = walk.run(&seeds, Direction::Forward, warnings);
         trace.subjects = implicated_lots.clone();
         RecallAnswer { hazard: description, implicated_lots, trace }
     }
@@ -338,6 +341,10 @@ struct Walk<'index> {
     candidates: Vec<EventId>,
     /// Scratch for resolutions.
     resolved: Vec<Resolved>,
+    /// Hex keys of authors already formatted (by author index).
+    author_hex: HashMap<u32, String>,
+    /// Whether answers list every visit of every lot (trace) or only what a recall needs.
+    with_visits: bool,
 }
 
 impl<'index> Walk<'index> {
@@ -348,7 +355,15 @@ impl<'index> Walk<'index> {
             warnings: Vec::new(),
             candidates: Vec::new(),
             resolved: Vec::new(),
+            author_hex: HashMap::new(),
+            with_visits: true,
         }
+    }
+
+    /// The hex key of an author, formatted once per query.
+    fn author_hex(&mut self, author: u32) -> String {
+        let index = self.index;
+        self.author_hex.entry(author).or_insert_with(|| index.author(author).to_hex()).clone()
     }
 
     /// Every effective event that names `unit` once resolved, with the role and the resolved
@@ -416,22 +431,35 @@ impl<'index> Walk<'index> {
     }
 
     /// The next units along `direction` from `unit`, with the transformation event of each edge.
+    /// Only transformations are resolved here (and only on the `unit` side), which keeps the
+    /// walk itself cheap; the full per-unit pass happens once, in [`Walk::run`].
     fn neighbours(&mut self, unit: NodeId, direction: Direction) -> Vec<(NodeId, EventId)> {
         let (from_role, to_role) = match direction {
             Direction::Forward => (Role::Input, Role::Output),
             Direction::Back => (Role::Output, Role::Input),
         };
+        let index = self.index;
+        let mut candidates = std::mem::take(&mut self.candidates);
+        index.candidate_events(unit, &mut candidates);
         let mut next = Vec::new();
-        for (event_id, role, _) in self.events_of_unit(unit) {
-            if role != from_role || self.index.event(event_id).kind != Kind::Transformation {
+        for event_id in candidates.iter().copied() {
+            let event = index.event(event_id);
+            if event.kind != Kind::Transformation
+                || !event.is_effective()
+                || !event.objects.iter().any(|object| object.role == from_role)
+            {
+                continue;
+            }
+            index.resolve(event_id, from_role, &mut self.resolved);
+            if !self.resolved.iter().any(|item| item.unit == unit) {
                 continue;
             }
             for (member, other) in self.group_units(event_id, to_role) {
                 next.push((other, member));
             }
         }
+        self.candidates = candidates;
         // Link order, not id order: answers must not depend on the order entries arrived in.
-        let index = self.index;
         next.sort_by(|left, right| {
             (&index.node(left.0).link, &index.event(left.1).entry)
                 .cmp(&(&index.node(right.0).link, &index.event(right.1).entry))
@@ -512,18 +540,20 @@ impl<'index> Walk<'index> {
             for (event_id, role, resolved) in self.events_of_unit(*unit) {
                 self.relied.insert(event_id);
                 let event = index.event(event_id);
-                let author_key = index.author(event.author).to_hex();
+                let author_key = self.author_hex(event.author);
                 let uom = resolved.uom.map(|uom| index.symbol(uom).to_owned());
                 let quantity = resolved.quantity.unwrap_or(0.0);
                 let own = Holder::Organisation { key: author_key.clone() };
-                detail.visits.push(Visit {
-                    place: event.place.map(|place| index.symbol(place).to_owned()),
-                    organisation: author_key.clone(),
-                    date: format_time(event.time_ms),
-                    biz_step: event.biz_step.map(|step| index.symbol(step).to_owned()),
-                    flow: if role == Role::What { event.flow } else { Flow::Observed },
-                    event: event.entry.event_hash_id.clone(),
-                });
+                if self.with_visits {
+                    detail.visits.push(Visit {
+                        place: event.place.map(|place| index.symbol(place).to_owned()),
+                        organisation: author_key.clone(),
+                        date: format_time(event.time_ms),
+                        biz_step: event.biz_step.map(|step| index.symbol(step).to_owned()),
+                        flow: if role == Role::What { event.flow } else { Flow::Observed },
+                        event: event.entry.event_hash_id.clone(),
+                    });
+                }
                 match (role, event.kind) {
                     (Role::What, _) => match event.flow {
                         Flow::Produced => {
