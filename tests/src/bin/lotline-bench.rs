@@ -48,5 +48,13 @@ fn main() -> anyhow::Result<()> {
     if selected("ingest") {
         print_report(&bench::ingest::run(&options)?, arguments.json)?;
     }
+    // The trace scenarios (`trace_forward`, `trace_back`, `recall_scope`) run as one group.
+    if arguments.scenarios.is_empty() || arguments.scenarios.iter().any(|name| name != "ingest") {
+        for report in bench::trace::run(&options) {
+            if selected(&report.scenario) {
+                print_report(&report, arguments.json)?;
+            }
+        }
+    }
     Ok(())
 }
