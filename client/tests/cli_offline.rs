@@ -271,3 +271,190 @@ fn completions_are_generated_for_bash() {
     assert!(output.status.success());
     assert!(stdout_of(&output).contains("lotline"));
 }
+
+const TEMPLATE_CSV: &str = "\
+event,step,time,gtin,lot,quantity,uom,role,location,from,to,document_type,document_number
+,harvesting,2026-03-01T07:00:00+01:00,09506000134352,FIELD7,500,KGM,,9506000134352,,,,
+ship-9,shipping,2026-03-03T16:30:00+01:00,9506000134376,PACK42,60,EA,,9506000134352,9506000134352,4012345000115,bol,BOL-1
+ship-9,shipping,2026-03-03T16:30:00+01:00,9506000134376,PACK43,30,EA,,9506000134352,9506000134352,4012345000115,bol,BOL-1
+";
+
+#[test]
+fn capture_dry_run_turns_the_csv_template_into_a_valid_document() {
+    let scratch = tempfile::tempdir().unwrap();
+    let csv_path = scratch.path().join("week.csv");
+    std::fs::write(&csv_path, TEMPLATE_CSV).unwrap();
+    let output = lotline(&["capture", csv_path.to_str().unwrap(), "--dry-run"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output).trim(), "ok: 2 events (nothing sent)");
+
+    let output = lotline(&["capture", csv_path.to_str().unwrap(), "--dry-run", "--json"]);
+    let document_path = scratch.path().join("week.jsonld");
+    std::fs::write(&document_path, &output.stdout).unwrap();
+    let checked = lotline(&["epcis", "check", document_path.to_str().unwrap()]);
+    assert_eq!(stdout_of(&checked).trim(), "ok: 2 events", "{}", stderr_of(&checked));
+}
+
+#[test]
+fn capture_of_a_bad_csv_lists_every_bad_line_and_sends_nothing() {
+    let scratch = tempfile::tempdir().unwrap();
+    let csv_path = scratch.path().join("bad.csv");
+    let bad_csv = TEMPLATE_CSV
+        .replace("09506000134352,FIELD7", "09506000134353,FIELD7")
+        .replace("2026-03-03T16:30:00+01:00,9506000134376,PACK43", "tomorrow,9506000134376,PACK43");
+    std::fs::write(&csv_path, bad_csv).unwrap();
+    // A node address that cannot answer: the file must fail before any request is made.
+    let output = lotline(&["capture", csv_path.to_str().unwrap(), "--node", "http://127.0.0.1:9"]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+    let message = stderr_of(&output);
+    assert!(message.contains("bad.csv:line 2: gtin: "), "{message}");
+    assert!(message.contains("bad.csv:line 4: time: "), "{message}");
+    assert!(message.lines().last().unwrap().contains("nothing was sent"), "{message}");
+}
+
+#[test]
+fn network_commands_without_a_node_say_how_to_name_one() {
+    let output = lotline(&["trace", "back", "09506000134352/LOT42"]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+    assert_eq!(stderr_of(&output).lines().count(), 1);
+    assert!(stderr_of(&output).contains("--node"), "{}", stderr_of(&output));
+}
+
+#[test]
+fn a_wrong_identifier_is_refused_before_any_request() {
+    for bad_identifier in ["09506000134353/LOT42", "09506000134352", "not-a-lot"] {
+        let output = lotline(&["trace", "forward", bad_identifier, "--node", "http://127.0.0.1:9"]);
+        assert_eq!(output.status.code(), Some(3), "{bad_identifier}: {}", stderr_of(&output));
+        let message = stderr_of(&output);
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(message.contains("GTIN/LOT"), "{message}");
+    }
+}
+
+#[test]
+fn an_unreachable_node_is_exit_status_four_with_one_line() {
+    let output =
+        lotline(&["trace", "back", "09506000134352/LOT42", "--node", "http://127.0.0.1:9"]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr_of(&output));
+    let message = stderr_of(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains("cannot reach the node at http://127.0.0.1:9"), "{message}");
+    let output = lotline(&["events", "--node", "ftp://example.com"]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+}
+
+#[test]
+fn writes_without_a_token_say_how_to_give_one() {
+    let output = lotline(&[
+        "inspect",
+        "--lot",
+        "09506000134352/LOT42",
+        "--standard",
+        "EU 2073/2005",
+        "--method",
+        "ISO 11290-1",
+        "--result",
+        "fail",
+        "--node",
+        "http://127.0.0.1:9",
+    ]);
+    assert_eq!(output.status.code(), Some(5), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("LOTLINE_TOKEN"), "{}", stderr_of(&output));
+}
+
+mod offline_verify {
+    use lotline_ledger::checkpoint::{Checkpoint, SignedCheckpoint};
+    use lotline_ledger::feed::FeedWriter;
+    use lotline_ledger::identity::Keypair;
+    use lotline_ledger::merkle::Tree;
+    use lotline_ledger::proof::ProofBundle;
+    use lotline_ledger::records::{EpcisCapture, EventFormat, Payload};
+
+    use super::*;
+
+    /// A bundle proving one signed EPCIS entry, as `lotline proof` would save it.
+    fn bundle_file_text() -> (String, String, String) {
+        let keypair = Keypair::from_seed([21; 32]);
+        let event_json = serde_json::json!({
+            "type": "ObjectEvent",
+            "eventTime": "2026-03-01T08:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "epcList": [],
+            "action": "ADD",
+            "bizStep": "commissioning",
+            "quantityList": [{"epcClass": "https://id.gs1.org/01/09506000134352/10/LOT42"}],
+        });
+        let event = lotline_ledger::epcis::parse_event_json(&event_json, &[]).unwrap();
+        let event_id = lotline_ledger::epcis::event_hash_id(&event);
+        let payload = Payload::Epcis(EpcisCapture {
+            event_id: event_id.clone(),
+            format: EventFormat::JsonLd,
+            original: serde_json::to_vec(&event_json).unwrap(),
+        });
+        let mut writer = FeedWriter::new(Keypair::from_seed([21; 32]), None);
+        let entry = writer.next_entry_with_seed(1_700_000_000_000, &payload, &[5; 32]).unwrap();
+        let mut tree = Tree::new();
+        tree.push_leaf(entry.leaf_bytes());
+        let checkpoint = Checkpoint::for_feed(&keypair.public_key(), tree.size(), tree.root());
+        let signed_checkpoint = SignedCheckpoint::sign(checkpoint, &keypair).unwrap();
+        let bundle = ProofBundle::build(&signed_checkpoint, &tree, &[entry]).unwrap();
+        (bundle.to_json(), event_id, keypair.public_key().to_hex())
+    }
+
+    #[test]
+    fn verify_accepts_a_genuine_bundle_and_rejects_a_tampered_one() {
+        let scratch = tempfile::tempdir().unwrap();
+        let (bundle_text, event_id, author_hex) = bundle_file_text();
+        let bundle_path = scratch.path().join("proof.json");
+        std::fs::write(&bundle_path, &bundle_text).unwrap();
+
+        let output = lotline(&["verify", bundle_path.to_str().unwrap(), "--json"]);
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["verified"], true);
+        assert_eq!(report["events"], serde_json::json!([event_id]));
+        assert_eq!(report["feeds"][0]["author"], author_hex.as_str());
+
+        let pinned =
+            lotline(&["verify", bundle_path.to_str().unwrap(), "--trust-author", &author_hex]);
+        assert!(pinned.status.success(), "{}", stderr_of(&pinned));
+        let stranger = Keypair::from_seed([22; 32]).public_key().to_hex();
+        let untrusted =
+            lotline(&["verify", bundle_path.to_str().unwrap(), "--trust-author", &stranger]);
+        assert_eq!(untrusted.status.code(), Some(7), "{}", stderr_of(&untrusted));
+
+        let mut bundle: Value = serde_json::from_str(&bundle_text).unwrap();
+        let entry_text = bundle["entries"][0]["entry"].as_str().unwrap().to_owned();
+        let middle = entry_text.len() / 2;
+        let flipped = if &entry_text[middle..=middle] == "A" { "B" } else { "A" };
+        bundle["entries"][0]["entry"] = Value::String(format!(
+            "{}{flipped}{}",
+            &entry_text[..middle],
+            &entry_text[middle + 1..]
+        ));
+        let tampered_path = scratch.path().join("tampered.json");
+        std::fs::write(&tampered_path, serde_json::to_string(&bundle).unwrap()).unwrap();
+        let output = lotline(&["verify", tampered_path.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(7), "{}", stderr_of(&output));
+        assert!(
+            stderr_of(&output).starts_with("error: verification failed: "),
+            "{}",
+            stderr_of(&output)
+        );
+    }
+
+    #[test]
+    fn verify_of_a_file_that_is_no_bundle_is_one_line() {
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("notes.txt");
+        std::fs::write(&path, "hello").unwrap();
+        let output = lotline(&["verify", path.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+        assert!(
+            stderr_of(&output).contains("is not a proof bundle file"),
+            "{}",
+            stderr_of(&output)
+        );
+        assert_eq!(stderr_of(&output).lines().count(), 1);
+    }
+}

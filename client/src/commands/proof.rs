@@ -114,6 +114,13 @@ pub fn run_verify(arguments: &VerifyArgs, context: &Context) -> Result<ExitStatu
             print_verified(&evidence, trusted_authors.is_empty(), context.json)?;
             Ok(ExitStatus::Success)
         }
+        Err(lotline_client::Error::Verification(VerifyError::MalformedEvidence(reason))) => {
+            Err(InvalidInput(format!(
+                "{} is not a proof bundle file: {reason}",
+                arguments.bundle.display()
+            ))
+            .into())
+        }
         Err(lotline_client::Error::Verification(problem)) => {
             if context.json {
                 print_json(&json!({"verified": false, "problems": [problem.to_string()]}))?;

@@ -125,10 +125,15 @@ fn hazard_json(arguments: &IssueArgs) -> Result<Value> {
         return Ok(json!({"lots": lots}));
     }
     if let Some(facility) = &arguments.facility {
-        let facility_link = location_digital_link(facility).ok_or_else(|| {
-            InvalidInput(format!("--facility {facility:?} is not a GLN (13 digits) or SGLN"))
-        })?;
-        return Ok(json!({"facility": facility_link, "from": arguments.from, "to": arguments.to}));
+        let facility_gln = location_digital_link(facility)
+            .and_then(|link| match lotline_ledger::gs1::classify(&link)? {
+                lotline_ledger::gs1::Identifier::Location { gln, .. } => Some(gln),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                InvalidInput(format!("--facility {facility:?} is not a GLN (13 digits) or SGLN"))
+            })?;
+        return Ok(json!({"facility": facility_gln, "from": arguments.from, "to": arguments.to}));
     }
     if let Some(ingredient) = &arguments.ingredient {
         let gtin =
