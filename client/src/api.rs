@@ -102,6 +102,21 @@ pub struct Consignee {
     /// The lot (canonical Digital Link) it received, when the node says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lot: Option<String>,
+    /// Everything else the node said about the handoff (ship-from, shipped_at, received_at,
+    /// documents, the shipping and receiving events), kept for `--json`.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Consignee {
+    /// The handoff date: `date`, else when it was received, else when it was shipped.
+    pub fn best_date(&self) -> Option<&str> {
+        self.date.as_deref().or_else(|| {
+            ["received_at", "shipped_at"]
+                .into_iter()
+                .find_map(|field| self.extra.get(field).and_then(Value::as_str))
+        })
+    }
 }
 
 /// A reference from an answer to the feed entry that carries one event.
@@ -118,12 +133,16 @@ pub struct EntryReference {
     pub event_hash_id: Option<String>,
 }
 
-/// `GET /trace/back`, `GET /trace/forward` and `POST /recall/scope`.
+/// `GET /trace/back`, `GET /trace/forward` and `POST /recall/scope` (whose `trace` object
+/// is lifted to the top by [`TraceAnswer::from_value`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TraceAnswer {
     /// The identifier the node traced from, canonicalised.
     #[serde(default)]
     pub subject: Value,
+    /// Every identifier the walk started from (several for a recall over many lots).
+    #[serde(default)]
+    pub subjects: Vec<String>,
     /// Every lot reached (canonical Digital Links).
     #[serde(default)]
     pub lots: Vec<String>,
@@ -148,6 +167,22 @@ pub struct TraceAnswer {
     /// Everything else the node sent (kept for `--json` and exports).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl TraceAnswer {
+    /// Decodes a trace answer, or a recall scope `{"hazard", "implicated_lots", "trace": {…},
+    /// "evidence"}` whose `trace` object holds the trace answer.
+    pub fn from_value(mut value: Value) -> Result<Self, serde_json::Error> {
+        if let Some(Value::Object(trace)) = value.get_mut("trace").map(Value::take) {
+            if let Value::Object(outer) = &mut value {
+                outer.remove("trace");
+                for (key, field) in trace {
+                    outer.entry(key).or_insert(field);
+                }
+            }
+        }
+        serde_json::from_value(value)
+    }
 }
 
 /// `GET /feeds` item.
@@ -218,5 +253,55 @@ impl RecordList {
         match self {
             Self::Bare(items) | Self::Wrapped { records: items } => items,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_recall_scope_is_read_as_its_trace_answer_with_the_evidence_kept() {
+        let recall_scope = json!({
+            "hazard": "lots",
+            "implicated_lots": ["https://id.gs1.org/01/09506000134352/10/A"],
+            "trace": {
+                "subjects": ["https://id.gs1.org/01/09506000134352/10/A"],
+                "lots": ["https://id.gs1.org/01/09506000134352/10/A"],
+                "consignees": [{"lot": "https://id.gs1.org/01/09506000134352/10/A",
+                                "party": "https://id.gs1.org/417/4012345000115",
+                                "quantity": 12.5, "uom": "KGM", "shipped_at": "2026-03-03T16:30:00Z",
+                                "documents": []}],
+                "events": ["ni:///sha-256;ab?ver=CBV2.0"],
+                "entries": [],
+                "warnings": [],
+            },
+            "evidence": {"bundles": [], "unproven": []},
+        });
+        let answer = TraceAnswer::from_value(recall_scope).unwrap();
+        assert_eq!(answer.lots.len(), 1);
+        assert_eq!(answer.subjects, answer.lots);
+        assert_eq!(answer.consignees[0].quantity, Some(12.5));
+        assert_eq!(answer.consignees[0].best_date(), Some("2026-03-03T16:30:00Z"));
+        assert_eq!(answer.evidence["bundles"], json!([]));
+        assert_eq!(answer.extra["implicated_lots"].as_array().map(Vec::len), Some(1));
+        let reserialised = serde_json::to_value(&answer.consignees[0]).unwrap();
+        assert_eq!(reserialised["uom"], "KGM");
+        assert_eq!(reserialised["shipped_at"], "2026-03-03T16:30:00Z");
+    }
+
+    #[test]
+    fn records_arrive_bare_or_wrapped() {
+        let bare: RecordList = serde_json::from_value(
+            json!([{"kind": "recall_notice", "author": "aa", "entry_hash": "bb"}]),
+        )
+        .unwrap();
+        assert_eq!(bare.into_items()[0].entry_hash, "bb");
+        let wrapped: RecordList =
+            serde_json::from_value(json!({"records": [{"author": "aa", "entry_hash": "cc"}]}))
+                .unwrap();
+        assert_eq!(wrapped.into_items()[0].entry_hash, "cc");
     }
 }

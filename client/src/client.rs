@@ -207,16 +207,16 @@ impl Client {
     /// `GET /trace/{back|forward}?id=…`, verified against its evidence.
     pub fn trace(&self, direction: Direction, subject: &str) -> Result<CheckedAnswer, Error> {
         let path = format!("/trace/{}", direction.name());
-        let answer: TraceAnswer =
+        let answer_value: Value =
             self.transport.get_json(&path, &[("id".to_owned(), subject.to_owned())])?;
-        self.check(answer)
+        self.check(self.trace_answer(&path, answer_value)?)
     }
 
     /// `POST /recall/scope` with a hazard (`{"lots": […]}`, `{"facility", "from", "to"}` or
     /// `{"ingredient", "from", "to"}`), verified against its evidence.
     pub fn recall_scope(&self, hazard: &Value) -> Result<CheckedAnswer, Error> {
-        let answer: TraceAnswer = self.transport.post_json("/recall/scope", hazard)?;
-        self.check(answer)
+        let answer_value: Value = self.transport.post_json("/recall/scope", hazard)?;
+        self.check(self.trace_answer("/recall/scope", answer_value)?)
     }
 
     /// `POST /records`: signs a ledger record into this node's feed.
@@ -230,7 +230,11 @@ impl Client {
         let list: RecordList =
             self.transport.get_json("/records", &[("kind".to_owned(), kind.to_owned())])?;
         let mut checked_items = Vec::new();
-        for item in list.into_items() {
+        for mut item in list.into_items() {
+            // The node may send the record's fields flat beside author and entry hash.
+            if item.record.is_null() {
+                item.record = Value::Object(item.extra.clone());
+            }
             let verified = match item.extra.get("proof") {
                 Some(proof_value) => {
                     let bundles = verify::bundles_of(proof_value)?;
@@ -256,6 +260,14 @@ impl Client {
             checked_items.push((item, verified));
         }
         Ok(checked_items)
+    }
+
+    /// Decodes a trace or recall answer, naming the path when it is not the documented shape.
+    fn trace_answer(&self, path: &str, answer_value: Value) -> Result<TraceAnswer, Error> {
+        TraceAnswer::from_value(answer_value).map_err(|error| Error::BadAnswer {
+            url: format!("{}{path}", self.node_url()),
+            detail: format!("the body is not a trace answer: {error}"),
+        })
     }
 
     /// Verifies an answer's evidence and cross-checks its claims.

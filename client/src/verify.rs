@@ -328,9 +328,16 @@ pub fn check_answer(answer: &TraceAnswer, evidence: &VerifiedEvidence) -> Vec<Ve
         }
     }
     let proven_lots: BTreeSet<String> = evidence.events.values().flat_map(lots_of_event).collect();
+    // The subjects themselves are listed even when no event mentions them (an unknown lot);
+    // only lots the walk claims to have reached need a proven event.
+    let subjects: BTreeSet<&str> =
+        answer.subjects.iter().map(String::as_str).chain(answer.subject.as_str()).collect();
     for lot in &answer.lots {
         let canonical_lot =
             lotline_ledger::gs1::canonical_digital_link(lot).unwrap_or_else(|| lot.clone());
+        if subjects.contains(lot.as_str()) || subjects.contains(canonical_lot.as_str()) {
+            continue;
+        }
         if !proven_lots.contains(&canonical_lot) {
             problems.push(VerifyError::UnbackedLot(lot.clone()));
         }
@@ -491,6 +498,10 @@ mod tests {
                 VerifyError::UnbackedLot(invented_lot.to_owned())
             ]
         );
+        let unknown_subject = "https://id.gs1.org/01/09506000134352/10/NEVERSEEN";
+        let mut subject_only = answer(&[], &[unknown_subject]);
+        subject_only.subject = json!(unknown_subject);
+        assert!(check_answer(&subject_only, &evidence).is_empty(), "a subject needs no event");
         let empty = VerifiedEvidence::default();
         let problems = check_answer(&answer(&event_ids, &[]), &empty);
         assert_eq!(problems[0], VerifyError::MissingEvidence(2));

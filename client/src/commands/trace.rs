@@ -120,7 +120,7 @@ fn print_answer_tables(checked_answer: &CheckedAnswer, heading: &str) {
                 consignee.party.clone().unwrap_or_default(),
                 consignee.location.clone().unwrap_or_default(),
                 quantity_cell(consignee.quantity, consignee.uom.as_deref()),
-                consignee.date.clone().unwrap_or_default(),
+                consignee.best_date().unwrap_or_default().to_owned(),
                 consignee.lot.clone().unwrap_or_default(),
             ]);
         }
