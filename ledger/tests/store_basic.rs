@@ -134,7 +134,7 @@ fn equivocation_stores_a_fork_proof_and_freezes_the_feed_until_resolved() {
         &[7; 32],
     )
     .unwrap();
-    let error = store.append_batch(wires(&[conflicting.clone()])).unwrap_err();
+    let error = store.append_batch(wires(std::slice::from_ref(&conflicting))).unwrap_err();
     assert!(matches!(error, Error::Equivocation { index: 0, sequence: 1, .. }), "{error}");
     assert_eq!(store.is_frozen(&producer().public_key()), Some(1));
     let proofs = store.fork_proofs().unwrap();
