@@ -248,7 +248,8 @@ fn forward_trace_passes_through_the_pallet_to_every_consignee() {
     let answer = chain.ledger.index.trace_forward(&subject(&chain.raw_lot));
     assert_eq!(answer.lots, vec![chain.raw_lot.clone(), chain.packed_lot.clone()]);
     assert!(answer.warnings.is_empty(), "{:?}", answer.warnings);
-    let consignees: Vec<(String, Option<String>, Option<f64>, Option<String>, bool)> = answer
+    type Line = (String, Option<String>, Option<f64>, Option<String>, bool);
+    let consignees: Vec<Line> = answer
         .consignees
         .iter()
         .map(|handoff| {

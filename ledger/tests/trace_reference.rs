@@ -363,7 +363,7 @@ impl<'chain> Reference<'chain> {
     fn shipment_for_receipt_uncached(&self, receipt: usize) -> Option<usize> {
         let receiving = &self.events[receipt];
         let received = Self::raw_what(receiving.event);
-        let mut best: Option<((bool, i64, std::cmp::Reverse<usize>), usize)> = None;
+        let mut best: Option<(ShipmentRank, usize)> = None;
         for (position, shipping) in self.events.iter().enumerate() {
             if !shipping.effective
                 || flow_of(shipping.event) != Flow::Shipped
@@ -384,11 +384,17 @@ impl<'chain> Reference<'chain> {
     }
 }
 
+/// A consignee line reduced to comparable text: lot, shipping event, receiving event, amount,
+/// unit, party and location.
+type HandoffKey = (String, Option<String>, Option<String>, String, String, String);
+/// How a candidate shipment ranks for a receipt.
+type ShipmentRank = (bool, i64, std::cmp::Reverse<usize>);
+
 /// The comparable core of a trace answer.
 #[derive(Debug, PartialEq)]
 struct Core {
     lots: BTreeSet<String>,
-    handoffs: BTreeSet<(String, Option<String>, Option<String>, String, String, String)>,
+    handoffs: BTreeSet<HandoffKey>,
     positions: BTreeMap<(String, String, String), String>,
     events: BTreeSet<String>,
     origins: BTreeSet<(String, String)>,

@@ -15,7 +15,7 @@
 //! query time from event times, never from arrival order.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 use crate::epcis;
 use crate::identity::PublicKey;
@@ -423,9 +423,7 @@ impl Index {
     }
 
     fn fingerprint(&self, name: &str) -> u64 {
-        let mut hasher = self.fingerprint_state.build_hasher();
-        name.hash(&mut hasher);
-        hasher.finish()
+        self.fingerprint_state.hash_one(name)
     }
 
     fn author_id(&mut self, author: PublicKey) -> u32 {

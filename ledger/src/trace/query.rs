@@ -25,6 +25,12 @@ use super::facts::{DocumentRef, Flow, Kind, MasterData, ObjectKind};
 use super::index::{EventId, Index, NodeId, Resolved, Role, StoredEvent};
 use super::subject::Subject;
 
+/// One frame of the iterative depth-first walk: the unit, its next units (with the edge's
+/// event) and how many of them were taken.
+type Frame = (NodeId, Vec<(NodeId, EventId)>, usize);
+/// How a candidate shipment ranks for a receipt: shares a document, time, earlier id first.
+type ShipmentRank = (bool, i64, std::cmp::Reverse<EventId>);
+
 /// Amounts below this are treated as nothing left (float sums of shipped parts).
 const QUANTITY_EPSILON: f64 = 1e-9;
 
@@ -482,7 +488,7 @@ impl<'index> Walk<'index> {
             colour.insert(*seed, ON_PATH);
             order.push(*seed);
             let first = self.neighbours(*seed, direction);
-            let mut stack: Vec<(NodeId, Vec<(NodeId, EventId)>, usize)> = vec![(*seed, first, 0)];
+            let mut stack: Vec<Frame> = vec![(*seed, first, 0)];
             while let Some((current, next, position)) = stack.last_mut() {
                 let Some((neighbour, event_id)) = next.get(*position).copied() else {
                     colour.insert(*current, DONE);
@@ -661,7 +667,7 @@ impl<'index> Walk<'index> {
     fn shipment_for_receipt(&self, receipt: EventId) -> Option<EventId> {
         let index = self.index;
         let receiving = index.event(receipt);
-        let mut best: Option<((bool, i64, std::cmp::Reverse<EventId>), EventId)> = None;
+        let mut best: Option<(ShipmentRank, EventId)> = None;
         for object in receiving.objects_in(Role::What) {
             for candidate in &index.node(object.node).events {
                 let shipping = index.event(*candidate);
