@@ -171,10 +171,8 @@ impl EventLoop {
             SwarmEvent::Behaviour(BehaviourEvent::Kademlia(kad::Event::RoutingUpdated {
                 peer,
                 ..
-            })) => {
-                if !self.swarm.is_connected(&peer) {
-                    let _ = self.swarm.dial(peer);
-                }
+            })) if !self.swarm.is_connected(&peer) => {
+                let _ = self.swarm.dial(peer);
             }
             SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } => {
                 tracing::debug!(%peer_id, "connected");

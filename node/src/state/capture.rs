@@ -114,10 +114,10 @@ impl State {
             sequences: entries.iter().map(|entry| entry.sequence()).collect(),
         };
         let mut captures = lock(&self.captures);
-        if captures.len() >= super::MAX_CAPTURE_JOBS {
-            if let Some(oldest) = captures.keys().next().cloned() {
-                captures.remove(&oldest);
-            }
+        if captures.len() >= super::MAX_CAPTURE_JOBS
+            && let Some(oldest) = captures.keys().next().cloned()
+        {
+            captures.remove(&oldest);
         }
         captures.insert(job.capture_id.clone(), job.clone());
         Ok(job)

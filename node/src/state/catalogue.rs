@@ -150,10 +150,10 @@ impl Catalogue {
             entry,
         };
         self.by_event_id.entry(row.entry.event_hash_id.clone()).or_default().push(self.rows.len());
-        if let Some(declared) = &row.declared_event_id {
-            if *declared != row.entry.event_hash_id {
-                self.by_event_id.entry(declared.clone()).or_default().push(self.rows.len());
-            }
+        if let Some(declared) = &row.declared_event_id
+            && *declared != row.entry.event_hash_id
+        {
+            self.by_event_id.entry(declared.clone()).or_default().push(self.rows.len());
         }
         self.rows.push(row);
     }
@@ -232,7 +232,7 @@ fn identifiers<'row>(lists: &[&'row Vec<String>]) -> Vec<&'row String> {
 fn matches_identifier(wanted: &[String], present: &[&String]) -> bool {
     wanted.iter().any(|pattern| match pattern.strip_suffix('*') {
         Some(prefix) => present.iter().any(|identifier| identifier.starts_with(prefix)),
-        None => present.iter().any(|identifier| *identifier == pattern),
+        None => present.contains(&pattern),
     })
 }
 

@@ -228,10 +228,10 @@ impl State {
             if matches!(entry.payload(), Some(Payload::Epcis(_)) | None) {
                 continue;
             }
-            if let Some(record) = record_to_json(&entry) {
-                if kind.is_none_or(|kind| record["kind"] == kind) {
-                    records.push(record);
-                }
+            if let Some(record) = record_to_json(&entry)
+                && kind.is_none_or(|kind| record["kind"] == kind)
+            {
+                records.push(record);
             }
         }
         Ok(Value::Array(records))

@@ -278,10 +278,10 @@ impl State {
         self.index_entries(&entries);
         // A checkpoint that was ahead of us may now be checkable.
         let pending = lock(&self.pending_checkpoints).remove(&author_key);
-        if let Some(note) = pending {
-            if let Err(reason) = self.take_checkpoint(&author_key, &note) {
-                tracing::warn!(author = %author_key, %reason, "checkpoint contradicts the feed");
-            }
+        if let Some(note) = pending
+            && let Err(reason) = self.take_checkpoint(&author_key, &note)
+        {
+            tracing::warn!(author = %author_key, %reason, "checkpoint contradicts the feed");
         }
         Ok(RemoteApplied { appended: count, stop: false, announce: None })
     }

@@ -28,11 +28,11 @@ fn parse_author(author: &str) -> Result<PublicKey, ApiError> {
 /// Parses a trace identifier: a Digital Link, an EPC URN, or `GTIN/LOT`.
 pub fn parse_subject(written: &str) -> Result<Subject, ApiError> {
     let trimmed = written.trim();
-    if !trimmed.contains(':') {
-        if let Some((gtin, lot)) = trimmed.split_once('/') {
-            return Subject::from_gtin_and_lot(gtin, lot)
-                .map_err(|error| ApiError::QueryParameter(format!("id: {error}")));
-        }
+    if !trimmed.contains(':')
+        && let Some((gtin, lot)) = trimmed.split_once('/')
+    {
+        return Subject::from_gtin_and_lot(gtin, lot)
+            .map_err(|error| ApiError::QueryParameter(format!("id: {error}")));
     }
     Subject::parse(trimmed).map_err(|error| ApiError::QueryParameter(format!("id: {error}")))
 }
