@@ -173,12 +173,12 @@ impl TraceAnswer {
     /// Decodes a trace answer, or a recall scope `{"hazard", "implicated_lots", "trace": {…},
     /// "evidence"}` whose `trace` object holds the trace answer.
     pub fn from_value(mut value: Value) -> Result<Self, serde_json::Error> {
-        if let Some(Value::Object(trace)) = value.get_mut("trace").map(Value::take) {
-            if let Value::Object(outer) = &mut value {
-                outer.remove("trace");
-                for (key, field) in trace {
-                    outer.entry(key).or_insert(field);
-                }
+        if let Some(Value::Object(trace)) = value.get_mut("trace").map(Value::take)
+            && let Value::Object(outer) = &mut value
+        {
+            outer.remove("trace");
+            for (key, field) in trace {
+                outer.entry(key).or_insert(field);
             }
         }
         serde_json::from_value(value)

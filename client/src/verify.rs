@@ -238,13 +238,10 @@ fn checkpoint_feed_name(note: &str) -> String {
 fn check_links(evidence: &VerifiedEvidence) -> Result<(), VerifyError> {
     for ((author, sequence), entry) in &evidence.entries {
         let Some(previous_sequence) = sequence.checked_sub(1) else { continue };
-        if let Some(previous_entry) = evidence.entries.get(&(author.clone(), previous_sequence)) {
-            if entry.previous() != previous_entry.entry_hash() {
-                return Err(VerifyError::BrokenLink {
-                    author: author.clone(),
-                    sequence: *sequence,
-                });
-            }
+        if let Some(previous_entry) = evidence.entries.get(&(author.clone(), previous_sequence))
+            && entry.previous() != previous_entry.entry_hash()
+        {
+            return Err(VerifyError::BrokenLink { author: author.clone(), sequence: *sequence });
         }
     }
     Ok(())
@@ -462,7 +459,8 @@ mod tests {
         let (_, bundle, _) = signed_bundle();
         let stranger = Keypair::from_seed([9; 32]).public_key();
         let error =
-            verify_bundles(&[bundle.clone()], &[stranger], &WitnessPolicy::none()).unwrap_err();
+            verify_bundles(std::slice::from_ref(&bundle), &[stranger], &WitnessPolicy::none())
+                .unwrap_err();
         assert!(error.to_string().contains("not trusted"), "{error}");
 
         let witness = lotline_ledger::checkpoint::Cosigner::new(

@@ -22,6 +22,8 @@ use super::recall::{find_notice, notice_scope};
 use super::{Context, InvalidInput};
 
 /// The `export` subcommands.
+// Parsed once per process; boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ExportCommand {
     /// FSMA 204 sortable spreadsheet of every CTE behind lots or a recall.
