@@ -225,6 +225,14 @@ async fn sync_with(
     while fetches.join_next().await.is_some() {}
 }
 
+/// Why a fetch from a peer stopped early.
+enum FetchError {
+    /// The request failed (timeout, closed connection): not the peer's fault for sure.
+    Transport(String),
+    /// The peer sent data our rules reject: it is penalised.
+    Invalid(String),
+}
+
 /// Fetches `author`'s entries from our size up to `target_size` from `peer`, with a window of
 /// range requests in flight, appending each chunk in order as it is verified.
 async fn fetch_feed(
@@ -240,8 +248,16 @@ async fn fetch_feed(
     }
     let outcome = fetch_feed_claimed(&state, &network, peer, author, target_size).await;
     release(&fetching, &author);
-    if let Err(reason) = outcome {
-        tracing::warn!(%peer, author = %hex::encode(author), %reason, "feed fetch stopped");
+    match outcome {
+        Ok(()) => {}
+        Err(FetchError::Transport(reason)) => {
+            tracing::debug!(%peer, author = %hex::encode(author), %reason, "feed fetch stopped");
+        }
+        Err(FetchError::Invalid(reason)) => {
+            crate::metrics::peer_message_rejected();
+            tracing::warn!(%peer, author = %hex::encode(author), %reason, "peer sent invalid entries");
+            let _ = network.penalise(peer).await;
+        }
     }
 }
 
@@ -251,13 +267,13 @@ async fn fetch_feed_claimed(
     peer: PeerId,
     author: Author,
     target_size: u64,
-) -> Result<(), String> {
+) -> Result<(), FetchError> {
     loop {
         let local_size = {
             let state = Arc::clone(state);
             tokio::task::spawn_blocking(move || state.feed_size(&author))
                 .await
-                .map_err(|error| error.to_string())?
+                .map_err(|error| FetchError::Transport(error.to_string()))?
         };
         if local_size >= target_size {
             return Ok(());
@@ -279,16 +295,17 @@ async fn fetch_feed_claimed(
                 Ok(Response::Entries(entries)) if !entries.is_empty() => entries,
                 Ok(Response::Entries(_)) | Ok(Response::Refused(_)) => break,
                 Ok(Response::Heads(_)) => {
-                    crate::metrics::peer_message_rejected();
-                    return Err("peer answered a range request with heads".to_owned());
+                    return Err(FetchError::Invalid(
+                        "answered a range request with heads".to_owned(),
+                    ));
                 }
-                Err(error) => return Err(error.to_string()),
+                Err(error) => return Err(FetchError::Transport(error.to_string())),
             };
             let count = entries.len() as u64;
             let state = Arc::clone(state);
             let applied = tokio::task::spawn_blocking(move || state.apply_remote(author, entries))
                 .await
-                .map_err(|error| error.to_string())?;
+                .map_err(|error| FetchError::Transport(error.to_string()))?;
             match applied {
                 Ok(outcome) => {
                     crate::metrics::entries_replicated(outcome.appended);
@@ -300,10 +317,7 @@ async fn fetch_feed_claimed(
                         return Ok(());
                     }
                 }
-                Err(error) => {
-                    crate::metrics::peer_message_rejected();
-                    return Err(format!("peer sent entries we reject: {error}"));
-                }
+                Err(error) => return Err(FetchError::Invalid(error)),
             }
         }
         if !progressed {

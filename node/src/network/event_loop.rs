@@ -142,6 +142,10 @@ impl EventLoop {
                     tracing::warn!(%address, %error, "dial failed");
                 }
             }
+            Command::Penalise { peer } => {
+                tracing::warn!(%peer, "disconnecting a peer that sent invalid data");
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
         }
     }
 

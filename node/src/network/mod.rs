@@ -121,6 +121,9 @@ enum Command {
     Dial {
         address: Multiaddr,
     },
+    Penalise {
+        peer: PeerId,
+    },
 }
 
 /// A cloneable handle on the swarm task.
@@ -179,6 +182,12 @@ impl Handle {
             .await
             .map_err(|_| Error::Stopped)?;
         Ok(addresses.clone())
+    }
+
+    /// Penalises a peer that sent us invalid data: it is disconnected and not dialled again
+    /// for a while (gossip misbehaviour is also scored by gossipsub itself).
+    pub async fn penalise(&self, peer: PeerId) -> Result<(), Error> {
+        self.send(Command::Penalise { peer }).await
     }
 
     /// Dials an address (e.g. a bootstrap peer learnt later).
