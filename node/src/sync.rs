@@ -7,7 +7,7 @@
 //! Does not own: any verification or storage; every such decision is a blocking call on
 //! [`State`] made off the async threads.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,8 +29,9 @@ pub struct Service {
     network: network::Handle,
     /// Time between anti-entropy rounds.
     interval: Duration,
-    /// Feeds being fetched now, so two peers' answers do not race on one feed.
-    fetching: Arc<Mutex<HashSet<Author>>>,
+    /// Feeds being fetched now with the size wanted, so two peers' answers do not race on one
+    /// feed and an announcement arriving mid-fetch raises the running fetch's target.
+    fetching: Fetching,
     /// Peers being synced with now.
     syncing: Arc<Mutex<HashSet<PeerId>>>,
     /// Background work (answers, fetches); bounded by the peers and feeds in flight.
@@ -186,6 +187,37 @@ impl Service {
     }
 }
 
+/// Feeds being fetched, with the largest size anyone announced for each.
+type Fetching = Arc<Mutex<HashMap<Author, u64>>>;
+
+/// Claims the fetch of `author` up to `size`; if a fetch is running, raises its target instead
+/// and returns false.
+fn claim_fetch(fetching: &Fetching, author: Author, size: u64) -> bool {
+    let Ok(mut running) = fetching.lock() else { return false };
+    match running.get_mut(&author) {
+        Some(target) => {
+            *target = (*target).max(size);
+            false
+        }
+        None => {
+            running.insert(author, size);
+            true
+        }
+    }
+}
+
+/// The current target of a running fetch, or `None` (and the claim released) when
+/// `local_size` reached it; done under the lock so a raised target is never lost.
+fn fetch_target(fetching: &Fetching, author: Author, local_size: u64) -> Option<u64> {
+    let mut running = fetching.lock().ok()?;
+    let target = *running.get(&author)?;
+    if local_size >= target {
+        running.remove(&author);
+        return None;
+    }
+    Some(target)
+}
+
 fn claim<T: std::hash::Hash + Eq>(set: &Mutex<HashSet<T>>, item: T) -> bool {
     set.lock().map(|mut guard| guard.insert(item)).unwrap_or(false)
 }
@@ -197,12 +229,7 @@ fn release<T: std::hash::Hash + Eq>(set: &Mutex<HashSet<T>>, item: &T) {
 }
 
 /// One anti-entropy round with `peer`: compare heads, fetch what we lack.
-async fn sync_with(
-    state: Arc<State>,
-    network: network::Handle,
-    fetching: Arc<Mutex<HashSet<Author>>>,
-    peer: PeerId,
-) {
+async fn sync_with(state: Arc<State>, network: network::Handle, fetching: Fetching, peer: PeerId) {
     let heads = match network.request(peer, Request::Heads).await {
         Ok(Response::Heads(heads)) => heads,
         Ok(_) => return,
@@ -238,18 +265,22 @@ enum FetchError {
 async fn fetch_feed(
     state: Arc<State>,
     network: network::Handle,
-    fetching: Arc<Mutex<HashSet<Author>>>,
+    fetching: Fetching,
     peer: PeerId,
     author: Author,
     target_size: u64,
 ) {
-    if !claim(&fetching, author) {
+    if !claim_fetch(&fetching, author, target_size) {
         return;
     }
-    let outcome = fetch_feed_claimed(&state, &network, peer, author, target_size).await;
-    release(&fetching, &author);
+    let outcome = fetch_feed_claimed(&state, &network, &fetching, peer, author).await;
+    if !matches!(outcome, Ok(Completion::Reached))
+        && let Ok(mut running) = fetching.lock()
+    {
+        running.remove(&author);
+    }
     match outcome {
-        Ok(()) => {}
+        Ok(_) => {}
         Err(FetchError::Transport(reason)) => {
             tracing::debug!(%peer, author = %hex::encode(author), %reason, "feed fetch stopped");
         }
@@ -261,13 +292,21 @@ async fn fetch_feed(
     }
 }
 
+/// How a fetch loop ended without error.
+enum Completion {
+    /// Our copy reached the wanted size; the claim was released with the check.
+    Reached,
+    /// The peer had nothing more (or the feed froze); the claim is still held.
+    Stopped,
+}
+
 async fn fetch_feed_claimed(
     state: &Arc<State>,
     network: &network::Handle,
+    fetching: &Fetching,
     peer: PeerId,
     author: Author,
-    target_size: u64,
-) -> Result<(), FetchError> {
+) -> Result<Completion, FetchError> {
     loop {
         let local_size = {
             let state = Arc::clone(state);
@@ -275,9 +314,9 @@ async fn fetch_feed_claimed(
                 .await
                 .map_err(|error| FetchError::Transport(error.to_string()))?
         };
-        if local_size >= target_size {
-            return Ok(());
-        }
+        let Some(target_size) = fetch_target(fetching, author, local_size) else {
+            return Ok(Completion::Reached);
+        };
         let mut requests = Vec::new();
         let mut from = local_size;
         while from < target_size && (requests.len() as u64) < FETCH_WINDOW {
@@ -288,11 +327,12 @@ async fn fetch_feed_claimed(
             });
             from += u64::from(limit);
         }
-        let answers = futures::future::join_all(requests).await;
-        let mut progressed = false;
-        for answer in answers {
-            let entries = match answer {
-                Ok(Response::Entries(entries)) if !entries.is_empty() => entries,
+        // The window's answers are applied as one batch: one verification pass on all cores
+        // and one durable write for up to FETCH_WINDOW × MAX_RANGE_ENTRIES entries.
+        let mut window = Vec::new();
+        for answer in futures::future::join_all(requests).await {
+            match answer {
+                Ok(Response::Entries(entries)) if !entries.is_empty() => window.extend(entries),
                 Ok(Response::Entries(_)) | Ok(Response::Refused(_)) => break,
                 Ok(Response::Heads(_)) => {
                     return Err(FetchError::Invalid(
@@ -300,28 +340,23 @@ async fn fetch_feed_claimed(
                     ));
                 }
                 Err(error) => return Err(FetchError::Transport(error.to_string())),
-            };
-            let count = entries.len() as u64;
-            let state = Arc::clone(state);
-            let applied = tokio::task::spawn_blocking(move || state.apply_remote(author, entries))
-                .await
-                .map_err(|error| FetchError::Transport(error.to_string()))?;
-            match applied {
-                Ok(outcome) => {
-                    crate::metrics::entries_replicated(outcome.appended);
-                    progressed |= outcome.appended > 0;
-                    if let Some(announcement) = outcome.announce {
-                        let _ = network.publish(announcement).await;
-                    }
-                    if outcome.appended < count && outcome.stop {
-                        return Ok(());
-                    }
-                }
-                Err(error) => return Err(FetchError::Invalid(error)),
             }
         }
-        if !progressed {
-            return Ok(());
+        if window.is_empty() {
+            return Ok(Completion::Stopped);
+        }
+        let state_for_apply = Arc::clone(state);
+        let applied =
+            tokio::task::spawn_blocking(move || state_for_apply.apply_remote(author, window))
+                .await
+                .map_err(|error| FetchError::Transport(error.to_string()))?;
+        let outcome = applied.map_err(FetchError::Invalid)?;
+        crate::metrics::entries_replicated(outcome.appended);
+        if let Some(announcement) = outcome.announce {
+            let _ = network.publish(announcement).await;
+        }
+        if outcome.stop || outcome.appended == 0 {
+            return Ok(Completion::Stopped);
         }
     }
 }

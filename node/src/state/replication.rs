@@ -241,6 +241,13 @@ impl State {
         let local_size = self.feed_size(&author);
         let mut fresh = Vec::with_capacity(wires.len());
         for wire in wires {
+            // Only a prefix we may already hold needs decoding here; once a fresh entry is
+            // seen, the rest go straight to batch verification (which decodes them) and the
+            // store's rules reject any gap or reordering.
+            if !fresh.is_empty() {
+                fresh.push(wire);
+                continue;
+            }
             let decoded = DecodedEntry::decode(wire.clone()).map_err(|error| error.to_string())?;
             let header = decoded.header();
             if header.author != author_key {
@@ -274,6 +281,9 @@ impl State {
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let entries = lotline_ledger::feed::decode_and_verify_parallel(fresh, threads)
             .map_err(|error| error.to_string())?;
+        if let Some(stranger) = entries.iter().find(|entry| entry.author() != author_key) {
+            return Err(format!("entry of {} in a range of {author_key}", stranger.author()));
+        }
         self.store.append_verified(entries.clone()).map_err(|error| error.to_string())?;
         self.index_entries(&entries);
         // A checkpoint that was ahead of us may now be checkable.
