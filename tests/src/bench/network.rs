@@ -245,10 +245,11 @@ async fn capture_http(sizes: Sizes) -> anyhow::Result<Report> {
     })
     .await
     .context("the capture clients failed")?;
-    let (elapsed, mut latencies) = measured?;
-    latencies.sort();
+    // Stop the node before reporting a failure, so no task outlives the scenario.
     let stored = held(&state, &state.organisation());
     cluster.shutdown().await;
+    let (elapsed, mut latencies) = measured?;
+    latencies.sort();
     anyhow::ensure!(stored == events, "the node holds {stored} of {events} captured events");
 
     let per_s = stored as f64 / elapsed.as_secs_f64();
@@ -319,8 +320,8 @@ async fn propagation(sizes: Sizes) -> anyhow::Result<Report> {
     })
     .await
     .context("the propagation driver failed")?;
-    let (mut propagated, mut acknowledged) = measured?;
     cluster.shutdown().await;
+    let (mut propagated, mut acknowledged) = measured?;
     propagated.sort();
     acknowledged.sort();
 
@@ -343,7 +344,7 @@ async fn propagation(sizes: Sizes) -> anyhow::Result<Report> {
 type SignedMessage = (PublicKey, Vec<u8>, Signature);
 
 /// Signs `count` entries into `keypair`'s feed and appends them to `state`'s store in durable
-/// batches; returns the first [`CEILING_SAMPLE`] / feeds signed messages for the ceiling.
+/// batches; returns the signed messages of the first `sample` entries (for the ceiling).
 fn fill_feed(
     state: &State,
     keypair: Keypair,
@@ -401,8 +402,16 @@ fn verification_ceiling_per_s(messages: &[SignedMessage]) -> f64 {
 /// `catchup`: a fresh node joins a peer holding `catchup_entries` entries in
 /// [`CATCHUP_FEEDS`] feeds.
 async fn catchup(sizes: Sizes) -> anyhow::Result<Report> {
-    let joiner = CATCHUP_FEEDS;
     let mut cluster = start_cluster(CATCHUP_FEEDS + 1).await?;
+    // Stop the nodes before reporting a failure, so no task outlives the scenario.
+    let outcome = measure_catchup(&mut cluster, sizes).await;
+    cluster.shutdown().await;
+    outcome
+}
+
+/// The `catchup` scenario on a started cluster of [`CATCHUP_FEEDS`] + 1 nodes.
+async fn measure_catchup(cluster: &mut Cluster, sizes: Sizes) -> anyhow::Result<Report> {
+    let joiner = CATCHUP_FEEDS;
     // Only node 0 keeps running: it is the peer; the others' keys author its feeds, and the
     // last one, never given an entry, joins afterwards.
     for index in (1..=joiner).rev() {
@@ -476,7 +485,6 @@ async fn catchup(sizes: Sizes) -> anyhow::Result<Report> {
         tokio::time::sleep(CATCHUP_POLL).await;
     }
     let elapsed = started.elapsed();
-    cluster.shutdown().await;
 
     let per_s = expected as f64 / elapsed.as_secs_f64();
     let mut extra = serde_json::Map::new();
