@@ -152,9 +152,8 @@ impl Serialize for Signature {
 impl<'de> Deserialize<'de> for Signature {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw: Vec<u8> = serde::Deserialize::deserialize(deserializer)?;
-        let bytes: [u8; SIGNATURE_LEN] = raw
-            .try_into()
-            .map_err(|_| serde::de::Error::custom("a signature is 64 bytes"))?;
+        let bytes: [u8; SIGNATURE_LEN] =
+            raw.try_into().map_err(|_| serde::de::Error::custom("a signature is 64 bytes"))?;
         Ok(Self(bytes))
     }
 }
@@ -279,7 +278,9 @@ mod tests {
         let mut items: Vec<(PublicKey, &[u8], Signature)> = keypairs
             .iter()
             .zip(&messages)
-            .map(|(keypair, message)| (keypair.public_key(), message.as_slice(), keypair.sign(message)))
+            .map(|(keypair, message)| {
+                (keypair.public_key(), message.as_slice(), keypair.sign(message))
+            })
             .collect();
         verify_batch(&items).unwrap();
         items[5].2 = keypairs[0].sign(b"other");

@@ -5,6 +5,7 @@
 //! store, and the lot graph that answers trace and recall queries.
 //! Deliberately does not own any network IO or async runtime: `node` and `client` do.
 
+pub mod checkpoint;
 pub mod codec;
 pub mod epcis;
 pub mod feed;
@@ -13,7 +14,6 @@ pub mod gs1;
 pub mod identity;
 pub mod merkle;
 pub mod proof;
-pub mod checkpoint;
 pub mod records;
 pub mod roster;
 pub mod store;

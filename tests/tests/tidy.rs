@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
 }
 
 fn rust_files(directory: &Path, found: &mut Vec<PathBuf>) {
@@ -61,7 +64,8 @@ fn each_pinned_dependency_is_named_by_exactly_one_file() {
                 let text = std::fs::read_to_string(path).unwrap_or_default();
                 text.lines().any(|line| {
                     let code = line.split("//").next().unwrap_or_default();
-                    code.contains(&format!("{dependency}::")) || code.contains(&format!("use {dependency}"))
+                    code.contains(&format!("{dependency}::"))
+                        || code.contains(&format!("use {dependency}"))
                 })
             })
             .map(|path| path.display().to_string())
@@ -78,7 +82,11 @@ fn every_source_file_opens_with_a_module_comment() {
     for crate_directory in ["ledger", "node", "client", "tests"] {
         for path in sources_of(crate_directory) {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
-            assert!(text.trim_start().starts_with("//!"), "{} must open with a //! comment", path.display());
+            assert!(
+                text.trim_start().starts_with("//!"),
+                "{} must open with a //! comment",
+                path.display()
+            );
         }
     }
 }
@@ -89,5 +97,8 @@ fn the_readme_test_command_is_what_ci_runs() {
     let ci = std::fs::read_to_string(workspace_root().join(".ci/run")).expect(".ci/run");
     let command = "cargo test --workspace --locked";
     assert!(readme.contains(command), "README.md must give the test command");
-    assert!(ci.lines().any(|line| line.trim() == command), ".ci/run must run the README's test command");
+    assert!(
+        ci.lines().any(|line| line.trim() == command),
+        ".ci/run must run the README's test command"
+    );
 }

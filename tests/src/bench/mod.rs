@@ -1,6 +1,7 @@
 //! Benchmark scenarios of `lotline-bench`; each prints one JSON line (see docs/performance.md).
 
 pub mod ingest;
+pub mod network;
 pub mod trace;
 
 use serde::Serialize;

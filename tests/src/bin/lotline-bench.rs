@@ -49,11 +49,16 @@ fn main() -> anyhow::Result<()> {
         print_report(&bench::ingest::run(&options)?, arguments.json)?;
     }
     // The trace scenarios (`trace_forward`, `trace_back`, `recall_scope`) run as one group.
-    if arguments.scenarios.is_empty() || arguments.scenarios.iter().any(|name| name != "ingest") {
+    if ["trace_forward", "trace_back", "recall_scope"].iter().any(|name| selected(name)) {
         for report in bench::trace::run(&options) {
             if selected(&report.scenario) {
                 print_report(&report, arguments.json)?;
             }
+        }
+    }
+    if bench::network::SCENARIOS.iter().any(|name| selected(name)) {
+        for report in bench::network::run(&options, &selected)? {
+            print_report(&report, arguments.json)?;
         }
     }
     Ok(())
