@@ -126,6 +126,10 @@ async fn the_client_verifies_honest_answers_and_catches_a_tampered_entry() {
     let honest_url = cluster.url(3);
     let proxy = tampering_proxy(cluster.node(3).http_address).await;
     let lying_url = format!("http://{proxy}");
+    let regulator_url = cluster.url(3);
+    let regulator_token = cluster.token(3).to_owned();
+    let producer_url = cluster.url(0);
+    let producer_token = cluster.token(0).to_owned();
     tokio::task::spawn_blocking(move || {
         let honest = Client::connect(&honest_url, None, Policy::default()).unwrap();
         let answer = honest.trace(Direction::Forward, &lot).expect("trace answered");
@@ -139,6 +143,30 @@ async fn the_client_verifies_honest_answers_and_catches_a_tampered_entry() {
             Err(_) => true,
         };
         assert!(caught, "a tampered entry must be caught by the client");
+
+        // A regulator's recall notice is served with its proof, and the client verifies it.
+        let regulator = Client::connect(&regulator_url, Some(regulator_token), Policy::default()).unwrap();
+        let receipt = regulator
+            .submit_record(&serde_json::json!({
+                "kind": "recall_notice", "recall_id": "R-1", "class": "I", "lots": [lot.clone()],
+                "hazard": "Listeria monocytogenes", "instructions": "stop sale"
+            }))
+            .expect("a regulator may issue a recall");
+        let _ = receipt;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let records = regulator.records("recall_notice").expect("records listed");
+            if records.iter().any(|(_, verified)| *verified) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the recall notice never came with a verified proof");
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        // A producer may not issue one: the role rules are enforced.
+        let producer = Client::connect(&producer_url, Some(producer_token), Policy::default()).unwrap();
+        assert!(producer
+            .submit_record(&serde_json::json!({"kind": "recall_notice", "recall_id": "R-2", "lots": [lot.clone()], "hazard": "x"}))
+            .is_err());
 
         // A wrong identifier is an error, not a panic.
         let transport = Transport::new(&honest_url, None).unwrap();

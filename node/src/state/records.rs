@@ -1,7 +1,8 @@
 //! Ledger records over HTTP: JSON in (`POST /records`), signed into this organisation's feed
 //! when its role allows the kind; JSON out (`GET /records`), from every replicated feed.
 //!
-//! Owns: the JSON shape of each record kind (documented in `docs/http-api.md`). The roster's
+//! Owns: the JSON shape of each record kind (documented in `docs/http-api.md`); every record
+//! served carries its proof bundle once a checkpoint covers it. The roster's
 //! role rules are enforced by the ledger's append rules, not here; this file only reports them
 //! early with a clear message.
 
@@ -228,9 +229,21 @@ impl State {
             if matches!(entry.payload(), Some(Payload::Epcis(_)) | None) {
                 continue;
             }
-            if let Some(record) = record_to_json(&entry)
+            if let Some(mut record) = record_to_json(&entry)
                 && kind.is_none_or(|kind| record["kind"] == kind)
             {
+                // The record's own proof: its signed entry, inclusion proof and the author's
+                // cosigned checkpoint (absent until a checkpoint covers it).
+                let reference = lotline_ledger::trace::EntryRef {
+                    author: entry.author(),
+                    sequence: entry.sequence(),
+                    entry_hash: *entry.entry_hash().as_bytes(),
+                    event_hash_id: String::new(),
+                };
+                let evidence = self.evidence(std::slice::from_ref(&reference))?;
+                if evidence["bundles"].as_array().is_some_and(|bundles| !bundles.is_empty()) {
+                    record["proof"] = evidence;
+                }
                 records.push(record);
             }
         }
