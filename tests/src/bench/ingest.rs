@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use lotline_ledger::codec;
 use lotline_ledger::feed::{FeedWriter, VerifiedEntry};
-use lotline_ledger::identity::{self, Keypair, PublicKey, Signature};
+use lotline_ledger::identity::{Keypair, PublicKey, Signature};
 use lotline_ledger::records::{EpcisCapture, EventFormat, Payload};
 use lotline_ledger::roster::{Genesis, Member, Role};
 use lotline_ledger::store::Store;
@@ -151,33 +151,7 @@ fn ceiling_per_s(entries: &[VerifiedEntry]) -> f64 {
             (entry.author(), message, entry.signature())
         })
         .collect();
-    let chunk = BATCH_ENTRIES.div_ceil(threads);
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for thread_messages in messages.chunks(messages.len().div_ceil(threads)) {
-            scope.spawn(move || {
-                for batch in thread_messages.chunks(chunk) {
-                    let items: Vec<(PublicKey, &[u8], Signature)> = batch
-                        .iter()
-                        .map(|(key, message, signature)| (*key, message.as_slice(), *signature))
-                        .collect();
-                    // Honest signatures: a failure would be a bug worth seeing in the figure.
-                    if identity::verify_batch(&items).is_err() {
-                        eprintln!("ceiling: a batch failed to verify");
-                    }
-                }
-            });
-        }
-    });
-    messages.len() as f64 / started.elapsed().as_secs_f64()
-}
-
-fn percentile_ms(sorted: &[Duration], fraction: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let index = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[index].as_secs_f64() * 1_000.0
+    super::verification_ceiling_per_s(&messages, BATCH_ENTRIES.div_ceil(threads))
 }
 
 fn round(value: f64, places: i32) -> f64 {
@@ -233,8 +207,8 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         scenario: "ingest".to_owned(),
         events: appended as u64,
         per_s: Some(round(per_s, 0)),
-        p50_ms: Some(round(percentile_ms(&latencies, 0.50), 2)),
-        p99_ms: Some(round(percentile_ms(&latencies, 0.99), 2)),
+        p50_ms: Some(round(super::percentile_ms(&latencies, 0.50), 2)),
+        p99_ms: Some(round(super::percentile_ms(&latencies, 0.99), 2)),
         ceiling_per_s: Some(round(ceiling, 0)),
         ratio: Some(round(per_s / ceiling, 3)),
         extra,

@@ -4,6 +4,9 @@ pub mod ingest;
 pub mod network;
 pub mod trace;
 
+use std::time::{Duration, Instant};
+
+use lotline_ledger::identity::{self, PublicKey, Signature};
 use serde::Serialize;
 
 /// How a run was asked for on the command line.
@@ -38,4 +41,41 @@ pub struct Report {
     /// Scenario-specific figures (index build rate, memory, ...).
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A signed message as the verifier sees it: key, signed bytes, signature.
+pub type SignedMessage = (PublicKey, Vec<u8>, Signature);
+
+/// The machine's Ed25519 batch-verification rate on all cores over `messages`, split into one
+/// chunk per core and verified `batch_size` at a time with no decoding or storage: the bound on
+/// any node that checks every signature it stores (`ceiling_per_s` in the reports).
+pub fn verification_ceiling_per_s(messages: &[SignedMessage], batch_size: usize) -> f64 {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for thread_messages in messages.chunks(messages.len().div_ceil(threads).max(1)) {
+            scope.spawn(move || {
+                for batch in thread_messages.chunks(batch_size.max(1)) {
+                    let items: Vec<(PublicKey, &[u8], Signature)> = batch
+                        .iter()
+                        .map(|(key, message, signature)| (*key, message.as_slice(), *signature))
+                        .collect();
+                    // Honest signatures: a failure would be a bug worth seeing in the figure.
+                    if identity::verify_batch(&items).is_err() {
+                        eprintln!("ceiling: a batch failed to verify");
+                    }
+                }
+            });
+        }
+    });
+    messages.len() as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The value at `fraction` (0..=1) of sorted latencies, in milliseconds.
+pub fn percentile_ms(sorted: &[Duration], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index].as_secs_f64() * 1_000.0
 }

@@ -21,11 +21,11 @@ use anyhow::Context as _;
 use lotline_client::http::Transport;
 use lotline_ledger::codec;
 use lotline_ledger::feed::{FeedWriter, VerifiedEntry};
-use lotline_ledger::identity::{self, Keypair, PublicKey, Signature};
+use lotline_ledger::identity::{Keypair, PublicKey};
 use lotline_ledger::records::{EpcisCapture, EventFormat, Payload};
 use lotline_node::state::State;
 
-use super::{Options, Report};
+use super::{Options, Report, SignedMessage, percentile_ms, verification_ceiling_per_s};
 use crate::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
 
 /// The scenario names this module answers, in the order they run.
@@ -156,15 +156,6 @@ fn peer_payload(serial: u64) -> Payload {
         format: EventFormat::JsonLd,
         original: original.into_bytes(),
     })
-}
-
-/// The value at `fraction` (0..=1) of sorted latencies, in milliseconds.
-fn percentile_ms(sorted: &[Duration], fraction: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let index = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[index].as_secs_f64() * 1_000.0
 }
 
 /// Rounds for the report (machine noise makes more digits meaningless).
@@ -341,7 +332,6 @@ async fn propagation(sizes: Sizes) -> anyhow::Result<Report> {
 }
 
 /// What one signed-entry triple needs for batch verification.
-type SignedMessage = (PublicKey, Vec<u8>, Signature);
 
 /// Signs `count` entries into `keypair`'s feed and appends them to `state`'s store in durable
 /// batches; returns the signed messages of the first `sample` entries (for the ceiling).
@@ -373,30 +363,6 @@ fn fill_feed(
         written += batch_size;
     }
     Ok(messages)
-}
-
-/// The machine's Ed25519 batch-verification rate on all cores over `messages`: the bound on
-/// any node that checks every signature it stores.
-fn verification_ceiling_per_s(messages: &[SignedMessage]) -> f64 {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for thread_messages in messages.chunks(messages.len().div_ceil(threads).max(1)) {
-            scope.spawn(move || {
-                for batch in thread_messages.chunks(CEILING_BATCH) {
-                    let items: Vec<(PublicKey, &[u8], Signature)> = batch
-                        .iter()
-                        .map(|(key, message, signature)| (*key, message.as_slice(), *signature))
-                        .collect();
-                    // Honest signatures: a failure would be a bug worth seeing in the figure.
-                    if identity::verify_batch(&items).is_err() {
-                        eprintln!("catchup ceiling: a batch failed to verify");
-                    }
-                }
-            });
-        }
-    });
-    messages.len() as f64 / started.elapsed().as_secs_f64()
 }
 
 /// `catchup`: a fresh node joins a peer holding `catchup_entries` entries in
@@ -461,9 +427,10 @@ async fn measure_catchup(cluster: &mut Cluster, sizes: Sizes) -> anyhow::Result<
     .context("building the catchup peer failed")?;
     let messages = filled?;
     let setup_elapsed = setup_started.elapsed();
-    let ceiling = tokio::task::spawn_blocking(move || verification_ceiling_per_s(&messages))
-        .await
-        .context("the ceiling measurement failed")?;
+    let ceiling =
+        tokio::task::spawn_blocking(move || verification_ceiling_per_s(&messages, CEILING_BATCH))
+            .await
+            .context("the ceiling measurement failed")?;
 
     let started = Instant::now();
     cluster.start_node(joiner).await?;
