@@ -237,7 +237,8 @@ impl DecodedEntry {
             return Err(Error::UnsupportedVersion { found: raw.header.version });
         }
         let payload_kind = PayloadKind::from_code(raw.header.payload_kind)?;
-        let author = PublicKey::from_bytes(raw.header.author).map_err(Error::InvalidAuthor)?;
+        // The key is checked with the signature (once per distinct author in a batch).
+        let author = PublicKey::from_header_bytes(raw.header.author);
         let header = Header {
             version: raw.header.version,
             author,
@@ -521,16 +522,19 @@ pub fn verify_batch(entries: Vec<DecodedEntry>) -> Result<Vec<VerifiedEntry>, Ba
         .map(|(entry, message)| (entry.header.author, message.as_slice(), entry.signature))
         .collect();
     if let Err(error) = identity::verify_batch(&items) {
-        let index = match error {
-            identity::Error::BadSignatureInBatch { index } => index,
+        let index = match &error {
+            identity::Error::BadSignatureInBatch { index }
+            | identity::Error::InvalidKeyInBatch { index, .. } => *index,
             _ => 0,
         };
-        let failing = entries.get(index).map(|entry| entry.header);
-        let error = match failing {
-            Some(header) => {
+        let error = match (error, entries.get(index).map(|entry| entry.header)) {
+            (identity::Error::BadSignatureInBatch { .. }, Some(header)) => {
                 Error::BadSignature { author: header.author, sequence: header.sequence }
             }
-            None => Error::InvalidAuthor(error),
+            (identity::Error::InvalidKeyInBatch { key, .. }, _) => {
+                Error::InvalidAuthor(identity::Error::InvalidPublicKey(key))
+            }
+            (error, _) => Error::InvalidAuthor(error),
         };
         return Err(BatchError { index, error });
     }

@@ -33,6 +33,14 @@ pub enum Error {
         /// Position of the first failing item in the batch.
         index: usize,
     },
+    /// In a batch, the item at this index names a key that is not a usable Ed25519 point.
+    #[error("invalid public key {key} on item {index} of the batch")]
+    InvalidKeyInBatch {
+        /// Position of the first such item in the batch.
+        index: usize,
+        /// The key, in hex.
+        key: String,
+    },
     /// A key file could not be read or written.
     #[error("key file {path}: {source}")]
     KeyFile {
@@ -64,12 +72,16 @@ pub struct PublicKey(
 impl PublicKey {
     /// Wraps raw bytes after checking they are a usable Ed25519 key.
     pub fn from_bytes(bytes: [u8; PUBLIC_KEY_LEN]) -> Result<Self, Error> {
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-            .map_err(|_| Error::InvalidPublicKey(hex::encode(bytes)))?;
-        if key.is_weak() {
-            return Err(Error::InvalidPublicKey(hex::encode(bytes)));
-        }
+        Self(bytes).checked_dalek()?;
         Ok(Self(bytes))
+    }
+
+    /// Wraps raw bytes read from an entry header without the point checks (a decompression,
+    /// the most expensive step of decoding an entry). Such a key is checked, once per
+    /// distinct key, when the entry's signature is verified ([`verify_batch`],
+    /// [`PublicKey::verify`]); until then it identifies a claimed author only.
+    pub(crate) fn from_header_bytes(bytes: [u8; PUBLIC_KEY_LEN]) -> Self {
+        Self(bytes)
     }
 
     /// Parses the lower-case hex form.
@@ -99,6 +111,15 @@ impl PublicKey {
     fn dalek(&self) -> Result<ed25519_dalek::VerifyingKey, Error> {
         ed25519_dalek::VerifyingKey::from_bytes(&self.0)
             .map_err(|_| Error::InvalidPublicKey(hex::encode(self.0)))
+    }
+
+    /// The dalek key after the full check: a valid point that is not of small order.
+    fn checked_dalek(&self) -> Result<ed25519_dalek::VerifyingKey, Error> {
+        let key = self.dalek()?;
+        if key.is_weak() {
+            return Err(Error::InvalidPublicKey(hex::encode(self.0)));
+        }
+        Ok(key)
     }
 }
 
@@ -241,10 +262,23 @@ pub fn verify_batch(items: &[(PublicKey, &[u8], Signature)]) -> Result<(), Error
     let mut messages = Vec::with_capacity(items.len());
     let mut signatures = Vec::with_capacity(items.len());
     let mut keys = Vec::with_capacity(items.len());
-    for (key, message, signature) in items {
+    // A batch comes from few authors: check and decompress each distinct key once.
+    let mut checked: Vec<(PublicKey, ed25519_dalek::VerifyingKey)> = Vec::new();
+    for (index, (key, message, signature)) in items.iter().enumerate() {
         messages.push(*message);
         signatures.push(signature.dalek());
-        keys.push(key.dalek()?);
+        let known = checked.iter().find(|(seen, _)| seen == key).map(|(_, dalek)| *dalek);
+        let dalek = match known {
+            Some(dalek) => dalek,
+            None => {
+                let dalek = key
+                    .checked_dalek()
+                    .map_err(|_| Error::InvalidKeyInBatch { index, key: key.to_hex() })?;
+                checked.push((*key, dalek));
+                dalek
+            }
+        };
+        keys.push(dalek);
     }
     if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
         return Ok(());
@@ -285,6 +319,22 @@ mod tests {
         verify_batch(&items).unwrap();
         items[5].2 = keypairs[0].sign(b"other");
         assert!(matches!(verify_batch(&items), Err(Error::BadSignatureInBatch { index: 5 })));
+    }
+
+    #[test]
+    fn batch_checks_keys_read_from_headers_and_names_the_bad_item() {
+        let keypair = Keypair::from_seed([3; 32]);
+        let signature = keypair.sign(b"lot");
+        // The identity point: decompresses, but is of small order (a weak key).
+        let mut weak = [0u8; PUBLIC_KEY_LEN];
+        weak[0] = 1;
+        assert!(PublicKey::from_bytes(weak).is_err());
+        let items: Vec<(PublicKey, &[u8], Signature)> = vec![
+            (keypair.public_key(), b"lot", signature),
+            (PublicKey::from_header_bytes(weak), b"lot", signature),
+        ];
+        let error = verify_batch(&items).unwrap_err();
+        assert!(matches!(error, Error::InvalidKeyInBatch { index: 1, .. }), "{error}");
     }
 
     #[test]

@@ -13,17 +13,25 @@
 //! a crash it is present whole or not at all. Appends are serialised by one lock; signature
 //! verification runs before the lock is taken, so it overlaps another caller's write.
 //!
-//! **Layout.** One sled tree, so that a single `apply_batch` covers entries, indexes and heads
-//! (sled batches are atomic per tree). Keys start with a one-byte prefix:
-//! `e`+order → wire bytes; `a`+author+sequence → order; `h`+entry hash → order;
-//! `i`+event id+`0x00`+order → (); `H`+author → head; `r`+order → () (roster change entries);
-//! `c`+author+size → checkpoint note (its cosignature lines included); `f`+author+position+kind
-//! → fork proof (JSON, the `fork` module's portable form); `F`+author → frozen-at sequence; `m/…` → metadata (genesis). Integers are
-//! big-endian so keys sort numerically.
+//! **Layout.** One sled tree, so that a single `apply_batch` covers entries, heads and
+//! everything else a batch changes (sled batches are atomic per tree). Keys start with a
+//! one-byte prefix: `s`+first order → a segment of up to [`SEGMENT_ENTRIES`] consecutive
+//! entries' wire bytes (at most [`SEGMENT_BYTES`] unless one entry is larger); `H`+author → head; `c`+author+size → checkpoint note (its cosignature
+//! lines included); `f`+author+position+kind → fork proof (JSON, the `fork` module's portable
+//! form); `F`+author → frozen-at sequence; `m/…` → metadata (genesis, layout version).
+//! Integers are big-endian so keys sort numerically.
+//!
+//! **Why segments.** sled copies a leaf on every insert, so the cost of an append is the number
+//! of keys it writes: packing a batch's entries into a few segment values (instead of an entry
+//! key plus three index keys per entry) is what lets append keep up with signature
+//! verification. The lookups by author and sequence, entry hash and event hash id are in-memory
+//! maps from those to the append order, rebuilt from the segments on reopening (about
+//! 100 bytes per entry); an order is found in the segment whose first order is the largest not
+//! above it. Entries dropped by a fork resolution leave an empty slot in their segment.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use crate::checkpoint::{self, Cosignature, SignedCheckpoint};
 use crate::codec;
@@ -34,16 +42,22 @@ use crate::merkle;
 use crate::records::Payload;
 use crate::roster::{self, Change, Genesis, Roster};
 
-const PREFIX_ENTRY: u8 = b'e';
-const PREFIX_AUTHOR: u8 = b'a';
-const PREFIX_HASH: u8 = b'h';
-const PREFIX_EVENT: u8 = b'i';
+const PREFIX_SEGMENT: u8 = b's';
 const PREFIX_HEAD: u8 = b'H';
-const PREFIX_ROSTER: u8 = b'r';
 const PREFIX_CHECKPOINT: u8 = b'c';
 const PREFIX_FORK: u8 = b'f';
 const PREFIX_FROZEN: u8 = b'F';
 const KEY_GENESIS: &[u8] = b"m/genesis";
+const KEY_LAYOUT: &[u8] = b"m/layout";
+/// The on-disk layout this module reads and writes (see the module docs).
+const LAYOUT: &[u8] = b"lotline-store/segments-1";
+
+/// Most entries packed into one segment value.
+pub const SEGMENT_ENTRIES: usize = 128;
+/// Most bytes of entries packed into one segment value (a single larger entry gets a segment
+/// of its own): under sled's inline-message limit, a quarter of its 512 KiB log segment,
+/// above which a value is written to a file of its own.
+pub const SEGMENT_BYTES: usize = 96 * 1024;
 
 /// Entries verified per chunk by [`Store::verify`] and when rebuilding.
 const VERIFY_CHUNK: usize = 2048;
@@ -166,6 +180,165 @@ struct State {
     trees: BTreeMap<PublicKey, merkle::Tree>,
 }
 
+/// The in-memory lookups, from what readers ask for to an entry's append order. Rebuilt from
+/// the segments on reopening; changed only by the append that holds the append lock, after
+/// its batch is durable.
+#[derive(Debug, Default)]
+struct Indexes {
+    /// First order of every segment, ascending.
+    segment_starts: Vec<u64>,
+    /// Per feed, the order of every sequence number (feeds start at sequence 0).
+    by_author: HashMap<PublicKey, Vec<u64>>,
+    /// Entry hash → order.
+    by_hash: HashMap<EntryHash, u64>,
+    /// Digest of an EPCIS event hash id → order of the first entry carrying it.
+    by_event: HashMap<[u8; 32], u64>,
+    /// Orders of later entries carrying an event hash id already in `by_event`, ascending.
+    more_by_event: HashMap<[u8; 32], Vec<u64>>,
+}
+
+fn event_key(event_id: &str) -> [u8; 32] {
+    codec::digest(event_id.as_bytes())
+}
+
+impl Indexes {
+    /// Indexes the entry stored at `order` (the next sequence of its feed).
+    fn add(&mut self, order: u64, entry: &VerifiedEntry) -> Result<(), Error> {
+        let orders = self.by_author.entry(entry.author()).or_default();
+        if entry.sequence() != orders.len() as u64 {
+            return Err(Error::Corrupt(format!(
+                "entry {order} has sequence {} of {} where {} was expected",
+                entry.sequence(),
+                entry.author(),
+                orders.len()
+            )));
+        }
+        orders.push(order);
+        self.by_hash.insert(entry.entry_hash(), order);
+        if let Some(event_id) = entry.event_id() {
+            let key = event_key(&event_id);
+            match self.by_event.get(&key) {
+                None => {
+                    self.by_event.insert(key, order);
+                }
+                Some(_) => self.more_by_event.entry(key).or_default().push(order),
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets `entry`, stored at `order`, whose feed is cut at `entry.sequence()` by the caller.
+    fn forget(&mut self, order: u64, entry: &VerifiedEntry) {
+        self.by_hash.remove(&entry.entry_hash());
+        let Some(event_id) = entry.event_id() else { return };
+        let key = event_key(&event_id);
+        let more = self.more_by_event.get_mut(&key);
+        if self.by_event.get(&key) == Some(&order) {
+            match more.filter(|more| !more.is_empty()) {
+                Some(more) => {
+                    let next = more.remove(0);
+                    self.by_event.insert(key, next);
+                }
+                None => {
+                    self.by_event.remove(&key);
+                }
+            }
+        } else if let Some(more) = more {
+            more.retain(|&other| other != order);
+        }
+        if self.more_by_event.get(&key).is_some_and(Vec::is_empty) {
+            self.more_by_event.remove(&key);
+        }
+    }
+
+    fn order_of(&self, author: &PublicKey, sequence: u64) -> Option<u64> {
+        let sequence = usize::try_from(sequence).ok()?;
+        self.by_author.get(author)?.get(sequence).copied()
+    }
+
+    fn event_orders(&self, event_id: &str) -> Vec<u64> {
+        let key = event_key(event_id);
+        let first = self.by_event.get(&key).copied();
+        let more = self.more_by_event.get(&key).into_iter().flatten().copied();
+        first.into_iter().chain(more).collect()
+    }
+
+    /// First order of the segment holding `order`.
+    fn segment_of(&self, order: u64) -> Option<u64> {
+        let after = self.segment_starts.partition_point(|&start| start <= order);
+        after.checked_sub(1).and_then(|index| self.segment_starts.get(index)).copied()
+    }
+}
+
+/// A segment value: entry count (u32), the end offset of every slot's bytes (u32 each,
+/// relative to the data), then the data. An empty slot is an entry dropped by a fork
+/// resolution.
+struct Segment<'bytes> {
+    ends: &'bytes [u8],
+    data: &'bytes [u8],
+}
+
+impl<'bytes> Segment<'bytes> {
+    fn encode<'wire>(slots: impl ExactSizeIterator<Item = &'wire [u8]> + Clone) -> Vec<u8> {
+        let data_len: usize = slots.clone().map(<[u8]>::len).sum();
+        let mut bytes = Vec::with_capacity(4 + 4 * slots.len() + data_len);
+        bytes.extend_from_slice(&(slots.len() as u32).to_be_bytes());
+        let mut end = 0u32;
+        for slot in slots.clone() {
+            end += slot.len() as u32;
+            bytes.extend_from_slice(&end.to_be_bytes());
+        }
+        for slot in slots {
+            bytes.extend_from_slice(slot);
+        }
+        bytes
+    }
+
+    fn parse(bytes: &'bytes [u8], start: u64) -> Result<Self, Error> {
+        let corrupt = || Error::Corrupt(format!("segment {start} is malformed"));
+        let count = bytes.get(..4).and_then(|count| count.try_into().ok()).ok_or_else(corrupt)?;
+        let count = u32::from_be_bytes(count) as usize;
+        let ends = bytes.get(4..4 + 4 * count).ok_or_else(corrupt)?;
+        let data = &bytes[4 + 4 * count..];
+        let segment = Segment { ends, data };
+        if segment.end(count).ok_or_else(corrupt)? != data.len() {
+            return Err(corrupt());
+        }
+        Ok(segment)
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len() / 4
+    }
+
+    /// Where slot `slot - 1` ends (0 for slot 0).
+    fn end(&self, slot: usize) -> Option<usize> {
+        if slot == 0 {
+            return Some(0);
+        }
+        let end = self.ends.get(4 * (slot - 1)..4 * slot)?;
+        Some(u32::from_be_bytes(end.try_into().ok()?) as usize)
+    }
+
+    /// The wire bytes in `slot`, `None` when it is empty.
+    fn slot(&self, slot: usize, start: u64) -> Result<Option<&'bytes [u8]>, Error> {
+        let corrupt = || Error::Corrupt(format!("segment {start} has no slot {slot}"));
+        let (from, to) =
+            (self.end(slot).ok_or_else(corrupt)?, self.end(slot + 1).ok_or_else(corrupt)?);
+        let wire = self.data.get(from..to).ok_or_else(corrupt)?;
+        Ok((!wire.is_empty()).then_some(wire))
+    }
+
+    /// Every slot, empty ones included, in order.
+    fn slots(&self, start: u64) -> Result<Vec<&'bytes [u8]>, Error> {
+        (0..self.len()).map(|slot| Ok(self.slot(slot, start)?.unwrap_or_default())).collect()
+    }
+}
+
+fn segment_key(start: u64) -> Vec<u8> {
+    key(PREFIX_SEGMENT, &[&start.to_be_bytes()])
+}
+
 #[derive(Debug)]
 struct Inner {
     /// The sled database (kept to flush and to own the tree's lifetime).
@@ -174,6 +347,8 @@ struct Inner {
     tree: sled::Tree,
     /// Append lock and derived state.
     state: Mutex<State>,
+    /// Lookups (taken after `state` when both are needed, never before).
+    indexes: RwLock<Indexes>,
     /// Threads used for signature verification.
     verify_threads: usize,
 }
@@ -191,10 +366,6 @@ fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
         key.extend_from_slice(part);
     }
     key
-}
-
-fn author_key(author: &PublicKey, sequence: u64) -> Vec<u8> {
-    key(PREFIX_AUTHOR, &[author.as_bytes(), &sequence.to_be_bytes()])
 }
 
 fn read_u64(bytes: &[u8], what: &str) -> Result<u64, Error> {
@@ -242,9 +413,17 @@ impl Store {
             Some(stored) if stored.as_ref() != genesis_bytes.as_slice() => {
                 return Err(Error::GenesisMismatch);
             }
-            Some(_) => {}
+            Some(_) => {
+                if tree.get(KEY_LAYOUT)?.as_deref() != Some(LAYOUT) {
+                    return Err(Error::Corrupt(
+                        "store written with an older layout: start from a fresh data directory"
+                            .to_owned(),
+                    ));
+                }
+            }
             None => {
                 tree.insert(KEY_GENESIS, genesis_bytes)?;
+                tree.insert(KEY_LAYOUT, LAYOUT)?;
                 tree.flush()?;
             }
         }
@@ -257,7 +436,13 @@ impl Store {
         };
         let verify_threads = std::thread::available_parallelism().map_or(1, usize::from);
         let store = Store {
-            inner: Arc::new(Inner { database, tree, state: Mutex::new(state), verify_threads }),
+            inner: Arc::new(Inner {
+                database,
+                tree,
+                state: Mutex::new(state),
+                indexes: RwLock::new(Indexes::default()),
+                verify_threads,
+            }),
         };
         store.load_state()?;
         Ok(store)
@@ -273,47 +458,79 @@ impl Store {
         self.inner.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Rebuilds the in-memory state from disk and checks heads and checkpoints.
+    fn indexes(&self) -> RwLockReadGuard<'_, Indexes> {
+        // Writers change the indexes only after a durable batch and cannot fail half-way.
+        self.inner.indexes.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn update_indexes(
+        &self,
+        update: impl FnOnce(&mut Indexes) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut indexes =
+            self.inner.indexes.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        update(&mut indexes)
+    }
+
+    /// Rebuilds the in-memory state and indexes from disk and checks heads and checkpoints.
     fn load_state(&self) -> Result<(), Error> {
         let mut state = self.lock();
-        if let Some((last_key, _)) =
-            self.tree().scan_prefix([PREFIX_ENTRY]).next_back().transpose()?
-        {
-            state.next_order = read_u64(&last_key[1..], "entry key")? + 1;
-        }
-        for item in self.tree().scan_prefix([PREFIX_ROSTER]) {
-            let (roster_key, _) = item?;
-            let order = read_u64(&roster_key[1..], "roster key")?;
-            let entry = self.entry_at_order(order)?.ok_or_else(|| {
-                Error::Corrupt(format!("roster index names missing entry {order}"))
-            })?;
-            if let Some(Payload::RosterChange(change)) = entry.payload() {
-                let author = entry.author();
-                state.roster.apply(&author, change).map_err(|error| {
-                    Error::Corrupt(format!("stored roster change {order} does not apply: {error}"))
-                })?;
+        let mut indexes = Indexes::default();
+        for item in self.tree().scan_prefix([PREFIX_SEGMENT]) {
+            let (segment_key, value) = item?;
+            let start = read_u64(&segment_key[1..], "segment key")?;
+            let segment = Segment::parse(&value, start)?;
+            indexes.segment_starts.push(start);
+            for (slot, wire) in segment.slots(start)?.into_iter().enumerate() {
+                if wire.is_empty() {
+                    continue;
+                }
+                let order = start + slot as u64;
+                let entry = VerifiedEntry::from_trusted_store(wire.to_vec())
+                    .map_err(|error| Error::Corrupt(format!("entry {order}: {error}")))?;
+                if let Some(Payload::RosterChange(change)) = entry.payload() {
+                    state.roster.apply(&entry.author(), change).map_err(|error| {
+                        Error::Corrupt(format!(
+                            "stored roster change {order} does not apply: {error}"
+                        ))
+                    })?;
+                }
+                indexes.add(order, &entry)?;
             }
+            state.next_order = start + segment.len() as u64;
         }
         for item in self.tree().scan_prefix([PREFIX_HEAD]) {
             let (head_key, head_value) = item?;
             let author = public_key(read_key_tail(&head_key, 1, "head")?)?;
             let head = decode_head(&head_value)?;
-            let stored = self.entry(&author, head.sequence)?.ok_or_else(|| {
-                Error::Corrupt(format!("head {} of {author} has no entry", head.sequence))
-            })?;
-            if stored.entry_hash() != head.entry_hash {
+            let stored_length = indexes.by_author.get(&author).map_or(0, Vec::len) as u64;
+            if stored_length != head.sequence + 1 {
+                return Err(Error::Corrupt(format!(
+                    "head {} of {author} but {stored_length} entries stored",
+                    head.sequence
+                )));
+            }
+            let head_order = indexes.order_of(&author, head.sequence);
+            let head_hash = indexes.by_hash.get(&head.entry_hash).copied();
+            if head_order.is_none() || head_order != head_hash {
                 return Err(Error::Corrupt(format!("head of {author} does not match its entry")));
             }
-            if self.tree().contains_key(author_key(&author, head.sequence + 1))? {
-                return Err(Error::Corrupt(format!("entries of {author} beyond its head")));
-            }
             state.heads.insert(author, head);
+        }
+        if let Some(author) =
+            indexes.by_author.keys().find(|author| !state.heads.contains_key(author))
+        {
+            return Err(Error::Corrupt(format!("entries of {author} without a head")));
         }
         for item in self.tree().scan_prefix([PREFIX_FROZEN]) {
             let (frozen_key, frozen_value) = item?;
             let author = public_key(read_key_tail(&frozen_key, 1, "frozen")?)?;
             state.frozen.insert(author, read_u64(&frozen_value, "frozen")?);
         }
+        self.update_indexes(|current| {
+            *current = indexes;
+            Ok(())
+        })?;
         let authors: Vec<PublicKey> = state.heads.keys().copied().collect();
         for author in authors {
             if let Some(checkpoint) = self.latest_checkpoint(&author)? {
@@ -412,34 +629,66 @@ impl Store {
             batch_heads.insert(author, entry.as_head());
         }
 
+        let first_order = state.next_order;
         let mut batch = sled::Batch::default();
-        for (offset, entry) in entries.iter().enumerate() {
-            let order = (state.next_order + offset as u64).to_be_bytes();
-            batch.insert(key(PREFIX_ENTRY, &[&order]), entry.wire_bytes());
-            batch.insert(author_key(&entry.author(), entry.sequence()), &order);
-            batch.insert(key(PREFIX_HASH, &[entry.entry_hash().as_bytes()]), &order);
-            if let Some(event_id) = entry.event_id() {
-                batch.insert(key(PREFIX_EVENT, &[event_id.as_bytes(), &[0], &order]), &[]);
+        let mut new_segments = Vec::new();
+        let mut chunk_start = 0;
+        while chunk_start < entries.len() {
+            let mut chunk_end = chunk_start + 1;
+            let mut chunk_bytes = entries[chunk_start].wire_bytes().len();
+            while let Some(next) = entries.get(chunk_end) {
+                chunk_bytes += next.wire_bytes().len();
+                if chunk_end - chunk_start == SEGMENT_ENTRIES || chunk_bytes > SEGMENT_BYTES {
+                    break;
+                }
+                chunk_end += 1;
             }
-            if entry.payload_kind() == crate::records::PayloadKind::RosterChange {
-                batch.insert(key(PREFIX_ROSTER, &[&order]), &[]);
-            }
+            let start = first_order + chunk_start as u64;
+            let chunk = &entries[chunk_start..chunk_end];
+            batch.insert(
+                segment_key(start),
+                Segment::encode(chunk.iter().map(VerifiedEntry::wire_bytes)),
+            );
+            new_segments.push(start);
+            chunk_start = chunk_end;
         }
         for (author, head) in &batch_heads {
             batch.insert(key(PREFIX_HEAD, &[author.as_bytes()]), encode_head(head));
         }
         let mut truncated_heads: Vec<(PublicKey, Option<FeedHead>)> = Vec::new();
+        let mut rewritten: BTreeMap<u64, Vec<Vec<u8>>> = BTreeMap::new();
+        let mut dropped: Vec<(u64, VerifiedEntry)> = Vec::new();
         for (forked, sequence, keep) in &resolutions {
             batch.remove(key(PREFIX_FROZEN, &[forked.as_bytes()]));
             let stored = self.entry(forked, *sequence)?;
             if stored.is_some_and(|stored| stored.entry_hash() != *keep) {
-                let new_head = self.drop_branch(&mut batch, forked, *sequence)?;
+                let new_head =
+                    self.drop_branch(&mut batch, &mut rewritten, &mut dropped, forked, *sequence)?;
                 truncated_heads.push((*forked, new_head));
             }
+        }
+        for (start, slots) in &rewritten {
+            batch.insert(segment_key(*start), Segment::encode(slots.iter().map(Vec::as_slice)));
         }
         self.tree().apply_batch(batch)?;
         self.tree().flush()?;
 
+        self.update_indexes(|indexes| {
+            for (order, entry) in &dropped {
+                indexes.forget(*order, entry);
+            }
+            for (forked, new_head) in &truncated_heads {
+                let length = new_head.map_or(0, |head| head.sequence + 1) as usize;
+                if let Some(orders) = indexes.by_author.get_mut(forked) {
+                    orders.truncate(length);
+                }
+            }
+            indexes.segment_starts.extend(new_segments);
+            for (offset, entry) in entries.iter().enumerate() {
+                indexes.add(first_order + offset as u64, entry)?;
+            }
+            Ok(())
+        })?;
         state.next_order += entries.len() as u64;
         if let Some(roster) = batch_roster {
             state.roster = roster;
@@ -464,25 +713,42 @@ impl Store {
     }
 
     /// Adds to `batch` the removal of `author`'s entries from `sequence` on (the branch a fork
-    /// resolution rejected) and returns the feed's new head.
+    /// resolution rejected: their segment slots are emptied, in `rewritten`, and they are
+    /// listed in `dropped`) and returns the feed's new head.
     fn drop_branch(
         &self,
         batch: &mut sled::Batch,
+        rewritten: &mut BTreeMap<u64, Vec<Vec<u8>>>,
+        dropped: &mut Vec<(u64, VerifiedEntry)>,
         author: &PublicKey,
         sequence: u64,
     ) -> Result<Option<FeedHead>, Error> {
-        let start = author_key(author, sequence);
-        let end = author_key(author, u64::MAX);
-        for item in self.tree().range(start..=end) {
-            let (author_index_key, order) = item?;
-            if let Some(entry) = self.entry_at_order(read_u64(&order, "order")?)? {
-                batch.remove(key(PREFIX_HASH, &[entry.entry_hash().as_bytes()]));
-                if let Some(event_id) = entry.event_id() {
-                    batch.remove(key(PREFIX_EVENT, &[event_id.as_bytes(), &[0], &order]));
-                }
+        let orders: Vec<u64> = {
+            let indexes = self.indexes();
+            let all = indexes.by_author.get(author).map_or(&[][..], Vec::as_slice);
+            all.get(sequence as usize..).unwrap_or_default().to_vec()
+        };
+        for order in orders {
+            let start = self
+                .indexes()
+                .segment_of(order)
+                .ok_or_else(|| Error::Corrupt(format!("entry {order} has no segment")))?;
+            if !rewritten.contains_key(&start) {
+                let value = self
+                    .tree()
+                    .get(segment_key(start))?
+                    .ok_or_else(|| Error::Corrupt(format!("segment {start} is missing")))?;
+                let slots = Segment::parse(&value, start)?.slots(start)?;
+                rewritten.insert(start, slots.into_iter().map(<[u8]>::to_vec).collect());
             }
-            batch.remove(key(PREFIX_ENTRY, &[&order]));
-            batch.remove(author_index_key);
+            let slot = rewritten
+                .get_mut(&start)
+                .and_then(|slots| slots.get_mut((order - start) as usize))
+                .ok_or_else(|| Error::Corrupt(format!("segment {start} lacks entry {order}")))?;
+            let wire = std::mem::take(slot);
+            let entry = VerifiedEntry::from_trusted_store(wire)
+                .map_err(|error| Error::Corrupt(format!("entry {order}: {error}")))?;
+            dropped.push((order, entry));
         }
         let head_key = key(PREFIX_HEAD, &[author.as_bytes()]);
         if sequence == 0 {
@@ -581,25 +847,56 @@ impl Store {
         self.len() == 0
     }
 
+    /// Wire bytes of the entries at `orders` (`None` for a dropped one), reading each segment
+    /// once for a run of orders in the same segment.
+    fn wires_at_orders(&self, orders: &[u64]) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        let starts: Vec<Option<u64>> = {
+            let indexes = self.indexes();
+            orders.iter().map(|&order| indexes.segment_of(order)).collect()
+        };
+        let mut current: Option<(u64, sled::IVec)> = None;
+        let mut wires = Vec::with_capacity(orders.len());
+        for (&order, start) in orders.iter().zip(starts) {
+            let start =
+                start.ok_or_else(|| Error::Corrupt(format!("entry {order} has no segment")))?;
+            if current.as_ref().is_none_or(|(loaded, _)| *loaded != start) {
+                let value = self
+                    .tree()
+                    .get(segment_key(start))?
+                    .ok_or_else(|| Error::Corrupt(format!("segment {start} is missing")))?;
+                current = Some((start, value));
+            }
+            let Some((_, value)) = &current else { continue };
+            let segment = Segment::parse(value, start)?;
+            wires.push(segment.slot((order - start) as usize, start)?.map(<[u8]>::to_vec));
+        }
+        Ok(wires)
+    }
+
     fn entry_at_order(&self, order: u64) -> Result<Option<VerifiedEntry>, Error> {
-        match self.tree().get(key(PREFIX_ENTRY, &[&order.to_be_bytes()]))? {
+        match self.wires_at_orders(&[order])?.pop().flatten() {
             None => Ok(None),
-            Some(wire) => VerifiedEntry::from_trusted_store(wire.to_vec())
+            Some(wire) => VerifiedEntry::from_trusted_store(wire)
                 .map(Some)
                 .map_err(|error| Error::Corrupt(format!("entry {order}: {error}"))),
         }
     }
 
-    fn entry_by_order_key(&self, order: &[u8]) -> Result<Option<VerifiedEntry>, Error> {
-        self.entry_at_order(read_u64(order, "order")?)
-    }
-
     /// The entry at `sequence` of `author`'s feed.
     pub fn entry(&self, author: &PublicKey, sequence: u64) -> Result<Option<VerifiedEntry>, Error> {
-        match self.tree().get(author_key(author, sequence))? {
+        let order = self.indexes().order_of(author, sequence);
+        match order {
             None => Ok(None),
-            Some(order) => self.entry_by_order_key(&order),
+            Some(order) => self.entry_at_order(order),
         }
+    }
+
+    /// Orders of up to `limit` entries of `author`'s feed from `from` on.
+    fn feed_orders(&self, author: &PublicKey, from: u64, limit: usize) -> Vec<u64> {
+        let indexes = self.indexes();
+        let all = indexes.by_author.get(author).map_or(&[][..], Vec::as_slice);
+        let from = usize::try_from(from).unwrap_or(usize::MAX).min(all.len());
+        all[from..].iter().take(limit).copied().collect()
     }
 
     /// Wire bytes of up to `limit` entries of `author`'s feed from `from` on, in order.
@@ -609,37 +906,38 @@ impl Store {
         from: u64,
         limit: usize,
     ) -> Result<Vec<Vec<u8>>, Error> {
-        let start = author_key(author, from);
-        let end = author_key(author, u64::MAX);
-        let mut wires = Vec::new();
-        for item in self.tree().range(start..=end).take(limit) {
-            let (_, order) = item?;
-            let wire = self
-                .tree()
-                .get(key(PREFIX_ENTRY, &[&order]))?
-                .ok_or_else(|| Error::Corrupt("author index names a missing entry".to_owned()))?;
-            wires.push(wire.to_vec());
-        }
-        Ok(wires)
+        let orders = self.feed_orders(author, from, limit);
+        self.wires_at_orders(&orders)?
+            .into_iter()
+            .zip(orders)
+            .map(|(wire, order)| {
+                wire.ok_or_else(|| {
+                    Error::Corrupt(format!("feed index names dropped entry {order}"))
+                })
+            })
+            .collect()
     }
 
     /// The entry with this hash.
     pub fn entry_by_hash(&self, entry_hash: &EntryHash) -> Result<Option<VerifiedEntry>, Error> {
-        match self.tree().get(key(PREFIX_HASH, &[entry_hash.as_bytes()]))? {
+        let order = self.indexes().by_hash.get(entry_hash).copied();
+        match order {
             None => Ok(None),
-            Some(order) => self.entry_by_order_key(&order),
+            Some(order) => self.entry_at_order(order),
         }
     }
 
     /// Every entry carrying this EPCIS event hash id, in append order (the same event may be
     /// captured in more than one feed).
     pub fn entries_by_event_id(&self, event_id: &str) -> Result<Vec<VerifiedEntry>, Error> {
-        let prefix = key(PREFIX_EVENT, &[event_id.as_bytes(), &[0]]);
-        let mut entries = Vec::new();
-        for item in self.tree().scan_prefix(&prefix) {
-            let (event_key, _) = item?;
-            if let Some(entry) = self.entry_by_order_key(&event_key[prefix.len()..])? {
-                entries.push(entry);
+        let orders = self.indexes().event_orders(event_id);
+        let mut entries = Vec::with_capacity(orders.len());
+        for order in orders {
+            // The index is keyed by a digest of the id: keep only exact matches.
+            if let Some(entry) = self.entry_at_order(order)? {
+                if entry.event_id().as_deref() == Some(event_id) {
+                    entries.push(entry);
+                }
             }
         }
         Ok(entries)
@@ -652,11 +950,10 @@ impl Store {
 
     /// Every stored entry in append order (the lot graph is rebuilt from this at start-up).
     pub fn entries_in_order(&self) -> impl Iterator<Item = Result<VerifiedEntry, Error>> + use<> {
-        self.tree().scan_prefix([PREFIX_ENTRY]).map(|item| {
-            let (entry_key, wire) = item?;
-            VerifiedEntry::from_trusted_store(wire.to_vec()).map_err(|error| {
-                Error::Corrupt(format!("entry {}: {error}", hex::encode(&entry_key[1..])))
-            })
+        self.stored_wires().map(|item| {
+            let (order, wire) = item?;
+            VerifiedEntry::from_trusted_store(wire)
+                .map_err(|error| Error::Corrupt(format!("entry {order}: {error}")))
         })
     }
 
@@ -668,16 +965,12 @@ impl Store {
     ) -> Result<&'state merkle::Tree, Error> {
         if !state.trees.contains_key(author) {
             let mut tree = merkle::Tree::new();
-            let start = author_key(author, 0);
-            let end = author_key(author, u64::MAX);
-            for item in self.tree().range(start..=end) {
-                let (_, order) = item?;
-                let wire = self.tree().get(key(PREFIX_ENTRY, &[&order]))?.ok_or_else(|| {
-                    Error::Corrupt("author index names a missing entry".to_owned())
-                })?;
-                let leaf = wire.get(..codec::ENVELOPE_LEN).ok_or_else(|| {
-                    Error::Corrupt("stored entry shorter than an envelope".to_owned())
-                })?;
+            let orders = self.feed_orders(author, 0, usize::MAX);
+            for (wire, order) in self.wires_at_orders(&orders)?.into_iter().zip(orders) {
+                let leaf = wire
+                    .as_deref()
+                    .and_then(|wire| wire.get(..codec::ENVELOPE_LEN))
+                    .ok_or_else(|| Error::Corrupt(format!("entry {order} has no envelope")))?;
                 tree.push_leaf(leaf);
             }
             state.trees.insert(*author, tree);
@@ -814,11 +1107,24 @@ impl Store {
             .collect()
     }
 
-    /// Wire bytes of every stored entry as raw sled data, in append order.
+    /// Wire bytes of every stored entry with its order, in append order (empty slots skipped).
     fn stored_wires(&self) -> impl Iterator<Item = Result<(u64, Vec<u8>), Error>> + use<> {
-        self.tree().scan_prefix([PREFIX_ENTRY]).map(|item| {
-            let (entry_key, wire) = item?;
-            Ok((read_u64(&entry_key[1..], "entry key")?, wire.to_vec()))
+        self.tree().scan_prefix([PREFIX_SEGMENT]).flat_map(|item| {
+            let wires = item.map_err(Error::from).and_then(|(segment_key, value)| {
+                let start = read_u64(&segment_key[1..], "segment key")?;
+                let segment = Segment::parse(&value, start)?;
+                Ok(segment
+                    .slots(start)?
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, wire)| !wire.is_empty())
+                    .map(|(slot, wire)| Ok((start + slot as u64, wire.to_vec())))
+                    .collect::<Vec<_>>())
+            });
+            match wires {
+                Ok(wires) => wires,
+                Err(error) => vec![Err(error)],
+            }
         })
     }
 
@@ -854,22 +1160,15 @@ impl Store {
                         .apply(&author, change)
                         .map_err(|error| Error::Corrupt(format!("entry {order}: {error}")))?;
                 }
-                let indexed = self.tree().get(author_key(&author, entry.sequence()))?;
-                let by_hash =
-                    self.tree().get(key(PREFIX_HASH, &[entry.entry_hash().as_bytes()]))?;
-                let order_bytes = order.to_be_bytes();
-                if indexed.as_deref() != Some(&order_bytes[..])
-                    || by_hash.as_deref() != Some(&order_bytes[..])
-                {
+                let indexes = self.indexes();
+                let indexed = indexes.order_of(&author, entry.sequence()) == Some(order)
+                    && indexes.by_hash.get(&entry.entry_hash()) == Some(&order)
+                    && entry
+                        .event_id()
+                        .is_none_or(|event_id| indexes.event_orders(&event_id).contains(&order));
+                drop(indexes);
+                if !indexed {
                     return Err(Error::Corrupt(format!("entry {order} is not indexed")));
-                }
-                if let Some(event_id) = entry.event_id() {
-                    let event_key = key(PREFIX_EVENT, &[event_id.as_bytes(), &[0], &order_bytes]);
-                    if !self.tree().contains_key(event_key)? {
-                        return Err(Error::Corrupt(format!(
-                            "entry {order} is not indexed by event id"
-                        )));
-                    }
                 }
                 heads.insert(author, entry.as_head());
                 entry_count += 1;

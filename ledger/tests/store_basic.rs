@@ -10,7 +10,7 @@ use lotline_ledger::fork::ForkPosition;
 use lotline_ledger::merkle;
 use lotline_ledger::records::{Payload, RosterChange};
 use lotline_ledger::roster::{Change, Role};
-use lotline_ledger::store::{Error, Store};
+use lotline_ledger::store::{Error, SEGMENT_ENTRIES, Store};
 
 fn wires(entries: &[VerifiedEntry]) -> Vec<Vec<u8>> {
     entries.iter().map(|entry| entry.wire_bytes().to_vec()).collect()
@@ -175,6 +175,58 @@ fn equivocation_stores_a_fork_proof_and_freezes_the_feed_until_resolved() {
     store.append_verified(vec![conflicting.clone()]).unwrap();
     assert_eq!(store.head(&producer().public_key()), Some(conflicting.as_head()));
     store.verify(&genesis()).unwrap();
+    // The dropped branch stays dropped after reopening: its slots are empty on disk.
+    drop(store);
+    let store = open(&directory);
+    assert_eq!(store.head(&producer().public_key()), Some(conflicting.as_head()));
+    assert_eq!(store.entry_by_hash(&entries[1].entry_hash()).unwrap(), None);
+    assert_eq!(store.entry_by_event_id(&entries[2].event_id().unwrap()).unwrap(), None);
+    let authors: Vec<_> =
+        store.entries_in_order().map(|entry| entry.unwrap().entry_hash()).collect();
+    assert!(!authors.contains(&entries[1].entry_hash()));
+    assert!(authors.contains(&conflicting.entry_hash()));
+    assert_eq!(store.verify(&genesis()).unwrap().entries, 3);
+}
+
+#[test]
+fn entries_span_segments_and_every_lookup_survives_reopening() {
+    let directory = tempfile::tempdir().unwrap();
+    let count = 3 * SEGMENT_ENTRIES as u64 + 5;
+    let producer_feed = epcis_feed(producer(), count);
+    let logistics_feed = epcis_feed(logistics(), count);
+    let interleaved: Vec<VerifiedEntry> = producer_feed
+        .iter()
+        .zip(&logistics_feed)
+        .flat_map(|(first, second)| [first.clone(), second.clone()])
+        .collect();
+    {
+        let store = open(&directory);
+        for batch in interleaved.chunks(150) {
+            store.append_batch(wires(batch)).unwrap();
+        }
+    }
+    let store = open(&directory);
+    assert_eq!(store.len(), 2 * count);
+    let in_order: Vec<VerifiedEntry> = store.entries_in_order().collect::<Result<_, _>>().unwrap();
+    assert_eq!(in_order, interleaved);
+    for (feed, keypair) in [(&producer_feed, producer()), (&logistics_feed, logistics())] {
+        let author = keypair.public_key();
+        for entry in feed.iter().step_by(37) {
+            assert_eq!(store.entry(&author, entry.sequence()).unwrap().as_ref(), Some(entry));
+            assert_eq!(store.entry_by_hash(&entry.entry_hash()).unwrap().as_ref(), Some(entry));
+        }
+        assert_eq!(store.range(&author, 100, 200).unwrap(), wires(&feed[100..300]));
+        assert_eq!(
+            store.range(&author, count - 2, 10).unwrap(),
+            wires(&feed[count as usize - 2..])
+        );
+        assert!(store.range(&author, count + 5, 10).unwrap().is_empty());
+    }
+    // The same event captured in both feeds is found in both, in append order.
+    let event_id = producer_feed[200].event_id().unwrap();
+    let both = store.entries_by_event_id(&event_id).unwrap();
+    assert_eq!(both, vec![producer_feed[200].clone(), logistics_feed[200].clone()]);
+    assert_eq!(store.verify(&genesis()).unwrap().entries, 2 * count);
 }
 
 #[test]
