@@ -545,7 +545,7 @@ impl Store {
     /// batch. On any broken rule nothing of the batch is stored.
     pub fn append_batch(&self, wires: Vec<Vec<u8>>) -> Result<Appended, Error> {
         let entries = feed::decode_and_verify_parallel(wires, self.inner.verify_threads)?;
-        self.append_verified(entries)
+        self.append_verified(&entries)
     }
 
     /// Appends a stream of batches as a two-stage pipeline: while one batch is checked,
@@ -577,7 +577,7 @@ impl Store {
             });
             let mut appended_entries = 0;
             for (index, verified) in verified_receiver.iter().enumerate() {
-                let appended = self.append_verified(verified?)?;
+                let appended = self.append_verified(&verified?)?;
                 appended_entries += appended.count;
                 on_durable(index, &appended);
             }
@@ -588,7 +588,7 @@ impl Store {
     /// Appends entries already verified (e.g. signed by this node's [`feed::FeedWriter`], or
     /// verified by [`Store::verify_wires`] in a pipeline): checks the feed rules in order,
     /// writes one sled batch, flushes, and only then returns.
-    pub fn append_verified(&self, entries: Vec<VerifiedEntry>) -> Result<Appended, Error> {
+    pub fn append_verified(&self, entries: &[VerifiedEntry]) -> Result<Appended, Error> {
         let mut state = self.lock();
         let mut batch_heads: BTreeMap<PublicKey, FeedHead> = BTreeMap::new();
         let mut batch_positions: BTreeMap<(PublicKey, u64), usize> = BTreeMap::new();
@@ -703,7 +703,7 @@ impl Store {
                 None => state.heads.remove(&forked),
             };
         }
-        for entry in &entries {
+        for entry in entries {
             if let Some(tree) = state.trees.get_mut(&entry.author()) {
                 tree.push_leaf(entry.leaf_bytes());
             }

@@ -106,7 +106,7 @@ fn reopening_keeps_everything_and_checks_heads() {
     let more = FeedWriter::new(producer(), store.head(&producer().public_key()))
         .next_entry(RECORD_TIME_MS, &epcis_payload(99))
         .unwrap();
-    store.append_verified(vec![more]).unwrap();
+    store.append_verified(std::slice::from_ref(&more)).unwrap();
 }
 
 #[test]
@@ -146,7 +146,7 @@ fn equivocation_stores_a_fork_proof_and_freezes_the_feed_until_resolved() {
     let next = FeedWriter::new(producer(), Some(entries[2].as_head()))
         .next_entry(0, &epcis_payload(3))
         .unwrap();
-    let error = store.append_verified(vec![next.clone()]).unwrap_err();
+    let error = store.append_verified(std::slice::from_ref(&next)).unwrap_err();
     assert!(
         matches!(error, Error::Rejected(ref batch_error) if matches!(batch_error.error, feed::Error::Frozen { fork_sequence: 1, .. })),
         "{error}"
@@ -168,11 +168,11 @@ fn equivocation_stores_a_fork_proof_and_freezes_the_feed_until_resolved() {
     let resolution_entry = FeedWriter::new(governance(), None)
         .next_entry(0, &Payload::RosterChange(resolution))
         .unwrap();
-    store.append_verified(vec![resolution_entry]).unwrap();
+    store.append_verified(std::slice::from_ref(&resolution_entry)).unwrap();
     assert_eq!(store.is_frozen(&producer().public_key()), None);
     assert_eq!(store.head(&producer().public_key()), Some(entries[0].as_head()));
     assert_eq!(store.entry_by_hash(&entries[2].entry_hash()).unwrap(), None);
-    store.append_verified(vec![conflicting.clone()]).unwrap();
+    store.append_verified(std::slice::from_ref(&conflicting)).unwrap();
     assert_eq!(store.head(&producer().public_key()), Some(conflicting.as_head()));
     store.verify(&genesis()).unwrap();
     // The dropped branch stays dropped after reopening: its slots are empty on disk.
@@ -241,7 +241,7 @@ fn roster_changes_in_the_store_survive_reopening() {
         FeedWriter::new(governance(), None).next_entry(0, &Payload::RosterChange(admit)).unwrap();
     {
         let store = open(&directory);
-        store.append_verified(vec![admit_entry]).unwrap();
+        store.append_verified(std::slice::from_ref(&admit_entry)).unwrap();
         store.append_batch(wires(&epcis_feed(outsider(), 2))).unwrap();
     }
     let store = open(&directory);

@@ -307,56 +307,130 @@ async fn fetch_feed_claimed(
     peer: PeerId,
     author: Author,
 ) -> Result<Completion, FetchError> {
+    let mut local_size = feed_size(state, author).await?;
+    let mut prefetched: Option<Prefetch> = None;
     loop {
-        let local_size = {
-            let state = Arc::clone(state);
-            tokio::task::spawn_blocking(move || state.feed_size(&author))
-                .await
-                .map_err(|error| FetchError::Transport(error.to_string()))?
-        };
         let Some(target_size) = fetch_target(fetching, author, local_size) else {
+            if let Some(prefetch) = prefetched {
+                prefetch.answers.abort();
+            }
             return Ok(Completion::Reached);
         };
-        let mut requests = Vec::new();
-        let mut from = local_size;
-        while from < target_size && (requests.len() as u64) < FETCH_WINDOW {
-            let limit = (target_size - from).min(u64::from(MAX_RANGE_ENTRIES)) as u32;
-            let network = network.clone();
-            requests.push(async move {
-                network.request(peer, Request::Entries { author, from, limit }).await
-            });
-            from += u64::from(limit);
-        }
-        // The window's answers are applied as one batch: one verification pass on all cores
-        // and one durable write for up to FETCH_WINDOW × MAX_RANGE_ENTRIES entries.
-        let mut window = Vec::new();
-        for answer in futures::future::join_all(requests).await {
-            match answer {
-                Ok(Response::Entries(entries)) if !entries.is_empty() => window.extend(entries),
-                Ok(Response::Entries(_)) | Ok(Response::Refused(_)) => break,
-                Ok(Response::Heads(_)) => {
-                    return Err(FetchError::Invalid(
-                        "answered a range request with heads".to_owned(),
-                    ));
+        let window_task = match prefetched.take() {
+            Some(prefetch) if prefetch.from == local_size => prefetch.answers,
+            stale => {
+                // The previous window stored fewer entries than predicted (some were held
+                // already): asking from the predicted size would leave a gap.
+                if let Some(prefetch) = stale {
+                    prefetch.answers.abort();
                 }
-                Err(error) => return Err(FetchError::Transport(error.to_string())),
+                tokio::spawn(request_window(network.clone(), peer, author, local_size, target_size))
             }
-        }
+        };
+        let window =
+            window_task.await.map_err(|error| FetchError::Transport(error.to_string()))??;
         if window.is_empty() {
             return Ok(Completion::Stopped);
+        }
+        // Ask for the next window while this one is verified and written, so the network
+        // and the disk overlap the signature checks.
+        let next_from = local_size + window.len() as u64;
+        if let Some(wanted) = wanted_size(fetching, author)
+            && next_from < wanted
+        {
+            let answers =
+                tokio::spawn(request_window(network.clone(), peer, author, next_from, wanted));
+            prefetched = Some(Prefetch { from: next_from, answers });
         }
         let state_for_apply = Arc::clone(state);
         let applied =
             tokio::task::spawn_blocking(move || state_for_apply.apply_remote(author, window))
                 .await
-                .map_err(|error| FetchError::Transport(error.to_string()))?;
-        let outcome = applied.map_err(FetchError::Invalid)?;
+                .map_err(|error| FetchError::Transport(error.to_string()));
+        let outcome = match applied.and_then(|applied| applied.map_err(FetchError::Invalid)) {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                if let Some(prefetch) = prefetched {
+                    prefetch.answers.abort();
+                }
+                return Err(error);
+            }
+        };
         crate::metrics::entries_replicated(outcome.appended);
         if let Some(announcement) = outcome.announce {
             let _ = network.publish(announcement).await;
         }
         if outcome.stop || outcome.appended == 0 {
+            if let Some(prefetch) = prefetched {
+                prefetch.answers.abort();
+            }
             return Ok(Completion::Stopped);
         }
+        local_size = feed_size(state, author).await?;
     }
+}
+
+/// A window of range requests sent ahead, starting at `from`.
+struct Prefetch {
+    /// Where the window starts: valid only if our copy has exactly this size by then.
+    from: u64,
+    /// The window's entries, in order.
+    answers: tokio::task::JoinHandle<Result<Vec<Vec<u8>>, FetchError>>,
+}
+
+/// Our number of entries of `author`.
+async fn feed_size(state: &Arc<State>, author: Author) -> Result<u64, FetchError> {
+    let state = Arc::clone(state);
+    tokio::task::spawn_blocking(move || state.feed_size(&author))
+        .await
+        .map_err(|error| FetchError::Transport(error.to_string()))
+}
+
+/// The current target of a running fetch of `author`, without releasing the claim.
+fn wanted_size(fetching: &Fetching, author: Author) -> Option<u64> {
+    fetching.lock().ok()?.get(&author).copied()
+}
+
+/// Asks `peer` for up to [`FETCH_WINDOW`] ranges of `author`'s feed from `from` towards
+/// `target_size`, in parallel, and returns their entries in order (stopping at the first
+/// short or refused answer).
+async fn request_window(
+    network: network::Handle,
+    peer: PeerId,
+    author: Author,
+    from: u64,
+    target_size: u64,
+) -> Result<Vec<Vec<u8>>, FetchError> {
+    let mut requests = Vec::new();
+    let mut next = from;
+    while next < target_size && (requests.len() as u64) < FETCH_WINDOW {
+        let limit = (target_size - next).min(u64::from(MAX_RANGE_ENTRIES)) as u32;
+        let network = network.clone();
+        let range_from = next;
+        requests.push(async move {
+            network.request(peer, Request::Entries { author, from: range_from, limit }).await
+        });
+        next += u64::from(limit);
+    }
+    // The window's answers are applied as one batch: one verification pass on all cores and
+    // one durable write for up to FETCH_WINDOW × MAX_RANGE_ENTRIES entries.
+    let mut window = Vec::new();
+    for answer in futures::future::join_all(requests).await {
+        match answer {
+            Ok(Response::Entries(entries)) if !entries.is_empty() => {
+                let complete = entries.len() as u64;
+                window.extend(entries);
+                // A short answer means the peer has no more: later ranges would leave a gap.
+                if complete < u64::from(MAX_RANGE_ENTRIES) {
+                    break;
+                }
+            }
+            Ok(Response::Entries(_)) | Ok(Response::Refused(_)) => break,
+            Ok(Response::Heads(_)) => {
+                return Err(FetchError::Invalid("answered a range request with heads".to_owned()));
+            }
+            Err(error) => return Err(FetchError::Transport(error.to_string())),
+        }
+    }
+    Ok(window)
 }

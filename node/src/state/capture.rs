@@ -96,6 +96,14 @@ impl State {
         let payloads: Vec<Payload> =
             document.events.iter().map(|event| payload_of(event, format)).collect();
         let entries = self.append_local(&payloads)?;
+        // Index the events just validated rather than reading them back from the entries.
+        self.index_events(
+            entries
+                .iter()
+                .zip(document.events)
+                .map(|(entry, event)| super::IndexedEvent::new(entry, event))
+                .collect(),
+        );
         let job = CaptureJob {
             // The first entry's sequence number: unique per node and in capture order, so the
             // job map evicts the oldest first.
@@ -124,7 +132,8 @@ impl State {
     }
 
     /// Signs `payloads` as this organisation's next entries and appends them durably as one
-    /// batch; on failure nothing is stored and the writer is rewound to the stored head.
+    /// batch; on failure nothing is stored and the writer is rewound to the stored head. The
+    /// caller adds EPCIS events to the views (ledger records are not indexed).
     pub(super) fn append_local(
         &self,
         payloads: &[Payload],
@@ -141,12 +150,11 @@ impl State {
                 }
             }
         }
-        if let Err(error) = self.store.append_verified(entries.clone()) {
+        if let Err(error) = self.store.append_verified(&entries) {
             writer.reset(self.store.head(&self.organisation()));
             return Err(store_error(error));
         }
         drop(writer);
-        self.index_entries(&entries);
         Ok(entries)
     }
 

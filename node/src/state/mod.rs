@@ -233,20 +233,43 @@ impl State {
         let mut index = trace::Index::new();
         let mut catalogue = catalogue::Catalogue::default();
         for entry in self.store.entries_in_order() {
-            let entry = entry?;
-            index_entry(&mut index, &mut catalogue, &entry);
+            if let Some(indexed) = IndexedEvent::read(&entry?) {
+                indexed.apply(&mut index, &mut catalogue);
+            }
         }
         *write_lock(&self.index) = index;
         *write_lock(&self.catalogue) = catalogue;
         Ok(())
     }
 
-    /// Adds freshly appended entries to the index and the catalogue.
+    /// Adds freshly appended entries to the index and the catalogue. Their events are read
+    /// on all cores before the views are locked, so queries wait only for the insertions.
     fn index_entries(&self, entries: &[VerifiedEntry]) {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let parsed: Vec<IndexedEvent> = if threads == 1 || entries.len() < PARALLEL_PARSE_MIN {
+            entries.iter().filter_map(IndexedEvent::read).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = entries
+                    .chunks(entries.len().div_ceil(threads))
+                    .map(|chunk| {
+                        scope.spawn(move || {
+                            chunk.iter().filter_map(IndexedEvent::read).collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                workers.into_iter().flat_map(|worker| worker.join().unwrap_or_default()).collect()
+            })
+        };
+        self.index_events(parsed);
+    }
+
+    /// Adds events already read (a capture keeps the events it validated) to the views.
+    fn index_events(&self, events: Vec<IndexedEvent>) {
         let mut index = write_lock(&self.index);
         let mut catalogue = write_lock(&self.catalogue);
-        for entry in entries {
-            index_entry(&mut index, &mut catalogue, entry);
+        for indexed in events {
+            indexed.apply(&mut index, &mut catalogue);
         }
     }
 
@@ -263,29 +286,49 @@ impl State {
     }
 }
 
-/// Indexes one entry if it carries an EPCIS event (ledger records are read from the store).
-fn index_entry(
-    index: &mut trace::Index,
-    catalogue: &mut catalogue::Catalogue,
-    entry: &VerifiedEntry,
-) {
-    let Some(lotline_ledger::records::Payload::Epcis(capture)) = entry.payload() else { return };
-    let event = match capture::decode_event(&capture.original) {
-        Ok(event) => event,
-        Err(error) => {
-            // Signed by its author but not an event we can read: keep the entry, skip indexing.
-            tracing::warn!(author = %entry.author(), sequence = entry.sequence(), %error, "unreadable event");
-            return;
+/// Entries below this count are read on the calling thread (spawning costs more).
+const PARALLEL_PARSE_MIN: usize = 256;
+
+/// An EPCIS event read from its entry, ready to be added to the index and the catalogue.
+struct IndexedEvent {
+    reference: trace::EntryRef,
+    record_time_ms: i64,
+    event: lotline_ledger::epcis::Event,
+}
+
+impl IndexedEvent {
+    /// Reads the event an entry carries; `None` for ledger records (read from the store when
+    /// asked for) and for events that do not parse.
+    fn read(entry: &VerifiedEntry) -> Option<Self> {
+        let Some(lotline_ledger::records::Payload::Epcis(capture)) = entry.payload() else {
+            return None;
+        };
+        match capture::decode_event(&capture.original) {
+            Ok(event) => Some(Self::new(entry, event)),
+            Err(error) => {
+                // Signed by its author but not an event we can read: keep the entry, skip
+                // indexing.
+                tracing::warn!(author = %entry.author(), sequence = entry.sequence(), %error, "unreadable event");
+                None
+            }
         }
-    };
-    let reference = trace::EntryRef {
-        author: entry.author(),
-        sequence: entry.sequence(),
-        entry_hash: *entry.entry_hash().as_bytes(),
-        event_hash_id: capture.event_id.clone(),
-    };
-    index.apply(reference.clone(), &event);
-    catalogue.add(reference, entry.record_time_ms(), &event);
+    }
+
+    /// `event` as carried by `entry` (already parsed by the caller).
+    fn new(entry: &VerifiedEntry, event: lotline_ledger::epcis::Event) -> Self {
+        let reference = trace::EntryRef {
+            author: entry.author(),
+            sequence: entry.sequence(),
+            entry_hash: *entry.entry_hash().as_bytes(),
+            event_hash_id: entry.event_id().unwrap_or_default(),
+        };
+        Self { reference, record_time_ms: entry.record_time_ms(), event }
+    }
+
+    fn apply(self, index: &mut trace::Index, catalogue: &mut catalogue::Catalogue) {
+        index.apply(self.reference.clone(), &self.event);
+        catalogue.add(self.reference, self.record_time_ms, &self.event);
+    }
 }
 
 /// Locks for reading, recovering from a poisoned lock (a panic elsewhere must not wedge reads).

@@ -263,7 +263,7 @@ impl State {
                 }
                 // A different entry at a position we hold: let the store prove the fork.
                 let verified = decoded.verify().map_err(|error| error.to_string())?;
-                return match self.store.append_verified(vec![verified]) {
+                return match self.store.append_verified(std::slice::from_ref(&verified)) {
                     Err(store::Error::Equivocation { .. }) => {
                         let announce = self.fork_announcement(&author_key);
                         Ok(RemoteApplied { stop: true, announce, ..RemoteApplied::default() })
@@ -284,7 +284,7 @@ impl State {
         if let Some(stranger) = entries.iter().find(|entry| entry.author() != author_key) {
             return Err(format!("entry of {} in a range of {author_key}", stranger.author()));
         }
-        self.store.append_verified(entries.clone()).map_err(|error| error.to_string())?;
+        self.store.append_verified(&entries).map_err(|error| error.to_string())?;
         self.index_entries(&entries);
         // A checkpoint that was ahead of us may now be checkable.
         let pending = lock(&self.pending_checkpoints).remove(&author_key);

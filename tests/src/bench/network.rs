@@ -359,7 +359,7 @@ fn fill_feed(
             let header = &entry.wire_bytes()[..codec::HEADER_LEN];
             messages.push((entry.author(), codec::signing_message(header), entry.signature()));
         }
-        state.store().append_verified(batch).context("appending the peer's entries")?;
+        state.store().append_verified(&batch).context("appending the peer's entries")?;
         written += batch_size;
     }
     Ok(messages)
