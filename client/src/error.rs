@@ -65,14 +65,14 @@ pub enum Error {
         "this command writes to the node and needs its API token: pass --token or set LOTLINE_TOKEN"
     )]
     MissingToken,
-    /// The node answered 401 or 403.
+    /// The node answered 401: the token is missing or wrong.
     #[error(
         "the node at {url} refused the token ({status}): check --token or LOTLINE_TOKEN{detail}"
     )]
     Unauthorized {
         /// The URL that refused.
         url: String,
-        /// 401 or 403.
+        /// The HTTP status (401).
         status: u16,
         /// The node's own explanation, prefixed with `: ` when there is one.
         detail: String,

@@ -190,7 +190,9 @@ impl Transport {
             ..Problem::default()
         });
         Err(match status {
-            401 | 403 => Error::Unauthorized {
+            // 403 is the node's answer to a valid token whose organisation's roles do not
+            // allow the request: a refusal of the request (exit 6), not of the token.
+            401 => Error::Unauthorized {
                 url: url.to_owned(),
                 status,
                 detail: if problem.detail.is_empty() {

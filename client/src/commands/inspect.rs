@@ -5,18 +5,19 @@
 //! Owns the `inspection_result` record JSON this client sends and the supervision roll-up.
 //! Deliberately does not own signing or roles (the node) nor verification (`lotline_client`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
+use lotline_client::api::Consignee;
 use lotline_client::client::Direction;
 use lotline_client::identifier::canonical_subject;
-use lotline_client::render::{Table, print_json};
+use lotline_client::render::{Table, print_json, quantity_cell};
 use lotline_client::{Client, ExitStatus};
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
-use super::recall::{find_notice, notice_scope};
+use super::recall::notice_scope;
 use super::{Context, InvalidInput};
 
 /// `lotline inspect` options.
@@ -81,6 +82,24 @@ fn measured_value(text: &str) -> Result<Value, InvalidInput> {
     Ok(json!({"name": name.trim(), "value": value_json, "unit": unit}))
 }
 
+/// The record's `test` line: the ledger's inspection record keeps only this text of what was
+/// done, so the kind, standard, method and measured values all go into it (the separate JSON
+/// fields are for this client's own output). E.g. `test: EU 2073/2005 (ISO 11290-1);
+/// listeria=present`.
+fn test_description(arguments: &InspectArgs) -> String {
+    let kind = match arguments.kind {
+        InspectionKind::Sampling => "sampling",
+        InspectionKind::Test => "test",
+    };
+    let mut description = format!("{kind}: {} ({})", arguments.standard, arguments.method);
+    if !arguments.values.is_empty() {
+        let values: Vec<&str> = arguments.values.iter().map(|value| value.trim()).collect();
+        description.push_str("; ");
+        description.push_str(&values.join(", "));
+    }
+    description
+}
+
 /// Runs `lotline inspect`.
 pub fn run_inspect(arguments: &InspectArgs, context: &Context) -> Result<ExitStatus> {
     let lots =
@@ -102,7 +121,7 @@ pub fn run_inspect(arguments: &InspectArgs, context: &Context) -> Result<ExitSta
         "kind": "inspection_result",
         "inspection": match arguments.kind { InspectionKind::Sampling => "sampling", InspectionKind::Test => "test" },
         "lots": lots,
-        "test": format!("{} ({})", arguments.standard, arguments.method),
+        "test": test_description(arguments),
         "standard": arguments.standard,
         "method": arguments.method,
         "values": values,
@@ -159,43 +178,68 @@ pub fn run_supervision(context: &Context) -> Result<ExitStatus> {
         }
     }
 
+    let acknowledgements = client.records("recall_ack")?;
     for (notice, _) in client.records("recall_notice")? {
         let recall_id = notice.record["recall_id"].as_str().unwrap_or_default().to_owned();
-        let scope =
-            notice_scope(&client, &find_notice(&client, &recall_id).unwrap_or(notice.clone()))?;
+        let scope = notice_scope(&client, &notice)?;
         all_verified &= scope.verified();
-        for warning in &scope.answer.warnings {
-            let text = warning.as_str().map_or_else(|| warning.to_string(), str::to_owned);
-            if text.contains("handoff") || text.contains("unconfirmed") {
-                findings.entry("(handoff)".to_owned()).or_default().push(json!({
-                    "finding": "unconfirmed handoff",
-                    "detail": text,
-                    "evidence": {"recall": recall_id},
-                }));
-            }
-        }
-        let acknowledging_authors: Vec<String> = client
-            .records("recall_ack")?
-            .into_iter()
-            .filter(|(item, _)| item.record["recall_id"].as_str() == Some(recall_id.as_str()))
+        let acknowledging_authors: Vec<String> = acknowledgements
+            .iter()
+            .filter(|(item, _)| {
+                item.record["recall_id"].as_str() == Some(recall_id.as_str())
+                    || item.record["notice"]["entry_hash"]
+                        .as_str()
+                        .is_some_and(|hash| hash.eq_ignore_ascii_case(&notice.entry_hash))
+            })
             .map(|(item, _)| item.author.to_ascii_lowercase())
             .collect();
         for member in &roster.members {
             let Some(gln) = &member.gln else { continue };
-            let is_consignee = scope.answer.consignees.iter().any(|consignee| {
+            let received_by_member = |consignee: &&Consignee| {
                 [&consignee.party, &consignee.location]
                     .into_iter()
                     .flatten()
                     .any(|identifier| identifier.contains(gln.as_str()))
-            });
-            if is_consignee
-                && !acknowledging_authors.contains(&member.public_key.to_ascii_lowercase())
-            {
+            };
+            let member_consignees: Vec<&Consignee> =
+                scope.answer.consignees.iter().filter(received_by_member).collect();
+            if member_consignees.is_empty() {
+                continue;
+            }
+            if !acknowledging_authors.contains(&member.public_key.to_ascii_lowercase()) {
+                // The evidence: the notice, and the handoffs that make the member a holder.
+                let handoff_events: BTreeSet<&str> = member_consignees
+                    .iter()
+                    .flat_map(|consignee| {
+                        ["shipping_event", "receiving_event"]
+                            .into_iter()
+                            .filter_map(|field| consignee.extra.get(field).and_then(Value::as_str))
+                    })
+                    .collect();
                 findings.entry(member.name.clone()).or_default().push(json!({
                     "finding": "unacknowledged recall",
                     "detail": recall_id,
-                    "evidence": {"notice_entry_hash": notice.entry_hash, "events": scope.answer.events},
+                    "evidence": {"notice_entry_hash": notice.entry_hash, "events": handoff_events},
                 }));
+            }
+            // A shipment to the member that no receiving event confirms.
+            for consignee in member_consignees {
+                let shipping_event = consignee.extra.get("shipping_event").and_then(Value::as_str);
+                let receiving_event =
+                    consignee.extra.get("receiving_event").and_then(Value::as_str);
+                if let (Some(shipping_event), None) = (shipping_event, receiving_event) {
+                    findings.entry(member.name.clone()).or_default().push(json!({
+                        "finding": "unconfirmed handoff",
+                        "lot": consignee.lot,
+                        "detail": format!(
+                            "no receipt recorded for {} of {} shipped{}",
+                            quantity_cell(consignee.quantity, consignee.uom.as_deref()),
+                            consignee.lot.as_deref().unwrap_or("a recalled lot"),
+                            consignee.best_date().map(|date| format!(" on {date}")).unwrap_or_default()
+                        ),
+                        "evidence": {"shipping_event": shipping_event, "recall": recall_id},
+                    }));
+                }
             }
         }
     }

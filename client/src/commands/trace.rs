@@ -10,6 +10,7 @@ use lotline_client::ExitStatus;
 use lotline_client::client::{CheckedAnswer, Direction};
 use lotline_client::identifier::canonical_subject;
 use lotline_client::render::{Table, print_json, quantity_cell};
+use lotline_ledger::trace::answer::Warning;
 use serde_json::{Value, json};
 
 use super::Context;
@@ -39,7 +40,49 @@ pub fn run(command: &TraceCommand, context: &Context) -> Result<ExitStatus> {
     let client = context.client()?;
     let checked_answer = client.trace(direction, &subject)?;
     let heading = format!("trace {} {subject}", direction.name());
-    print_checked_answer(&checked_answer, &heading, Some(direction), context.json)
+    let status = print_checked_answer(&checked_answer, &heading, Some(direction), context.json)?;
+    if status == ExitStatus::Success && is_unknown_subject(&checked_answer, &subject) {
+        eprintln!(
+            "error: nothing is recorded about {subject} on the node at {} (check the identifier, \
+             or wait until the feeds that mention it have replicated to this node)",
+            client.node_url()
+        );
+        return Ok(ExitStatus::Rejected);
+    }
+    Ok(status)
+}
+
+/// Whether the node knows nothing of `subject`: it warned so and relied on no event.
+fn is_unknown_subject(checked_answer: &CheckedAnswer, subject: &str) -> bool {
+    checked_answer.answer.events.is_empty()
+        && checked_answer.answer.warnings.iter().any(|warning| {
+            matches!(
+                serde_json::from_value::<Warning>(warning.clone()),
+                Ok(Warning::UnknownIdentifier { identifier }) if identifier == subject
+            )
+        })
+}
+
+/// A warning of the node's answer as one line of words (the node sends `{"kind": …}`
+/// objects; anything else is shown as it came).
+pub fn warning_text(warning: &Value) -> String {
+    match serde_json::from_value::<Warning>(warning.clone()) {
+        Ok(Warning::UnknownIdentifier { identifier }) => {
+            format!("nothing is recorded about {identifier} on this node")
+        }
+        Ok(Warning::Cycle { from, to, event }) => {
+            format!("the lot graph loops from {from} back to {to} (transformation {event})")
+        }
+        Ok(Warning::ReceivedTwice { lot, shipping_event, receiving_events }) => format!(
+            "a shipment of {lot} ({shipping_event}) was received {} times",
+            receiving_events.len()
+        ),
+        Ok(Warning::NestingTooDeep { logistic_unit }) => format!(
+            "{logistic_unit} is nested too deeply; what it holds beyond the limit is not listed"
+        ),
+        Ok(Warning::NothingMatched { what }) => format!("nothing recorded matches {what}"),
+        Err(_) => warning.as_str().map_or_else(|| warning.to_string(), str::to_owned),
+    }
 }
 
 /// The JSON form of a checked answer: the external contract of `trace --json` (and the shape
@@ -134,10 +177,7 @@ fn print_answer_tables(checked_answer: &CheckedAnswer, heading: &str) {
     }
     println!("\n{} events relied on", answer.events.len());
     for warning in &answer.warnings {
-        println!(
-            "warning: {}",
-            warning.as_str().map_or_else(|| warning.to_string(), str::to_owned)
-        );
+        println!("warning: {}", warning_text(warning));
     }
     for problem in &checked_answer.problems {
         println!("problem: {problem}");
