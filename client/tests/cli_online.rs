@@ -543,6 +543,65 @@ async fn a_supply_chain_is_captured_traced_recalled_and_supervised_through_the_c
             .any(|finding| finding["finding"] == "unacknowledged recall"),
         "the retailer acknowledged: {supervision}"
     );
+
+    // The human form of a recall status names the acknowledging organisation.
+    let human_status = regulator.run(&["recall", "status", "R-1"]).await;
+    human_status.expect_code(0, "recall status as a table");
+    assert!(human_status.stdout.contains(&retailer_name), "{}", human_status.stdout);
+    assert!(human_status.stdout.contains("Listeria monocytogenes"), "{}", human_status.stdout);
+
+    // The FSMA 204 spreadsheet of the recall, limited to a window: the shipment to the
+    // processor (16:00Z) and the receipt (next day) fall outside it.
+    let recall_sheet = directory.path().join("recall.csv");
+    regulator
+        .run(&[
+            "export",
+            "fsma204",
+            "--recall",
+            "R-1",
+            "--from",
+            "2026-03-01T00:00:00Z",
+            "--to",
+            "2026-03-03T16:00:00Z",
+            "--out",
+            text_of(&recall_sheet),
+        ])
+        .await
+        .expect_code(0, "export fsma204 --recall with a window");
+    assert!(!recall_sheet.with_extension("xlsx").exists(), "NAME.csv writes only the CSV");
+    let mut reader = csv::Reader::from_path(&recall_sheet).unwrap();
+    let event_types: Vec<String> = reader.records().map(|row| row.unwrap()[0].to_owned()).collect();
+    assert_eq!(
+        event_types.iter().map(String::as_str).collect::<BTreeSet<_>>(),
+        BTreeSet::from(["Harvesting", "Transformation", "Shipping"]),
+        "{event_types:?}"
+    );
+    assert_eq!(event_types.iter().filter(|event_type| *event_type == "Shipping").count(), 1);
+
+    // A recall scoped by facility and window reaches the lots made there.
+    let by_facility = regulator
+        .run(&[
+            "recall",
+            "issue",
+            "--facility",
+            &producer_gln,
+            "--from",
+            "2026-03-01T00:00:00Z",
+            "--to",
+            "2026-03-02T00:00:00Z",
+            "--reason",
+            "sanitation failure",
+            "--class",
+            "II",
+            "--recall-id",
+            "R-2",
+            "--json",
+        ])
+        .await;
+    by_facility.expect_code(0, "recall issue --facility");
+    let by_facility = by_facility.json();
+    assert_eq!(by_facility["verified"], json!(true), "{by_facility}");
+    assert!(strings(&by_facility["lots"]).contains(&FIELD_LOT.to_owned()), "{by_facility}");
     cluster.shutdown().await;
 }
 
@@ -622,12 +681,23 @@ async fn exports_and_proofs_verify_offline_and_bad_input_gets_one_clear_line() {
     unknown.expect_one_line_error(6, "an identifier nothing is recorded about");
     assert!(unknown.stderr.contains("NOSUCHLOT"), "{}", unknown.stderr);
 
-    // Capture through the environment, then everything is read on the regulator's node.
+    // Capture the producer's document as XML (converted by the CLI) through the environment;
+    // the hash ids do not depend on the binding. Then everything is read on the regulator's node.
+    let converted = lotline(&["epcis", "convert", text_of(&producer_path), "--to", "xml"]).await;
+    converted.expect_code(0, "epcis convert --to xml");
+    let xml_path = write_file(directory.path(), "producer.xml", &converted.stdout);
     let environment =
         [("LOTLINE_NODE", producer.url.as_str()), ("LOTLINE_TOKEN", producer.token.as_str())];
-    let captured = lotline_in(&environment, &["capture", text_of(&producer_path), "--json"]).await;
-    captured.expect_code(0, "capture JSON-LD through the environment");
+    let captured = lotline_in(&environment, &["capture", text_of(&xml_path), "--json"]).await;
+    captured.expect_code(0, "capture XML through the environment");
     let event_ids = strings(&captured.json()["eventIDs"]);
+    let json_ld_ids: Vec<String> = epcis::parse_document(&std::fs::read(&producer_path).unwrap())
+        .unwrap()
+        .events
+        .iter()
+        .map(epcis::event_hash_id)
+        .collect();
+    assert_eq!(event_ids, json_ld_ids);
     lotline_in(&environment, &["capture", text_of(&csv_path)])
         .await
         .expect_code(0, "capture CSV through the environment");
@@ -746,5 +816,44 @@ async fn exports_and_proofs_verify_offline_and_bad_input_gets_one_clear_line() {
         caught.expect_code(7, "verify of a tampered bundle");
         assert!(caught.stderr.contains("verification failed"), "{}", caught.stderr);
     }
+
+    // A witness policy: the regulator's node cosigns the producer's checkpoints; with its key
+    // required the trace verifies, with a witness that never cosigned it does not (exit 7).
+    let producer_key = cluster.node(PRODUCER).state.organisation();
+    let size = cluster.node(PRODUCER).state.feed_size(producer_key.as_bytes());
+    wait_for("a cosigned checkpoint of the producer's feed", DEFAULT_DEADLINE, || async {
+        let note = cluster.node(REGULATOR).state.checkpoint_note_for(&producer_key)?;
+        let checkpoint_size: u64 = note.lines().nth(1)?.parse().ok()?;
+        let signatures = note.lines().filter(|line| line.starts_with("\u{2014} ")).count();
+        (checkpoint_size >= size && signatures >= 2).then_some(())
+    })
+    .await
+    .unwrap();
+    let regulator_key = cluster.node(REGULATOR).state.organisation();
+    let regulator_witness = cluster
+        .node(REGULATOR)
+        .state
+        .witness_keys()
+        .into_iter()
+        .map(|key| key.to_string())
+        .find(|key| key.contains(&regulator_key.to_hex()))
+        .expect("the regulator is a witness");
+    let witnessed = regulator
+        .run(&["--witness", &regulator_witness, "trace", "back", PACK_LOT, "--json"])
+        .await;
+    witnessed.expect_code(0, "trace with a required witness");
+    assert_eq!(witnessed.json()["verified"], json!(true));
+    let absent_witness = lotline_ledger::checkpoint::VerifierKey::new(
+        "witness.example.org/never-cosigned",
+        lotline_ledger::checkpoint::KeyKind::CosignatureV1,
+        producer_key,
+    )
+    .unwrap()
+    .to_string();
+    let unwitnessed =
+        regulator.run(&["--witness", &absent_witness, "trace", "back", PACK_LOT, "--json"]).await;
+    unwitnessed.expect_code(7, "trace with a witness that never cosigned");
+    assert_eq!(unwitnessed.json()["verified"], json!(false));
+    assert!(unwitnessed.stderr.contains("verification failed"), "{}", unwitnessed.stderr);
     cluster.shutdown().await;
 }
