@@ -50,6 +50,11 @@ pub enum Error {
         "node address {0:?} is not an http:// URL (pass --node http://HOST:PORT or set LOTLINE_NODE)"
     )]
     BadNodeUrl(String),
+    /// The node address is `https://`, which this build cannot speak.
+    #[error(
+        "node address {0:?} uses https, which this lotline build does not speak: give the node's http:// address (nodes serve plain HTTP; put TLS in a proxy you reach over a trusted network)"
+    )]
+    TlsUnsupported(String),
     /// No TCP connection or no answer in time.
     #[error(
         "cannot reach the node at {url}: {reason} (is it running? check --node or LOTLINE_NODE)"
@@ -114,7 +119,9 @@ impl Error {
     /// The exit status a CLI run ending in this error should report.
     pub fn exit_status(&self) -> ExitStatus {
         match self {
-            Self::BadNodeUrl(_) | Self::BadIdentifier { .. } => ExitStatus::InvalidInput,
+            Self::BadNodeUrl(_) | Self::TlsUnsupported(_) | Self::BadIdentifier { .. } => {
+                ExitStatus::InvalidInput
+            }
             Self::Unreachable { .. } => ExitStatus::Unreachable,
             Self::MissingToken | Self::Unauthorized { .. } => ExitStatus::Unauthorized,
             Self::Rejected { .. } => ExitStatus::Rejected,

@@ -70,6 +70,10 @@ impl Transport {
         if !has_http_scheme || trimmed_url.len() <= "http://".len() {
             return Err(Error::BadNodeUrl(base_url.to_owned()));
         }
+        // This build carries no TLS stack; say so instead of failing as "unreachable".
+        if trimmed_url.starts_with("https://") {
+            return Err(Error::TlsUnsupported(base_url.to_owned()));
+        }
         let agent_config = ureq::Agent::config_builder()
             // ureq's default turns 4xx/5xx into opaque errors; we want the problem document.
             .http_status_as_error(false)

@@ -674,6 +674,13 @@ async fn exports_and_proofs_verify_offline_and_bad_input_gets_one_clear_line() {
     .await;
     unreachable.expect_one_line_error(4, "an unreachable node");
     assert!(unreachable.stderr.contains(&closed_port.to_string()), "{}", unreachable.stderr);
+    let https = lotline(&["--node", &producer.url.replace("http://", "https://"), "events"]).await;
+    https.expect_one_line_error(3, "an https address this build cannot speak");
+    assert!(https.stderr.contains("http://"), "says what to give instead: {}", https.stderr);
+    producer
+        .run(&["events", "--ge-event-time", "yesterday"])
+        .await
+        .expect_one_line_error(3, "a query time that is not RFC 3339");
     let malformed = producer.run(&["trace", "back", "nonsense", "--json"]).await;
     malformed.expect_one_line_error(3, "a malformed identifier");
     assert!(malformed.stderr.contains("nonsense"), "{}", malformed.stderr);

@@ -97,6 +97,13 @@ impl QueryArgs {
         ];
         for (name, value) in singles {
             if let Some(value) = value {
+                // Checked here so a typo is the user's input error (exit 3), not the node's.
+                time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| {
+                        InvalidInput(format!(
+                            "{name} {value:?} is not an RFC 3339 time with an offset like 2026-03-01T08:00:00Z"
+                        ))
+                    })?;
                 parameters.push((name.to_owned(), value.clone()));
             }
         }

@@ -6,6 +6,8 @@
 //! and `docs/http-api.md`) and the outstanding-acknowledgement computation. Deliberately does
 //! not own the scope computation (the node's trace module) nor record signing (the node).
 
+use std::collections::BTreeSet;
+
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use lotline_client::api::{Consignee, RecordItem};
@@ -157,6 +159,31 @@ fn issue(client: &Client, arguments: &IssueArgs, context: &Context) -> Result<Ex
     if !scope.verified() {
         return print_checked_answer(&scope, "recall scope", None, context.json);
     }
+    // The lots named by the regulator are recalled even when this node knows nothing of them
+    // (their feeds may not be on the network yet); the scope adds every lot made from them.
+    let named_lots: Vec<String> = hazard["lots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    for named_lot in &named_lots {
+        if !scope.answer.lots.contains(named_lot) {
+            eprintln!(
+                "warning: nothing is recorded about {named_lot} on the node at {}; the recall names it anyway",
+                client.node_url()
+            );
+        }
+    }
+    let recalled_lots: BTreeSet<&String> = named_lots.iter().chain(&scope.answer.lots).collect();
+    if recalled_lots.is_empty() {
+        return Err(InvalidInput(format!(
+            "nothing recorded on the node at {} matches this hazard, so no recall was issued (check the GLN or GTIN and the --from/--to window)",
+            client.node_url()
+        ))
+        .into());
+    }
     let recall_id = arguments
         .recall_id
         .clone()
@@ -165,7 +192,7 @@ fn issue(client: &Client, arguments: &IssueArgs, context: &Context) -> Result<Ex
         "kind": "recall_notice",
         "recall_id": recall_id,
         "class": arguments.class.name(),
-        "lots": scope.answer.lots,
+        "lots": recalled_lots,
         "hazard": arguments.reason,
         "instructions": arguments.instructions,
         "scope": hazard,
@@ -173,6 +200,7 @@ fn issue(client: &Client, arguments: &IssueArgs, context: &Context) -> Result<Ex
     let receipt = client.submit_record(&record)?;
     if context.json {
         let mut json = answer_json(&scope, None);
+        json["lots"] = json!(recalled_lots);
         json["recall_id"] = json!(recall_id);
         json["entry_hash"] = json!(receipt.entry_hash);
         json["sequence"] = json!(receipt.sequence);
@@ -183,7 +211,7 @@ fn issue(client: &Client, arguments: &IssueArgs, context: &Context) -> Result<Ex
         "recall {recall_id} (class {}) signed as entry {} ({} lots, {} consignees)",
         arguments.class.name(),
         receipt.entry_hash,
-        scope.answer.lots.len(),
+        recalled_lots.len(),
         scope.answer.consignees.len()
     );
     print_checked_answer(&scope, &format!("recall {recall_id} scope"), None, false)

@@ -63,6 +63,31 @@ fn is_unknown_subject(checked_answer: &CheckedAnswer, subject: &str) -> bool {
         })
 }
 
+/// A position still in distribution (`{"lot", "holder": {"kind", …}, "quantity", "uom"}`) as
+/// one line of words; anything else is shown as it came.
+fn position_text(position: &Value) -> String {
+    let Some(lot) = position["lot"].as_str() else {
+        return position.as_str().map_or_else(|| position.to_string(), str::to_owned);
+    };
+    let holder = &position["holder"];
+    let holder_text = match holder["kind"].as_str() {
+        Some("organisation") => {
+            format!("organisation {}", holder["key"].as_str().unwrap_or("(unnamed)"))
+        }
+        Some("consignee") => {
+            let place = holder["party"].as_str().or_else(|| holder["location"].as_str());
+            format!("consignee {}", place.unwrap_or("(unnamed)"))
+        }
+        _ => holder.to_string(),
+    };
+    let quantity = quantity_cell(position["quantity"].as_f64(), position["uom"].as_str());
+    if quantity.is_empty() {
+        format!("{lot}  held by {holder_text}")
+    } else {
+        format!("{lot}  {quantity}  held by {holder_text}")
+    }
+}
+
 /// A warning of the node's answer as one line of words (the node sends `{"kind": …}`
 /// objects; anything else is shown as it came).
 pub fn warning_text(warning: &Value) -> String {
@@ -171,8 +196,8 @@ fn print_answer_tables(checked_answer: &CheckedAnswer, heading: &str) {
     }
     if !answer.in_distribution.is_empty() {
         println!("\nstill in distribution:");
-        for item in &answer.in_distribution {
-            println!("  {}", item.as_str().map_or_else(|| item.to_string(), str::to_owned));
+        for position in &answer.in_distribution {
+            println!("  {}", position_text(position));
         }
     }
     println!("\n{} events relied on", answer.events.len());
