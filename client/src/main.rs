@@ -30,7 +30,7 @@ Exit codes:
   3  invalid input: a file, identifier or value you gave is not valid
   4  the node could not be reached
   5  the token was refused or is missing
-  6  the node refused the request (not found, validation, role)
+  6  the node refused the request (nothing recorded about it, validation, role)
   7  verification failed: do not rely on what the node sent
   8  the node gave an unusable answer (server error, not the documented API)";
 
