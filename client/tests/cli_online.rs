@@ -494,6 +494,30 @@ async fn a_supply_chain_is_captured_traced_recalled_and_supervised_through_the_c
     let failed_entry_hash = failed.json()["entry_hash"].as_str().unwrap().to_owned();
     wait_replicated(&cluster, LAB, REGULATOR).await;
 
+    // The public view of a lot: a trace lists the lab results of the lots it reached.
+    let inspected = regulator.run(&["trace", "back", PACK_LOT, "--json"]).await;
+    inspected.expect_code(0, "trace back with inspections");
+    let inspected = inspected.json();
+    let verdicts: BTreeSet<(String, String)> = inspected["inspections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|inspection| {
+            assert_eq!(inspection["verified"], json!(true), "{inspection}");
+            strings(&inspection["lots"])
+                .into_iter()
+                .map(|lot| (lot, inspection["verdict"].as_str().unwrap_or_default().to_owned()))
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        BTreeSet::from([
+            (FIELD_LOT.to_owned(), "pass".to_owned()),
+            (PACK_LOT.to_owned(), "fail".to_owned())
+        ]),
+        "{inspected}"
+    );
+
     let supervision = regulator.run(&["supervision", "--json"]).await;
     supervision.expect_code(0, "supervision");
     let supervision = supervision.json();

@@ -4,12 +4,14 @@
 //! Owns the output shape of a checked answer (shared by `recall`). Deliberately does not own
 //! the walk (the node's `trace` module) nor the checks (`lotline_client::verify`).
 
+use std::collections::BTreeSet;
+
 use anyhow::Result;
 use clap::Subcommand;
-use lotline_client::ExitStatus;
 use lotline_client::client::{CheckedAnswer, Direction};
 use lotline_client::identifier::canonical_subject;
 use lotline_client::render::{Table, print_json, quantity_cell};
+use lotline_client::{Client, ExitStatus};
 use lotline_ledger::trace::answer::Warning;
 use serde_json::{Value, json};
 
@@ -39,8 +41,20 @@ pub fn run(command: &TraceCommand, context: &Context) -> Result<ExitStatus> {
     let subject = canonical_subject(id)?;
     let client = context.client()?;
     let checked_answer = client.trace(direction, &subject)?;
+    let inspections = lot_inspections(&client, &checked_answer.answer.lots)?;
     let heading = format!("trace {} {subject}", direction.name());
-    let status = print_checked_answer(&checked_answer, &heading, Some(direction), context.json)?;
+    let status = if context.json {
+        let mut json = answer_json(&checked_answer, Some(direction));
+        if !inspections.is_empty() {
+            json["inspections"] = json!(inspections);
+        }
+        print_json(&json)?;
+        verdict_status(&checked_answer)
+    } else {
+        print_answer_tables(&checked_answer, &heading);
+        print_inspection_table(&inspections);
+        verdict_status(&checked_answer)
+    };
     if status == ExitStatus::Success && is_unknown_subject(&checked_answer, &subject) {
         eprintln!(
             "error: nothing is recorded about {subject} on the node at {} (check the identifier, \
@@ -150,8 +164,13 @@ pub fn print_checked_answer(
     } else {
         print_answer_tables(checked_answer, heading);
     }
+    Ok(verdict_status(checked_answer))
+}
+
+/// Success when the answer verified; otherwise says so on stderr and gives exit status 7.
+fn verdict_status(checked_answer: &CheckedAnswer) -> ExitStatus {
     if checked_answer.verified() {
-        return Ok(ExitStatus::Success);
+        return ExitStatus::Success;
     }
     let first_problem =
         checked_answer.problems.first().map(ToString::to_string).unwrap_or_default();
@@ -159,7 +178,74 @@ pub fn print_checked_answer(
         "error: verification failed: {first_problem} ({} problem(s)); do not rely on this answer",
         checked_answer.problems.len()
     );
-    Ok(ExitStatus::VerificationFailed)
+    ExitStatus::VerificationFailed
+}
+
+/// The signed inspection results (`inspection_result` records) of any of `lots`: the public
+/// view of a lot shows what labs found. Each item says whether its own proof verified; a
+/// record whose proof fails makes the whole command fail (exit 7) in `Client::records`.
+fn lot_inspections(client: &Client, lots: &[String]) -> Result<Vec<Value>> {
+    let canonical = |lot: &str| {
+        lotline_ledger::gs1::canonical_digital_link(lot).unwrap_or_else(|| lot.to_owned())
+    };
+    let traced_lots: BTreeSet<String> = lots.iter().map(|lot| canonical(lot)).collect();
+    let records = client.records("inspection_result")?;
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let roster = client.roster()?;
+    let lab_name = |author: &str| {
+        roster
+            .members
+            .iter()
+            .find(|member| member.public_key.eq_ignore_ascii_case(author))
+            .map_or_else(|| author.to_owned(), |member| member.name.clone())
+    };
+    let mut inspections = Vec::new();
+    for (item, verified) in records {
+        let inspected_lots: Vec<String> = item.record["lots"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(canonical)
+            .filter(|lot| traced_lots.contains(lot))
+            .collect();
+        if inspected_lots.is_empty() {
+            continue;
+        }
+        inspections.push(json!({
+            "lots": inspected_lots,
+            "verdict": item.record["verdict"],
+            "test": item.record["test"],
+            "sampled_at": item.record["sampled_at"],
+            "lab": lab_name(&item.author),
+            "entry_hash": item.entry_hash,
+            "verified": verified,
+        }));
+    }
+    Ok(inspections)
+}
+
+fn print_inspection_table(inspections: &[Value]) {
+    if inspections.is_empty() {
+        return;
+    }
+    let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+    let mut table = Table::new(["inspected lot", "verdict", "test", "lab", "sampled at"]);
+    for inspection in inspections {
+        for lot in inspection["lots"].as_array().into_iter().flatten() {
+            table.push([
+                text(lot),
+                text(&inspection["verdict"]),
+                text(&inspection["test"]),
+                text(&inspection["lab"]),
+                text(&inspection["sampled_at"]),
+            ]);
+        }
+    }
+    println!();
+    print!("{}", table.render());
 }
 
 fn print_answer_tables(checked_answer: &CheckedAnswer, heading: &str) {
