@@ -881,6 +881,18 @@ async fn exports_and_proofs_verify_offline_and_bad_input_gets_one_clear_line() {
     assert_eq!(exported_ids, strings(&back.json()["events"]).into_iter().collect());
     assert!(event_ids.iter().all(|event_id| exported_ids.contains(event_id)));
 
+    // EPCIS export of a query: the two shipments, hash ids kept.
+    let shipments_path = directory.path().join("shipments.jsonld");
+    regulator
+        .run(&["export", "epcis", "--biz-step", "shipping", "--out", text_of(&shipments_path)])
+        .await
+        .expect_code(0, "export epcis of a query");
+    let shipments = epcis::parse_document(&std::fs::read(&shipments_path).unwrap()).unwrap();
+    assert_eq!(shipments.events.len(), 2);
+    for event in &shipments.events {
+        assert_eq!(event.event_id.clone(), Some(epcis::event_hash_id(event)), "hash id kept");
+    }
+
     // Proof bundles: written, verified offline, caught when one character changes.
     for (name, proof_arguments) in [
         ("event", vec!["proof", event_ids[1].as_str()]),
