@@ -3,9 +3,9 @@
 //! `lotline_tests::cluster::Cluster`, asserting on `--json` output, files written and exit
 //! codes.
 //!
-//! Owns the end-to-end contract of the online commands: capture (JSON-LD and the CSV
-//! template), events, trace, recall, inspect, supervision, exports, proof and verify, and the
-//! one-line errors of bad input. Does not re-test the verification rules one by one (the
+//! Owns the end-to-end contract of the online commands: capture (JSON-LD, XML and the CSV
+//! template), events, trace, recall, inspect, supervision, exports, proof and verify, the
+//! witness policy, a lying node caught (exit 7), and the one-line errors of bad input. Does not re-test the verification rules one by one (the
 //! library tests and `tests/tests/client.rs` do) nor the ledger's rules.
 //!
 //! Each test starts one cluster and walks a whole workflow, so the cost of starting nodes is
