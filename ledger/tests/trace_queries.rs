@@ -460,6 +460,53 @@ fn a_shipment_received_twice_is_reported() {
     assert_eq!(answer.consignees.len(), 2);
 }
 
+/// One producer ships the same lot to two customers; the first customer's receipt names only
+/// the producer as source and no document. It must pair with the shipment to its own site,
+/// not with the later shipment to the other customer.
+#[test]
+fn a_receipt_without_documents_pairs_with_the_shipment_to_its_own_site() {
+    let mut ledger = Ledger::default();
+    let item = lot(PACKED_GTIN, "PACK42");
+    let amount = |kilograms: &str| vec![quantity(&item, kilograms, "KGM")];
+    let to_retailer = ledger.add(
+        key(2),
+        shipping("2026-03-01T15:30:00Z", amount("60"), PACKER_GLN, RETAILER_GLN, "BOL-1"),
+    );
+    let to_export = ledger.add(
+        key(2),
+        shipping("2026-03-01T16:00:00Z", amount("36"), PACKER_GLN, EXPORT_GLN, "BOL-2"),
+    );
+    let mut receipt =
+        receiving("2026-03-02T08:00:00Z", amount("60"), PACKER_GLN, RETAILER_GLN, "unused");
+    receipt.biz_transaction_list.clear();
+    let received = ledger.add(key(3), receipt);
+
+    let answer = ledger.index.trace_forward(&subject(&item));
+    let handoff_of = |shipment: &str| {
+        answer
+            .consignees
+            .iter()
+            .find(|handoff| handoff.shipping_event.as_deref() == Some(shipment))
+            .unwrap_or_else(|| panic!("no handoff for {shipment}: {:?}", answer.consignees))
+    };
+    assert_eq!(handoff_of(&to_retailer).receiving_event.as_deref(), Some(received.as_str()));
+    assert_eq!(handoff_of(&to_export).receiving_event, None);
+    // The retailer holds its 60; the 36 are with the export customer, not yet received.
+    let held: Vec<(String, f64)> = answer
+        .in_distribution
+        .iter()
+        .map(|position| {
+            let holder = match &position.holder {
+                Holder::Organisation { key } => key.clone(),
+                Holder::Consignee { location, .. } => location.clone().unwrap_or_default(),
+            };
+            (holder, position.quantity)
+        })
+        .collect();
+    assert!(held.contains(&(key(3).to_hex(), 60.0)), "{held:?}");
+    assert!(held.contains(&(place(EXPORT_GLN), 36.0)), "{held:?}");
+}
+
 #[test]
 fn pallets_nested_in_themselves_terminate() {
     let mut ledger = Ledger::default();

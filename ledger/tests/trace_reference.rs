@@ -330,30 +330,44 @@ impl<'chain> Reference<'chain> {
             .collect()
     }
 
-    fn handoff_match(shipping: &Event, receiving: &Event) -> Option<bool> {
+    /// Match strength: 3 a shared document; 2 received at the ship-to site or a shared
+    /// destination; 1 a shared source only; none when the ship-to site is another site than
+    /// where the goods were received (and no document ties them).
+    fn handoff_match(shipping: &Event, receiving: &Event) -> Option<u8> {
         let shipped_documents: Vec<&String> =
             shipping.biz_transaction_list.iter().map(|document| &document.value).collect();
-        let shares_document = receiving
+        if receiving
             .biz_transaction_list
             .iter()
-            .any(|document| shipped_documents.contains(&&document.value));
+            .any(|document| shipped_documents.contains(&&document.value))
+        {
+            return Some(3);
+        }
         let shipping_destinations = Self::endpoints(shipping, true);
-        let receiving_destinations = Self::endpoints(receiving, true);
-        let shares_destination =
-            shipping_destinations.iter().any(|endpoint| receiving_destinations.contains(endpoint));
+        let ship_to: Vec<String> = shipping_destinations
+            .iter()
+            .filter(|(kind, _)| kind == "location")
+            .map(|(_, id)| site_of(id))
+            .collect();
         let receiving_place = receiving
             .biz_location
             .as_ref()
             .or(receiving.read_point.as_ref())
-            .map(|location| location.id.clone());
-        let to_place = receiving_place
-            .is_some_and(|place| shipping_destinations.iter().any(|(_, id)| *id == place));
+            .map(|location| site_of(&location.id));
+        if let Some(place) = receiving_place
+            && !ship_to.is_empty()
+        {
+            return ship_to.contains(&place).then_some(2);
+        }
+        let receiving_destinations = Self::endpoints(receiving, true);
+        if shipping_destinations.iter().any(|endpoint| receiving_destinations.contains(endpoint)) {
+            return Some(2);
+        }
         let receiving_sources = Self::endpoints(receiving, false);
-        let shares_source = Self::endpoints(shipping, false)
+        Self::endpoints(shipping, false)
             .iter()
-            .any(|endpoint| receiving_sources.contains(endpoint));
-        (shares_document || shares_destination || to_place || shares_source)
-            .then_some(shares_document)
+            .any(|endpoint| receiving_sources.contains(endpoint))
+            .then_some(1)
     }
 
     fn raw_what(event: &Event) -> BTreeSet<String> {
@@ -372,10 +386,10 @@ impl<'chain> Reference<'chain> {
             {
                 continue;
             }
-            let Some(shares_document) = Self::handoff_match(shipping.event, receiving.event) else {
+            let Some(strength) = Self::handoff_match(shipping.event, receiving.event) else {
                 continue;
             };
-            let rank = (shares_document, shipping.time_ms, std::cmp::Reverse(position));
+            let rank = (strength, shipping.time_ms, std::cmp::Reverse(position));
             if best.is_none_or(|(best_rank, _)| rank > best_rank) {
                 best = Some((rank, position));
             }
@@ -388,7 +402,17 @@ impl<'chain> Reference<'chain> {
 /// unit, party and location.
 type HandoffKey = (String, Option<String>, Option<String>, String, String, String);
 /// How a candidate shipment ranks for a receipt.
-type ShipmentRank = (bool, i64, std::cmp::Reverse<usize>);
+type ShipmentRank = (u8, i64, std::cmp::Reverse<usize>);
+
+/// A place as a site: its canonical Digital Link without the GLN extension.
+fn site_of(place: &str) -> String {
+    let link =
+        lotline_ledger::gs1::canonical_digital_link(place).unwrap_or_else(|| place.to_owned());
+    match link.find("/254/") {
+        Some(extension) => link[..extension].to_owned(),
+        None => link,
+    }
+}
 
 /// The comparable core of a trace answer.
 #[derive(Debug, PartialEq)]

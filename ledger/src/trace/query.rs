@@ -12,6 +12,7 @@
 //! followed again.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,14 +23,15 @@ use super::answer::{
     TraceAnswer, Visit, Warning,
 };
 use super::facts::{DocumentRef, Flow, Kind, MasterData, ObjectKind};
-use super::index::{EventId, Index, NodeId, Resolved, Role, StoredEvent};
+use super::index::{EventId, Index, NodeId, Resolved, Role, StoredEvent, Symbol};
 use super::subject::Subject;
 
 /// One frame of the iterative depth-first walk: the unit, its next units (with the edge's
 /// event) and how many of them were taken.
 type Frame = (NodeId, Vec<(NodeId, EventId)>, usize);
-/// How a candidate shipment ranks for a receipt: shares a document, time, earlier id first.
-type ShipmentRank = (bool, i64, std::cmp::Reverse<EventId>);
+/// How a candidate shipment ranks for a receipt: match strength ([`handoff_match`]), then the
+/// latest, then the earlier id.
+type ShipmentRank = (u8, i64, std::cmp::Reverse<EventId>);
 
 /// Amounts below this are treated as nothing left (float sums of shipped parts).
 const QUANTITY_EPSILON: f64 = 1e-9;
@@ -345,10 +347,18 @@ struct Walk<'index> {
     warnings: Vec<Warning>,
     /// Scratch for candidate events.
     candidates: Vec<EventId>,
-    /// Scratch for resolutions.
-    resolved: Vec<Resolved>,
+    /// Each event side resolved so far (pallets expanded to their contents at the event's
+    /// time), with whether nesting was cut off: a recall meets the same pallet shipment once
+    /// per lot on the pallet, and resolves it once.
+    resolutions: HashMap<(EventId, Role), (Rc<[Resolved]>, bool)>,
+    /// The shipment each receipt pairs with, as found so far.
+    shipments: HashMap<EventId, Option<EventId>>,
+    /// The receipts each shipment pairs with, as found so far.
+    receipts: HashMap<EventId, Rc<[EventId]>>,
     /// Hex keys of authors already formatted (by author index).
     author_hex: HashMap<u32, String>,
+    /// Event times already formatted.
+    time_texts: HashMap<i64, String>,
     /// Whether answers list every visit of every lot (trace) or only what a recall needs.
     with_visits: bool,
 }
@@ -360,8 +370,11 @@ impl<'index> Walk<'index> {
             relied: BTreeSet::new(),
             warnings: Vec::new(),
             candidates: Vec::new(),
-            resolved: Vec::new(),
+            resolutions: HashMap::new(),
+            shipments: HashMap::new(),
+            receipts: HashMap::new(),
             author_hex: HashMap::new(),
+            time_texts: HashMap::new(),
             with_visits: true,
         }
     }
@@ -370,6 +383,21 @@ impl<'index> Walk<'index> {
     fn author_hex(&mut self, author: u32) -> String {
         let index = self.index;
         self.author_hex.entry(author).or_insert_with(|| index.author(author).to_hex()).clone()
+    }
+
+    /// The units on the `role` side of `event_id`, pallets expanded (memoised per query).
+    fn resolve(&mut self, event_id: EventId, role: Role) -> Rc<[Resolved]> {
+        if let Some((resolved, _)) = self.resolutions.get(&(event_id, role)) {
+            return Rc::clone(resolved);
+        }
+        let mut resolved = Vec::new();
+        let cut_off = self.index.resolve(event_id, role, &mut resolved);
+        if cut_off {
+            self.note_nesting(event_id, role);
+        }
+        let resolved: Rc<[Resolved]> = resolved.into();
+        self.resolutions.insert((event_id, role), (Rc::clone(&resolved), cut_off));
+        resolved
     }
 
     /// Every effective event that names `unit` once resolved, with the role and the resolved
@@ -388,10 +416,9 @@ impl<'index> Walk<'index> {
                 if !event.objects.iter().any(|object| object.role == role) {
                     continue;
                 }
-                if index.resolve(event_id, role, &mut self.resolved) {
-                    self.note_nesting(event_id, role);
-                }
-                if let Some(item) = self.resolved.iter().find(|item| item.unit == unit) {
+                if let Some(item) =
+                    self.resolve(event_id, role).iter().find(|item| item.unit == unit)
+                {
                     found.push((event_id, role, *item));
                 }
             }
@@ -430,8 +457,7 @@ impl<'index> Walk<'index> {
         };
         let mut units = Vec::new();
         for member in group {
-            index.resolve(member, role, &mut self.resolved);
-            units.extend(self.resolved.iter().map(|item| (member, item.unit)));
+            units.extend(self.resolve(member, role).iter().map(|item| (member, item.unit)));
         }
         units
     }
@@ -456,8 +482,7 @@ impl<'index> Walk<'index> {
             {
                 continue;
             }
-            index.resolve(event_id, from_role, &mut self.resolved);
-            if !self.resolved.iter().any(|item| item.unit == unit) {
+            if !self.resolve(event_id, from_role).iter().any(|item| item.unit == unit) {
                 continue;
             }
             for (member, other) in self.group_units(event_id, to_role) {
@@ -528,7 +553,7 @@ impl<'index> Walk<'index> {
         let mut units = self.closure(seeds, direction);
         units.sort_by(|left, right| index.node(*left).link.cmp(&index.node(*right).link));
         let mut answer = TraceAnswer::default();
-        let mut positions: BTreeMap<(NodeId, Holder, Option<String>), f64> = BTreeMap::new();
+        let mut positions: BTreeMap<(NodeId, HolderId, Option<Symbol>), f64> = BTreeMap::new();
         for unit in &units {
             let node = index.node(*unit);
             match node.kind {
@@ -546,14 +571,13 @@ impl<'index> Walk<'index> {
             for (event_id, role, resolved) in self.events_of_unit(*unit) {
                 self.relied.insert(event_id);
                 let event = index.event(event_id);
-                let author_key = self.author_hex(event.author);
-                let uom = resolved.uom.map(|uom| index.symbol(uom).to_owned());
+                let uom = resolved.uom;
                 let quantity = resolved.quantity.unwrap_or(0.0);
-                let own = Holder::Organisation { key: author_key.clone() };
+                let own = HolderId::Organisation(event.author);
                 if self.with_visits {
                     detail.visits.push(Visit {
                         place: event.place.map(|place| index.symbol(place).to_owned()),
-                        organisation: author_key.clone(),
+                        organisation: self.author_hex(event.author),
                         date: format_time(event.time_ms),
                         biz_step: event.biz_step.map(|step| index.symbol(step).to_owned()),
                         flow: if role == Role::What { event.flow } else { Flow::Observed },
@@ -578,10 +602,10 @@ impl<'index> Walk<'index> {
                             }
                         }
                         Flow::Shipped => {
-                            *positions.entry((*unit, own, uom.clone())).or_default() -= quantity;
+                            *positions.entry((*unit, own, uom)).or_default() -= quantity;
                             let handoffs = self.shipment_handoffs(*unit, event_id, resolved);
                             if handoffs.iter().all(|handoff| handoff.receiving_event.is_none()) {
-                                let holder = Holder::Consignee {
+                                let holder = HolderId::Consignee {
                                     party: handoffs.first().and_then(|h| h.party.clone()),
                                     location: handoffs.first().and_then(|h| h.location.clone()),
                                 };
@@ -619,16 +643,25 @@ impl<'index> Walk<'index> {
                 .sort_by(|left, right| (&left.date, &left.event).cmp(&(&right.date, &right.event)));
             answer.details.push(detail);
         }
-        answer.in_distribution = positions
-            .into_iter()
-            .filter(|(_, quantity)| *quantity > QUANTITY_EPSILON)
-            .map(|((unit, holder, uom), quantity)| Position {
+        let mut in_distribution = Vec::new();
+        for ((unit, holder, uom), quantity) in positions {
+            if quantity <= QUANTITY_EPSILON {
+                continue;
+            }
+            let holder = match holder {
+                HolderId::Organisation(author) => {
+                    Holder::Organisation { key: self.author_hex(author) }
+                }
+                HolderId::Consignee { party, location } => Holder::Consignee { party, location },
+            };
+            in_distribution.push(Position {
                 lot: index.node(unit).link.to_string(),
                 holder,
                 quantity,
-                uom,
-            })
-            .collect();
+                uom: uom.map(|uom| index.symbol(uom).to_owned()),
+            });
+        }
+        answer.in_distribution = in_distribution;
         answer.in_distribution.sort_by(|left, right| {
             (&left.lot, &left.holder, &left.uom).cmp(&(&right.lot, &right.holder, &right.uom))
         });
@@ -661,10 +694,13 @@ impl<'index> Walk<'index> {
     }
 
     /// The shipment a receipt pairs with: among effective shipments naming one of the same
-    /// objects at or before the receipt and matching it (shared document, destination,
-    /// receiving place or source), one sharing a document first, then the latest, then the
-    /// first indexed.
-    fn shipment_for_receipt(&self, receipt: EventId) -> Option<EventId> {
+    /// objects at or before the receipt and matching it ([`handoff_match`]), the strongest
+    /// match first (a shared document, then the receiving site or a destination, then only a
+    /// source), then the latest, then the first indexed.
+    fn shipment_for_receipt(&mut self, receipt: EventId) -> Option<EventId> {
+        if let Some(shipment) = self.shipments.get(&receipt) {
+            return *shipment;
+        }
         let index = self.index;
         let receiving = index.event(receipt);
         let mut best: Option<(ShipmentRank, EventId)> = None;
@@ -678,18 +714,23 @@ impl<'index> Walk<'index> {
                 {
                     continue;
                 }
-                let Some(shares_document) = handoff_match(shipping, receiving) else { continue };
-                let rank = (shares_document, shipping.time_ms, std::cmp::Reverse(*candidate));
+                let Some(strength) = handoff_match(index, shipping, receiving) else { continue };
+                let rank = (strength, shipping.time_ms, std::cmp::Reverse(*candidate));
                 if best.is_none_or(|(best_rank, _)| rank > best_rank) {
                     best = Some((rank, *candidate));
                 }
             }
         }
-        best.map(|(_, shipment)| shipment)
+        let shipment = best.map(|(_, shipment)| shipment);
+        self.shipments.insert(receipt, shipment);
+        shipment
     }
 
     /// The receipts that pair with a shipment, in time order.
-    fn receipts_for_shipment(&self, shipment: EventId) -> Vec<EventId> {
+    fn receipts_for_shipment(&mut self, shipment: EventId) -> Rc<[EventId]> {
+        if let Some(receipts) = self.receipts.get(&shipment) {
+            return Rc::clone(receipts);
+        }
         let index = self.index;
         let shipping = index.event(shipment);
         let mut receipts = Vec::new();
@@ -700,7 +741,7 @@ impl<'index> Walk<'index> {
                     || !receiving.is_effective()
                     || receiving.time_ms < shipping.time_ms
                     || receipts.contains(candidate)
-                    || handoff_match(shipping, receiving).is_none()
+                    || handoff_match(index, shipping, receiving).is_none()
                 {
                     continue;
                 }
@@ -710,6 +751,8 @@ impl<'index> Walk<'index> {
             }
         }
         receipts.sort_by_key(|receipt| (index.event(*receipt).time_ms, *receipt));
+        let receipts: Rc<[EventId]> = receipts.into();
+        self.receipts.insert(shipment, Rc::clone(&receipts));
         receipts
     }
 
@@ -723,9 +766,8 @@ impl<'index> Walk<'index> {
     ) -> Vec<Handoff> {
         let index = self.index;
         let mut receipts = Vec::new();
-        for receipt in self.receipts_for_shipment(shipment) {
-            index.resolve(receipt, Role::What, &mut self.resolved);
-            if self.resolved.iter().any(|item| item.unit == unit) {
+        for &receipt in self.receipts_for_shipment(shipment).iter() {
+            if self.resolve(receipt, Role::What).iter().any(|item| item.unit == unit) {
                 receipts.push(receipt);
             }
         }
@@ -748,7 +790,7 @@ impl<'index> Walk<'index> {
                 if let Some(receipt) = receipt {
                     self.relied.insert(receipt);
                 }
-                build_handoff(index, unit, Some(shipment), receipt, shipped)
+                self.build_handoff(unit, Some(shipment), receipt, shipped)
             })
             .collect()
     }
@@ -760,48 +802,143 @@ impl<'index> Walk<'index> {
         let mut amount = received;
         if let Some(shipment) = shipment {
             self.relied.insert(shipment);
-            self.index.resolve(shipment, Role::What, &mut self.resolved);
-            if let Some(shipped) = self.resolved.iter().find(|item| item.unit == unit) {
+            if let Some(shipped) =
+                self.resolve(shipment, Role::What).iter().find(|item| item.unit == unit)
+            {
                 amount = *shipped;
             }
         }
-        build_handoff(self.index, unit, shipment, Some(receipt), amount)
+        self.build_handoff(unit, shipment, Some(receipt), amount)
+    }
+
+    /// One handoff of `unit` from its shipping and receiving events (either may be missing).
+    fn build_handoff(
+        &mut self,
+        unit: NodeId,
+        shipment: Option<EventId>,
+        receipt: Option<EventId>,
+        amount: Resolved,
+    ) -> Handoff {
+        let index = self.index;
+        let shipping = shipment.map(|event| index.event(event));
+        let receiving = receipt.map(|event| index.event(event));
+        let party = shipping
+            .and_then(|event| {
+                endpoint_of(index, &event.destinations, &["owning_party", "possessing_party"])
+            })
+            .or_else(|| {
+                receiving.and_then(|event| {
+                    endpoint_of(index, &event.destinations, &["owning_party", "possessing_party"])
+                })
+            });
+        let location = shipping
+            .and_then(|event| endpoint_of(index, &event.destinations, &["location"]))
+            .or_else(|| {
+                receiving.and_then(|event| event.place.map(|place| index.symbol(place).to_owned()))
+            });
+        let ship_from = shipping.and_then(|event| {
+            endpoint_of(index, &event.sources, &["location"])
+                .or_else(|| event.place.map(|place| index.symbol(place).to_owned()))
+        });
+        let mut documents: Vec<DocumentRef> = shipping
+            .into_iter()
+            .chain(receiving)
+            .flat_map(|event| event.documents.iter())
+            .map(|(document_type, id)| DocumentRef {
+                document_type: document_type.map(|kind| index.symbol(kind).to_owned()),
+                id: index.symbol(*id).to_owned(),
+            })
+            .collect();
+        documents.sort();
+        documents.dedup();
+        Handoff {
+            lot: index.node(unit).link.to_string(),
+            party,
+            location,
+            quantity: amount.quantity,
+            uom: amount.uom.map(|uom| index.symbol(uom).to_owned()),
+            shipped_by: shipping.map(|event| self.author_hex(event.author)),
+            shipped_at: shipping.map(|event| self.time_text(event.time_ms)),
+            ship_from,
+            received_by: receiving.map(|event| self.author_hex(event.author)),
+            received_at: receiving.map(|event| self.time_text(event.time_ms)),
+            documents,
+            shipping_event: shipping.map(|event| event.entry.event_hash_id.clone()),
+            receiving_event: receiving.map(|event| event.entry.event_hash_id.clone()),
+        }
+    }
+
+    /// `format_time(time_ms)`, formatted once per query.
+    fn time_text(&mut self, time_ms: i64) -> String {
+        self.time_texts.entry(time_ms).or_insert_with(|| format_time(time_ms)).clone()
     }
 
     /// The relied-on events as sorted hash ids and entries.
     fn relied_entries(&self) -> (Vec<String>, Vec<super::EntryRef>) {
-        let mut entries: Vec<super::EntryRef> =
-            self.relied.iter().map(|event| self.index.event(*event).entry.clone()).collect();
-        entries.sort();
+        let mut entries: Vec<&super::EntryRef> =
+            self.relied.iter().map(|event| &self.index.event(*event).entry).collect();
+        entries.sort_unstable();
         entries.dedup();
-        let mut events: Vec<String> =
-            entries.iter().map(|entry| entry.event_hash_id.clone()).collect();
-        events.sort();
+        let mut events: Vec<&str> = entries.iter().map(|entry| &*entry.event_hash_id).collect();
+        events.sort_unstable();
         events.dedup();
-        (events, entries)
+        (events.into_iter().map(str::to_owned).collect(), entries.into_iter().cloned().collect())
     }
 }
 
-/// Whether a shipment and a receipt are two sides of one handoff: `Some(shares_document)` when
-/// they share a reference document, a destination, the receiving place as ship-to location, or
-/// a source; `None` otherwise.
-fn handoff_match(shipping: &StoredEvent, receiving: &StoredEvent) -> Option<bool> {
+/// Who holds an amount, by index ids while the walk adds amounts up (strings are made only
+/// for what is left in distribution).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum HolderId {
+    /// An organisation on the ledger, by author index.
+    Organisation(u32),
+    /// The consignee named by a shipment nobody recorded receiving.
+    Consignee { party: Option<String>, location: Option<String> },
+}
+
+/// How strongly a shipment and a receipt are two sides of one handoff (higher is stronger),
+/// or `None` when they are not: they share a reference document (3); the receipt is at the
+/// shipment's destination, or they name the same destination (2); they only name the same
+/// source (1). A shipment whose ship-to location is another site than where the goods were
+/// received is not that receipt's shipment unless a document ties them (the same producer
+/// ships one lot to several customers: the source alone cannot tell them apart).
+fn handoff_match(index: &Index, shipping: &StoredEvent, receiving: &StoredEvent) -> Option<u8> {
     let shares_document = shipping.documents.iter().any(|(_, shipped_document)| {
         receiving
             .documents
             .iter()
             .any(|(_, received_document)| shipped_document == received_document)
     });
+    if shares_document {
+        return Some(3);
+    }
+    let ship_to: Vec<&str> = shipping
+        .destinations
+        .iter()
+        .filter(|(endpoint_type, _)| index.symbol(*endpoint_type) == "location")
+        .map(|(_, id)| site(index.symbol(*id)))
+        .collect();
+    let received_at = receiving.place.map(|place| site(index.symbol(place)));
+    if let Some(received_at) = received_at
+        && !ship_to.is_empty()
+    {
+        return ship_to.contains(&received_at).then_some(2);
+    }
     let shares_destination = shipping
         .destinations
         .iter()
         .any(|destination| receiving.destinations.contains(destination));
-    let ships_to_receiving_place = receiving.place.is_some_and(|place| {
-        shipping.destinations.iter().any(|(_, destination)| *destination == place)
-    });
+    if shares_destination {
+        return Some(2);
+    }
     let shares_source = shipping.sources.iter().any(|source| receiving.sources.contains(source));
-    (shares_document || shares_destination || ships_to_receiving_place || shares_source)
-        .then_some(shares_document)
+    shares_source.then_some(1)
+}
+
+/// The site of a place: its Digital Link without a GLN extension (`/254/…`), so a receipt at
+/// a dock of a site matches a shipment to the site.
+fn site(place: &str) -> &str {
+    place.find("/254/").map_or(place, |extension| &place[..extension])
 }
 
 fn endpoint_of(index: &Index, endpoints: &[(u32, u32)], kinds: &[&str]) -> Option<String> {
@@ -813,62 +950,10 @@ fn endpoint_of(index: &Index, endpoints: &[(u32, u32)], kinds: &[&str]) -> Optio
     })
 }
 
-fn build_handoff(
-    index: &Index,
-    unit: NodeId,
-    shipment: Option<EventId>,
-    receipt: Option<EventId>,
-    amount: Resolved,
-) -> Handoff {
-    let shipping = shipment.map(|event| index.event(event));
-    let receiving = receipt.map(|event| index.event(event));
-    let party = shipping
-        .and_then(|event| {
-            endpoint_of(index, &event.destinations, &["owning_party", "possessing_party"])
-        })
-        .or_else(|| {
-            receiving.and_then(|event| {
-                endpoint_of(index, &event.destinations, &["owning_party", "possessing_party"])
-            })
-        });
-    let location =
-        shipping.and_then(|event| endpoint_of(index, &event.destinations, &["location"])).or_else(
-            || receiving.and_then(|event| event.place.map(|place| index.symbol(place).to_owned())),
-        );
-    let ship_from = shipping.and_then(|event| {
-        endpoint_of(index, &event.sources, &["location"])
-            .or_else(|| event.place.map(|place| index.symbol(place).to_owned()))
-    });
-    let mut documents: Vec<DocumentRef> = shipping
-        .into_iter()
-        .chain(receiving)
-        .flat_map(|event| event.documents.iter())
-        .map(|(document_type, id)| DocumentRef {
-            document_type: document_type.map(|kind| index.symbol(kind).to_owned()),
-            id: index.symbol(*id).to_owned(),
-        })
-        .collect();
-    documents.sort();
-    documents.dedup();
-    Handoff {
-        lot: index.node(unit).link.to_string(),
-        party,
-        location,
-        quantity: amount.quantity,
-        uom: amount.uom.map(|uom| index.symbol(uom).to_owned()),
-        shipped_by: shipping.map(|event| index.author(event.author).to_hex()),
-        shipped_at: shipping.map(|event| format_time(event.time_ms)),
-        ship_from,
-        received_by: receiving.map(|event| index.author(event.author).to_hex()),
-        received_at: receiving.map(|event| format_time(event.time_ms)),
-        documents,
-        shipping_event: shipping.map(|event| event.entry.event_hash_id.clone()),
-        receiving_event: receiving.map(|event| event.entry.event_hash_id.clone()),
-    }
-}
-
 fn sort_handoffs(handoffs: &mut [Handoff]) {
-    handoffs.sort_by(|left, right| {
+    // Handoffs equal on this key are equal altogether (same lot and events): an unstable sort
+    // gives the same order and moves these large structs less.
+    handoffs.sort_unstable_by(|left, right| {
         (
             &left.lot,
             &left.shipped_at,

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use lotline_ledger::trace::synthetic::{Chain, ChainConfig, OrganisationRole};
-use lotline_ledger::trace::{Hazard, Index, Subject, TimeWindow};
+use lotline_ledger::trace::{Hazard, Index, Subject, TimeWindow, TraceAnswer};
 
 use super::{Options, Report};
 
@@ -23,7 +23,7 @@ const QUICK_QUERIES: usize = 300;
 /// Seed of the benchmark chain (fixed: runs are comparable).
 const SEED: u64 = 2026;
 /// Width of a facility recall window.
-const RECALL_WINDOW_DAYS: i64 = 3;
+const RECALL_WINDOW_DAYS: i64 = 40;
 /// Milliseconds in a day.
 const DAY_MS: i64 = 86_400_000;
 
@@ -48,21 +48,19 @@ pub fn run(options: &Options) -> Vec<Report> {
 
     let forward_subjects = pick(&built.harvested, queries);
     let mut forward = time_queries("trace_forward", events, &forward_subjects, |subject| {
-        let answer = built.index.trace_forward(subject);
-        answer.lots.len() + answer.items.len()
+        AnswerSize::of(&built.index.trace_forward(subject))
     });
     common(&mut forward);
 
     let back_subjects = pick(&built.made, queries);
     let mut back = time_queries("trace_back", events, &back_subjects, |subject| {
-        let answer = built.index.trace_back(subject);
-        answer.lots.len() + answer.items.len()
+        AnswerSize::of(&built.index.trace_back(subject))
     });
     common(&mut back);
 
     let hazards = facility_hazards(&built, queries);
     let mut recall = time_queries("recall_scope", events, &hazards, |hazard| {
-        built.index.recall_scope(hazard).trace.lots.len()
+        AnswerSize::of(&built.index.recall_scope(hazard).trace)
     });
     common(&mut recall);
     vec![forward, back, recall]
@@ -163,23 +161,46 @@ fn facility_hazards(built: &Built, count: usize) -> Vec<Hazard> {
         .collect()
 }
 
+/// How big an answer was: what a recall screen shows.
+#[derive(Debug, Clone, Copy, Default)]
+struct AnswerSize {
+    /// Lots and items in the answer.
+    lots: usize,
+    /// Handoffs (consignees) listed.
+    consignees: usize,
+    /// Events relied on (the evidence to verify).
+    events: usize,
+}
+
+impl AnswerSize {
+    fn of(answer: &TraceAnswer) -> Self {
+        Self {
+            lots: answer.lots.len() + answer.items.len(),
+            consignees: answer.consignees.len(),
+            events: answer.events.len(),
+        }
+    }
+}
+
 /// Times `query` over every input; reports p50 / p99 and the mean answer size.
 fn time_queries<Input>(
     scenario: &str,
     events: usize,
     inputs: &[Input],
-    mut query: impl FnMut(&Input) -> usize,
+    mut query: impl FnMut(&Input) -> AnswerSize,
 ) -> Report {
     let mut latencies_ms = Vec::with_capacity(inputs.len());
-    let mut lots_total = 0usize;
+    let mut totals = AnswerSize::default();
     let mut lots_max = 0usize;
     let started = Instant::now();
     for input in inputs {
         let query_started = Instant::now();
-        let lots = query(input);
+        let size = query(input);
         latencies_ms.push(query_started.elapsed().as_secs_f64() * 1e3);
-        lots_total += lots;
-        lots_max = lots_max.max(lots);
+        totals.lots += size.lots;
+        totals.consignees += size.consignees;
+        totals.events += size.events;
+        lots_max = lots_max.max(size.lots);
     }
     let elapsed = started.elapsed().as_secs_f64();
     latencies_ms.sort_by(f64::total_cmp);
@@ -192,10 +213,10 @@ fn time_queries<Input>(
         ..Report::default()
     };
     report.extra.insert("queries".into(), inputs.len().into());
-    report.extra.insert(
-        "lots_per_answer_mean".into(),
-        (lots_total as f64 / inputs.len().max(1) as f64).into(),
-    );
+    let mean = |total: usize| (total as f64 / inputs.len().max(1) as f64).into();
+    report.extra.insert("lots_per_answer_mean".into(), mean(totals.lots));
+    report.extra.insert("consignees_per_answer_mean".into(), mean(totals.consignees));
+    report.extra.insert("events_per_answer_mean".into(), mean(totals.events));
     report.extra.insert("lots_per_answer_max".into(), lots_max.into());
     report
 }
