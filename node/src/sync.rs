@@ -108,8 +108,15 @@ impl Service {
                     let _ =
                         network.report_validation(message_id, propagation_source, acceptance).await;
                     if let AnnouncementVerdict::Accept { fetch: Some((author, size)) } = verdict {
-                        fetch_feed(state, network, fetching, propagation_source, author, size)
-                            .await;
+                        // The forwarder may not hold the entries yet (it accepted the
+                        // announcement before fetching them): the author's own node does.
+                        let mut peers = vec![propagation_source];
+                        if let Some(author_peer) = network::peer_id_of_organisation(&author)
+                            && author_peer != propagation_source
+                        {
+                            peers.push(author_peer);
+                        }
+                        fetch_feed(state, network, fetching, &peers, author, size).await;
                     }
                 });
             }
@@ -247,7 +254,9 @@ async fn sync_with(state: Arc<State>, network: network::Handle, fetching: Fetchi
     for (author, size) in wanted {
         let (state, network, fetching) =
             (Arc::clone(&state), network.clone(), Arc::clone(&fetching));
-        fetches.spawn(fetch_feed(state, network, fetching, peer, author, size));
+        fetches.spawn(async move {
+            fetch_feed(state, network, fetching, &[peer], author, size).await;
+        });
     }
     while fetches.join_next().await.is_some() {}
 }
@@ -266,29 +275,35 @@ async fn fetch_feed(
     state: Arc<State>,
     network: network::Handle,
     fetching: Fetching,
-    peer: PeerId,
+    peers: &[PeerId],
     author: Author,
     target_size: u64,
 ) {
     if !claim_fetch(&fetching, author, target_size) {
         return;
     }
-    let outcome = fetch_feed_claimed(&state, &network, &fetching, peer, author).await;
-    if !matches!(outcome, Ok(Completion::Reached))
-        && let Ok(mut running) = fetching.lock()
-    {
-        running.remove(&author);
+    let mut reached = false;
+    // Each peer in turn until our copy reaches the wanted size.
+    for &peer in peers {
+        let outcome = fetch_feed_claimed(&state, &network, &fetching, peer, author).await;
+        match outcome {
+            Ok(Completion::Reached) => {
+                reached = true;
+                break;
+            }
+            Ok(Completion::Stopped) => {}
+            Err(FetchError::Transport(reason)) => {
+                tracing::debug!(%peer, author = %hex::encode(author), %reason, "feed fetch stopped");
+            }
+            Err(FetchError::Invalid(reason)) => {
+                crate::metrics::peer_message_rejected();
+                tracing::warn!(%peer, author = %hex::encode(author), %reason, "peer sent invalid entries");
+                let _ = network.penalise(peer).await;
+            }
+        }
     }
-    match outcome {
-        Ok(_) => {}
-        Err(FetchError::Transport(reason)) => {
-            tracing::debug!(%peer, author = %hex::encode(author), %reason, "feed fetch stopped");
-        }
-        Err(FetchError::Invalid(reason)) => {
-            crate::metrics::peer_message_rejected();
-            tracing::warn!(%peer, author = %hex::encode(author), %reason, "peer sent invalid entries");
-            let _ = network.penalise(peer).await;
-        }
+    if !reached && let Ok(mut running) = fetching.lock() {
+        running.remove(&author);
     }
 }
 

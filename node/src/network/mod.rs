@@ -339,6 +339,14 @@ pub fn peer_id_of(address: &Multiaddr) -> Option<PeerId> {
     })
 }
 
+/// The peer id of the node an organisation runs: its libp2p identity is its organisation key
+/// (see [`keypair_from_seed`]), so the id follows from the public key. `None` for bytes that
+/// are not an Ed25519 key.
+pub fn peer_id_of_organisation(organisation: &[u8; 32]) -> Option<PeerId> {
+    let key = identity::ed25519::PublicKey::try_from_bytes(organisation).ok()?;
+    Some(identity::PublicKey::from(key).to_peer_id())
+}
+
 /// Derives the libp2p identity from the organisation's 32-byte key seed, so a node's peer id
 /// is stable across restarts without a second key file.
 pub fn keypair_from_seed(seed: [u8; 32]) -> Result<identity::Keypair, Error> {
