@@ -11,8 +11,10 @@
 //! path colour), so a cycle recorded by mistake is reported once per closing edge and never
 //! followed again.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -219,9 +221,9 @@ impl Index {
                     Role::Input => (Role::Output, &mut made_into),
                     _ => continue,
                 };
-                walk.relied.insert(event_id);
+                walk.relied.push(event_id);
                 for (other_event, other_unit) in walk.group_units(event_id, other_role) {
-                    walk.relied.insert(other_event);
+                    walk.relied.push(other_event);
                     target.insert(other_unit);
                 }
             }
@@ -341,8 +343,9 @@ impl Index {
 /// One query's working state: scratch buffers, the events relied on, warnings.
 struct Walk<'index> {
     index: &'index Index,
-    /// Events the answer relies on.
-    relied: BTreeSet<EventId>,
+    /// Events the answer relies on, in the order met (duplicates removed at the end: pushing
+    /// is cheaper than keeping a set on the hot path).
+    relied: Vec<EventId>,
     /// Problems met.
     warnings: Vec<Warning>,
     /// Scratch for candidate events.
@@ -350,32 +353,35 @@ struct Walk<'index> {
     /// Each event side resolved so far (pallets expanded to their contents at the event's
     /// time), with whether nesting was cut off: a recall meets the same pallet shipment once
     /// per lot on the pallet, and resolves it once.
-    resolutions: HashMap<(EventId, Role), (Rc<[Resolved]>, bool)>,
+    resolutions: FxHashMap<(EventId, Role), (Rc<[Resolved]>, bool)>,
     /// The shipment each receipt pairs with, as found so far.
-    shipments: HashMap<EventId, Option<EventId>>,
+    shipments: FxHashMap<EventId, Option<EventId>>,
     /// The receipts each shipment pairs with, as found so far.
-    receipts: HashMap<EventId, Rc<[EventId]>>,
+    receipts: FxHashMap<EventId, Rc<[EventId]>>,
     /// Hex keys of authors already formatted (by author index).
-    author_hex: HashMap<u32, String>,
+    author_hex: FxHashMap<u32, String>,
     /// Event times already formatted.
-    time_texts: HashMap<i64, String>,
+    time_texts: FxHashMap<i64, String>,
     /// Whether answers list every visit of every lot (trace) or only what a recall needs.
     with_visits: bool,
+    /// Endpoint types by id.
+    kinds: EndpointKinds,
 }
 
 impl<'index> Walk<'index> {
     fn new(index: &'index Index) -> Self {
         Self {
             index,
-            relied: BTreeSet::new(),
+            relied: Vec::new(),
             warnings: Vec::new(),
             candidates: Vec::new(),
-            resolutions: HashMap::new(),
-            shipments: HashMap::new(),
-            receipts: HashMap::new(),
-            author_hex: HashMap::new(),
-            time_texts: HashMap::new(),
+            resolutions: FxHashMap::default(),
+            shipments: FxHashMap::default(),
+            receipts: FxHashMap::default(),
+            author_hex: FxHashMap::default(),
+            time_texts: FxHashMap::default(),
             with_visits: true,
+            kinds: EndpointKinds::of(index),
         }
     }
 
@@ -403,6 +409,7 @@ impl<'index> Walk<'index> {
     /// Every effective event that names `unit` once resolved, with the role and the resolved
     /// amount; an event naming it in two roles appears twice.
     fn events_of_unit(&mut self, unit: NodeId) -> Vec<(EventId, Role, Resolved)> {
+        const ROLES: [Role; 4] = [Role::What, Role::Child, Role::Input, Role::Output];
         let index = self.index;
         let mut candidates = std::mem::take(&mut self.candidates);
         index.candidate_events(unit, &mut candidates);
@@ -412,14 +419,25 @@ impl<'index> Walk<'index> {
             if !event.is_effective() {
                 continue;
             }
-            for role in [Role::What, Role::Child, Role::Input, Role::Output] {
-                if !event.objects.iter().any(|object| object.role == role) {
+            // One pass over the objects: which roles the event has, and which hold pallets.
+            let (mut present, mut with_pallets) = ([false; 4], [false; 4]);
+            for object in event.objects.iter() {
+                if let Some(slot) = ROLES.iter().position(|role| *role == object.role) {
+                    present[slot] = true;
+                    with_pallets[slot] |= object.kind == ObjectKind::LogisticUnit;
+                }
+            }
+            for (slot, role) in ROLES.into_iter().enumerate() {
+                if !present[slot] {
                     continue;
                 }
-                if let Some(item) =
-                    self.resolve(event_id, role).iter().find(|item| item.unit == unit)
-                {
-                    found.push((event_id, role, *item));
+                let item = if with_pallets[slot] {
+                    self.resolve(event_id, role).iter().find(|item| item.unit == unit).copied()
+                } else {
+                    direct_resolution(index, event, role, unit)
+                };
+                if let Some(item) = item {
+                    found.push((event_id, role, item));
                 }
             }
         }
@@ -504,7 +522,7 @@ impl<'index> Walk<'index> {
         const ON_PATH: u8 = 1;
         const DONE: u8 = 2;
         let index = self.index;
-        let mut colour: HashMap<NodeId, u8> = HashMap::new();
+        let mut colour: FxHashMap<NodeId, u8> = FxHashMap::default();
         let mut order = Vec::new();
         for seed in seeds {
             if colour.contains_key(seed) {
@@ -552,9 +570,23 @@ impl<'index> Walk<'index> {
         self.warnings = warnings;
         let mut units = self.closure(seeds, direction);
         units.sort_by(|left, right| index.node(*left).link.cmp(&index.node(*right).link));
+        let mut answer = self.lot_pass(&units);
+        self.warnings.sort();
+        self.warnings.dedup();
+        answer.warnings = std::mem::take(&mut self.warnings);
+        (answer.events, answer.entries) = self.relied_entries();
+        answer
+    }
+
+    /// Everything the answer says about `units` (sorted by link): each unit's detail, its
+    /// handoffs and what of it is still in distribution; the caller adds warnings and entries.
+    fn lot_pass(&mut self, units: &[NodeId]) -> TraceAnswer {
+        let index = self.index;
         let mut answer = TraceAnswer::default();
-        let mut positions: BTreeMap<(NodeId, HolderId, Option<Symbol>), f64> = BTreeMap::new();
-        for unit in &units {
+        // Summed per key in event order; the answer sorts what is left, so a hash map will do.
+        let mut positions: FxHashMap<(NodeId, HolderId, Option<Symbol>), f64> =
+            FxHashMap::default();
+        for unit in units {
             let node = index.node(*unit);
             match node.kind {
                 ObjectKind::Lot => answer.lots.push(node.link.to_string()),
@@ -569,7 +601,7 @@ impl<'index> Walk<'index> {
             };
             let mut masters: Vec<(i64, EventId, &MasterData)> = Vec::new();
             for (event_id, role, resolved) in self.events_of_unit(*unit) {
-                self.relied.insert(event_id);
+                self.relied.push(event_id);
                 let event = index.event(event_id);
                 let uom = resolved.uom;
                 let quantity = resolved.quantity.unwrap_or(0.0);
@@ -606,8 +638,8 @@ impl<'index> Walk<'index> {
                             let handoffs = self.shipment_handoffs(*unit, event_id, resolved);
                             if handoffs.iter().all(|handoff| handoff.receiving_event.is_none()) {
                                 let holder = HolderId::Consignee {
-                                    party: handoffs.first().and_then(|h| h.party.clone()),
-                                    location: handoffs.first().and_then(|h| h.location.clone()),
+                                    party: self.kinds.party(&event.destinations),
+                                    location: self.kinds.location(&event.destinations),
                                 };
                                 *positions.entry((*unit, holder, uom)).or_default() += quantity;
                             }
@@ -652,7 +684,10 @@ impl<'index> Walk<'index> {
                 HolderId::Organisation(author) => {
                     Holder::Organisation { key: self.author_hex(author) }
                 }
-                HolderId::Consignee { party, location } => Holder::Consignee { party, location },
+                HolderId::Consignee { party, location } => Holder::Consignee {
+                    party: party.map(|party| index.symbol(party).to_owned()),
+                    location: location.map(|location| index.symbol(location).to_owned()),
+                },
             };
             in_distribution.push(Position {
                 lot: index.node(unit).link.to_string(),
@@ -666,10 +701,6 @@ impl<'index> Walk<'index> {
             (&left.lot, &left.holder, &left.uom).cmp(&(&right.lot, &right.holder, &right.uom))
         });
         sort_handoffs(&mut answer.consignees);
-        self.warnings.sort();
-        self.warnings.dedup();
-        answer.warnings = std::mem::take(&mut self.warnings);
-        (answer.events, answer.entries) = self.relied_entries();
         answer
     }
 
@@ -679,7 +710,7 @@ impl<'index> Walk<'index> {
         let mut inputs = BTreeSet::new();
         if how == OriginKind::Transformed {
             for (member, input) in self.group_units(event_id, Role::Input) {
-                self.relied.insert(member);
+                self.relied.push(member);
                 inputs.insert(index.node(input).link.to_string());
             }
         }
@@ -714,7 +745,9 @@ impl<'index> Walk<'index> {
                 {
                     continue;
                 }
-                let Some(strength) = handoff_match(index, shipping, receiving) else { continue };
+                let Some(strength) = handoff_match(index, &self.kinds, shipping, receiving) else {
+                    continue;
+                };
                 let rank = (strength, shipping.time_ms, std::cmp::Reverse(*candidate));
                 if best.is_none_or(|(best_rank, _)| rank > best_rank) {
                     best = Some((rank, *candidate));
@@ -741,7 +774,7 @@ impl<'index> Walk<'index> {
                     || !receiving.is_effective()
                     || receiving.time_ms < shipping.time_ms
                     || receipts.contains(candidate)
-                    || handoff_match(index, shipping, receiving).is_none()
+                    || handoff_match(index, &self.kinds, shipping, receiving).is_none()
                 {
                     continue;
                 }
@@ -786,9 +819,9 @@ impl<'index> Walk<'index> {
         receipt_options
             .into_iter()
             .map(|receipt| {
-                self.relied.insert(shipment);
+                self.relied.push(shipment);
                 if let Some(receipt) = receipt {
-                    self.relied.insert(receipt);
+                    self.relied.push(receipt);
                 }
                 self.build_handoff(unit, Some(shipment), receipt, shipped)
             })
@@ -798,10 +831,10 @@ impl<'index> Walk<'index> {
     /// The handoff of one receipt of `unit`, with its shipment when one pairs.
     fn receipt_handoff(&mut self, unit: NodeId, receipt: EventId, received: Resolved) -> Handoff {
         let shipment = self.shipment_for_receipt(receipt);
-        self.relied.insert(receipt);
+        self.relied.push(receipt);
         let mut amount = received;
         if let Some(shipment) = shipment {
-            self.relied.insert(shipment);
+            self.relied.push(shipment);
             if let Some(shipped) =
                 self.resolve(shipment, Role::What).iter().find(|item| item.unit == unit)
             {
@@ -822,24 +855,18 @@ impl<'index> Walk<'index> {
         let index = self.index;
         let shipping = shipment.map(|event| index.event(event));
         let receiving = receipt.map(|event| index.event(event));
+        let kinds = self.kinds;
+        let text = |symbol: Symbol| index.symbol(symbol).to_owned();
         let party = shipping
-            .and_then(|event| {
-                endpoint_of(index, &event.destinations, &["owning_party", "possessing_party"])
-            })
-            .or_else(|| {
-                receiving.and_then(|event| {
-                    endpoint_of(index, &event.destinations, &["owning_party", "possessing_party"])
-                })
-            });
+            .and_then(|event| kinds.party(&event.destinations))
+            .or_else(|| receiving.and_then(|event| kinds.party(&event.destinations)))
+            .map(text);
         let location = shipping
-            .and_then(|event| endpoint_of(index, &event.destinations, &["location"]))
-            .or_else(|| {
-                receiving.and_then(|event| event.place.map(|place| index.symbol(place).to_owned()))
-            });
-        let ship_from = shipping.and_then(|event| {
-            endpoint_of(index, &event.sources, &["location"])
-                .or_else(|| event.place.map(|place| index.symbol(place).to_owned()))
-        });
+            .and_then(|event| kinds.location(&event.destinations))
+            .or_else(|| receiving.and_then(|event| event.place))
+            .map(text);
+        let ship_from =
+            shipping.and_then(|event| kinds.location(&event.sources).or(event.place)).map(text);
         let mut documents: Vec<DocumentRef> = shipping
             .into_iter()
             .chain(receiving)
@@ -873,27 +900,99 @@ impl<'index> Walk<'index> {
         self.time_texts.entry(time_ms).or_insert_with(|| format_time(time_ms)).clone()
     }
 
-    /// The relied-on events as sorted hash ids and entries.
-    fn relied_entries(&self) -> (Vec<String>, Vec<super::EntryRef>) {
-        let mut entries: Vec<&super::EntryRef> =
-            self.relied.iter().map(|event| &self.index.event(*event).entry).collect();
-        entries.sort_unstable();
-        entries.dedup();
-        let mut events: Vec<&str> = entries.iter().map(|entry| &*entry.event_hash_id).collect();
-        events.sort_unstable();
-        events.dedup();
-        (events.into_iter().map(str::to_owned).collect(), entries.into_iter().cloned().collect())
+    /// The relied-on events as sorted hash ids and sorted entries.
+    fn relied_entries(&mut self) -> (Vec<String>, Vec<super::EntryRef>) {
+        let index = self.index;
+        let mut relied = std::mem::take(&mut self.relied);
+        relied.sort_unstable();
+        relied.dedup();
+        let lists = (sorted_hash_ids(index, &relied), sorted_entries(index, &relied));
+        self.relied = relied;
+        lists
     }
+}
+
+/// The entries carrying `events`, sorted, without duplicates. Sorted through compact keys
+/// gathered in one pass (author rank, sequence): comparing thousands of entries in place
+/// chased a pointer per comparison and was a fifth of a recall.
+fn sorted_entries(index: &Index, events: &[EventId]) -> Vec<super::EntryRef> {
+    let mut authors: Vec<u32> = events.iter().map(|event| index.event(*event).author).collect();
+    authors.sort_unstable();
+    authors.dedup();
+    authors.sort_unstable_by_key(|author| index.author(*author));
+    let mut rank_of_author = FxHashMap::default();
+    for (rank, author) in authors.iter().enumerate() {
+        rank_of_author.insert(*author, rank);
+    }
+    let mut by_entry: Vec<(usize, u64, &super::EntryRef)> = events
+        .iter()
+        .map(|event_id| {
+            let event = index.event(*event_id);
+            (rank_of_author[&event.author], event.entry.sequence, &event.entry)
+        })
+        .collect();
+    by_entry.sort_unstable_by(|left, right| {
+        (left.0, left.1).cmp(&(right.0, right.1)).then_with(|| left.2.cmp(right.2))
+    });
+    by_entry.dedup_by(|left, right| left.2 == right.2);
+    by_entry.into_iter().map(|(_, _, entry)| entry.clone()).collect()
+}
+
+/// The Event Hash IDs of `events`, sorted, without duplicates (one event may sit in two
+/// feeds). Sorted by the keys stored with each event; texts are read only where keys tie.
+fn sorted_hash_ids(index: &Index, events: &[EventId]) -> Vec<String> {
+    let mut by_hash: Vec<(Option<u128>, &str)> = events
+        .iter()
+        .map(|event_id| {
+            let event = index.event(*event_id);
+            (event.hash_sort_key, &*event.entry.event_hash_id)
+        })
+        .collect();
+    let distinct_keys = |left: &(Option<u128>, &str), right: &(Option<u128>, &str)| matches!((left.0, right.0), (Some(left_key), Some(right_key)) if left_key != right_key);
+    by_hash.sort_unstable_by(|left, right| {
+        if distinct_keys(left, right) { left.0.cmp(&right.0) } else { left.1.cmp(right.1) }
+    });
+    by_hash.dedup_by(|left, right| !distinct_keys(left, right) && left.1 == right.1);
+    by_hash.into_iter().map(|(_, text)| text.to_owned()).collect()
 }
 
 /// Who holds an amount, by index ids while the walk adds amounts up (strings are made only
 /// for what is left in distribution).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum HolderId {
     /// An organisation on the ledger, by author index.
     Organisation(u32),
-    /// The consignee named by a shipment nobody recorded receiving.
-    Consignee { party: Option<String>, location: Option<String> },
+    /// The consignee named by a shipment nobody recorded receiving (interned party, location).
+    Consignee { party: Option<Symbol>, location: Option<Symbol> },
+}
+
+/// What `event` names of `unit` in `role` when that side holds no pallet: the same answer as
+/// [`Index::resolve`] (amounts of the unit added up per unit of measure, the first unit of
+/// measure in order kept) without resolving and storing the whole side.
+fn direct_resolution(
+    index: &Index,
+    event: &StoredEvent,
+    role: Role,
+    unit: NodeId,
+) -> Option<Resolved> {
+    let mut found: Option<Resolved> = None;
+    for object in event.objects_in(role) {
+        let named_unit = match object.kind {
+            ObjectKind::Lot | ObjectKind::Item => index.unit_of(object.node),
+            ObjectKind::LogisticUnit | ObjectKind::Class | ObjectKind::Other => continue,
+        };
+        if named_unit != unit {
+            continue;
+        }
+        match &mut found {
+            Some(sum) if sum.uom == object.uom => {
+                sum.quantity = sum.quantity.zip(object.quantity).map(|(left, right)| left + right);
+            }
+            Some(sum) if sum.uom < object.uom => {}
+            _ => found = Some(Resolved { unit, quantity: object.quantity, uom: object.uom }),
+        }
+    }
+    found
 }
 
 /// How strongly a shipment and a receipt are two sides of one handoff (higher is stronger),
@@ -902,7 +1001,12 @@ enum HolderId {
 /// source (1). A shipment whose ship-to location is another site than where the goods were
 /// received is not that receipt's shipment unless a document ties them (the same producer
 /// ships one lot to several customers: the source alone cannot tell them apart).
-fn handoff_match(index: &Index, shipping: &StoredEvent, receiving: &StoredEvent) -> Option<u8> {
+fn handoff_match(
+    index: &Index,
+    kinds: &EndpointKinds,
+    shipping: &StoredEvent,
+    receiving: &StoredEvent,
+) -> Option<u8> {
     let shares_document = shipping.documents.iter().any(|(_, shipped_document)| {
         receiving
             .documents
@@ -915,7 +1019,7 @@ fn handoff_match(index: &Index, shipping: &StoredEvent, receiving: &StoredEvent)
     let ship_to: Vec<&str> = shipping
         .destinations
         .iter()
-        .filter(|(endpoint_type, _)| index.symbol(*endpoint_type) == "location")
+        .filter(|(endpoint_type, _)| Some(*endpoint_type) == kinds.location)
         .map(|(_, id)| site(index.symbol(*id)))
         .collect();
     let received_at = receiving.place.map(|place| site(index.symbol(place)));
@@ -941,13 +1045,40 @@ fn site(place: &str) -> &str {
     place.find("/254/").map_or(place, |extension| &place[..extension])
 }
 
-fn endpoint_of(index: &Index, endpoints: &[(u32, u32)], kinds: &[&str]) -> Option<String> {
-    kinds.iter().find_map(|kind| {
-        endpoints
-            .iter()
-            .find(|(endpoint_type, _)| index.symbol(*endpoint_type) == *kind)
-            .map(|(_, id)| index.symbol(*id).to_owned())
-    })
+/// The interned CBV source/destination types a walk looks for, resolved once per query so
+/// endpoints are compared by id rather than by text (`None`: never recorded, so never found).
+#[derive(Debug, Clone, Copy)]
+struct EndpointKinds {
+    owning_party: Option<Symbol>,
+    possessing_party: Option<Symbol>,
+    location: Option<Symbol>,
+}
+
+impl EndpointKinds {
+    fn of(index: &Index) -> Self {
+        Self {
+            owning_party: index.find_symbol("owning_party"),
+            possessing_party: index.find_symbol("possessing_party"),
+            location: index.find_symbol("location"),
+        }
+    }
+
+    /// The party an endpoint list names: its owning party, else its possessing party.
+    fn party(&self, endpoints: &[(Symbol, Symbol)]) -> Option<Symbol> {
+        endpoint_of(endpoints, self.owning_party)
+            .or_else(|| endpoint_of(endpoints, self.possessing_party))
+    }
+
+    /// The location an endpoint list names.
+    fn location(&self, endpoints: &[(Symbol, Symbol)]) -> Option<Symbol> {
+        endpoint_of(endpoints, self.location)
+    }
+}
+
+/// The id of the first endpoint of type `kind`.
+fn endpoint_of(endpoints: &[(Symbol, Symbol)], kind: Option<Symbol>) -> Option<Symbol> {
+    let kind = kind?;
+    endpoints.iter().find(|(endpoint_type, _)| *endpoint_type == kind).map(|(_, id)| *id)
 }
 
 fn sort_handoffs(handoffs: &mut [Handoff]) {
