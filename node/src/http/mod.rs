@@ -96,7 +96,8 @@ async fn health(
 
 async fn metrics(AxumState(state): AxumState<Arc<State>>) -> Result<Response, ApiError> {
     let peers = state.connected_peer_count().await;
-    let text = blocking(&state, move |state| Ok(state.metrics_text(peers))).await?;
+    let mut text = blocking(&state, move |state| Ok(state.metrics_text(peers))).await?;
+    crate::metrics::render(&mut text);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
