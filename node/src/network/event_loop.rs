@@ -85,7 +85,7 @@ impl EventLoop {
         redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                event = self.swarm.select_next_some() => self.handle_swarm_event(event).await,
+                event = self.swarm.select_next_some() => self.handle_swarm_event(event),
                 command = self.commands.recv() => match command {
                     Some(command) => self.handle_command(command),
                     None => break,
@@ -190,13 +190,11 @@ impl EventLoop {
         }
     }
 
-    async fn handle_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+    fn handle_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => {
-                self.handle_sync_event(event).await
-            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.handle_sync_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => {
-                self.handle_gossip_event(event).await
+                self.handle_gossip_event(event)
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
@@ -222,7 +220,11 @@ impl EventLoop {
             SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } => {
                 tracing::debug!(%peer_id, "connected");
                 if num_established.get() == 1 {
-                    let _ = self.events.send(Event::PeerConnected(peer_id)).await;
+                    // Never wait on the node here: a flood of connections would stall the
+                    // swarm. When the node is saturated, its next periodic round covers it.
+                    if self.events.try_send(Event::PeerConnected(peer_id)).is_err() {
+                        tracing::debug!(%peer_id, "node saturated: connection not announced");
+                    }
                 }
             }
             SwarmEvent::NewListenAddr { address, .. } => {
@@ -233,10 +235,7 @@ impl EventLoop {
         }
     }
 
-    async fn handle_sync_event(
-        &mut self,
-        event: request_response::Event<ReceivedRequest, Response>,
-    ) {
+    fn handle_sync_event(&mut self, event: request_response::Event<ReceivedRequest, Response>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request { request: Err(rejection), .. } => {
@@ -284,7 +283,7 @@ impl EventLoop {
         }
     }
 
-    async fn handle_gossip_event(&mut self, event: gossipsub::Event) {
+    fn handle_gossip_event(&mut self, event: gossipsub::Event) {
         let gossipsub::Event::Message { propagation_source, message_id, message } = event else {
             return;
         };
