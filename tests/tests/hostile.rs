@@ -16,7 +16,9 @@ use futures::{AsyncReadExt as _, AsyncWriteExt as _, StreamExt as _};
 use libp2p::swarm::{NetworkBehaviour, Swarm, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, gossipsub, noise, request_response, tcp, yamux};
 use lotline_node::http::MAX_BODY_BYTES;
-use lotline_node::network::protocol::{MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL};
+use lotline_node::network::protocol::{
+    MAX_ANNOUNCEMENT_BYTES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL,
+};
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -593,7 +595,10 @@ async fn hostile_peers_are_counted_penalised_and_refused_while_honest_replicatio
             "oversized",
         ),
         (Attack::Response(frame_claiming(3, &[0x63, 0x63, 0x63])), "response", "malformed"),
+        (Attack::Response(frame_claiming(MAX_RESPONSE_BYTES + 1, &[])), "response", "oversized"),
         (Attack::Gossip(vec![0x63, 0xde, 0xad]), "announcement", "malformed"),
+        // Over the announcement limit, under gossipsub's transmit limit: the node's own check.
+        (Attack::Gossip(vec![0x04; MAX_ANNOUNCEMENT_BYTES + 1]), "announcement", "oversized"),
     ];
     for (index, (attack, message, reason)) in attacks.into_iter().enumerate() {
         let series = rejected_series(message, reason);
