@@ -23,11 +23,14 @@ pub enum ApiError {
     /// The organisation's role does not allow this kind of record.
     #[error("{0}")]
     Forbidden(String),
-    /// The body is larger than the node accepts.
-    #[error("the body is larger than {limit} bytes")]
+    /// The body is larger than the node accepts; nothing of it was stored.
+    #[error("the request body{} exceeds the limit of {limit} bytes", declared_size(.received))]
     TooLarge {
-        /// The limit in bytes.
+        /// The limit in bytes, so a client knows how far to split its document.
         limit: usize,
+        /// The size the client declared in `Content-Length`; `None` for a chunked body, whose
+        /// reading stopped at the limit.
+        received: Option<u64>,
     },
     /// The body's media type is not one we read.
     #[error("{0}")]
@@ -38,6 +41,11 @@ pub enum ApiError {
     /// A fault of this node (store, disk); logged in full, answered briefly.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// " of N bytes" when the client declared the size, else nothing.
+fn declared_size(received: &Option<u64>) -> String {
+    received.map(|received| format!(" of {received} bytes")).unwrap_or_default()
 }
 
 impl ApiError {
@@ -78,12 +86,19 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "type": problem_type,
             "title": status.canonical_reason().unwrap_or("error"),
             "status": status.as_u16(),
             "detail": self.to_string(),
         });
+        // RFC 7807 extension members, so a client need not parse `detail` for the numbers.
+        if let ApiError::TooLarge { limit, received } = &self {
+            body["limit"] = serde_json::json!(limit);
+            if let Some(received) = received {
+                body["received"] = serde_json::json!(received);
+            }
+        }
         let mut response = (status, body.to_string()).into_response();
         response
             .headers_mut()

@@ -7,6 +7,7 @@
 //! **API Boundary**: the routes and JSON shapes are documented in `docs/http-api.md` and served
 //! at `/openapi.json`; external tools and the `lotline` client depend on them.
 
+mod body_limit;
 mod error;
 mod openapi;
 
@@ -24,7 +25,7 @@ pub use error::ApiError;
 
 use crate::state::State;
 
-/// Largest request body accepted (a capture document).
+/// Largest request body accepted (a capture document); larger ones get a problem+json `413`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Builds the router over the node's state.
@@ -48,7 +49,10 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/trace/forward", get(trace_forward))
         .route("/recall/scope", post(recall_scope))
         .route("/records", post(append_record).get(records))
+        // Streaming limit for bodies without `Content-Length` (chunked); the middleware below
+        // refuses declared oversized bodies before they are read and gives both one answer.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(body_limit::reject_oversized_bodies))
         .with_state(state)
 }
 
@@ -92,7 +96,8 @@ async fn health(
 
 async fn metrics(AxumState(state): AxumState<Arc<State>>) -> Result<Response, ApiError> {
     let peers = state.connected_peer_count().await;
-    let text = blocking(&state, move |state| Ok(state.metrics_text(peers))).await?;
+    let mut text = blocking(&state, move |state| Ok(state.metrics_text(peers))).await?;
+    crate::metrics::render(&mut text);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 

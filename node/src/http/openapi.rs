@@ -202,6 +202,12 @@ pub(super) fn document() -> Value {
                 "default": {"description": "RFC 7807 problem", "content": {"application/problem+json": {}}}
             }
         });
+        if operation.method == "post" {
+            body["responses"]["413"] = json!({
+                "description": format!("body larger than {} bytes; nothing stored", super::MAX_BODY_BYTES),
+                "content": {"application/problem+json": {}}
+            });
+        }
         if operation.needs_token {
             body["security"] = json!([{"bearer": []}]);
         }

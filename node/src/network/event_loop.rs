@@ -1,8 +1,11 @@
 //! The task that owns the `Swarm`: a closed `select!` that only delegates to `handle_*`.
 //!
 //! Owns: correlating outbound requests with their reply channels, holding inbound response
-//! channels until the node answers, redialling bootstrap peers, and turning gossip bytes into
-//! typed announcements (malformed ones are rejected and the sender penalised here).
+//! channels until the node answers, redialling bootstrap peers, turning gossip bytes into
+//! typed announcements, and penalties: a peer whose request, response or announcement breaks
+//! the framing is counted, disconnected and blocked here, and so is one the node reports (with
+//! [`super::Handle::penalise`]) for content the ledger refused; blocks are lifted after
+//! [`super::PENALTY_DURATION`].
 //! Does not own: any verification of content or any storage (that would block the swarm).
 
 use std::collections::HashMap;
@@ -11,12 +14,14 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use libp2p::{
-    Multiaddr, gossipsub, identify, kad, mdns, request_response,
+    Multiaddr, PeerId, gossipsub, identify, kad, mdns, request_response,
     swarm::{Swarm, SwarmEvent},
 };
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
-use super::{Announcement, Behaviour, BehaviourEvent, Command, Error, Event, Response};
+use super::protocol::ReceivedRequest;
+use super::{Announcement, Behaviour, BehaviourEvent, Command, Error, Event, Rejection, Response};
 
 /// How often we redial bootstrap peers we are not connected to.
 const REDIAL_INTERVAL: Duration = Duration::from_secs(5);
@@ -48,6 +53,8 @@ pub(super) struct EventLoop {
     bootstrap: Vec<Multiaddr>,
     /// Publishes our listen addresses to handles.
     listen_addresses: tokio::sync::watch::Sender<Vec<Multiaddr>>,
+    /// Blocked peers and when their block is lifted (checked on the redial tick).
+    penalties: HashMap<PeerId, Instant>,
 }
 
 impl EventLoop {
@@ -68,6 +75,7 @@ impl EventLoop {
             pending_responses: FuturesUnordered::new(),
             bootstrap,
             listen_addresses,
+            penalties: HashMap::new(),
         }
     }
 
@@ -77,7 +85,7 @@ impl EventLoop {
         redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                event = self.swarm.select_next_some() => self.handle_swarm_event(event).await,
+                event = self.swarm.select_next_some() => self.handle_swarm_event(event),
                 command = self.commands.recv() => match command {
                     Some(command) => self.handle_command(command),
                     None => break,
@@ -102,9 +110,10 @@ impl EventLoop {
     }
 
     fn handle_redial(&mut self) {
+        self.lift_expired_penalties();
         for address in self.bootstrap.clone() {
             let Some(peer_id) = super::peer_id_of(&address) else { continue };
-            if !self.swarm.is_connected(&peer_id) {
+            if !self.swarm.is_connected(&peer_id) && !self.penalties.contains_key(&peer_id) {
                 let _ = self.swarm.dial(address);
             }
         }
@@ -114,7 +123,7 @@ impl EventLoop {
         let _span = tracing::debug_span!("network_command").entered();
         match command {
             Command::Request { peer, request, reply } => {
-                let request_id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+                let request_id = self.swarm.behaviour_mut().sync.send_request(&peer, Ok(request));
                 self.pending_requests.insert(request_id, reply);
             }
             Command::Publish { announcement, reply } => {
@@ -142,20 +151,50 @@ impl EventLoop {
                     tracing::warn!(%address, %error, "dial failed");
                 }
             }
-            Command::Penalise { peer } => {
-                tracing::warn!(%peer, "disconnecting a peer that sent invalid data");
-                let _ = self.swarm.disconnect_peer_id(peer);
-            }
+            Command::Penalise { peer } => self.penalise(peer),
         }
     }
 
-    async fn handle_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+    /// Counts a peer's message that broke the framing (`message` says which kind) and
+    /// penalises the peer.
+    fn reject(&mut self, peer: PeerId, message: &'static str, rejection: &Rejection) {
+        tracing::warn!(%peer, message, %rejection, "peer message rejected");
+        crate::metrics::peer_message_rejected_because(message, rejection.class());
+        self.penalise(peer);
+    }
+
+    /// Disconnects `peer`, forgets it in the DHT so nobody is pointed at it, and refuses every
+    /// connection to or from it until the penalty expires.
+    fn penalise(&mut self, peer: PeerId) {
+        let behaviour = self.swarm.behaviour_mut();
+        if behaviour.blocked.block_peer(peer) {
+            tracing::warn!(%peer, until = ?super::PENALTY_DURATION, "peer penalised: blocked");
+            crate::metrics::peer_penalised();
+        }
+        behaviour.kademlia.remove_peer(&peer);
+        self.penalties.insert(peer, Instant::now() + super::PENALTY_DURATION);
+    }
+
+    fn lift_expired_penalties(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<PeerId> = self
+            .penalties
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in expired {
+            self.penalties.remove(&peer);
+            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+            tracing::info!(%peer, "penalty lifted");
+        }
+    }
+
+    fn handle_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => {
-                self.handle_sync_event(event).await
-            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.handle_sync_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => {
-                self.handle_gossip_event(event).await
+                self.handle_gossip_event(event)
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
@@ -181,7 +220,11 @@ impl EventLoop {
             SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } => {
                 tracing::debug!(%peer_id, "connected");
                 if num_established.get() == 1 {
-                    let _ = self.events.send(Event::PeerConnected(peer_id)).await;
+                    // Never wait on the node here: a flood of connections would stall the
+                    // swarm. When the node is saturated, its next periodic round covers it.
+                    if self.events.try_send(Event::PeerConnected(peer_id)).is_err() {
+                        tracing::debug!(%peer_id, "node saturated: connection not announced");
+                    }
                 }
             }
             SwarmEvent::NewListenAddr { address, .. } => {
@@ -192,13 +235,14 @@ impl EventLoop {
         }
     }
 
-    async fn handle_sync_event(
-        &mut self,
-        event: request_response::Event<super::Request, Response>,
-    ) {
+    fn handle_sync_event(&mut self, event: request_response::Event<ReceivedRequest, Response>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request { request, channel, .. } => {
+                request_response::Message::Request { request: Err(rejection), .. } => {
+                    // Dropping the channel sends no answer; the block closes the stream.
+                    self.reject(peer, "request", &rejection);
+                }
+                request_response::Message::Request { request: Ok(request), channel, .. } => {
                     let (respond, answer) = oneshot::channel();
                     let forwarded =
                         self.events.try_send(Event::InboundRequest { peer, request, respond });
@@ -218,6 +262,15 @@ impl EventLoop {
                 }
             },
             request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
+                // A response that breaks the framing is the peer's doing; a truncated one is
+                // not always (a closing connection cuts a long response short).
+                if let request_response::OutboundFailure::Io(io_error) = &error
+                    && let Some(rejection) = Rejection::of_io_error(io_error)
+                    && *rejection != Rejection::Truncated
+                {
+                    let rejection = rejection.clone();
+                    self.reject(peer, "response", &rejection);
+                }
                 if let Some(reply) = self.pending_requests.remove(&request_id) {
                     let _ =
                         reply.send(Err(Error::RequestFailed { peer, reason: error.to_string() }));
@@ -230,7 +283,7 @@ impl EventLoop {
         }
     }
 
-    async fn handle_gossip_event(&mut self, event: gossipsub::Event) {
+    fn handle_gossip_event(&mut self, event: gossipsub::Event) {
         let gossipsub::Event::Message { propagation_source, message_id, message } = event else {
             return;
         };
@@ -250,14 +303,15 @@ impl EventLoop {
                     }
                 }
             }
-            Err(error) => {
-                tracing::debug!(%propagation_source, %error, "malformed announcement");
-                crate::metrics::peer_message_rejected();
+            Err(rejection) => {
                 self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
                     &message_id,
                     &propagation_source,
                     gossipsub::MessageAcceptance::Reject,
                 );
+                // Honest peers validate before forwarding (the topic runs with
+                // `validate_messages`), so malformed bytes come from a peer that skipped it.
+                self.reject(propagation_source, "announcement", &rejection);
             }
         }
     }

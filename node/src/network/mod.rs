@@ -1,8 +1,9 @@
 //! The peer-to-peer layer: one task owns the libp2p `Swarm`; everyone else holds a [`Handle`].
 //!
 //! Owns: transports (TCP + Noise + Yamux, and QUIC), peer discovery (bootstrap list, mDNS,
-//! private Kademlia), liveness (identify, ping), connection limits, gossip of small
-//! announcements, and the anti-entropy request-response protocol.
+//! private Kademlia), liveness (identify, ping), connection limits, penalties (a peer that
+//! breaks the protocol or the ledger rules is disconnected and blocked for a while), gossip of
+//! small announcements, and the anti-entropy request-response protocol.
 //! Does not own: what messages mean. Inbound requests and gossip go up to the node's sync
 //! service as [`Event`]s; verification and storage happen there, off this task.
 
@@ -12,13 +13,14 @@ pub mod protocol;
 use std::time::Duration;
 
 use libp2p::{
-    Multiaddr, PeerId, connection_limits, gossipsub, identify, identity, kad, mdns, noise, ping,
-    request_response, swarm::NetworkBehaviour, swarm::behaviour::toggle::Toggle, tcp, yamux,
+    Multiaddr, PeerId, allow_block_list, connection_limits, gossipsub, identify, identity, kad,
+    mdns, noise, ping, request_response, swarm::NetworkBehaviour, swarm::behaviour::toggle::Toggle,
+    tcp, yamux,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
-pub use protocol::{Announcement, Head, Request, Response};
+pub use protocol::{Announcement, Head, Rejection, Request, Response};
 
 /// Capacity of the command channel from handles to the swarm task.
 const COMMAND_CHANNEL_CAPACITY: usize = 256;
@@ -33,6 +35,8 @@ const MAX_CONNECTIONS_PER_PEER: u32 = 2;
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long one sync request may take end to end.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a penalised peer stays blocked: no connection to or from it is accepted.
+const PENALTY_DURATION: Duration = Duration::from_secs(600);
 
 /// Errors of the network layer.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +95,8 @@ pub enum Event {
         propagation_source: PeerId,
         /// Gossipsub's id for it (content-derived).
         message_id: gossipsub::MessageId,
-        /// The decoded announcement; `None` when the bytes were malformed (already rejected).
+        /// The decoded announcement (malformed bytes never get here: the swarm task rejects
+        /// them and penalises the forwarder).
         announcement: Announcement,
     },
     /// A connection to a peer opened (a good moment to compare heads).
@@ -184,8 +189,8 @@ impl Handle {
         Ok(addresses.clone())
     }
 
-    /// Penalises a peer that sent us invalid data: it is disconnected and not dialled again
-    /// for a while (gossip misbehaviour is also scored by gossipsub itself).
+    /// Penalises a peer that sent us invalid data: it is disconnected, forgotten by the DHT,
+    /// and no connection to or from it is accepted for a while.
     pub async fn penalise(&self, peer: PeerId) -> Result<(), Error> {
         self.send(Command::Penalise { peer }).await
     }
@@ -205,6 +210,8 @@ impl Handle {
 struct Behaviour {
     /// Caps connections so a flood of dials cannot exhaust the node.
     limits: connection_limits::Behaviour,
+    /// Penalised peers: their connections are closed and refused, in and out.
+    blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     /// Exchanges listen addresses and protocols.
     identify: identify::Behaviour,
     /// Detects dead connections.
@@ -220,7 +227,7 @@ struct Behaviour {
 }
 
 /// The gossip topic of a consortium.
-fn announcement_topic(network_name: &str) -> gossipsub::IdentTopic {
+pub fn announcement_topic(network_name: &str) -> gossipsub::IdentTopic {
     gossipsub::IdentTopic::new(format!("lotline/{network_name}/announce/1"))
 }
 
@@ -281,6 +288,7 @@ pub fn spawn(config: Config) -> Result<(Handle, mpsc::Receiver<Event>), Error> {
                         .with_max_established(Some(MAX_ESTABLISHED_CONNECTIONS))
                         .with_max_established_per_peer(Some(MAX_CONNECTIONS_PER_PEER)),
                 ),
+                blocked: allow_block_list::Behaviour::default(),
                 identify: identify::Behaviour::new(identify::Config::new(
                     "/lotline/id/1".to_owned(),
                     key.public(),

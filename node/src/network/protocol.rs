@@ -83,9 +83,83 @@ const TAG_REFUSED: u8 = 3;
 const TAG_CHECKPOINT: u8 = 4;
 const TAG_FORK: u8 = 5;
 
-fn invalid(reason: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, reason.to_owned())
+/// Why a peer's bytes were refused. Each is a protocol violation an honest peer never commits
+/// (decoding is deterministic, and a request travels in one write), so the swarm task counts it
+/// and penalises the sender.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The first byte names no message of this protocol.
+    #[error("unknown message tag {tag}")]
+    UnknownTag {
+        /// The tag received.
+        tag: u8,
+    },
+    /// The bytes end before the message (or the frame its length prefix announced) does.
+    #[error("message truncated")]
+    Truncated,
+    /// Bytes follow a complete message.
+    #[error("trailing bytes after message")]
+    TrailingBytes,
+    /// A frame or announcement larger than the protocol allows; it is refused before it is
+    /// read, so a lying length prefix never allocates.
+    #[error("message of {length} bytes exceeds the limit of {limit} bytes")]
+    Oversized {
+        /// The length announced or received.
+        length: usize,
+        /// The limit for this kind of message.
+        limit: usize,
+    },
+    /// A count of items above the protocol's bound.
+    #[error("{count} items exceed the limit of {limit}")]
+    TooManyItems {
+        /// The count announced.
+        count: usize,
+        /// The bound.
+        limit: usize,
+    },
+    /// A text field is not UTF-8.
+    #[error("{field} is not UTF-8")]
+    NotUtf8 {
+        /// Which field.
+        field: &'static str,
+    },
 }
+
+impl Rejection {
+    /// The broad class of the violation, for metrics: `malformed`, `truncated` or `oversized`.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Rejection::Truncated => "truncated",
+            Rejection::Oversized { .. } | Rejection::TooManyItems { .. } => "oversized",
+            Rejection::UnknownTag { .. } | Rejection::TrailingBytes | Rejection::NotUtf8 { .. } => {
+                "malformed"
+            }
+        }
+    }
+
+    /// The rejection carried in an [`io::Error`] by the codec, if that is what `error` is.
+    pub fn of_io_error(error: &io::Error) -> Option<&Rejection> {
+        error.get_ref()?.downcast_ref::<Rejection>()
+    }
+}
+
+impl From<Rejection> for io::Error {
+    /// A truncated message reads like a stream cut short (`UnexpectedEof`: a response can be
+    /// cut by a closing connection); every other rejection is `InvalidData`.
+    fn from(rejection: Rejection) -> Self {
+        let kind = match rejection {
+            Rejection::Truncated => io::ErrorKind::UnexpectedEof,
+            _ => io::ErrorKind::InvalidData,
+        };
+        io::Error::new(kind, rejection)
+    }
+}
+
+/// A request as read off an inbound stream: decoded, or why the peer's bytes were refused.
+/// libp2p drops a codec's read errors without saying which peer sent them, so a refusal travels
+/// up as a value and the swarm task can count it and penalise the peer.
+pub type ReceivedRequest = Result<Request, Rejection>;
 
 /// A cursor over received bytes that never reads past the end.
 struct Reader<'bytes> {
@@ -94,45 +168,49 @@ struct Reader<'bytes> {
 }
 
 impl<'bytes> Reader<'bytes> {
-    fn take(&mut self, count: usize) -> io::Result<&'bytes [u8]> {
+    fn take(&mut self, count: usize) -> Result<&'bytes [u8], Rejection> {
         if self.rest.len() < count {
-            return Err(invalid("message truncated"));
+            return Err(Rejection::Truncated);
         }
         let (taken, rest) = self.rest.split_at(count);
         self.rest = rest;
         Ok(taken)
     }
 
-    fn u8(&mut self) -> io::Result<u8> {
+    fn u8(&mut self) -> Result<u8, Rejection> {
         Ok(self.take(1)?[0])
     }
 
-    fn u32(&mut self) -> io::Result<u32> {
+    fn u32(&mut self) -> Result<u32, Rejection> {
         let bytes = self.take(4)?;
         Ok(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
 
-    fn u64(&mut self) -> io::Result<u64> {
+    fn u64(&mut self) -> Result<u64, Rejection> {
         let bytes = self.take(8)?;
         let mut array = [0u8; 8];
         array.copy_from_slice(bytes);
         Ok(u64::from_be_bytes(array))
     }
 
-    fn author(&mut self) -> io::Result<AuthorBytes> {
+    fn author(&mut self) -> Result<AuthorBytes, Rejection> {
         let bytes = self.take(32)?;
         let mut author = [0u8; 32];
         author.copy_from_slice(bytes);
         Ok(author)
     }
 
-    fn bytes(&mut self) -> io::Result<Vec<u8>> {
+    fn bytes(&mut self) -> Result<Vec<u8>, Rejection> {
         let length = self.u32()? as usize;
         Ok(self.take(length)?.to_vec())
     }
 
-    fn finish(self) -> io::Result<()> {
-        if self.rest.is_empty() { Ok(()) } else { Err(invalid("trailing bytes after message")) }
+    fn text(&mut self, field: &'static str) -> Result<String, Rejection> {
+        String::from_utf8(self.bytes()?).map_err(|_| Rejection::NotUtf8 { field })
+    }
+
+    fn finish(self) -> Result<(), Rejection> {
+        if self.rest.is_empty() { Ok(()) } else { Err(Rejection::TrailingBytes) }
     }
 }
 
@@ -157,8 +235,8 @@ impl Request {
         buffer
     }
 
-    /// Parses a framed request; any malformation is an error.
-    pub fn decode(bytes: &[u8]) -> io::Result<Self> {
+    /// Parses a framed request; any malformation is a [`Rejection`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, Rejection> {
         let mut reader = Reader { rest: bytes };
         let request = match reader.u8()? {
             TAG_HEADS => Request::Heads,
@@ -168,7 +246,7 @@ impl Request {
                 let limit = reader.u32()?;
                 Request::Entries { author, from, limit: limit.min(MAX_RANGE_ENTRIES) }
             }
-            _ => return Err(invalid("unknown request tag")),
+            tag => return Err(Rejection::UnknownTag { tag }),
         };
         reader.finish()?;
         Ok(request)
@@ -204,21 +282,20 @@ impl Response {
         buffer
     }
 
-    /// Parses a framed response; any malformation is an error.
-    pub fn decode(bytes: &[u8]) -> io::Result<Self> {
+    /// Parses a framed response; any malformation is a [`Rejection`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, Rejection> {
         let mut reader = Reader { rest: bytes };
         let response = match reader.u8()? {
             TAG_HEADS => {
                 let count = reader.u32()? as usize;
                 if count > MAX_HEADS {
-                    return Err(invalid("too many heads"));
+                    return Err(Rejection::TooManyItems { count, limit: MAX_HEADS });
                 }
                 let mut heads = Vec::with_capacity(count.min(1024));
                 for _ in 0..count {
                     let author = reader.author()?;
                     let size = reader.u64()?;
-                    let checkpoint = String::from_utf8(reader.bytes()?)
-                        .map_err(|_| invalid("checkpoint is not UTF-8"))?;
+                    let checkpoint = reader.text("checkpoint")?;
                     heads.push(Head { author, size, checkpoint });
                 }
                 Response::Heads(heads)
@@ -226,7 +303,10 @@ impl Response {
             TAG_ENTRIES => {
                 let count = reader.u32()?;
                 if count > MAX_RANGE_ENTRIES {
-                    return Err(invalid("too many entries in one response"));
+                    return Err(Rejection::TooManyItems {
+                        count: count as usize,
+                        limit: MAX_RANGE_ENTRIES as usize,
+                    });
                 }
                 let mut entries = Vec::with_capacity(count as usize);
                 for _ in 0..count {
@@ -238,7 +318,7 @@ impl Response {
                 let reason = reader.bytes()?;
                 Response::Refused(String::from_utf8_lossy(&reason).into_owned())
             }
-            _ => return Err(invalid("unknown response tag")),
+            tag => return Err(Rejection::UnknownTag { tag }),
         };
         reader.finish()?;
         Ok(response)
@@ -262,20 +342,19 @@ impl Announcement {
         buffer
     }
 
-    /// Parses a gossiped announcement; any malformation is an error.
-    pub fn decode(bytes: &[u8]) -> io::Result<Self> {
+    /// Parses a gossiped announcement; any malformation is a [`Rejection`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, Rejection> {
         if bytes.len() > MAX_ANNOUNCEMENT_BYTES {
-            return Err(invalid("announcement too large"));
+            return Err(Rejection::Oversized {
+                length: bytes.len(),
+                limit: MAX_ANNOUNCEMENT_BYTES,
+            });
         }
         let mut reader = Reader { rest: bytes };
         let announcement = match reader.u8()? {
-            TAG_CHECKPOINT => {
-                let text = String::from_utf8(reader.bytes()?)
-                    .map_err(|_| invalid("checkpoint is not UTF-8"))?;
-                Announcement::Checkpoint(text)
-            }
+            TAG_CHECKPOINT => Announcement::Checkpoint(reader.text("checkpoint")?),
             TAG_FORK => Announcement::Fork(reader.bytes()?),
-            _ => return Err(invalid("unknown announcement tag")),
+            tag => return Err(Rejection::UnknownTag { tag }),
         };
         reader.finish()?;
         Ok(announcement)
@@ -286,35 +365,59 @@ impl Announcement {
 #[derive(Debug, Clone, Default)]
 pub struct Codec;
 
-async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, limit: usize) -> io::Result<Vec<u8>> {
+/// Reads one length-prefixed frame of at most `limit` bytes. A transport failure, or a stream
+/// that ends before its first byte (a stream reset by a closing connection looks like that), is
+/// an `io::Error`; a frame the peer cut short or announced too large is a [`Rejection`], and the
+/// announced length is checked before anything is allocated for it.
+async fn read_frame<T: AsyncRead + Unpin + Send>(
+    io: &mut T,
+    limit: usize,
+) -> io::Result<Result<Vec<u8>, Rejection>> {
     let mut length_bytes = [0u8; 4];
-    io.read_exact(&mut length_bytes).await?;
+    let mut filled = 0;
+    while filled < length_bytes.len() {
+        let read = io.read(&mut length_bytes[filled..]).await?;
+        if read == 0 {
+            if filled == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            return Ok(Err(Rejection::Truncated));
+        }
+        filled += read;
+    }
     let length = u32::from_be_bytes(length_bytes) as usize;
     if length > limit {
-        return Err(invalid("frame exceeds the size limit"));
+        return Ok(Err(Rejection::Oversized { length, limit }));
     }
     let mut frame = vec![0u8; length];
-    io.read_exact(&mut frame).await?;
-    Ok(frame)
+    match io.read_exact(&mut frame).await {
+        Ok(()) => Ok(Ok(frame)),
+        Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => Ok(Err(Rejection::Truncated)),
+        Err(error) => Err(error),
+    }
 }
 
+/// Writes the length prefix and the frame in one write, so a small message reaches the peer in
+/// one piece: a request then arrives whole or not at all, and only a hostile peer truncates one.
 async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, frame: &[u8]) -> io::Result<()> {
-    io.write_all(&(frame.len() as u32).to_be_bytes()).await?;
-    io.write_all(frame).await?;
+    let mut framed = Vec::with_capacity(4 + frame.len());
+    framed.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+    framed.extend_from_slice(frame);
+    io.write_all(&framed).await?;
     io.close().await
 }
 
 impl libp2p::request_response::Codec for Codec {
     type Protocol = StreamProtocol;
-    type Request = Request;
+    type Request = ReceivedRequest;
     type Response = Response;
 
     async fn read_request<T: AsyncRead + Unpin + Send>(
         &mut self,
         _protocol: &StreamProtocol,
         io: &mut T,
-    ) -> io::Result<Request> {
-        Request::decode(&read_frame(io, MAX_REQUEST_BYTES).await?)
+    ) -> io::Result<ReceivedRequest> {
+        Ok(read_frame(io, MAX_REQUEST_BYTES).await?.and_then(|frame| Request::decode(&frame)))
     }
 
     async fn read_response<T: AsyncRead + Unpin + Send>(
@@ -322,16 +425,23 @@ impl libp2p::request_response::Codec for Codec {
         _protocol: &StreamProtocol,
         io: &mut T,
     ) -> io::Result<Response> {
-        Response::decode(&read_frame(io, MAX_RESPONSE_BYTES).await?)
+        let frame = read_frame(io, MAX_RESPONSE_BYTES).await??;
+        Ok(Response::decode(&frame)?)
     }
 
     async fn write_request<T: AsyncWrite + Unpin + Send>(
         &mut self,
         _protocol: &StreamProtocol,
         io: &mut T,
-        request: Request,
+        request: ReceivedRequest,
     ) -> io::Result<()> {
-        write_frame(io, &request.encode()).await
+        match request {
+            Ok(request) => write_frame(io, &request.encode()).await,
+            Err(rejection) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("a rejection is not a request to send: {rejection}"),
+            )),
+        }
     }
 
     async fn write_response<T: AsyncWrite + Unpin + Send>(
@@ -385,5 +495,56 @@ mod tests {
         let mut too_many = vec![TAG_ENTRIES];
         too_many.extend_from_slice(&(MAX_RANGE_ENTRIES + 1).to_be_bytes());
         assert!(Response::decode(&too_many).is_err());
+    }
+
+    /// Runs the codec's request reader over `bytes` as if a peer had sent them on a stream.
+    fn read_request_from(bytes: &[u8]) -> io::Result<ReceivedRequest> {
+        use libp2p::request_response::Codec as _;
+        let mut stream = futures::io::Cursor::new(bytes.to_vec());
+        futures::executor::block_on(Codec.read_request(&SYNC_PROTOCOL, &mut stream))
+    }
+
+    #[test]
+    fn the_codec_turns_a_peers_broken_framing_into_rejections() {
+        let valid = Request::Entries { author: [3; 32], from: 1, limit: 2 };
+        let mut framed = (valid.encode().len() as u32).to_be_bytes().to_vec();
+        framed.extend_from_slice(&valid.encode());
+        assert_eq!(read_request_from(&framed).unwrap(), Ok(valid));
+
+        let garbage_tag = [0, 0, 0, 1, 99];
+        assert_eq!(
+            read_request_from(&garbage_tag).unwrap(),
+            Err(Rejection::UnknownTag { tag: 99 })
+        );
+        let cut_short = [0, 0, 0, 100, TAG_HEADS, 0, 0];
+        assert_eq!(read_request_from(&cut_short).unwrap(), Err(Rejection::Truncated));
+        assert_eq!(read_request_from(&[0, 0]).unwrap(), Err(Rejection::Truncated));
+        // A lying prefix is refused before the frame is read or allocated.
+        let lying = ((MAX_REQUEST_BYTES + 1) as u32).to_be_bytes();
+        assert_eq!(
+            read_request_from(&lying).unwrap(),
+            Err(Rejection::Oversized { length: MAX_REQUEST_BYTES + 1, limit: MAX_REQUEST_BYTES })
+        );
+        // A stream that ends before its first byte is a transport event, not a violation.
+        let empty = read_request_from(&[]).unwrap_err();
+        assert_eq!(empty.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(Rejection::of_io_error(&empty).is_none());
+    }
+
+    #[test]
+    fn a_rejection_survives_the_trip_through_io_error() {
+        let error = io::Error::from(Rejection::UnknownTag { tag: 7 });
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(Rejection::of_io_error(&error), Some(&Rejection::UnknownTag { tag: 7 }));
+        assert_eq!(io::Error::from(Rejection::Truncated).kind(), io::ErrorKind::UnexpectedEof);
+        let classes: Vec<&str> = [
+            Rejection::UnknownTag { tag: 0 },
+            Rejection::Truncated,
+            Rejection::Oversized { length: 2, limit: 1 },
+        ]
+        .iter()
+        .map(Rejection::class)
+        .collect();
+        assert_eq!(classes, ["malformed", "truncated", "oversized"]);
     }
 }
