@@ -26,6 +26,9 @@ use tokio::sync::watch;
 /// How long start-up waits for the swarm to report its listen addresses.
 const LISTEN_DEADLINE: Duration = Duration::from_secs(10);
 
+/// Longest a shutdown waits for blocking work in flight to release the store.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// A node that is running; drop or [`RunningNode::shutdown`] to stop it.
 #[derive(Debug)]
 pub struct RunningNode {
@@ -48,12 +51,25 @@ pub struct RunningNode {
 impl RunningNode {
     /// Stops the node and waits for its tasks (the store is flushed on every append, so nothing
     /// acknowledged depends on this running).
+    ///
+    /// Returns once the store is released (a restart on the same directory can open it): work
+    /// already handed to blocking threads (applying a fetched range) cannot be aborted and
+    /// holds the state until it finishes, so this waits for it, for at most
+    /// [`SHUTDOWN_GRACE`].
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         for task in self.tasks.drain(..) {
             let _ = task.await;
         }
         self.state.close();
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while Arc::strong_count(&self.state) > 1 {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("blocking work still holds the store after the shutdown grace");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// A receiver that turns true when the node is told to stop.

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::network::{self, Announcement, Request, Response, protocol::MAX_RANGE_ENTRIES};
-use crate::state::{AnnouncementVerdict, Author, State};
+use crate::state::{AnnouncementVerdict, Author, RemoteError, State};
 
 /// Range requests in flight per feed being fetched.
 const FETCH_WINDOW: u64 = 8;
@@ -267,6 +267,8 @@ enum FetchError {
     Transport(String),
     /// The peer sent data our rules reject: it is penalised.
     Invalid(String),
+    /// Our own side failed (storage): the peer is not penalised.
+    Local(String),
 }
 
 /// Fetches `author`'s entries from our size up to `target_size` from `peer`, with a window of
@@ -294,6 +296,9 @@ async fn fetch_feed(
             Ok(Completion::Stopped) => {}
             Err(FetchError::Transport(reason)) => {
                 tracing::debug!(%peer, author = %hex::encode(author), %reason, "feed fetch stopped");
+            }
+            Err(FetchError::Local(reason)) => {
+                tracing::error!(%peer, author = %hex::encode(author), %reason, "could not apply a fetched range");
             }
             Err(FetchError::Invalid(reason)) => {
                 crate::metrics::peer_message_rejected();
@@ -362,7 +367,12 @@ async fn fetch_feed_claimed(
             tokio::task::spawn_blocking(move || state_for_apply.apply_remote(author, window))
                 .await
                 .map_err(|error| FetchError::Transport(error.to_string()));
-        let outcome = match applied.and_then(|applied| applied.map_err(FetchError::Invalid)) {
+        let outcome = match applied.and_then(|applied| {
+            applied.map_err(|error| match error {
+                RemoteError::Invalid(reason) => FetchError::Invalid(reason),
+                RemoteError::Local(reason) => FetchError::Local(reason),
+            })
+        }) {
             Ok(outcome) => outcome,
             Err(error) => {
                 if let Some(prefetch) = prefetched {

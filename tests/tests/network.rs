@@ -5,6 +5,7 @@ use lotline_client::http::Transport;
 use lotline_ledger::feed::FeedWriter;
 use lotline_ledger::identity::Keypair;
 use lotline_ledger::records::{EpcisCapture, EventFormat, Payload};
+use lotline_node::state::RemoteError;
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
 
 /// A small valid EPCIS document with `count` shipping events of lot `lot`.
@@ -148,12 +149,16 @@ async fn forged_and_forked_feeds_are_rejected_and_the_fork_proof_reaches_every_n
         .node(1)
         .state
         .apply_remote(*forged.author().as_bytes(), vec![forged.wire_bytes().to_vec()]);
-    assert!(rejected.is_err(), "an unadmitted author's entry must be rejected");
+    assert!(
+        matches!(rejected, Err(RemoteError::Invalid(_))),
+        "an unadmitted author's entry is the peer's fault: {rejected:?}"
+    );
     // A tampered copy of a real entry: signature no longer matches.
     let mut tampered = cluster.node(1).state.store().range(&author, 0, 1).unwrap().remove(0);
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
-    assert!(cluster.node(1).state.apply_remote(*author.as_bytes(), vec![tampered]).is_err());
+    let tampered = cluster.node(1).state.apply_remote(*author.as_bytes(), vec![tampered]);
+    assert!(matches!(tampered, Err(RemoteError::Invalid(_))), "{tampered:?}");
     assert_eq!(cluster.node(1).state.store().len(), 1, "nothing of a rejected batch is stored");
 
     // A fork: node 0's own key signs a different entry at sequence 0 (a lying author).

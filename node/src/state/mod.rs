@@ -28,7 +28,7 @@ use tokio::sync::watch;
 
 pub use capture::CaptureJob;
 pub use catalogue::QueryPage;
-pub use replication::{AnnouncementVerdict, RemoteApplied};
+pub use replication::{AnnouncementVerdict, RemoteApplied, RemoteError};
 pub use trace::query::Direction;
 
 use crate::config::{Config, Replicate};

@@ -32,6 +32,35 @@ pub enum AnnouncementVerdict {
     Reject(String),
 }
 
+/// Why a fetched range was not applied. Whose fault it is decides whether the peer that sent
+/// it is penalised: an honest peer must not be blocked because our own disk failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteError {
+    /// The peer's data breaks the ledger's rules (malformed, forged, not admitted, out of
+    /// order): drop it and penalise the peer.
+    #[error("invalid range from the peer: {0}")]
+    Invalid(String),
+    /// Our side failed (storage): nothing is stored, the peer is not to blame.
+    #[error("local failure while applying a range: {0}")]
+    Local(String),
+}
+
+impl RemoteError {
+    /// Classifies a store error met while applying a peer's entries.
+    fn from_store(error: store::Error) -> Self {
+        match error {
+            store::Error::Rejected(_) | store::Error::Equivocation { .. } => {
+                Self::Invalid(error.to_string())
+            }
+            _ => Self::Local(error.to_string()),
+        }
+    }
+
+    fn invalid(reason: impl std::fmt::Display) -> Self {
+        Self::Invalid(reason.to_string())
+    }
+}
+
 /// What applying a fetched range did.
 #[derive(Debug, Default)]
 pub struct RemoteApplied {
@@ -233,8 +262,8 @@ impl State {
         &self,
         author: Author,
         wires: Vec<Vec<u8>>,
-    ) -> Result<RemoteApplied, String> {
-        let author_key = PublicKey::from_bytes(author).map_err(|error| error.to_string())?;
+    ) -> Result<RemoteApplied, RemoteError> {
+        let author_key = PublicKey::from_bytes(author).map_err(RemoteError::invalid)?;
         if self.store.is_frozen(&author_key).is_some() {
             return Ok(RemoteApplied { stop: true, ..RemoteApplied::default() });
         }
@@ -248,28 +277,31 @@ impl State {
                 fresh.push(wire);
                 continue;
             }
-            let decoded = DecodedEntry::decode(wire.clone()).map_err(|error| error.to_string())?;
+            let decoded = DecodedEntry::decode(wire.clone()).map_err(RemoteError::invalid)?;
             let header = decoded.header();
             if header.author != author_key {
-                return Err(format!("entry of {} in a range of {author_key}", header.author));
+                return Err(RemoteError::Invalid(format!(
+                    "entry of {} in a range of {author_key}",
+                    header.author
+                )));
             }
             if header.sequence < local_size {
                 let ours = self
                     .store
                     .entry(&author_key, header.sequence)
-                    .map_err(|error| error.to_string())?;
+                    .map_err(RemoteError::from_store)?;
                 if ours.is_some_and(|ours| ours.entry_hash() == decoded.entry_hash()) {
                     continue;
                 }
                 // A different entry at a position we hold: let the store prove the fork.
-                let verified = decoded.verify().map_err(|error| error.to_string())?;
+                let verified = decoded.verify().map_err(RemoteError::invalid)?;
                 return match self.store.append_verified(std::slice::from_ref(&verified)) {
                     Err(store::Error::Equivocation { .. }) => {
                         let announce = self.fork_announcement(&author_key);
                         Ok(RemoteApplied { stop: true, announce, ..RemoteApplied::default() })
                     }
-                    Err(error) => Err(error.to_string()),
-                    Ok(_) => Err("a conflicting entry was accepted".to_owned()),
+                    Err(error) => Err(RemoteError::from_store(error)),
+                    Ok(_) => Err(RemoteError::Local("a conflicting entry was accepted".to_owned())),
                 };
             }
             fresh.push(wire);
@@ -280,11 +312,14 @@ impl State {
         let count = fresh.len() as u64;
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let entries = lotline_ledger::feed::decode_and_verify_parallel(fresh, threads)
-            .map_err(|error| error.to_string())?;
+            .map_err(RemoteError::invalid)?;
         if let Some(stranger) = entries.iter().find(|entry| entry.author() != author_key) {
-            return Err(format!("entry of {} in a range of {author_key}", stranger.author()));
+            return Err(RemoteError::Invalid(format!(
+                "entry of {} in a range of {author_key}",
+                stranger.author()
+            )));
         }
-        self.store.append_verified(&entries).map_err(|error| error.to_string())?;
+        self.store.append_verified(&entries).map_err(RemoteError::from_store)?;
         self.index_entries(&entries);
         // A checkpoint that was ahead of us may now be checkable.
         let pending = lock(&self.pending_checkpoints).remove(&author_key);
