@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use lotline_ledger::epcis;
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
+use lotline_tests::fixtures::{tamper_with_evidence, tampering_proxy};
 use serde_json::{Value, json};
 
 const LOTLINE: &str = env!("CARGO_BIN_EXE_lotline");
@@ -634,78 +635,8 @@ async fn a_supply_chain_is_captured_traced_recalled_and_supervised_through_the_c
 /// trace), keeping the file valid JSON and the text valid base64.
 fn tampered_bundle(text: &str) -> String {
     let mut file: Value = serde_json::from_str(text).unwrap();
-    let pointer = if file.get("evidence").is_some() {
-        "/evidence/bundles/0/entries/0/entry"
-    } else {
-        "/bundles/0/entries/0/entry"
-    };
-    let entry = file.pointer_mut(pointer).unwrap_or_else(|| panic!("no {pointer} in {text}"));
-    let mut entry_text = entry.as_str().expect("entries are base64 text").to_owned();
-    let middle = entry_text.len() / 2;
-    let replacement = if &entry_text[middle..=middle] == "A" { "B" } else { "A" };
-    entry_text.replace_range(middle..=middle, replacement);
-    *entry = Value::String(entry_text);
+    assert!(tamper_with_evidence(&mut file), "no evidence entry to tamper with in {text}");
     serde_json::to_string_pretty(&file).unwrap()
-}
-
-/// A lying node: an HTTP proxy in front of `upstream` that forwards GET requests and flips one
-/// base64 character of the first evidence entry in every trace answer.
-async fn tampering_proxy(upstream: std::net::SocketAddr) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buffer = [0u8; 4096];
-                while !request.windows(4).any(|window| window == b"\r\n\r\n") {
-                    match client.read(&mut buffer).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(read) => request.extend_from_slice(&buffer[..read]),
-                    }
-                }
-                let request_text = String::from_utf8_lossy(&request).into_owned();
-                let Some(path) = request_text.split_whitespace().nth(1).map(str::to_owned) else {
-                    return;
-                };
-                let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else { return };
-                let forwarded =
-                    format!("GET {path} HTTP/1.1\r\nHost: {upstream}\r\nConnection: close\r\n\r\n");
-                if server.write_all(forwarded.as_bytes()).await.is_err() {
-                    return;
-                }
-                let mut response = Vec::new();
-                let _ = server.read_to_end(&mut response).await;
-                let Some(split) = response.windows(4).position(|window| window == b"\r\n\r\n")
-                else {
-                    return;
-                };
-                let head = String::from_utf8_lossy(&response[..split]).into_owned();
-                let status_line =
-                    head.lines().next().unwrap_or("HTTP/1.1 502 Bad Gateway").to_owned();
-                let mut body = response[split + 4..].to_vec();
-                if path.starts_with("/trace/") {
-                    let answer: Value = serde_json::from_slice(&body).unwrap_or_default();
-                    let evidence = serde_json::to_string(&json!({"evidence": answer["evidence"]}))
-                        .unwrap_or_default();
-                    let mut tampered_answer = answer.clone();
-                    if let Ok(tampered) = serde_json::from_str::<Value>(&tampered_bundle(&evidence))
-                    {
-                        tampered_answer["evidence"] = tampered["evidence"].clone();
-                    }
-                    body = serde_json::to_vec(&tampered_answer).unwrap_or(body);
-                }
-                let reply = format!(
-                    "{status_line}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = client.write_all(reply.as_bytes()).await;
-                let _ = client.write_all(&body).await;
-            });
-        }
-    });
-    format!("http://{address}")
 }
 
 /// Exports (FSMA 204 CSV and XLSX, EPCIS with hash ids kept), proof bundles verified offline
@@ -960,7 +891,8 @@ async fn exports_and_proofs_verify_offline_and_bad_input_gets_one_clear_line() {
     assert!(unwitnessed.stderr.contains("verification failed"), "{}", unwitnessed.stderr);
 
     // A node that tampers with an entry of its evidence is caught: exit 7, verified false.
-    let lying_node = tampering_proxy(cluster.node(REGULATOR).http_address).await;
+    let lying_node =
+        format!("http://{}", tampering_proxy(cluster.node(REGULATOR).http_address).await.unwrap());
     let lied_to = lotline(&["--node", &lying_node, "trace", "back", PACK_LOT, "--json"]).await;
     lied_to.expect_code(7, "trace through a node that tampers with its evidence");
     assert_eq!(lied_to.json()["verified"], json!(false), "{lied_to:?}");

@@ -1,8 +1,6 @@
 //! The client library against real nodes: answers verify end to end, and a node that returns
 //! a tampered entry is caught.
 
-use std::net::SocketAddr;
-
 use lotline_client::client::Direction;
 use lotline_client::verify::Policy;
 use lotline_client::{Client, http::Transport};
@@ -10,85 +8,7 @@ use lotline_ledger::epcis;
 use lotline_ledger::trace::subject::Subject;
 use lotline_ledger::trace::synthetic::{ChainConfig, generate};
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn document_of(events: &[&epcis::Event]) -> Vec<u8> {
-    let event_values: Vec<serde_json::Value> =
-        events.iter().map(|event| epcis::event_to_json_ld(event)).collect();
-    serde_json::to_vec(&serde_json::json!({
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2024-03-01T12:00:00.000Z",
-        "epcisBody": {"eventList": event_values}
-    }))
-    .unwrap()
-}
-
-/// Flips one base64 character of the first entry of the first evidence bundle.
-fn tamper(body: &[u8]) -> Vec<u8> {
-    let mut answer: serde_json::Value = match serde_json::from_slice(body) {
-        Ok(answer) => answer,
-        Err(_) => return body.to_vec(),
-    };
-    if let Some(entry) = answer.pointer_mut("/evidence/bundles/0/entries/0/entry") {
-        let mut text = entry.as_str().unwrap_or_default().to_owned();
-        let middle = text.len() / 2;
-        let replacement = if &text[middle..=middle] == "A" { "B" } else { "A" };
-        text.replace_range(middle..=middle, replacement);
-        *entry = serde_json::Value::String(text);
-    }
-    serde_json::to_vec(&answer).unwrap()
-}
-
-/// A lying node: an HTTP proxy in front of a real node that tampers with trace evidence.
-async fn tampering_proxy(upstream: SocketAddr) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buffer = [0u8; 4096];
-                while !request.windows(4).any(|window| window == b"\r\n\r\n") {
-                    let Ok(read) = client.read(&mut buffer).await else { return };
-                    if read == 0 {
-                        return;
-                    }
-                    request.extend_from_slice(&buffer[..read]);
-                }
-                let request_text = String::from_utf8_lossy(&request).into_owned();
-                let Some(path) = request_text.split_whitespace().nth(1).map(str::to_owned) else {
-                    return;
-                };
-                let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else { return };
-                let forwarded =
-                    format!("GET {path} HTTP/1.1\r\nHost: {upstream}\r\nConnection: close\r\n\r\n");
-                if server.write_all(forwarded.as_bytes()).await.is_err() {
-                    return;
-                }
-                let mut response = Vec::new();
-                let _ = server.read_to_end(&mut response).await;
-                let Some(split) = response.windows(4).position(|window| window == b"\r\n\r\n")
-                else {
-                    return;
-                };
-                let head = String::from_utf8_lossy(&response[..split]).into_owned();
-                let status_line =
-                    head.lines().next().unwrap_or("HTTP/1.1 502 Bad Gateway").to_owned();
-                let mut body = response[split + 4..].to_vec();
-                if path.starts_with("/trace/") {
-                    body = tamper(&body);
-                }
-                let reply = format!(
-                    "{status_line}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = client.write_all(reply.as_bytes()).await;
-                let _ = client.write_all(&body).await;
-            });
-        }
-    });
-    address
-}
+use lotline_tests::fixtures::{document_of, tampering_proxy};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_client_verifies_honest_answers_and_catches_a_tampered_entry() {
@@ -97,7 +17,7 @@ async fn the_client_verifies_honest_answers_and_catches_a_tampered_entry() {
     config.days = 4;
     let (_, entries) = generate(config);
     let events: Vec<&epcis::Event> = entries.iter().map(|entry| &entry.event).collect();
-    let document = document_of(&events);
+    let document = document_of(&events).unwrap();
     let writer =
         Client::connect(&cluster.url(0), Some(cluster.token(0).to_owned()), Policy::default())
             .unwrap();
@@ -124,7 +44,7 @@ async fn the_client_verifies_honest_answers_and_catches_a_tampered_entry() {
         .link()
         .to_owned();
     let honest_url = cluster.url(3);
-    let proxy = tampering_proxy(cluster.node(3).http_address).await;
+    let proxy = tampering_proxy(cluster.node(3).http_address).await.unwrap();
     let lying_url = format!("http://{proxy}");
     let regulator_url = cluster.url(3);
     let regulator_token = cluster.token(3).to_owned();

@@ -10,22 +10,10 @@ use lotline_ledger::proof::{ProofBundle, WitnessPolicy, verify_bundle};
 use lotline_ledger::trace::synthetic::{ChainConfig, generate};
 use lotline_ledger::trace::{Index, query::Direction, subject::Subject};
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
+use lotline_tests::fixtures::document_of;
 
 /// Events per captured document.
 const EVENTS_PER_DOCUMENT: usize = 400;
-
-fn document_of(events: &[&epcis::Event]) -> Vec<u8> {
-    let event_values: Vec<serde_json::Value> =
-        events.iter().map(|event| epcis::event_to_json_ld(event)).collect();
-    serde_json::to_vec(&serde_json::json!({
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2024-03-01T12:00:00.000Z",
-        "epcisBody": {"eventList": event_values}
-    }))
-    .unwrap()
-}
 
 fn get_json(transport: &Transport, path: &str, id: &str) -> serde_json::Value {
     let answer = transport.get(path, &[("id".to_owned(), id.to_owned())]).expect("trace answered");
@@ -53,7 +41,7 @@ async fn traces_on_a_node_match_the_ledger_index_and_their_evidence_verifies() {
             .map(|entry| &entry.event)
             .collect();
         for chunk in events.chunks(EVENTS_PER_DOCUMENT) {
-            let document = document_of(chunk);
+            let document = document_of(chunk).unwrap();
             let transport =
                 Transport::new(&cluster.url(node), Some(cluster.token(node).to_owned())).unwrap();
             tokio::task::spawn_blocking(move || {
