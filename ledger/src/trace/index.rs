@@ -72,12 +72,9 @@ pub struct ObjectUse {
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
     /// Where it lives in the feeds (returned with every answer relying on it).
-    pub entry: EntryRef,
+    pub entry: IndexedEntry,
     /// Interned author (index into the author table).
     pub author: u32,
-    /// The 16 bytes of the Event Hash ID that follow its `ni:///sha-256;` prefix, big-endian
-    /// ([`hash_sort_key`]): answers sort thousands of hash ids by it without reading each one.
-    pub hash_sort_key: Option<u128>,
     /// Event type.
     pub kind: Kind,
     /// `action`.
@@ -268,7 +265,6 @@ impl Index {
         let place = facts.place().map(|place| self.intern(&place.link));
         let stored = StoredEvent {
             author,
-            hash_sort_key: hash_sort_key(&entry.event_hash_id),
             kind: facts.kind,
             action: facts.action,
             flow,
@@ -300,9 +296,9 @@ impl Index {
             event_id: facts.event_id.as_deref().map(Box::from),
             is_declaration: facts.is_error_declaration,
             retracted: false,
-            entry,
+            entry: IndexedEntry::new(&entry),
         };
-        self.link_event(event_id, &stored, &facts);
+        self.link_event(event_id, &stored, &facts, &entry.event_hash_id);
         self.events.push(stored);
         if facts.is_error_declaration {
             let retracted = self.apply_declaration(event_id);
@@ -315,7 +311,13 @@ impl Index {
     }
 
     /// Adds the event to every adjacency list it belongs to.
-    fn link_event(&mut self, event_id: EventId, stored: &StoredEvent, facts: &Facts) {
+    fn link_event(
+        &mut self,
+        event_id: EventId,
+        stored: &StoredEvent,
+        facts: &Facts,
+        event_hash_id: &str,
+    ) {
         let mut seen_nodes: Vec<NodeId> = Vec::with_capacity(stored.objects.len());
         let parent = stored.objects_in(Role::Parent).map(|object| object.node).next();
         for object in stored.objects.iter() {
@@ -365,10 +367,7 @@ impl Index {
                 self.nodes[lot as usize].items.push(object.node);
             }
         }
-        for name in [Some(stored.entry.event_hash_id.as_str()), stored.event_id.as_deref()]
-            .into_iter()
-            .flatten()
-        {
+        for name in [Some(event_hash_id), stored.event_id.as_deref()].into_iter().flatten() {
             let fingerprint = self.fingerprint(name);
             let events = self.events_by_name.entry(fingerprint).or_default();
             if !events.contains(&event_id) {
@@ -382,12 +381,10 @@ impl Index {
     fn apply_declaration(&mut self, declaration: EventId) -> usize {
         let stored = &self.events[declaration as usize];
         let author = stored.author;
-        let names: Vec<Box<str>> =
-            [Some(stored.entry.event_hash_id.as_str()), stored.event_id.as_deref()]
-                .into_iter()
-                .flatten()
-                .map(Box::from)
-                .collect();
+        let names: Vec<Box<str>> = [Some(stored.entry.hash_id.text()), stored.event_id.clone()]
+            .into_iter()
+            .flatten()
+            .collect();
         let mut retracted = 0;
         for name in names {
             let fingerprint = self.fingerprint(&name);
@@ -395,7 +392,7 @@ impl Index {
             for candidate in candidates {
                 let event = &self.events[candidate as usize];
                 let named =
-                    event.entry.event_hash_id == *name || event.event_id.as_deref() == Some(&*name);
+                    event.entry.hash_id.is(&name) || event.event_id.as_deref() == Some(&*name);
                 if event.author == author && !event.is_declaration && !event.retracted && named {
                     self.mark_retracted(candidate);
                     retracted += 1;
@@ -413,13 +410,11 @@ impl Index {
             return false;
         }
         let stored = &self.events[event_id as usize];
-        [Some(stored.entry.event_hash_id.as_str()), stored.event_id.as_deref()]
-            .into_iter()
-            .flatten()
-            .any(|name| {
-                self.declared_fingerprints.contains(&(stored.author, self.fingerprint(name)))
-                    && self.declared_names.contains(&(stored.author, Box::from(name)))
-            })
+        let hash_id = stored.entry.hash_id.text();
+        [Some(&*hash_id), stored.event_id.as_deref()].into_iter().flatten().any(|name| {
+            self.declared_fingerprints.contains(&(stored.author, self.fingerprint(name)))
+                && self.declared_names.contains(&(stored.author, Box::from(name)))
+        })
     }
 
     fn mark_retracted(&mut self, event_id: EventId) {
@@ -503,7 +498,7 @@ impl Index {
             .iter()
             .map(|event| {
                 std::mem::size_of::<StoredEvent>()
-                    + event.entry.event_hash_id.capacity()
+                    + event.entry.hash_id.heap_bytes()
                     + std::mem::size_of_val(&*event.objects)
                     + std::mem::size_of_val(&*event.documents)
                     + std::mem::size_of_val(&*event.sources)
@@ -738,15 +733,151 @@ impl Index {
     }
 }
 
-/// A key ordering Event Hash IDs like the texts themselves among those that have one: the 16
-/// bytes after the common `ni:///sha-256;` prefix, big-endian (zero-padded, so equal keys need
-/// the texts compared). `None` for any other form.
-pub fn hash_sort_key(event_hash_id: &str) -> Option<u128> {
-    let rest = event_hash_id.strip_prefix("ni:///sha-256;")?.as_bytes();
-    let mut key = [0u8; 16];
-    let taken = rest.len().min(key.len());
-    key[..taken].copy_from_slice(&rest[..taken]);
-    Some(u128::from_be_bytes(key))
+/// Where an indexed event lives in the feeds, kept compact: every answer lists thousands of
+/// these, and reading each hash id from its own heap text was a cache miss per event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedEntry {
+    /// The feed's author.
+    pub author: PublicKey,
+    /// Position in the feed.
+    pub sequence: u64,
+    /// Hash of the signed entry bytes.
+    pub entry_hash: [u8; 32],
+    /// The event's Event Hash ID.
+    pub hash_id: HashId,
+}
+
+impl IndexedEntry {
+    fn new(entry: &EntryRef) -> Self {
+        Self {
+            author: entry.author,
+            sequence: entry.sequence,
+            entry_hash: entry.entry_hash,
+            hash_id: HashId::new(&entry.event_hash_id),
+        }
+    }
+
+    /// The reference an answer carries.
+    pub fn to_entry_ref(&self) -> EntryRef {
+        EntryRef {
+            author: self.author,
+            sequence: self.sequence,
+            entry_hash: self.entry_hash,
+            event_hash_id: self.hash_id.to_text(),
+        }
+    }
+}
+
+/// Orders like the [`EntryRef`]s they stand for.
+impl Ord for IndexedEntry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.author, self.sequence, self.entry_hash)
+            .cmp(&(other.author, other.sequence, other.entry_hash))
+            .then_with(|| self.hash_id.cmp(&other.hash_id))
+    }
+}
+
+impl PartialOrd for IndexedEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// An Event Hash ID as the index keeps it: the digest alone for the form every Lotline node
+/// computes (`ni:///sha-256;<64 lower-case hex>?ver=CBV2.0`), the text for any other.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum HashId {
+    /// `ni:///sha-256;<hex of these bytes>?ver=CBV2.0`.
+    Sha256([u8; 32]),
+    /// Any other form, as written.
+    Text(Box<str>),
+}
+
+/// What surrounds the hex digest in the compact form.
+const HASH_ID_PREFIX: &str = "ni:///sha-256;";
+const HASH_ID_SUFFIX: &str = "?ver=CBV2.0";
+
+impl HashId {
+    /// The compact form when `text` is canonical (lower-case hex that round-trips), else text.
+    pub fn new(text: &str) -> Self {
+        let digest = text
+            .strip_prefix(HASH_ID_PREFIX)
+            .and_then(|rest| rest.strip_suffix(HASH_ID_SUFFIX))
+            .filter(|hex_digits| !hex_digits.bytes().any(|byte| byte.is_ascii_uppercase()))
+            .and_then(|hex_digits| hex::decode(hex_digits).ok())
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+        match digest {
+            Some(digest) => Self::Sha256(digest),
+            None => Self::Text(Box::from(text)),
+        }
+    }
+
+    /// The text, boxed (for name lookups; answers use `to_string`).
+    pub fn text(&self) -> Box<str> {
+        match self {
+            Self::Sha256(_) => self.to_text().into_boxed_str(),
+            Self::Text(text) => text.clone(),
+        }
+    }
+
+    /// Whether this is the hash id written `text`.
+    pub fn is(&self, text: &str) -> bool {
+        match self {
+            Self::Sha256(_) => *self == Self::new(text),
+            Self::Text(own) => **own == *text,
+        }
+    }
+
+    /// The text, allocated once at its exact length (answers make thousands of these).
+    pub fn to_text(&self) -> String {
+        match self {
+            Self::Sha256(digest) => {
+                let mut hex_digits = [0u8; 64];
+                let mut text =
+                    String::with_capacity(HASH_ID_PREFIX.len() + 64 + HASH_ID_SUFFIX.len());
+                text.push_str(HASH_ID_PREFIX);
+                if hex::encode_to_slice(digest, &mut hex_digits).is_ok()
+                    && let Ok(hex_text) = std::str::from_utf8(&hex_digits)
+                {
+                    text.push_str(hex_text);
+                }
+                text.push_str(HASH_ID_SUFFIX);
+                text
+            }
+            Self::Text(text) => String::from(&**text),
+        }
+    }
+
+    /// Heap bytes held (for the index's size estimate).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Self::Sha256(_) => 0,
+            Self::Text(text) => text.len(),
+        }
+    }
+}
+
+impl std::fmt::Display for HashId {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.to_text())
+    }
+}
+
+/// Orders like the texts: two digests compare as their hex does (same prefix and suffix,
+/// lower-case hex keeps byte order); anything else compares as text.
+impl Ord for HashId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (self, other) {
+            (Self::Sha256(left), Self::Sha256(right)) => left.cmp(right),
+            _ => self.to_text().cmp(&other.to_text()),
+        }
+    }
+}
+
+impl PartialOrd for HashId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// Adds up amounts of the same unit and unit of measure (an unknown amount stays unknown).
@@ -772,30 +903,35 @@ fn merge_resolved(resolved: &mut Vec<Resolved>) {
 
 #[cfg(test)]
 mod tests {
-    use super::hash_sort_key;
+    use super::HashId;
 
     #[test]
-    fn distinct_hash_sort_keys_order_like_their_texts() {
+    fn compact_hash_ids_round_trip_and_order_like_their_texts() {
         let digest = "3b1e6f9c0a7d5e2b8c4f1a6d9e0b3c7f2a5d8e1b4c7f0a3d6e9b2c5f8a1d4e7b";
         let texts = [
             format!("ni:///sha-256;{digest}?ver=CBV2.0"),
             format!("ni:///sha-256;{}?ver=CBV2.0", digest.replace('3', "4")),
-            format!("ni:///sha-256;{}0?ver=CBV2.0", &digest[..40]),
-            "ni:///sha-256;3b1e".to_owned(),
-            "ni:///sha-256;".to_owned(),
-            "ni:///sha-256;00".to_owned(),
+            format!("ni:///sha-256;{}?ver=CBV2.0", digest.to_uppercase()),
+            format!("ni:///sha-256;{}?ver=CBV2.0", &digest[..40]),
+            format!("ni:///sha-256;{digest}"),
+            "urn:uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8".to_owned(),
+            "ni:///sha-256;00?ver=CBV2.0".to_owned(),
         ];
-        for left in &texts {
-            for right in &texts {
-                let (Some(left_key), Some(right_key)) = (hash_sort_key(left), hash_sort_key(right))
-                else {
-                    panic!("every text here has the sha-256 prefix");
-                };
-                if left_key != right_key {
-                    assert_eq!(left_key.cmp(&right_key), left.cmp(right), "{left} vs {right}");
-                }
+        let ids: Vec<HashId> = texts.iter().map(|text| HashId::new(text)).collect();
+        assert!(matches!(ids[0], HashId::Sha256(_)));
+        assert!(matches!(ids[2], HashId::Text(_)), "upper-case hex is kept as written");
+        for (text, id) in texts.iter().zip(&ids) {
+            assert_eq!(id.to_string(), *text);
+            assert!(id.is(text));
+        }
+        for (left_text, left) in texts.iter().zip(&ids) {
+            for (right_text, right) in texts.iter().zip(&ids) {
+                assert_eq!(
+                    left.cmp(right),
+                    left_text.cmp(right_text),
+                    "{left_text} vs {right_text}"
+                );
             }
         }
-        assert_eq!(hash_sort_key("urn:uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8"), None);
     }
 }

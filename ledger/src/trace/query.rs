@@ -25,7 +25,9 @@ use super::answer::{
     TraceAnswer, Visit, Warning,
 };
 use super::facts::{DocumentRef, Flow, Kind, MasterData, ObjectKind};
-use super::index::{EventId, Index, NodeId, Resolved, Role, StoredEvent, Symbol};
+use super::index::{
+    EventId, HashId, Index, IndexedEntry, NodeId, Resolved, Role, StoredEvent, Symbol,
+};
 use super::subject::Subject;
 
 /// One frame of the iterative depth-first walk: the unit, its next units (with the edge's
@@ -550,7 +552,7 @@ impl<'index> Walk<'index> {
                     Some(&ON_PATH) => self.warnings.push(Warning::Cycle {
                         from: index.node(current).link.to_string(),
                         to: index.node(neighbour).link.to_string(),
-                        event: index.event(event_id).entry.event_hash_id.clone(),
+                        event: index.event(event_id).entry.hash_id.to_text(),
                     }),
                     Some(_) => {}
                 }
@@ -613,7 +615,7 @@ impl<'index> Walk<'index> {
                         date: format_time(event.time_ms),
                         biz_step: event.biz_step.map(|step| index.symbol(step).to_owned()),
                         flow: if role == Role::What { event.flow } else { Flow::Observed },
-                        event: event.entry.event_hash_id.clone(),
+                        event: event.entry.hash_id.to_text(),
                     });
                 }
                 match (role, event.kind) {
@@ -720,7 +722,7 @@ impl<'index> Walk<'index> {
             place: event.place.map(|place| index.symbol(place).to_owned()),
             date: format_time(event.time_ms),
             inputs: inputs.into_iter().collect(),
-            event: event.entry.event_hash_id.clone(),
+            event: event.entry.hash_id.to_text(),
         }
     }
 
@@ -807,10 +809,10 @@ impl<'index> Walk<'index> {
         if receipts.len() > 1 {
             self.warnings.push(Warning::ReceivedTwice {
                 lot: index.node(unit).link.to_string(),
-                shipping_event: index.event(shipment).entry.event_hash_id.clone(),
+                shipping_event: index.event(shipment).entry.hash_id.to_text(),
                 receiving_events: receipts
                     .iter()
-                    .map(|receipt| index.event(*receipt).entry.event_hash_id.clone())
+                    .map(|receipt| index.event(*receipt).entry.hash_id.to_text())
                     .collect(),
             });
         }
@@ -890,8 +892,8 @@ impl<'index> Walk<'index> {
             received_by: receiving.map(|event| self.author_hex(event.author)),
             received_at: receiving.map(|event| self.time_text(event.time_ms)),
             documents,
-            shipping_event: shipping.map(|event| event.entry.event_hash_id.clone()),
-            receiving_event: receiving.map(|event| event.entry.event_hash_id.clone()),
+            shipping_event: shipping.map(|event| event.entry.hash_id.to_text()),
+            receiving_event: receiving.map(|event| event.entry.hash_id.to_text()),
         }
     }
 
@@ -924,7 +926,7 @@ fn sorted_entries(index: &Index, events: &[EventId]) -> Vec<super::EntryRef> {
     for (rank, author) in authors.iter().enumerate() {
         rank_of_author.insert(*author, rank);
     }
-    let mut by_entry: Vec<(usize, u64, &super::EntryRef)> = events
+    let mut by_entry: Vec<(usize, u64, &IndexedEntry)> = events
         .iter()
         .map(|event_id| {
             let event = index.event(*event_id);
@@ -935,25 +937,17 @@ fn sorted_entries(index: &Index, events: &[EventId]) -> Vec<super::EntryRef> {
         (left.0, left.1).cmp(&(right.0, right.1)).then_with(|| left.2.cmp(right.2))
     });
     by_entry.dedup_by(|left, right| left.2 == right.2);
-    by_entry.into_iter().map(|(_, _, entry)| entry.clone()).collect()
+    by_entry.into_iter().map(|(_, _, entry)| entry.to_entry_ref()).collect()
 }
 
 /// The Event Hash IDs of `events`, sorted, without duplicates (one event may sit in two
-/// feeds). Sorted by the keys stored with each event; texts are read only where keys tie.
+/// feeds), compared in their compact form.
 fn sorted_hash_ids(index: &Index, events: &[EventId]) -> Vec<String> {
-    let mut by_hash: Vec<(Option<u128>, &str)> = events
-        .iter()
-        .map(|event_id| {
-            let event = index.event(*event_id);
-            (event.hash_sort_key, &*event.entry.event_hash_id)
-        })
-        .collect();
-    let distinct_keys = |left: &(Option<u128>, &str), right: &(Option<u128>, &str)| matches!((left.0, right.0), (Some(left_key), Some(right_key)) if left_key != right_key);
-    by_hash.sort_unstable_by(|left, right| {
-        if distinct_keys(left, right) { left.0.cmp(&right.0) } else { left.1.cmp(right.1) }
-    });
-    by_hash.dedup_by(|left, right| !distinct_keys(left, right) && left.1 == right.1);
-    by_hash.into_iter().map(|(_, text)| text.to_owned()).collect()
+    let mut hash_ids: Vec<&HashId> =
+        events.iter().map(|event_id| &index.event(*event_id).entry.hash_id).collect();
+    hash_ids.sort_unstable();
+    hash_ids.dedup();
+    hash_ids.into_iter().map(HashId::to_text).collect()
 }
 
 /// Who holds an amount, by index ids while the walk adds amounts up (strings are made only
