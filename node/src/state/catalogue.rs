@@ -112,9 +112,16 @@ fn vocabulary(value: &Option<VocabularyValue>) -> Option<String> {
 }
 
 impl Catalogue {
-    /// Adds one event.
-    pub fn add(&mut self, entry: EntryRef, record_time_ms: i64, event: &Event) {
-        let canonical_all = |lists: &[&Option<Vec<String>>]| -> Vec<String> {
+    /// Adds one event; `canonical` gives the canonical form of an identifier as written (the
+    /// lot index's cache, which has just seen the same identifiers).
+    pub fn add(
+        &mut self,
+        entry: EntryRef,
+        record_time_ms: i64,
+        event: &Event,
+        canonical: &mut impl FnMut(&str) -> String,
+    ) {
+        let mut canonical_all = |lists: &[&Option<Vec<String>>]| -> Vec<String> {
             lists
                 .iter()
                 .filter_map(|list| list.as_ref())
@@ -122,14 +129,17 @@ impl Catalogue {
                 .map(|epc| canonical(epc))
                 .collect()
         };
-        let classes_of = |lists: &[&Vec<epcis::QuantityElement>]| -> Vec<String> {
+        let epcs = canonical_all(&[&event.epc_list, &event.child_epcs]);
+        let mut other_epcs = canonical_all(&[&event.input_epc_list, &event.output_epc_list]);
+        let mut classes_of = |lists: &[&Vec<epcis::QuantityElement>]| -> Vec<String> {
             lists
                 .iter()
                 .flat_map(|list| list.iter())
                 .map(|element| canonical(&element.epc_class))
                 .collect()
         };
-        let mut other_epcs = canonical_all(&[&event.input_epc_list, &event.output_epc_list]);
+        let classes = classes_of(&[&event.quantity_list, &event.child_quantity_list]);
+        let other_classes = classes_of(&[&event.input_quantity_list, &event.output_quantity_list]);
         if let Some(parent) = &event.parent_id {
             other_epcs.push(canonical(parent));
         }
@@ -142,10 +152,10 @@ impl Catalogue {
             disposition: vocabulary(&event.disposition),
             read_point: event.read_point.as_ref().map(|location| canonical(&location.id)),
             biz_location: event.biz_location.as_ref().map(|location| canonical(&location.id)),
-            epcs: canonical_all(&[&event.epc_list, &event.child_epcs]),
+            epcs,
             other_epcs,
-            classes: classes_of(&[&event.quantity_list, &event.child_quantity_list]),
-            other_classes: classes_of(&[&event.input_quantity_list, &event.output_quantity_list]),
+            classes,
+            other_classes,
             declared_event_id: event.event_id.clone(),
             entry,
         };

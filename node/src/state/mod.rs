@@ -325,9 +325,12 @@ impl IndexedEvent {
         Self { reference, record_time_ms: entry.record_time_ms(), event }
     }
 
+    /// Adds the event to the lot index, then to the catalogue through the index's cache of
+    /// canonical forms (filled by the index with this event's identifiers a moment before).
     fn apply(self, index: &mut trace::Index, catalogue: &mut catalogue::Catalogue) {
         index.apply(self.reference.clone(), &self.event);
-        catalogue.add(self.reference, self.record_time_ms, &self.event);
+        let mut canonical = |written: &str| index.canonical_link(written);
+        catalogue.add(self.reference, self.record_time_ms, &self.event, &mut canonical);
     }
 }
 
