@@ -733,13 +733,13 @@ impl Store {
                 .indexes()
                 .segment_of(order)
                 .ok_or_else(|| Error::Corrupt(format!("entry {order} has no segment")))?;
-            if !rewritten.contains_key(&start) {
+            if let std::collections::btree_map::Entry::Vacant(vacant) = rewritten.entry(start) {
                 let value = self
                     .tree()
                     .get(segment_key(start))?
                     .ok_or_else(|| Error::Corrupt(format!("segment {start} is missing")))?;
                 let slots = Segment::parse(&value, start)?.slots(start)?;
-                rewritten.insert(start, slots.into_iter().map(<[u8]>::to_vec).collect());
+                vacant.insert(slots.into_iter().map(<[u8]>::to_vec).collect());
             }
             let slot = rewritten
                 .get_mut(&start)
@@ -934,10 +934,10 @@ impl Store {
         let mut entries = Vec::with_capacity(orders.len());
         for order in orders {
             // The index is keyed by a digest of the id: keep only exact matches.
-            if let Some(entry) = self.entry_at_order(order)? {
-                if entry.event_id().as_deref() == Some(event_id) {
-                    entries.push(entry);
-                }
+            if let Some(entry) = self.entry_at_order(order)?
+                && entry.event_id().as_deref() == Some(event_id)
+            {
+                entries.push(entry);
             }
         }
         Ok(entries)
@@ -1034,12 +1034,12 @@ impl Store {
         let author = checkpoint.author();
         let tree_size = checkpoint.checkpoint().size;
         let mut state = self.lock();
-        if let Some(stored) = self.checkpoint_at(&author, tree_size)? {
-            if stored.checkpoint().root != checkpoint.checkpoint().root {
-                let proof = ForkProof::from_checkpoints(&stored, checkpoint)?;
-                self.store_fork_proof(&mut state, &proof)?;
-                return Err(Error::CheckpointFork { author, size: tree_size });
-            }
+        if let Some(stored) = self.checkpoint_at(&author, tree_size)?
+            && stored.checkpoint().root != checkpoint.checkpoint().root
+        {
+            let proof = ForkProof::from_checkpoints(&stored, checkpoint)?;
+            self.store_fork_proof(&mut state, &proof)?;
+            return Err(Error::CheckpointFork { author, size: tree_size });
         }
         self.check_checkpoint(&mut state, &author, tree_size, &checkpoint.checkpoint().root)?;
         self.write_checkpoint(checkpoint)

@@ -33,6 +33,8 @@ use super::subject::Subject;
 /// One frame of the iterative depth-first walk: the unit, its next units (with the edge's
 /// event) and how many of them were taken.
 type Frame = (NodeId, Vec<(NodeId, EventId)>, usize);
+/// One event side resolved to units, and whether pallet nesting was cut off on the way.
+type Resolution = (Rc<[Resolved]>, bool);
 /// How a candidate shipment ranks for a receipt: match strength ([`handoff_match`]), then the
 /// latest, then the earlier id.
 type ShipmentRank = (u8, i64, std::cmp::Reverse<EventId>);
@@ -355,7 +357,7 @@ struct Walk<'index> {
     /// Each event side resolved so far (pallets expanded to their contents at the event's
     /// time), with whether nesting was cut off: a recall meets the same pallet shipment once
     /// per lot on the pallet, and resolves it once.
-    resolutions: FxHashMap<(EventId, Role), (Rc<[Resolved]>, bool)>,
+    resolutions: FxHashMap<(EventId, Role), Resolution>,
     /// The shipment each receipt pairs with, as found so far.
     shipments: FxHashMap<EventId, Option<EventId>>,
     /// The receipts each shipment pairs with, as found so far.

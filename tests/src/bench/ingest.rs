@@ -181,11 +181,10 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     let submitted: Mutex<Vec<Instant>> = Mutex::new(Vec::with_capacity(batch_count));
     let mut latencies: Vec<Duration> = Vec::with_capacity(batch_count);
     let started = Instant::now();
-    let stamped_batches = batches.into_iter().map(|batch| {
+    let stamped_batches = batches.into_iter().inspect(|_| {
         if let Ok(mut stamps) = submitted.lock() {
             stamps.push(Instant::now());
         }
-        batch
     });
     let appended = store.append_pipelined(stamped_batches, |index, _| {
         let submitted_at = submitted.lock().ok().and_then(|stamps| stamps.get(index).copied());

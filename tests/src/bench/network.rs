@@ -331,8 +331,6 @@ async fn propagation(sizes: Sizes) -> anyhow::Result<Report> {
     })
 }
 
-/// What one signed-entry triple needs for batch verification.
-
 /// Signs `count` entries into `keypair`'s feed and appends them to `state`'s store in durable
 /// batches; returns the signed messages of the first `sample` entries (for the ceiling).
 fn fill_feed(

@@ -122,10 +122,10 @@ fn build(events: usize) -> Built {
             let is_harvest = event.ilmd.is_some() && event.action.is_some();
             let target = if is_harvest { &mut harvested } else { &mut made };
             for element in event.quantity_list.iter().chain(&event.output_quantity_list) {
-                if is_harvest || event.output_quantity_list.contains(element) {
-                    if let Ok(subject) = Subject::parse(&element.epc_class) {
-                        target.push(subject);
-                    }
+                if (is_harvest || event.output_quantity_list.contains(element))
+                    && let Ok(subject) = Subject::parse(&element.epc_class)
+                {
+                    target.push(subject);
                 }
             }
         }

@@ -63,7 +63,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     if bench::network::SCENARIOS.iter().any(|name| selected(name)) {
-        for report in bench::network::run(&options, &selected)? {
+        for report in bench::network::run(&options, selected)? {
             print_report(&report, arguments.json)?;
         }
     }
