@@ -225,12 +225,21 @@ fn vocabulary_list(kind: epcis::cbv::VocabularyKind, value: &str) -> Vec<String>
 }
 
 /// `MATCH_*` values: identifiers in canonical form; a trailing `*` pattern keeps its prefix.
+/// A pure identity pattern (`urn:epc:idpat:sgtin:4012345.012345.*`, TDS §8) becomes its key's
+/// canonical Digital Link followed by `/*`, since the events' identifiers are canonical links.
 fn identifier_list(value: &str) -> Vec<String> {
     list(value)
         .into_iter()
-        .map(|identifier| match identifier.strip_suffix('*') {
-            Some(prefix) => format!("{}*", prefix),
-            None => canonical(&identifier),
+        .map(|identifier| {
+            if identifier.starts_with("urn:epc:idpat:")
+                && let Some(key_link) = gs1::canonical_digital_link(&identifier)
+            {
+                return format!("{key_link}/*");
+            }
+            match identifier.strip_suffix('*') {
+                Some(prefix) => format!("{}*", prefix),
+                None => canonical(&identifier),
+            }
         })
         .collect()
 }
@@ -241,7 +250,11 @@ fn identifiers<'row>(lists: &[&'row Vec<String>]) -> Vec<&'row String> {
 
 fn matches_identifier(wanted: &[String], present: &[&String]) -> bool {
     wanted.iter().any(|pattern| match pattern.strip_suffix('*') {
-        Some(prefix) => present.iter().any(|identifier| identifier.starts_with(prefix)),
+        // `key/*` also matches the bare key: an SGLN pattern covers extension 0, whose
+        // canonical link is the GLN alone.
+        Some(prefix) => present.iter().any(|identifier| {
+            identifier.starts_with(prefix) || prefix.strip_suffix('/') == Some(identifier.as_str())
+        }),
         None => present.contains(&pattern),
     })
 }
@@ -348,6 +361,13 @@ impl State {
         let (filter, per_page, offset) = Filter::parse(parameters)?;
         let (matched, next_offset) = {
             let catalogue = super::read_lock(&self.catalogue);
+            // Tokens are positions of existing rows (rows are only appended): one beyond the
+            // catalogue was never issued, and an empty page would read as "no more results".
+            if offset > 0 && offset >= catalogue.rows.len() {
+                return Err(ApiError::QueryParameter(format!(
+                    "nextPageToken: \"{offset}\" is not a token this node issued"
+                )));
+            }
             let mut matched = Vec::new();
             let mut next_offset = None;
             for (position, row) in catalogue.rows.iter().enumerate().skip(offset) {
