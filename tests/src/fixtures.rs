@@ -1,5 +1,6 @@
-//! Shared fixtures of the end-to-end tests: an EPCISDocument built from model events, and a
-//! lying node (an HTTP proxy in front of a real node that tampers with trace evidence).
+//! Shared fixtures of the end-to-end tests: an EPCISDocument built from model events, a lying
+//! node (an HTTP proxy in front of a real node that tampers with trace evidence), and a raw
+//! HTTP/1.1 client for tests that must control every byte sent (limits, bad requests).
 //!
 //! Owns: how tests make capture bodies and how they fake a dishonest node, so every test that
 //! checks "the client catches a lie" lies the same way. Does not own: the cluster itself
@@ -10,7 +11,12 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use lotline_ledger::epcis;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How long [`exchange`] waits for an answer: a node that waits for a body it will refuse
+/// would blow through it.
+pub const ANSWER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// The JSON-LD EPCISDocument carrying `events`, as `POST /capture` takes it.
 pub fn document_of(events: &[&epcis::Event]) -> anyhow::Result<Vec<u8>> {
@@ -98,4 +104,99 @@ async fn relay_one_request(mut client: tokio::net::TcpStream, upstream: SocketAd
     );
     let _ = client.write_all(reply.as_bytes()).await;
     let _ = client.write_all(&body).await;
+}
+
+/// An HTTP answer read off a raw socket.
+#[derive(Debug)]
+pub struct HttpAnswer {
+    /// The status code.
+    pub status: u16,
+    /// Header names (lower case) and values.
+    pub headers: Vec<(String, String)>,
+    /// The body (as framed by `Content-Length`, or up to the end of the stream).
+    pub body: Vec<u8>,
+}
+
+impl HttpAnswer {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(header, _)| header == name).map(|(_, value)| value.as_str())
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> anyhow::Result<Value> {
+        serde_json::from_slice(&self.body).with_context(|| {
+            format!("the body is not JSON: {}", String::from_utf8_lossy(&self.body))
+        })
+    }
+}
+
+/// Sends one complete HTTP/1.1 request (`body` with its exact `Content-Length`,
+/// `Connection: close`) and reads the answer within [`ANSWER_DEADLINE`].
+pub async fn exchange(
+    address: SocketAddr,
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> anyhow::Result<HttpAnswer> {
+    let mut stream = TcpStream::connect(address).await?;
+    let mut head = format!(
+        "{method} {path_and_query} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+         Content-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body).await?;
+    tokio::time::timeout(ANSWER_DEADLINE, read_answer(&mut stream))
+        .await
+        .context("no answer within the deadline")?
+}
+
+/// Reads one HTTP/1.1 answer: the head, then a `Content-Length` body or everything to the end.
+pub async fn read_answer(stream: &mut (impl AsyncRead + Unpin)) -> anyhow::Result<HttpAnswer> {
+    let mut received = Vec::new();
+    let mut buffer = vec![0u8; 16 * 1024];
+    let head_end = loop {
+        if let Some(position) = received.windows(4).position(|window| window == b"\r\n\r\n") {
+            break position;
+        }
+        let read = stream.read(&mut buffer).await.context("reading the answer head")?;
+        anyhow::ensure!(read > 0, "the connection closed before an answer");
+        received.extend_from_slice(&buffer[..read]);
+    };
+    let head = String::from_utf8_lossy(&received[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .with_context(|| format!("bad status line {status_line:?}"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    let mut body = received[head_end + 4..].to_vec();
+    let length = headers
+        .iter()
+        .find(|(name, _)| name == "content-length")
+        .and_then(|(_, value)| value.parse::<usize>().ok());
+    loop {
+        if length.is_some_and(|length| body.len() >= length) {
+            break;
+        }
+        let read = stream.read(&mut buffer).await.context("reading the answer body")?;
+        if read == 0 {
+            anyhow::ensure!(length.is_none(), "the connection closed mid-body");
+            break;
+        }
+        body.extend_from_slice(&buffer[..read]);
+    }
+    body.truncate(length.unwrap_or(body.len()));
+    Ok(HttpAnswer { status, headers, body })
 }

@@ -20,9 +20,8 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use lotline_tests::cluster::Cluster;
+use lotline_tests::fixtures::{HttpAnswer, exchange};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// The events of the story, in document order; the capture job reports their eventIDs in the
 /// same order, which is how a label finds its eventID.
@@ -156,31 +155,6 @@ fn story_document() -> Value {
 }
 
 /// An HTTP answer read off a raw socket (so a test sees the status, the headers and the
-/// problem document exactly as a third-party EPCIS client would).
-#[derive(Debug)]
-struct Reply {
-    /// The status code.
-    status: u16,
-    /// Header names (lower case) and values.
-    headers: Vec<(String, String)>,
-    /// The body bytes.
-    body: Vec<u8>,
-}
-
-impl Reply {
-    /// The first value of header `name` (lower case).
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(header, _)| header == name).map(|(_, value)| value.as_str())
-    }
-
-    /// The body as JSON.
-    fn json(&self) -> anyhow::Result<Value> {
-        serde_json::from_slice(&self.body).with_context(|| {
-            format!("the body is not JSON: {}", String::from_utf8_lossy(&self.body))
-        })
-    }
-}
-
 /// Percent-encodes a query value: everything but RFC 3986 unreserved characters, so `+` in a
 /// time offset, `:` and `/` in URIs and `|` between list items arrive as written.
 fn encode_query_value(value: &str) -> String {
@@ -262,7 +236,7 @@ impl StoryNode {
     }
 
     /// `GET /events` with these parameters (values percent-encoded here).
-    async fn query(&self, parameters: &[(&str, &str)]) -> anyhow::Result<Reply> {
+    async fn query(&self, parameters: &[(&str, &str)]) -> anyhow::Result<HttpAnswer> {
         let query = parameters
             .iter()
             .map(|(name, value)| format!("{name}={}", encode_query_value(value)))
@@ -272,7 +246,7 @@ impl StoryNode {
     }
 
     /// `GET path_and_query` as given.
-    async fn get(&self, path_and_query: &str) -> anyhow::Result<Reply> {
+    async fn get(&self, path_and_query: &str) -> anyhow::Result<HttpAnswer> {
         exchange(self.address, "GET", path_and_query, &[], &[]).await
     }
 
@@ -328,51 +302,6 @@ fn event_ids_of(document: &Value) -> anyhow::Result<Vec<String>> {
             event["eventID"].as_str().map(str::to_owned).context("an event has an eventID")
         })
         .collect()
-}
-
-/// Sends one complete HTTP/1.1 request (`Connection: close`) and reads the whole answer.
-async fn exchange(
-    address: SocketAddr,
-    method: &str,
-    path_and_query: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> anyhow::Result<Reply> {
-    let mut stream = TcpStream::connect(address).await?;
-    let mut head = format!(
-        "{method} {path_and_query} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
-         Content-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body).await?;
-    let mut received = Vec::new();
-    stream.read_to_end(&mut received).await.context("reading the answer")?;
-    let head_end = received
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .context("the answer has no complete head")?;
-    let head = String::from_utf8_lossy(&received[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .with_context(|| format!("bad status line {status_line:?}"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-        .collect();
-    let is_chunked = headers.iter().any(|(name, value)| {
-        name == "transfer-encoding" && value.to_ascii_lowercase().contains("chunked")
-    });
-    anyhow::ensure!(!is_chunked, "this test client reads only Content-Length bodies");
-    Ok(Reply { status, headers, body: received[head_end + 4..].to_vec() })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

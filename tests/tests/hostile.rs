@@ -20,12 +20,10 @@ use lotline_node::network::protocol::{
     MAX_ANNOUNCEMENT_BYTES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL,
 };
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use lotline_tests::fixtures::{ANSWER_DEADLINE, HttpAnswer, exchange, read_answer};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// How long a client waits for an HTTP answer; a node that waits for a body it will refuse
-/// would blow through it.
-const ANSWER_DEADLINE: Duration = Duration::from_secs(20);
 /// Size of each piece of a body written by the test clients.
 const BODY_PIECE_BYTES: usize = 64 * 1024;
 
@@ -48,72 +46,6 @@ fn shipping_document(lot: &str) -> Vec<u8> {
         }]}
     }))
     .unwrap()
-}
-
-/// An HTTP answer read off a raw socket.
-#[derive(Debug)]
-struct Answer {
-    /// The status code.
-    status: u16,
-    /// Header names (lower case) and values.
-    headers: Vec<(String, String)>,
-    /// The body (as framed by `Content-Length`, or up to the end of the stream).
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(header, _)| header == name).map(|(_, value)| value.as_str())
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
-            panic!("body is not JSON ({error}): {}", String::from_utf8_lossy(&self.body))
-        })
-    }
-}
-
-/// Reads one HTTP/1.1 answer: the head, then a `Content-Length` body or everything to the end.
-async fn read_answer(stream: &mut (impl AsyncRead + Unpin)) -> anyhow::Result<Answer> {
-    let mut received = Vec::new();
-    let mut buffer = vec![0u8; 16 * 1024];
-    let head_end = loop {
-        if let Some(position) = received.windows(4).position(|window| window == b"\r\n\r\n") {
-            break position;
-        }
-        let read = stream.read(&mut buffer).await.context("reading the answer head")?;
-        anyhow::ensure!(read > 0, "the connection closed before an answer");
-        received.extend_from_slice(&buffer[..read]);
-    };
-    let head = String::from_utf8_lossy(&received[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .with_context(|| format!("bad status line {status_line:?}"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-        .collect();
-    let mut body = received[head_end + 4..].to_vec();
-    let length = headers
-        .iter()
-        .find(|(name, _)| name == "content-length")
-        .and_then(|(_, value)| value.parse::<usize>().ok());
-    loop {
-        if length.is_some_and(|length| body.len() >= length) {
-            break;
-        }
-        let read = stream.read(&mut buffer).await.context("reading the answer body")?;
-        if read == 0 {
-            anyhow::ensure!(length.is_none(), "the connection closed mid-body");
-            break;
-        }
-        body.extend_from_slice(&buffer[..read]);
-    }
-    Ok(Answer { status, headers, body })
 }
 
 /// Writes `total` filler bytes in pieces, in `Transfer-Encoding: chunked` framing if asked.
@@ -159,7 +91,7 @@ async fn post_filler(
     content_type: &str,
     token: &str,
     body: Body,
-) -> anyhow::Result<Answer> {
+) -> anyhow::Result<HttpAnswer> {
     let stream = TcpStream::connect(address).await?;
     let (mut reader, mut writer) = stream.into_split();
     let framing = match body {
@@ -186,43 +118,18 @@ async fn post_filler(
     answer
 }
 
-/// Sends a complete request (`body` with its exact `Content-Length`) and reads the answer.
-async fn exchange(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> anyhow::Result<Answer> {
-    let mut stream = TcpStream::connect(address).await?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
-         Content-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body).await?;
-    tokio::time::timeout(ANSWER_DEADLINE, read_answer(&mut stream))
-        .await
-        .context("no answer within the deadline")?
-}
-
 /// Entries the node holds, as `/health` reports them.
 async fn entry_count(address: SocketAddr) -> u64 {
     let answer = exchange(address, "GET", "/health", &[], b"").await.unwrap();
     assert_eq!(answer.status, 200);
-    answer.json()["entries"].as_u64().expect("/health reports entries")
+    answer.json().unwrap()["entries"].as_u64().expect("/health reports entries")
 }
 
 /// Asserts `answer` is the problem document of an oversized body.
-fn assert_too_large(answer: &Answer, declared: Option<u64>) {
+fn assert_too_large(answer: &HttpAnswer, declared: Option<u64>) {
     assert_eq!(answer.status, 413, "body: {}", String::from_utf8_lossy(&answer.body));
     assert_eq!(answer.header("content-type"), Some("application/problem+json"));
-    let problem = answer.json();
+    let problem = answer.json().unwrap();
     assert_eq!(problem["status"], 413);
     assert_eq!(problem["type"], "epcisException:CaptureLimitExceededException");
     assert_eq!(problem["limit"], MAX_BODY_BYTES as u64);
@@ -251,7 +158,7 @@ async fn assert_capture_accepted(address: SocketAddr, token: &str, lot: &str) {
     .await
     .unwrap();
     assert_eq!(answer.status, 202, "body: {}", String::from_utf8_lossy(&answer.body));
-    assert_eq!(answer.json()["success"], true);
+    assert_eq!(answer.json().unwrap()["success"], true);
     assert_eq!(entry_count(address).await, entries_before + 1);
 }
 
@@ -559,7 +466,7 @@ async fn metric(address: SocketAddr, series: &str) -> u64 {
 async fn health(address: SocketAddr) -> serde_json::Value {
     let answer = exchange(address, "GET", "/health", &[], b"").await.unwrap();
     assert_eq!(answer.status, 200);
-    answer.json()
+    answer.json().unwrap()
 }
 
 fn rejected_series(message: &str, reason: &str) -> String {
