@@ -308,10 +308,10 @@ impl Index {
         self.link_event(event_id, &stored, &facts, &entry.event_hash_id);
         self.events.push(stored);
         if facts.is_error_declaration {
-            let retracted = self.apply_declaration(event_id);
+            let retracted = self.apply_declaration(event_id, &entry.event_hash_id);
             return Applied::Declaration { retracted };
         }
-        if self.is_declared(event_id) {
+        if self.is_declared(event_id, &entry.event_hash_id) {
             self.mark_retracted(event_id);
         }
         Applied::Indexed(event_id)
@@ -385,10 +385,10 @@ impl Index {
 
     /// Marks the events a declaration names (same author only: nobody may retract someone
     /// else's event). Returns how many were newly marked.
-    fn apply_declaration(&mut self, declaration: EventId) -> usize {
+    fn apply_declaration(&mut self, declaration: EventId, event_hash_id: &str) -> usize {
         let stored = &self.events[declaration as usize];
         let author = stored.author;
-        let names: Vec<Box<str>> = [Some(stored.entry.hash_id.text()), stored.event_id.clone()]
+        let names: Vec<Box<str>> = [Some(Box::from(event_hash_id)), stored.event_id.clone()]
             .into_iter()
             .flatten()
             .collect();
@@ -411,14 +411,14 @@ impl Index {
         retracted
     }
 
-    /// Whether an earlier-applied declaration names this event.
-    fn is_declared(&self, event_id: EventId) -> bool {
+    /// Whether an earlier-applied declaration names this event (`event_hash_id` is its text,
+    /// still at hand while applying: the index keeps only the digest).
+    fn is_declared(&self, event_id: EventId, event_hash_id: &str) -> bool {
         if self.declared_names.is_empty() {
             return false;
         }
         let stored = &self.events[event_id as usize];
-        let hash_id = stored.entry.hash_id.text();
-        [Some(&*hash_id), stored.event_id.as_deref()].into_iter().flatten().any(|name| {
+        [Some(event_hash_id), stored.event_id.as_deref()].into_iter().flatten().any(|name| {
             self.declared_fingerprints.contains(&(stored.author, self.fingerprint(name)))
                 && self.declared_names.contains(&(stored.author, Box::from(name)))
         })
@@ -816,14 +816,6 @@ impl HashId {
         match digest {
             Some(digest) => Self::Sha256(digest),
             None => Self::Text(Box::from(text)),
-        }
-    }
-
-    /// The text, boxed (for name lookups; answers use `to_string`).
-    pub fn text(&self) -> Box<str> {
-        match self {
-            Self::Sha256(_) => self.to_text().into_boxed_str(),
-            Self::Text(text) => text.clone(),
         }
     }
 
