@@ -272,6 +272,13 @@ impl StoryNode {
         assert_eq!(found, expected, "query {parameters:?}");
     }
 
+    /// [`StoryNode::assert_finds`] for each (parameters, expected labels) case in turn.
+    async fn assert_all_find(&self, cases: &[(&[(&str, &str)], &[&str])]) {
+        for (parameters, expected) in cases {
+            self.assert_finds(parameters, expected).await;
+        }
+    }
+
     /// Asserts that the query is refused with a `QueryParameterException` problem whose detail
     /// names `parameter`.
     async fn assert_refused(&self, parameters: &[(&str, &str)], parameter: &str) {
@@ -307,38 +314,29 @@ fn event_ids_of(document: &Value) -> anyhow::Result<Vec<String>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_time_bounds_are_inclusive_below_and_exclusive_above() {
     let node = StoryNode::start().await.unwrap();
-    node.assert_finds(&[], &LABELS).await;
-    // GE_eventTime is "greater than or equal": the event exactly at midnight is in.
-    node.assert_finds(
-        &[("GE_eventTime", "2024-03-04T00:00:00Z")],
-        &["received", "lot_received", "transformed", "decommissioned", "sold"],
-    )
+    node.assert_all_find(&[
+        (&[], &LABELS),
+        // GE_eventTime is "greater than or equal": the event exactly at midnight is in.
+        (
+            &[("GE_eventTime", "2024-03-04T00:00:00Z")],
+            &["received", "lot_received", "transformed", "decommissioned", "sold"],
+        ),
+        // LT_eventTime is "less than": the event exactly at midnight is out.
+        (&[("LT_eventTime", "2024-03-04T00:00:00Z")], &["commissioned", "packed", "shipped"]),
+        // Times compare as instants: 09:30+02:00 is 07:30Z, whatever offset either side wrote.
+        (&[("LT_eventTime", "2024-03-02T07:30:00Z")], &["commissioned"]),
+        (&[("LT_eventTime", "2024-03-02T07:30:00.001Z")], &["commissioned", "packed"]),
+        (&[("GE_eventTime", "2024-03-07T23:59:59.999Z")], &["decommissioned", "sold"]),
+        (&[("GE_eventTime", "2024-03-08T01:59:59.999+02:00")], &["decommissioned", "sold"]),
+        (&[("GE_eventTime", "2024-03-08T02:00:00+02:00")], &["sold"]),
+        // Both bounds: a half-open window.
+        (
+            &[("GE_eventTime", "2024-03-03T12:00:00Z"), ("LT_eventTime", "2024-03-06T10:00:00Z")],
+            &["shipped", "received", "lot_received"],
+        ),
+        (&[("GE_eventTime", "2024-03-09T00:00:00Z")], &[]),
+    ])
     .await;
-    // LT_eventTime is "less than": the event exactly at midnight is out.
-    node.assert_finds(
-        &[("LT_eventTime", "2024-03-04T00:00:00Z")],
-        &["commissioned", "packed", "shipped"],
-    )
-    .await;
-    // Times compare as instants: 09:30+02:00 is 07:30Z, whatever offset either side wrote.
-    node.assert_finds(&[("LT_eventTime", "2024-03-02T07:30:00Z")], &["commissioned"]).await;
-    node.assert_finds(&[("LT_eventTime", "2024-03-02T07:30:00.001Z")], &["commissioned", "packed"])
-        .await;
-    node.assert_finds(&[("GE_eventTime", "2024-03-07T23:59:59.999Z")], &["decommissioned", "sold"])
-        .await;
-    node.assert_finds(
-        &[("GE_eventTime", "2024-03-08T01:59:59.999+02:00")],
-        &["decommissioned", "sold"],
-    )
-    .await;
-    node.assert_finds(&[("GE_eventTime", "2024-03-08T02:00:00+02:00")], &["sold"]).await;
-    // Both bounds: a half-open window.
-    node.assert_finds(
-        &[("GE_eventTime", "2024-03-03T12:00:00Z"), ("LT_eventTime", "2024-03-06T10:00:00Z")],
-        &["shipped", "received", "lot_received"],
-    )
-    .await;
-    node.assert_finds(&[("GE_eventTime", "2024-03-09T00:00:00Z")], &[]).await;
     node.cluster.shutdown().await;
 }
 
@@ -346,55 +344,39 @@ async fn event_time_bounds_are_inclusive_below_and_exclusive_above() {
 async fn biz_step_and_biz_location_match_every_written_form() {
     let node = StoryNode::start().await.unwrap();
     // Bare CBV words, full Web URIs and CBV URNs all name the same business step.
-    node.assert_finds(&[("EQ_bizStep", "shipping")], &["shipped", "decommissioned"]).await;
-    node.assert_finds(&[("EQ_bizStep", "commissioning")], &["commissioned", "transformed"]).await;
-    node.assert_finds(
-        &[("EQ_bizStep", "https://ref.gs1.org/cbv/BizStep-receiving")],
-        &["received", "lot_received"],
-    )
-    .await;
-    node.assert_finds(&[("EQ_bizStep", "urn:epcglobal:cbv:bizstep:packing")], &["packed"]).await;
-    node.assert_finds(
-        &[("EQ_bizStep", "packing|https://ref.gs1.org/cbv/BizStep-retail_selling")],
-        &["packed", "sold"],
-    )
-    .await;
-    node.assert_finds(&[("EQ_bizStep", "destroying")], &[]).await;
-
-    // An SGLN URN and its Digital Link name the same place; extension 0 is the GLN itself;
-    // a Digital Link on another host is the same key. Other extensions are other places.
-    node.assert_finds(
-        &[("EQ_bizLocation", "urn:epc:id:sgln:4012345.00011.987")],
-        &["commissioned", "packed"],
-    )
-    .await;
-    node.assert_finds(
-        &[("EQ_bizLocation", "https://id.gs1.org/414/4012345000115/254/987")],
-        &["commissioned", "packed"],
-    )
-    .await;
-    node.assert_finds(
-        &[("EQ_bizLocation", "https://id.gs1.org/414/0614141003006")],
-        &["received", "lot_received"],
-    )
-    .await;
-    node.assert_finds(
-        &[("EQ_bizLocation", "urn:epc:id:sgln:0614141.00300.0")],
-        &["received", "lot_received"],
-    )
-    .await;
-    node.assert_finds(&[("EQ_bizLocation", "urn:epc:id:sgln:4012345.00011.0")], &["transformed"])
-        .await;
-    node.assert_finds(
-        &[("EQ_bizLocation", "https://id.gs1.org/414/9524678900000/254/WarehouseD1")],
-        &["sold"],
-    )
-    .await;
-    // A readPoint is not a bizLocation (decommissioned was read at WarehouseD1).
-    node.assert_finds(
-        &[("EQ_readPoint", "https://id.gs1.org/414/9524678900000/254/WarehouseD1")],
-        &["decommissioned"],
-    )
+    node.assert_all_find(&[
+        (&[("EQ_bizStep", "shipping")], &["shipped", "decommissioned"]),
+        (&[("EQ_bizStep", "commissioning")], &["commissioned", "transformed"]),
+        (
+            &[("EQ_bizStep", "https://ref.gs1.org/cbv/BizStep-receiving")],
+            &["received", "lot_received"],
+        ),
+        (&[("EQ_bizStep", "urn:epcglobal:cbv:bizstep:packing")], &["packed"]),
+        (
+            &[("EQ_bizStep", "packing|https://ref.gs1.org/cbv/BizStep-retail_selling")],
+            &["packed", "sold"],
+        ),
+        (&[("EQ_bizStep", "destroying")], &[]),
+        // An SGLN URN and its Digital Link name the same place; extension 0 is the GLN itself;
+        // a Digital Link on another host is the same key. Other extensions are other places.
+        (&[("EQ_bizLocation", "urn:epc:id:sgln:4012345.00011.987")], &["commissioned", "packed"]),
+        (
+            &[("EQ_bizLocation", "https://id.gs1.org/414/4012345000115/254/987")],
+            &["commissioned", "packed"],
+        ),
+        (
+            &[("EQ_bizLocation", "https://id.gs1.org/414/0614141003006")],
+            &["received", "lot_received"],
+        ),
+        (&[("EQ_bizLocation", "urn:epc:id:sgln:0614141.00300.0")], &["received", "lot_received"]),
+        (&[("EQ_bizLocation", "urn:epc:id:sgln:4012345.00011.0")], &["transformed"]),
+        (&[("EQ_bizLocation", "https://id.gs1.org/414/9524678900000/254/WarehouseD1")], &["sold"]),
+        // A readPoint is not a bizLocation (decommissioned was read at WarehouseD1).
+        (
+            &[("EQ_readPoint", "https://id.gs1.org/414/9524678900000/254/WarehouseD1")],
+            &["decommissioned"],
+        ),
+    ])
     .await;
     node.cluster.shutdown().await;
 }
@@ -404,115 +386,88 @@ async fn match_epc_covers_epc_list_and_child_epcs_and_match_any_epc_every_list()
     let node = StoryNode::start().await.unwrap();
     // EPCIS 2.0 §8.2.7.1: MATCH_epc looks at epcList and childEPCs. A Digital Link query finds
     // the URN in commissioned's epcList and the Digital Link in packed's childEPCs.
-    node.assert_finds(
-        &[("MATCH_epc", "https://id.gs1.org/01/04047111123453/21/1111")],
-        &["commissioned", "packed"],
-    )
+    node.assert_all_find(&[
+        (
+            &[("MATCH_epc", "https://id.gs1.org/01/04047111123453/21/1111")],
+            &["commissioned", "packed"],
+        ),
+        (&[("MATCH_epc", "urn:epc:id:sgtin:4047111.012345.2222")], &["commissioned", "packed"]),
+        // Not inputEPCList: item 3333 was received (epcList) then consumed (inputEPCList).
+        (&[("MATCH_epc", "urn:epc:id:sgtin:4047111.012345.3333")], &["received"]),
+        (
+            &[("MATCH_anyEPC", "https://id.gs1.org/01/04047111123453/21/3333")],
+            &["received", "transformed"],
+        ),
+        // Not parentID: the pallet is the parent of packed, the epcList of shipped.
+        (&[("MATCH_epc", "urn:epc:id:sscc:4012345.0000000111")], &["shipped"]),
+        (&[("MATCH_anyEPC", "https://id.gs1.org/00/040123450000001112")], &["packed", "shipped"]),
+        // Not outputEPCList: item 1 was produced (outputEPCList) then decommissioned (epcList).
+        (&[("MATCH_epc", "https://id.gs1.org/01/04012345111118/21/1")], &["decommissioned"]),
+        (
+            &[("MATCH_anyEPC", "urn:epc:id:sgtin:4012345.011111.1")],
+            &["transformed", "decommissioned"],
+        ),
+        // A list is an OR.
+        (
+            &[(
+                "MATCH_epc",
+                "urn:epc:id:sgtin:4012345.011111.1|https://id.gs1.org/00/040123450000001112",
+            )],
+            &["shipped", "decommissioned"],
+        ),
+        // A pure identity pattern (TDS §8) matches every serial of the GTIN.
+        (
+            &[("MATCH_epc", "urn:epc:idpat:sgtin:4047111.012345.*")],
+            &["commissioned", "packed", "received"],
+        ),
+        (
+            &[("MATCH_anyEPC", "urn:epc:idpat:sgtin:4047111.012345.*")],
+            &["commissioned", "packed", "received", "transformed"],
+        ),
+        // EPC classes are not EPCs: a lot is matched by MATCH_epcClass, not MATCH_epc.
+        (&[("MATCH_epc", "urn:epc:class:lgtin:4023333.002000.123")], &[]),
+        (&[("MATCH_epcClass", "urn:epc:class:lgtin:4023333.002000.123")], &["sold"]),
+        (
+            &[("MATCH_anyEPCClass", "https://id.gs1.org/01/04012345123456/10/998877")],
+            &["lot_received", "transformed"],
+        ),
+        (&[("MATCH_anyEPC", "urn:epc:id:sgtin:4012345.011111.2")], &[]),
+    ])
     .await;
-    node.assert_finds(
-        &[("MATCH_epc", "urn:epc:id:sgtin:4047111.012345.2222")],
-        &["commissioned", "packed"],
-    )
-    .await;
-    // Not inputEPCList: item 3333 was received (epcList) then consumed (inputEPCList).
-    node.assert_finds(&[("MATCH_epc", "urn:epc:id:sgtin:4047111.012345.3333")], &["received"])
-        .await;
-    node.assert_finds(
-        &[("MATCH_anyEPC", "https://id.gs1.org/01/04047111123453/21/3333")],
-        &["received", "transformed"],
-    )
-    .await;
-    // Not parentID: the pallet is the parent of packed, the epcList of shipped.
-    node.assert_finds(&[("MATCH_epc", "urn:epc:id:sscc:4012345.0000000111")], &["shipped"]).await;
-    node.assert_finds(
-        &[("MATCH_anyEPC", "https://id.gs1.org/00/040123450000001112")],
-        &["packed", "shipped"],
-    )
-    .await;
-    // Not outputEPCList: item 1 was produced (outputEPCList) then decommissioned (epcList).
-    node.assert_finds(
-        &[("MATCH_epc", "https://id.gs1.org/01/04012345111118/21/1")],
-        &["decommissioned"],
-    )
-    .await;
-    node.assert_finds(
-        &[("MATCH_anyEPC", "urn:epc:id:sgtin:4012345.011111.1")],
-        &["transformed", "decommissioned"],
-    )
-    .await;
-    // A list is an OR.
-    node.assert_finds(
-        &[(
-            "MATCH_epc",
-            "urn:epc:id:sgtin:4012345.011111.1|https://id.gs1.org/00/040123450000001112",
-        )],
-        &["shipped", "decommissioned"],
-    )
-    .await;
-    // A pure identity pattern (TDS §8) matches every serial of the GTIN.
-    node.assert_finds(
-        &[("MATCH_epc", "urn:epc:idpat:sgtin:4047111.012345.*")],
-        &["commissioned", "packed", "received"],
-    )
-    .await;
-    node.assert_finds(
-        &[("MATCH_anyEPC", "urn:epc:idpat:sgtin:4047111.012345.*")],
-        &["commissioned", "packed", "received", "transformed"],
-    )
-    .await;
-    // EPC classes are not EPCs: a lot is matched by MATCH_epcClass, not MATCH_epc.
-    node.assert_finds(&[("MATCH_epc", "urn:epc:class:lgtin:4023333.002000.123")], &[]).await;
-    node.assert_finds(&[("MATCH_epcClass", "urn:epc:class:lgtin:4023333.002000.123")], &["sold"])
-        .await;
-    node.assert_finds(
-        &[("MATCH_anyEPCClass", "https://id.gs1.org/01/04012345123456/10/998877")],
-        &["lot_received", "transformed"],
-    )
-    .await;
-    node.assert_finds(&[("MATCH_anyEPC", "urn:epc:id:sgtin:4012345.011111.2")], &[]).await;
     node.cluster.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn combined_parameters_must_all_hold() {
     let node = StoryNode::start().await.unwrap();
-    node.assert_finds(
-        &[
-            ("EQ_bizStep", "receiving"),
-            ("EQ_bizLocation", "https://id.gs1.org/414/0614141003006"),
-            ("GE_eventTime", "2024-03-05T00:00:00Z"),
-        ],
-        &["lot_received"],
-    )
-    .await;
-    node.assert_finds(
-        &[
-            ("MATCH_anyEPC", "urn:epc:idpat:sgtin:4047111.012345.*"),
-            ("LT_eventTime", "2024-03-04T00:00:00Z"),
-        ],
-        &["commissioned", "packed"],
-    )
-    .await;
-    node.assert_finds(
-        &[("MATCH_epc", "urn:epc:id:sgtin:4047111.012345.1111"), ("EQ_bizStep", "packing")],
-        &["packed"],
-    )
-    .await;
-    node.assert_finds(
-        &[("eventType", "ObjectEvent"), ("EQ_bizStep", "commissioning")],
-        &["commissioned"],
-    )
-    .await;
-    node.assert_finds(
-        &[("EQ_action", "DELETE|ADD"), ("EQ_bizStep", "shipping")],
-        &["decommissioned"],
-    )
-    .await;
-    // Each condition alone matches something; together nothing.
-    node.assert_finds(
-        &[("EQ_bizStep", "shipping"), ("EQ_bizLocation", "urn:epc:id:sgln:4012345.00011.987")],
-        &[],
-    )
+    node.assert_all_find(&[
+        (
+            &[
+                ("EQ_bizStep", "receiving"),
+                ("EQ_bizLocation", "https://id.gs1.org/414/0614141003006"),
+                ("GE_eventTime", "2024-03-05T00:00:00Z"),
+            ],
+            &["lot_received"],
+        ),
+        (
+            &[
+                ("MATCH_anyEPC", "urn:epc:idpat:sgtin:4047111.012345.*"),
+                ("LT_eventTime", "2024-03-04T00:00:00Z"),
+            ],
+            &["commissioned", "packed"],
+        ),
+        (
+            &[("MATCH_epc", "urn:epc:id:sgtin:4047111.012345.1111"), ("EQ_bizStep", "packing")],
+            &["packed"],
+        ),
+        (&[("eventType", "ObjectEvent"), ("EQ_bizStep", "commissioning")], &["commissioned"]),
+        (&[("EQ_action", "DELETE|ADD"), ("EQ_bizStep", "shipping")], &["decommissioned"]),
+        // Each condition alone matches something; together nothing.
+        (
+            &[("EQ_bizStep", "shipping"), ("EQ_bizLocation", "urn:epc:id:sgln:4012345.00011.987")],
+            &[],
+        ),
+    ])
     .await;
     node.cluster.shutdown().await;
 }
