@@ -83,9 +83,11 @@ async fn traces_on_a_node_match_the_ledger_index_and_their_evidence_verifies() {
             {
                 let expected = index.trace(std::slice::from_ref(&subject), direction);
                 let answer = get_json(&transport, path, lot);
-                let expected_lots: BTreeSet<String> = expected.lots.iter().cloned().collect();
+                let expected_lots: BTreeSet<String> =
+                    expected.lots.iter().map(ToString::to_string).collect();
                 assert_eq!(string_set(&answer["lots"]), expected_lots, "{path} {lot}: lots");
-                let expected_events: BTreeSet<String> = expected.events.iter().cloned().collect();
+                let expected_events: BTreeSet<String> =
+                    expected.events.iter().map(ToString::to_string).collect();
                 assert_eq!(string_set(&answer["events"]), expected_events, "{path} {lot}: events");
                 assert_eq!(
                     answer["consignees"].as_array().unwrap().len(),

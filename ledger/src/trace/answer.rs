@@ -5,10 +5,17 @@
 //! `entries`, plus per-lot detail and `warnings`). Does not own how answers are computed (see
 //! [`super::query`]) nor rendering (the client's).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
-use super::EntryRef;
 use super::facts::{DocumentRef, Flow};
+use super::{EntryRef, EventHashId};
+
+/// Text an answer shares with the index it came from (lot links, places, parties, units,
+/// organisation keys, dates). A recall answer holds tens of thousands of these; sharing them
+/// costs a reference count each instead of an allocation and a copy. Serialised as a string.
+pub type Text = Arc<str>;
 
 pub use super::facts::MasterData as LotMaster;
 
@@ -18,10 +25,10 @@ pub struct TraceAnswer {
     /// The identifiers the walk started from (canonical Digital Links).
     pub subjects: Vec<String>,
     /// Every lot reached, the subjects included (canonical Digital Links), sorted.
-    pub lots: Vec<String>,
+    pub lots: Vec<Text>,
     /// Items reached that could not be tied to a lot (no lot number in their master data).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub items: Vec<String>,
+    pub items: Vec<Text>,
     /// Every shipment or receipt of a reached lot: who got how much, where and when.
     pub consignees: Vec<Handoff>,
     /// What of the reached lots is still in distribution (not sold, consumed or destroyed).
@@ -29,7 +36,7 @@ pub struct TraceAnswer {
     /// Per-lot detail: origin, master data, places and dates.
     pub details: Vec<LotDetail>,
     /// Event Hash IDs of every event the answer relied on, sorted.
-    pub events: Vec<String>,
+    pub events: Vec<EventHashId>,
     /// The feed entries carrying those events, so a client can verify each one.
     pub entries: Vec<EntryRef>,
     /// Problems met on the way: unknown identifiers, cycles, double receipts.
@@ -42,7 +49,7 @@ pub struct RecallAnswer {
     /// The hazard as understood (human-readable).
     pub hazard: String,
     /// The lots the hazard names directly (before the forward walk), sorted.
-    pub implicated_lots: Vec<String>,
+    pub implicated_lots: Vec<Text>,
     /// The forward trace from the implicated lots.
     #[serde(flatten)]
     pub trace: TraceAnswer,
@@ -56,15 +63,15 @@ pub struct OneStepAnswer {
     /// The lot asked about (canonical Digital Link).
     pub lot: String,
     /// Lots this organisation transformed into the lot (its inputs), sorted.
-    pub made_from: Vec<String>,
+    pub made_from: Vec<Text>,
     /// Lots this organisation made from the lot, sorted.
-    pub made_into: Vec<String>,
+    pub made_into: Vec<Text>,
     /// One step up: receipts by this organisation of the lot or of its inputs.
     pub received: Vec<Handoff>,
     /// One step down: shipments by this organisation of the lot or of what it made from it.
     pub shipped: Vec<Handoff>,
     /// Event Hash IDs relied on, sorted.
-    pub events: Vec<String>,
+    pub events: Vec<EventHashId>,
     /// The feed entries carrying those events.
     pub entries: Vec<EntryRef>,
     /// Problems met: unknown lot, nothing recorded by this organisation, double receipts.
@@ -76,33 +83,33 @@ pub struct OneStepAnswer {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Handoff {
     /// The lot handed off (canonical Digital Link).
-    pub lot: String,
+    pub lot: Text,
     /// The receiving party: the shipment's `owning_party` (else `possessing_party`)
     /// destination, else the receipt's; `None` when nobody said.
-    pub party: Option<String>,
+    pub party: Option<Text>,
     /// Where it went: the shipment's `location` destination, else where it was received.
-    pub location: Option<String>,
+    pub location: Option<Text>,
     /// Amount of this lot handed off (pallets resolved to their contents): as shipped, or as
     /// received when no shipment is recorded.
     pub quantity: Option<f64>,
     /// Unit of `quantity`.
-    pub uom: Option<String>,
+    pub uom: Option<Text>,
     /// Sender's organisation key (hex), when a shipping event is recorded.
-    pub shipped_by: Option<String>,
+    pub shipped_by: Option<Text>,
     /// Ship date (RFC 3339, UTC).
-    pub shipped_at: Option<String>,
+    pub shipped_at: Option<Text>,
     /// Ship-from place (source `location`, else where the shipping event happened).
-    pub ship_from: Option<String>,
+    pub ship_from: Option<Text>,
     /// Receiver's organisation key (hex), when a receiving event is recorded.
-    pub received_by: Option<String>,
+    pub received_by: Option<Text>,
     /// Receive date (RFC 3339, UTC).
-    pub received_at: Option<String>,
+    pub received_at: Option<Text>,
     /// Reference documents of both sides (despatch advice, bill of lading, purchase order).
     pub documents: Vec<DocumentRef>,
     /// Event Hash ID of the shipping event, when recorded.
-    pub shipping_event: Option<String>,
+    pub shipping_event: Option<EventHashId>,
     /// Event Hash ID of the receiving event, when recorded.
-    pub receiving_event: Option<String>,
+    pub receiving_event: Option<EventHashId>,
 }
 
 /// Who holds some of a lot now.
@@ -112,14 +119,14 @@ pub enum Holder {
     /// An organisation on the ledger (hex public key) that recorded holding it.
     Organisation {
         /// Hex public key.
-        key: String,
+        key: Text,
     },
     /// Shipped and not (yet) received on the ledger: with the consignee named by the shipment.
     Consignee {
         /// The ship-to party, when stated.
-        party: Option<String>,
+        party: Option<Text>,
         /// The ship-to location, when stated.
-        location: Option<String>,
+        location: Option<Text>,
     },
 }
 
@@ -127,13 +134,13 @@ pub enum Holder {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Position {
     /// The lot (canonical Digital Link).
-    pub lot: String,
+    pub lot: Text,
     /// Who holds it.
     pub holder: Holder,
     /// Remaining amount: received or produced minus shipped, consumed, sold or destroyed.
     pub quantity: f64,
     /// Unit of `quantity`.
-    pub uom: Option<String>,
+    pub uom: Option<Text>,
 }
 
 /// How a lot came to be.
@@ -142,15 +149,15 @@ pub struct Origin {
     /// Harvest / commissioning (`produced`) or transformation output.
     pub how: OriginKind,
     /// The organisation that recorded it (hex public key).
-    pub organisation: String,
+    pub organisation: Text,
     /// Where (canonical Digital Link of the place).
-    pub place: Option<String>,
+    pub place: Option<Text>,
     /// When (RFC 3339, UTC).
-    pub date: String,
+    pub date: Text,
     /// The lots it was made from (transformations only), sorted.
-    pub inputs: Vec<String>,
+    pub inputs: Vec<Text>,
     /// Event Hash ID of the event.
-    pub event: String,
+    pub event: EventHashId,
 }
 
 /// The two ways a lot code comes into being (FSMA: initial packing / harvest, transformation).
@@ -167,26 +174,26 @@ pub enum OriginKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Visit {
     /// Canonical Digital Link of the place, when stated.
-    pub place: Option<String>,
+    pub place: Option<Text>,
     /// The organisation that recorded it (hex public key).
-    pub organisation: String,
+    pub organisation: Text,
     /// When (RFC 3339, UTC).
-    pub date: String,
+    pub date: Text,
     /// Business step as a bare CBV word (or custom URI).
-    pub biz_step: Option<String>,
+    pub biz_step: Option<Text>,
     /// What it meant for custody.
     pub flow: Flow,
     /// Event Hash ID.
-    pub event: String,
+    pub event: EventHashId,
 }
 
 /// Everything known about one reached lot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LotDetail {
     /// The lot (canonical Digital Link).
-    pub lot: String,
+    pub lot: Text,
     /// Its GTIN (14 digits), when it is a GS1 lot.
-    pub gtin: Option<String>,
+    pub gtin: Option<Text>,
     /// How (and where, when, by whom) it came to be; empty when no creating event is recorded.
     pub origins: Vec<Origin>,
     /// Master data from the creating events' ILMD.
@@ -212,16 +219,16 @@ pub enum Warning {
         /// The lot that closes the cycle.
         to: String,
         /// Event Hash ID of the transformation that closes it.
-        event: String,
+        event: EventHashId,
     },
     /// One shipment was received more than once.
     ReceivedTwice {
         /// The lot.
         lot: String,
         /// Event Hash ID of the shipment.
-        shipping_event: String,
+        shipping_event: EventHashId,
         /// Event Hash IDs of the receipts.
-        receiving_events: Vec<String>,
+        receiving_events: Vec<EventHashId>,
     },
     /// Pallets nested deeper than the bound (or inside themselves); contents beyond were cut.
     NestingTooDeep {

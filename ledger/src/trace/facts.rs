@@ -110,9 +110,9 @@ impl Place {
 pub struct DocumentRef {
     /// CBV type as a bare word (`desadv`, `bol`, `po`) or a custom URI; `None` when unstated.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub document_type: Option<String>,
+    pub document_type: Option<super::answer::Text>,
     /// The document identifier URI.
-    pub id: String,
+    pub id: super::answer::Text,
 }
 
 /// A source or destination: a party or a place goods come from or go to.
@@ -376,8 +376,8 @@ impl Facts {
                     document_type: transaction
                         .transaction_type
                         .as_ref()
-                        .map(|value| value.bare_word_or_uri()),
-                    id: transaction.value.trim().to_owned(),
+                        .map(|value| super::Text::from(value.bare_word_or_uri())),
+                    id: super::Text::from(transaction.value.trim()),
                 })
                 .collect(),
             sources: event.source_list.iter().map(|source| endpoint_of(source, cache)).collect(),

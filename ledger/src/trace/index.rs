@@ -20,10 +20,10 @@ use std::hash::BuildHasher;
 use crate::epcis;
 use crate::identity::PublicKey;
 
-use super::EntryRef;
 use super::facts::{
     ActionKind, CanonicalCache, Facts, Flow, Kind, MasterData, ObjectFact, ObjectKind, lot_link,
 };
+use super::{EntryRef, Text};
 
 /// Compact id of a node (lot, item, logistic unit, class or other identifier).
 pub type NodeId = u32;
@@ -71,8 +71,6 @@ pub struct ObjectUse {
 /// One indexed event: its entry, and its facts in interned form.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
-    /// Where it lives in the feeds (returned with every answer relying on it).
-    pub entry: IndexedEntry,
     /// Interned author (index into the author table).
     pub author: u32,
     /// Event type.
@@ -122,8 +120,9 @@ impl StoredEvent {
 /// One node of the graph.
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// Canonical Digital Link (or the identifier as written).
-    pub link: Box<str>,
+    /// Canonical Digital Link (or the identifier as written), shared with the link map and
+    /// with answers.
+    pub link: Text,
     /// What it names.
     pub kind: ObjectKind,
     /// GTIN symbol for lots, items and classes.
@@ -188,16 +187,22 @@ pub struct Resolved {
 pub struct Index {
     /// Every event ever applied; an [`EventId`] indexes here.
     events: Vec<StoredEvent>,
+    /// Where each event lives in the feeds, by [`EventId`] (returned with every answer relying
+    /// on it). Kept apart from the events: a walk reads events many times and entries once,
+    /// and the events alone are twice as dense in the cache.
+    entries: Vec<EntryRef>,
     /// Every node; a [`NodeId`] indexes here.
     nodes: Vec<Node>,
     /// Canonical link → node.
-    node_by_link: HashMap<Box<str>, NodeId>,
-    /// Interned strings; a [`Symbol`] indexes here.
-    symbols: Vec<Box<str>>,
+    node_by_link: HashMap<Text, NodeId>,
+    /// Interned strings; a [`Symbol`] indexes here. Shared with answers (see [`Text`]).
+    symbols: Vec<Text>,
     /// String → symbol.
-    symbol_by_text: HashMap<Box<str>, Symbol>,
+    symbol_by_text: HashMap<Text, Symbol>,
     /// Author table.
     authors: Vec<PublicKey>,
+    /// Each author's key in hex, as answers name organisations.
+    author_hex: Vec<Text>,
     /// Author → index in the author table.
     author_ids: HashMap<PublicKey, u32>,
     /// (author, sequence) already applied: makes `apply` idempotent under re-delivery.
@@ -303,18 +308,21 @@ impl Index {
             event_id: facts.event_id.as_deref().map(Box::from),
             is_declaration: facts.is_error_declaration,
             retracted: false,
-            entry: IndexedEntry::new(&entry),
         };
-        self.link_event(event_id, &stored, &facts, &entry.event_hash_id);
-        self.events.push(stored);
-        if facts.is_error_declaration {
-            let retracted = self.apply_declaration(event_id, &entry.event_hash_id);
-            return Applied::Declaration { retracted };
-        }
-        if self.is_declared(event_id, &entry.event_hash_id) {
-            self.mark_retracted(event_id);
-        }
-        Applied::Indexed(event_id)
+        let hash_id = entry.event_hash_id.clone();
+        self.entries.push(entry);
+        hash_id.with_text(|hash_id_text| {
+            self.link_event(event_id, &stored, &facts, hash_id_text);
+            self.events.push(stored);
+            if facts.is_error_declaration {
+                let retracted = self.apply_declaration(event_id, hash_id_text);
+                return Applied::Declaration { retracted };
+            }
+            if self.is_declared(event_id, hash_id_text) {
+                self.mark_retracted(event_id);
+            }
+            Applied::Indexed(event_id)
+        })
     }
 
     /// Adds the event to every adjacency list it belongs to.
@@ -398,8 +406,8 @@ impl Index {
             let candidates = self.events_by_name.get(&fingerprint).cloned().unwrap_or_default();
             for candidate in candidates {
                 let event = &self.events[candidate as usize];
-                let named =
-                    event.entry.hash_id.is(&name) || event.event_id.as_deref() == Some(&*name);
+                let named = self.entries[candidate as usize].event_hash_id.is(&name)
+                    || event.event_id.as_deref() == Some(&*name);
                 if event.author == author && !event.is_declaration && !event.retracted && named {
                     self.mark_retracted(candidate);
                     retracted += 1;
@@ -442,6 +450,7 @@ impl Index {
         }
         let id = u32::try_from(self.authors.len()).unwrap_or(u32::MAX);
         self.authors.push(author);
+        self.author_hex.push(Text::from(author.to_hex()));
         self.author_ids.insert(author, id);
         id
     }
@@ -452,8 +461,9 @@ impl Index {
             return *symbol;
         }
         let symbol = Symbol::try_from(self.symbols.len()).unwrap_or(Symbol::MAX);
-        self.symbols.push(Box::from(text));
-        self.symbol_by_text.insert(Box::from(text), symbol);
+        let text = Text::from(text);
+        self.symbols.push(Text::clone(&text));
+        self.symbol_by_text.insert(text, symbol);
         symbol
     }
 
@@ -481,8 +491,9 @@ impl Index {
         if let (ObjectKind::Lot, Some(gtin)) = (kind, gtin) {
             self.lots_by_gtin.entry(gtin).or_default().push(node_id);
         }
+        let link = Text::from(link);
         self.nodes.push(Node {
-            link: Box::from(link),
+            link: Text::clone(&link),
             kind,
             gtin,
             events: Vec::new(),
@@ -490,7 +501,7 @@ impl Index {
             lot: None,
             items: Vec::new(),
         });
-        self.node_by_link.insert(Box::from(link), node_id);
+        self.node_by_link.insert(link, node_id);
         node_id
     }
 
@@ -503,9 +514,11 @@ impl Index {
         let event_bytes: usize = self
             .events
             .iter()
-            .map(|event| {
+            .zip(&self.entries)
+            .map(|(event, entry)| {
                 std::mem::size_of::<StoredEvent>()
-                    + event.entry.hash_id.heap_bytes()
+                    + std::mem::size_of::<EntryRef>()
+                    + entry.event_hash_id.heap_bytes()
                     + std::mem::size_of_val(&*event.objects)
                     + std::mem::size_of_val(&*event.documents)
                     + std::mem::size_of_val(&*event.sources)
@@ -519,14 +532,15 @@ impl Index {
             .iter()
             .map(|node| {
                 std::mem::size_of::<Node>()
-                    + 2 * node.link.len()
+                    + node.link.len()
+                    + 16
                     + 4 * (node.events.capacity() + node.containers.capacity())
                     + 4 * node.items.capacity()
                     + 48
             })
             .sum();
         let symbol_bytes: usize =
-            self.symbols.iter().map(|symbol| 2 * symbol.len() + 48).sum::<usize>();
+            self.symbols.iter().map(|symbol| symbol.len() + 16 + 48).sum::<usize>();
         let map_bytes = self.applied_entries.capacity() * 24
             + self.events_by_name.capacity() * 48
             + self.events_by_name.values().map(|events| 4 * events.capacity()).sum::<usize>()
@@ -566,6 +580,11 @@ impl Index {
         &self.events[event as usize]
     }
 
+    /// Where an event lives in the feeds.
+    pub fn entry(&self, event: EventId) -> &EntryRef {
+        &self.entries[event as usize]
+    }
+
     /// Number of events applied.
     pub fn event_count(&self) -> usize {
         self.events.len()
@@ -576,6 +595,11 @@ impl Index {
         &self.symbols[symbol as usize]
     }
 
+    /// An interned string, shared for an answer.
+    pub fn text(&self, symbol: Symbol) -> Text {
+        Text::clone(&self.symbols[symbol as usize])
+    }
+
     /// The symbol of `text`, if it was ever interned.
     pub fn find_symbol(&self, text: &str) -> Option<Symbol> {
         self.symbol_by_text.get(text).copied()
@@ -584,6 +608,11 @@ impl Index {
     /// An author's key.
     pub fn author(&self, author: u32) -> PublicKey {
         self.authors[author as usize]
+    }
+
+    /// An author's key in hex, shared for an answer.
+    pub fn author_hex(&self, author: u32) -> Text {
+        Text::clone(&self.author_hex[author as usize])
     }
 
     /// The interned id of an author, if it ever wrote an indexed event.
@@ -740,145 +769,6 @@ impl Index {
     }
 }
 
-/// Where an indexed event lives in the feeds, kept compact: every answer lists thousands of
-/// these, and reading each hash id from its own heap text was a cache miss per event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexedEntry {
-    /// The feed's author.
-    pub author: PublicKey,
-    /// Position in the feed.
-    pub sequence: u64,
-    /// Hash of the signed entry bytes.
-    pub entry_hash: [u8; 32],
-    /// The event's Event Hash ID.
-    pub hash_id: HashId,
-}
-
-impl IndexedEntry {
-    fn new(entry: &EntryRef) -> Self {
-        Self {
-            author: entry.author,
-            sequence: entry.sequence,
-            entry_hash: entry.entry_hash,
-            hash_id: HashId::new(&entry.event_hash_id),
-        }
-    }
-
-    /// The reference an answer carries.
-    pub fn to_entry_ref(&self) -> EntryRef {
-        EntryRef {
-            author: self.author,
-            sequence: self.sequence,
-            entry_hash: self.entry_hash,
-            event_hash_id: self.hash_id.to_text(),
-        }
-    }
-}
-
-/// Orders like the [`EntryRef`]s they stand for.
-impl Ord for IndexedEntry {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.author, self.sequence, self.entry_hash)
-            .cmp(&(other.author, other.sequence, other.entry_hash))
-            .then_with(|| self.hash_id.cmp(&other.hash_id))
-    }
-}
-
-impl PartialOrd for IndexedEntry {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// An Event Hash ID as the index keeps it: the digest alone for the form every Lotline node
-/// computes (`ni:///sha-256;<64 lower-case hex>?ver=CBV2.0`), the text for any other.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum HashId {
-    /// `ni:///sha-256;<hex of these bytes>?ver=CBV2.0`.
-    Sha256([u8; 32]),
-    /// Any other form, as written.
-    Text(Box<str>),
-}
-
-/// What surrounds the hex digest in the compact form.
-const HASH_ID_PREFIX: &str = "ni:///sha-256;";
-const HASH_ID_SUFFIX: &str = "?ver=CBV2.0";
-
-impl HashId {
-    /// The compact form when `text` is canonical (lower-case hex that round-trips), else text.
-    pub fn new(text: &str) -> Self {
-        let digest = text
-            .strip_prefix(HASH_ID_PREFIX)
-            .and_then(|rest| rest.strip_suffix(HASH_ID_SUFFIX))
-            .filter(|hex_digits| !hex_digits.bytes().any(|byte| byte.is_ascii_uppercase()))
-            .and_then(|hex_digits| hex::decode(hex_digits).ok())
-            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
-        match digest {
-            Some(digest) => Self::Sha256(digest),
-            None => Self::Text(Box::from(text)),
-        }
-    }
-
-    /// Whether this is the hash id written `text`.
-    pub fn is(&self, text: &str) -> bool {
-        match self {
-            Self::Sha256(_) => *self == Self::new(text),
-            Self::Text(own) => **own == *text,
-        }
-    }
-
-    /// The text, allocated once at its exact length (answers make thousands of these).
-    pub fn to_text(&self) -> String {
-        match self {
-            Self::Sha256(digest) => {
-                let mut hex_digits = [0u8; 64];
-                let mut text =
-                    String::with_capacity(HASH_ID_PREFIX.len() + 64 + HASH_ID_SUFFIX.len());
-                text.push_str(HASH_ID_PREFIX);
-                if hex::encode_to_slice(digest, &mut hex_digits).is_ok()
-                    && let Ok(hex_text) = std::str::from_utf8(&hex_digits)
-                {
-                    text.push_str(hex_text);
-                }
-                text.push_str(HASH_ID_SUFFIX);
-                text
-            }
-            Self::Text(text) => String::from(&**text),
-        }
-    }
-
-    /// Heap bytes held (for the index's size estimate).
-    pub fn heap_bytes(&self) -> usize {
-        match self {
-            Self::Sha256(_) => 0,
-            Self::Text(text) => text.len(),
-        }
-    }
-}
-
-impl std::fmt::Display for HashId {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str(&self.to_text())
-    }
-}
-
-/// Orders like the texts: two digests compare as their hex does (same prefix and suffix,
-/// lower-case hex keeps byte order); anything else compares as text.
-impl Ord for HashId {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        match (self, other) {
-            (Self::Sha256(left), Self::Sha256(right)) => left.cmp(right),
-            _ => self.to_text().cmp(&other.to_text()),
-        }
-    }
-}
-
-impl PartialOrd for HashId {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
 /// Adds up amounts of the same unit and unit of measure (an unknown amount stays unknown).
 fn merge_resolved(resolved: &mut Vec<Resolved>) {
     if resolved.len() < 2 {
@@ -898,39 +788,4 @@ fn merge_resolved(resolved: &mut Vec<Resolved>) {
         }
     }
     *resolved = merged;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::HashId;
-
-    #[test]
-    fn compact_hash_ids_round_trip_and_order_like_their_texts() {
-        let digest = "3b1e6f9c0a7d5e2b8c4f1a6d9e0b3c7f2a5d8e1b4c7f0a3d6e9b2c5f8a1d4e7b";
-        let texts = [
-            format!("ni:///sha-256;{digest}?ver=CBV2.0"),
-            format!("ni:///sha-256;{}?ver=CBV2.0", digest.replace('3', "4")),
-            format!("ni:///sha-256;{}?ver=CBV2.0", digest.to_uppercase()),
-            format!("ni:///sha-256;{}?ver=CBV2.0", &digest[..40]),
-            format!("ni:///sha-256;{digest}"),
-            "urn:uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8".to_owned(),
-            "ni:///sha-256;00?ver=CBV2.0".to_owned(),
-        ];
-        let ids: Vec<HashId> = texts.iter().map(|text| HashId::new(text)).collect();
-        assert!(matches!(ids[0], HashId::Sha256(_)));
-        assert!(matches!(ids[2], HashId::Text(_)), "upper-case hex is kept as written");
-        for (text, id) in texts.iter().zip(&ids) {
-            assert_eq!(id.to_string(), *text);
-            assert!(id.is(text));
-        }
-        for (left_text, left) in texts.iter().zip(&ids) {
-            for (right_text, right) in texts.iter().zip(&ids) {
-                assert_eq!(
-                    left.cmp(right),
-                    left_text.cmp(right_text),
-                    "{left_text} vs {right_text}"
-                );
-            }
-        }
-    }
 }

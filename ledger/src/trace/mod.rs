@@ -19,6 +19,7 @@
 
 pub mod answer;
 pub mod facts;
+pub mod hash_id;
 pub mod index;
 pub mod query;
 pub mod subject;
@@ -26,8 +27,9 @@ pub mod synthetic;
 
 pub use answer::{
     Handoff, Holder, LotDetail, LotMaster, OneStepAnswer, Origin, OriginKind, Position,
-    RecallAnswer, TraceAnswer, Visit, Warning,
+    RecallAnswer, Text, TraceAnswer, Visit, Warning,
 };
+pub use hash_id::EventHashId;
 pub use index::{Applied, Index, IndexStats};
 pub use query::{Direction, Hazard, TimeWindow, WindowError};
 pub use subject::{Subject, SubjectError};
@@ -50,7 +52,7 @@ pub struct EntryRef {
     pub entry_hash: [u8; 32],
     /// The EPCIS Event Hash ID of the event carried by the entry (`ni:///sha-256;…`), the
     /// name users and other EPCIS systems know the event by.
-    pub event_hash_id: String,
+    pub event_hash_id: EventHashId,
 }
 
 /// Serde for [`PublicKey`] as lower-case hex, the form every other Lotline answer uses.

@@ -21,14 +21,13 @@ use serde::{Deserialize, Serialize};
 use crate::identity::PublicKey;
 
 use super::answer::{
-    Handoff, Holder, LotDetail, OneStepAnswer, Origin, OriginKind, Position, RecallAnswer,
+    Handoff, Holder, LotDetail, OneStepAnswer, Origin, OriginKind, Position, RecallAnswer, Text,
     TraceAnswer, Visit, Warning,
 };
 use super::facts::{DocumentRef, Flow, Kind, MasterData, ObjectKind};
-use super::index::{
-    EventId, HashId, Index, IndexedEntry, NodeId, Resolved, Role, StoredEvent, Symbol,
-};
+use super::index::{EventId, Index, NodeId, Resolved, Role, StoredEvent, Symbol};
 use super::subject::Subject;
+use super::{EntryRef, EventHashId};
 
 /// One frame of the iterative depth-first walk: the unit, its next units (with the edge's
 /// event) and how many of them were taken.
@@ -180,14 +179,14 @@ impl Index {
         if seeds.is_empty() && warnings.is_empty() {
             warnings.push(Warning::NothingMatched { what: description.clone() });
         }
-        let mut implicated_lots: Vec<String> =
-            seeds.iter().map(|unit| self.node(*unit).link.to_string()).collect();
+        let mut implicated_lots: Vec<Text> =
+            seeds.iter().map(|unit| Text::clone(&self.node(*unit).link)).collect();
         implicated_lots.sort();
         let mut walk = Walk::new(self);
         // A recall screen needs consignees, quantities and stock, not every visit of every lot.
         walk.with_visits = false;
         let mut trace = walk.run(&seeds, Direction::Forward, warnings);
-        trace.subjects = implicated_lots.clone();
+        trace.subjects = implicated_lots.iter().map(|lot| lot.to_string()).collect();
         RecallAnswer { hazard: description, implicated_lots, trace }
     }
 
@@ -254,8 +253,10 @@ impl Index {
         if seeds.is_empty() && warnings.is_empty() {
             warnings.push(Warning::UnknownIdentifier { identifier: subject.link().to_owned() });
         }
-        answer.made_from = made_from.iter().map(|unit| self.node(*unit).link.to_string()).collect();
-        answer.made_into = made_into.iter().map(|unit| self.node(*unit).link.to_string()).collect();
+        answer.made_from =
+            made_from.iter().map(|unit| Text::clone(&self.node(*unit).link)).collect();
+        answer.made_into =
+            made_into.iter().map(|unit| Text::clone(&self.node(*unit).link)).collect();
         answer.made_from.sort();
         answer.made_into.sort();
         sort_handoffs(&mut answer.received);
@@ -362,10 +363,8 @@ struct Walk<'index> {
     shipments: FxHashMap<EventId, Option<EventId>>,
     /// The receipts each shipment pairs with, as found so far.
     receipts: FxHashMap<EventId, Rc<[EventId]>>,
-    /// Hex keys of authors already formatted (by author index).
-    author_hex: FxHashMap<u32, String>,
     /// Event times already formatted.
-    time_texts: FxHashMap<i64, String>,
+    time_texts: FxHashMap<i64, Text>,
     /// Whether answers list every visit of every lot (trace) or only what a recall needs.
     with_visits: bool,
     /// Endpoint types by id.
@@ -382,17 +381,10 @@ impl<'index> Walk<'index> {
             resolutions: FxHashMap::default(),
             shipments: FxHashMap::default(),
             receipts: FxHashMap::default(),
-            author_hex: FxHashMap::default(),
             time_texts: FxHashMap::default(),
             with_visits: true,
             kinds: EndpointKinds::of(index),
         }
-    }
-
-    /// The hex key of an author, formatted once per query.
-    fn author_hex(&mut self, author: u32) -> String {
-        let index = self.index;
-        self.author_hex.entry(author).or_insert_with(|| index.author(author).to_hex()).clone()
     }
 
     /// The units on the `role` side of `event_id`, pallets expanded (memoised per query).
@@ -514,8 +506,8 @@ impl<'index> Walk<'index> {
         self.candidates = candidates;
         // Link order, not id order: answers must not depend on the order entries arrived in.
         next.sort_by(|left, right| {
-            (&index.node(left.0).link, &index.event(left.1).entry)
-                .cmp(&(&index.node(right.0).link, &index.event(right.1).entry))
+            (&index.node(left.0).link, index.entry(left.1))
+                .cmp(&(&index.node(right.0).link, index.entry(right.1)))
         });
         next.dedup();
         next
@@ -554,7 +546,7 @@ impl<'index> Walk<'index> {
                     Some(&ON_PATH) => self.warnings.push(Warning::Cycle {
                         from: index.node(current).link.to_string(),
                         to: index.node(neighbour).link.to_string(),
-                        event: index.event(event_id).entry.hash_id.to_text(),
+                        event: index.entry(event_id).event_hash_id.clone(),
                     }),
                     Some(_) => {}
                 }
@@ -593,12 +585,12 @@ impl<'index> Walk<'index> {
         for unit in units {
             let node = index.node(*unit);
             match node.kind {
-                ObjectKind::Lot => answer.lots.push(node.link.to_string()),
-                _ => answer.items.push(node.link.to_string()),
+                ObjectKind::Lot => answer.lots.push(Text::clone(&node.link)),
+                _ => answer.items.push(Text::clone(&node.link)),
             }
             let mut detail = LotDetail {
-                lot: node.link.to_string(),
-                gtin: node.gtin.map(|gtin| index.symbol(gtin).to_owned()),
+                lot: Text::clone(&node.link),
+                gtin: node.gtin.map(|gtin| index.text(gtin)),
                 origins: Vec::new(),
                 master: MasterData::default(),
                 visits: Vec::new(),
@@ -612,12 +604,12 @@ impl<'index> Walk<'index> {
                 let own = HolderId::Organisation(event.author);
                 if self.with_visits {
                     detail.visits.push(Visit {
-                        place: event.place.map(|place| index.symbol(place).to_owned()),
-                        organisation: self.author_hex(event.author),
-                        date: format_time(event.time_ms),
-                        biz_step: event.biz_step.map(|step| index.symbol(step).to_owned()),
+                        place: event.place.map(|place| index.text(place)),
+                        organisation: index.author_hex(event.author),
+                        date: self.time_text(event.time_ms),
+                        biz_step: event.biz_step.map(|step| index.text(step)),
                         flow: if role == Role::What { event.flow } else { Flow::Observed },
-                        event: event.entry.hash_id.to_text(),
+                        event: index.entry(event_id).event_hash_id.clone(),
                     });
                 }
                 match (role, event.kind) {
@@ -686,18 +678,18 @@ impl<'index> Walk<'index> {
             }
             let holder = match holder {
                 HolderId::Organisation(author) => {
-                    Holder::Organisation { key: self.author_hex(author) }
+                    Holder::Organisation { key: index.author_hex(author) }
                 }
                 HolderId::Consignee { party, location } => Holder::Consignee {
-                    party: party.map(|party| index.symbol(party).to_owned()),
-                    location: location.map(|location| index.symbol(location).to_owned()),
+                    party: party.map(|party| index.text(party)),
+                    location: location.map(|location| index.text(location)),
                 },
             };
             in_distribution.push(Position {
-                lot: index.node(unit).link.to_string(),
+                lot: Text::clone(&index.node(unit).link),
                 holder,
                 quantity,
-                uom: uom.map(|uom| index.symbol(uom).to_owned()),
+                uom: uom.map(|uom| index.text(uom)),
             });
         }
         answer.in_distribution = in_distribution;
@@ -715,16 +707,16 @@ impl<'index> Walk<'index> {
         if how == OriginKind::Transformed {
             for (member, input) in self.group_units(event_id, Role::Input) {
                 self.relied.push(member);
-                inputs.insert(index.node(input).link.to_string());
+                inputs.insert(Text::clone(&index.node(input).link));
             }
         }
         Origin {
             how,
-            organisation: index.author(event.author).to_hex(),
-            place: event.place.map(|place| index.symbol(place).to_owned()),
-            date: format_time(event.time_ms),
+            organisation: index.author_hex(event.author),
+            place: event.place.map(|place| index.text(place)),
+            date: self.time_text(event.time_ms),
             inputs: inputs.into_iter().collect(),
-            event: event.entry.hash_id.to_text(),
+            event: index.entry(event_id).event_hash_id.clone(),
         }
     }
 
@@ -811,10 +803,10 @@ impl<'index> Walk<'index> {
         if receipts.len() > 1 {
             self.warnings.push(Warning::ReceivedTwice {
                 lot: index.node(unit).link.to_string(),
-                shipping_event: index.event(shipment).entry.hash_id.to_text(),
+                shipping_event: index.entry(shipment).event_hash_id.clone(),
                 receiving_events: receipts
                     .iter()
-                    .map(|receipt| index.event(*receipt).entry.hash_id.to_text())
+                    .map(|receipt| index.entry(*receipt).event_hash_id.clone())
                     .collect(),
             });
         }
@@ -860,7 +852,7 @@ impl<'index> Walk<'index> {
         let shipping = shipment.map(|event| index.event(event));
         let receiving = receipt.map(|event| index.event(event));
         let kinds = self.kinds;
-        let text = |symbol: Symbol| index.symbol(symbol).to_owned();
+        let text = |symbol: Symbol| index.text(symbol);
         let party = shipping
             .and_then(|event| kinds.party(&event.destinations))
             .or_else(|| receiving.and_then(|event| kinds.party(&event.destinations)))
@@ -876,80 +868,97 @@ impl<'index> Walk<'index> {
             .chain(receiving)
             .flat_map(|event| event.documents.iter())
             .map(|(document_type, id)| DocumentRef {
-                document_type: document_type.map(|kind| index.symbol(kind).to_owned()),
-                id: index.symbol(*id).to_owned(),
+                document_type: document_type.map(|kind| index.text(kind)),
+                id: index.text(*id),
             })
             .collect();
         documents.sort();
         documents.dedup();
         Handoff {
-            lot: index.node(unit).link.to_string(),
+            lot: Text::clone(&index.node(unit).link),
             party,
             location,
             quantity: amount.quantity,
-            uom: amount.uom.map(|uom| index.symbol(uom).to_owned()),
-            shipped_by: shipping.map(|event| self.author_hex(event.author)),
+            uom: amount.uom.map(|uom| index.text(uom)),
+            shipped_by: shipping.map(|event| index.author_hex(event.author)),
             shipped_at: shipping.map(|event| self.time_text(event.time_ms)),
             ship_from,
-            received_by: receiving.map(|event| self.author_hex(event.author)),
+            received_by: receiving.map(|event| index.author_hex(event.author)),
             received_at: receiving.map(|event| self.time_text(event.time_ms)),
             documents,
-            shipping_event: shipping.map(|event| event.entry.hash_id.to_text()),
-            receiving_event: receiving.map(|event| event.entry.hash_id.to_text()),
+            shipping_event: shipment.map(|event| index.entry(event).event_hash_id.clone()),
+            receiving_event: receipt.map(|event| index.entry(event).event_hash_id.clone()),
         }
     }
 
     /// `format_time(time_ms)`, formatted once per query.
-    fn time_text(&mut self, time_ms: i64) -> String {
-        self.time_texts.entry(time_ms).or_insert_with(|| format_time(time_ms)).clone()
+    fn time_text(&mut self, time_ms: i64) -> Text {
+        Text::clone(self.time_texts.entry(time_ms).or_insert_with(|| format_time(time_ms).into()))
     }
 
     /// The relied-on events as sorted hash ids and sorted entries.
-    fn relied_entries(&mut self) -> (Vec<String>, Vec<super::EntryRef>) {
+    fn relied_entries(&mut self) -> (Vec<EventHashId>, Vec<EntryRef>) {
         let index = self.index;
         let mut relied = std::mem::take(&mut self.relied);
         relied.sort_unstable();
         relied.dedup();
-        let lists = (sorted_hash_ids(index, &relied), sorted_entries(index, &relied));
+        let lists = relied_lists(index, &relied);
         self.relied = relied;
         lists
     }
 }
 
-/// The entries carrying `events`, sorted, without duplicates. Sorted through compact keys
-/// gathered in one pass (author rank, sequence): comparing thousands of entries in place
-/// chased a pointer per comparison and was a fifth of a recall.
-fn sorted_entries(index: &Index, events: &[EventId]) -> Vec<super::EntryRef> {
-    let mut authors: Vec<u32> = events.iter().map(|event| index.event(*event).author).collect();
+/// The relied-on `events` (distinct) as an answer lists them: their Event Hash IDs sorted
+/// without duplicates (one event may sit in two feeds), and their entries sorted by author and
+/// position. Each event is read from the index once: the index is far larger than the cache,
+/// and reading every event again for each list cost a memory miss per event per list. The
+/// sorts then work on compact keys over the local copies.
+fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<EntryRef>) {
+    let entries: Vec<EntryRef> =
+        events.iter().map(|event_id| index.entry(*event_id).clone()).collect();
+    // Authors ranked by key, so entries sort on integers.
+    let mut authors: Vec<PublicKey> = entries.iter().map(|entry| entry.author).collect();
     authors.sort_unstable();
     authors.dedup();
-    authors.sort_unstable_by_key(|author| index.author(*author));
-    let mut rank_of_author = FxHashMap::default();
-    for (rank, author) in authors.iter().enumerate() {
-        rank_of_author.insert(*author, rank);
-    }
-    let mut by_entry: Vec<(usize, u64, &IndexedEntry)> = events
+    let rank_of_author: FxHashMap<PublicKey, usize> =
+        authors.iter().enumerate().map(|(rank, author)| (*author, rank)).collect();
+    let mut order: Vec<(usize, u64, usize)> = entries
         .iter()
-        .map(|event_id| {
-            let event = index.event(*event_id);
-            (rank_of_author[&event.author], event.entry.sequence, &event.entry)
-        })
+        .enumerate()
+        .map(|(position, entry)| (rank_of_author[&entry.author], entry.sequence, position))
         .collect();
-    by_entry.sort_unstable_by(|left, right| {
-        (left.0, left.1).cmp(&(right.0, right.1)).then_with(|| left.2.cmp(right.2))
-    });
-    by_entry.dedup_by(|left, right| left.2 == right.2);
-    by_entry.into_iter().map(|(_, _, entry)| entry.to_entry_ref()).collect()
+    order.sort_unstable();
+    let sorted_entries = order.iter().map(|(_, _, position)| entries[*position].clone()).collect();
+    (sorted_hash_ids(&entries), sorted_entries)
 }
 
-/// The Event Hash IDs of `events`, sorted, without duplicates (one event may sit in two
-/// feeds), compared in their compact form.
-fn sorted_hash_ids(index: &Index, events: &[EventId]) -> Vec<String> {
-    let mut hash_ids: Vec<&HashId> =
-        events.iter().map(|event_id| &index.event(*event_id).entry.hash_id).collect();
-    hash_ids.sort_unstable();
-    hash_ids.dedup();
-    hash_ids.into_iter().map(HashId::to_text).collect()
+/// The Event Hash IDs of `entries`, sorted, without duplicates. Digests sort on their first 16
+/// bytes (the rest breaks ties); the rare ids kept as text are merged in by a full sort.
+fn sorted_hash_ids(entries: &[EntryRef]) -> Vec<EventHashId> {
+    let hash_id = |position: usize| &entries[position].event_hash_id;
+    let mut digests: Vec<(u128, usize)> = Vec::with_capacity(entries.len());
+    let mut texts: Vec<EventHashId> = Vec::new();
+    for (position, entry) in entries.iter().enumerate() {
+        match &entry.event_hash_id {
+            EventHashId::Sha256(digest) => {
+                let mut prefix = [0u8; 16];
+                prefix.copy_from_slice(&digest[..16]);
+                digests.push((u128::from_be_bytes(prefix), position));
+            }
+            EventHashId::Text(_) => texts.push(entry.event_hash_id.clone()),
+        }
+    }
+    digests.sort_unstable_by(|left, right| {
+        left.0.cmp(&right.0).then_with(|| hash_id(left.1).cmp(hash_id(right.1)))
+    });
+    let mut sorted: Vec<EventHashId> =
+        digests.iter().map(|(_, position)| hash_id(*position).clone()).collect();
+    if !texts.is_empty() {
+        sorted.append(&mut texts);
+        sorted.sort_unstable();
+    }
+    sorted.dedup();
+    sorted
 }
 
 /// Who holds an amount, by index ids while the walk adds amounts up (strings are made only

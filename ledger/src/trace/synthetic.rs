@@ -27,8 +27,8 @@ use crate::epcis::{
 };
 use crate::identity::{Keypair, PublicKey};
 
-use super::EntryRef;
 use super::facts::lot_link;
+use super::{EntryRef, EventHashId};
 
 /// Milliseconds in an hour and a day.
 const HOUR_MS: i64 = 3_600_000;
@@ -317,6 +317,7 @@ impl Chain {
         hasher.update(sequence.to_be_bytes());
         hasher.update(event_hash_id.as_bytes());
         let entry_hash: [u8; 32] = hasher.finalize().into();
+        let event_hash_id = EventHashId::new(&event_hash_id);
         let entry = EntryRef { author, sequence, entry_hash, event_hash_id };
         self.pending.push_back(SyntheticEntry { organisation, entry, event });
     }

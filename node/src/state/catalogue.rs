@@ -159,9 +159,12 @@ impl Catalogue {
             declared_event_id: event.event_id.clone(),
             entry,
         };
-        self.by_event_id.entry(row.entry.event_hash_id.clone()).or_default().push(self.rows.len());
+        self.by_event_id
+            .entry(row.entry.event_hash_id.to_text())
+            .or_default()
+            .push(self.rows.len());
         if let Some(declared) = &row.declared_event_id
-            && *declared != row.entry.event_hash_id
+            && row.entry.event_hash_id != *declared
         {
             self.by_event_id.entry(declared.clone()).or_default().push(self.rows.len());
         }
@@ -346,7 +349,7 @@ impl Filter {
             })
             && self.event_ids.as_ref().is_none_or(|wanted| {
                 wanted.iter().any(|id| {
-                    *id == row.entry.event_hash_id || Some(id) == row.declared_event_id.as_ref()
+                    row.entry.event_hash_id == *id || Some(id) == row.declared_event_id.as_ref()
                 })
             })
     }

@@ -320,7 +320,7 @@ impl IndexedEvent {
             author: entry.author(),
             sequence: entry.sequence(),
             entry_hash: *entry.entry_hash().as_bytes(),
-            event_hash_id: entry.event_id().unwrap_or_default(),
+            event_hash_id: trace::EventHashId::new(&entry.event_id().unwrap_or_default()),
         };
         Self { reference, record_time_ms: entry.record_time_ms(), event }
     }

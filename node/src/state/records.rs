@@ -238,7 +238,7 @@ impl State {
                     author: entry.author(),
                     sequence: entry.sequence(),
                     entry_hash: *entry.entry_hash().as_bytes(),
-                    event_hash_id: String::new(),
+                    event_hash_id: lotline_ledger::trace::EventHashId::new(""),
                 };
                 let evidence = self.evidence(std::slice::from_ref(&reference))?;
                 if evidence["bundles"].as_array().is_some_and(|bundles| !bundles.is_empty()) {
