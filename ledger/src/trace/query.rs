@@ -246,7 +246,7 @@ impl Index {
             for (event_id, role, resolved) in walk.events_of_unit(unit) {
                 let event = self.event(event_id);
                 if event.author == author && role == Role::What && event.flow == Flow::Shipped {
-                    answer.shipped.extend(walk.shipment_handoffs(unit, event_id, resolved));
+                    walk.shipment_handoffs(unit, event_id, resolved, &mut answer.shipped);
                 }
             }
         }
@@ -631,15 +631,19 @@ impl<'index> Walk<'index> {
                         }
                         Flow::Shipped => {
                             *positions.entry((*unit, own, uom)).or_default() -= quantity;
-                            let handoffs = self.shipment_handoffs(*unit, event_id, resolved);
-                            if handoffs.iter().all(|handoff| handoff.receiving_event.is_none()) {
+                            let received = self.shipment_handoffs(
+                                *unit,
+                                event_id,
+                                resolved,
+                                &mut answer.consignees,
+                            );
+                            if !received {
                                 let holder = HolderId::Consignee {
                                     party: self.kinds.party(&event.destinations),
                                     location: self.kinds.location(&event.destinations),
                                 };
                                 *positions.entry((*unit, holder, uom)).or_default() += quantity;
                             }
-                            answer.consignees.extend(handoffs);
                         }
                         Flow::Ended => {
                             *positions.entry((*unit, own, uom)).or_default() -= quantity;
@@ -785,14 +789,16 @@ impl<'index> Walk<'index> {
         receipts
     }
 
-    /// Handoffs for one shipment of `unit`: one per receipt that received the unit, or one
-    /// without receipt. Reports a shipment received more than once.
+    /// Adds the handoffs of one shipment of `unit` to `handoffs`: one per receipt that received
+    /// the unit, or one without receipt. Reports a shipment received more than once. Returns
+    /// whether any receipt is recorded.
     fn shipment_handoffs(
         &mut self,
         unit: NodeId,
         shipment: EventId,
         shipped: Resolved,
-    ) -> Vec<Handoff> {
+        handoffs: &mut Vec<Handoff>,
+    ) -> bool {
         let index = self.index;
         let mut receipts = Vec::new();
         for &receipt in self.receipts_for_shipment(shipment).iter() {
@@ -810,18 +816,16 @@ impl<'index> Walk<'index> {
                     .collect(),
             });
         }
-        let receipt_options: Vec<Option<EventId>> =
-            if receipts.is_empty() { vec![None] } else { receipts.into_iter().map(Some).collect() };
-        receipt_options
-            .into_iter()
-            .map(|receipt| {
-                self.relied.push(shipment);
-                if let Some(receipt) = receipt {
-                    self.relied.push(receipt);
-                }
-                self.build_handoff(unit, Some(shipment), receipt, shipped)
-            })
-            .collect()
+        self.relied.push(shipment);
+        if receipts.is_empty() {
+            handoffs.push(self.build_handoff(unit, Some(shipment), None, shipped));
+            return false;
+        }
+        for receipt in receipts {
+            self.relied.push(receipt);
+            handoffs.push(self.build_handoff(unit, Some(shipment), Some(receipt), shipped));
+        }
+        true
     }
 
     /// The handoff of one receipt of `unit`, with its shipment when one pairs.
@@ -872,8 +876,10 @@ impl<'index> Walk<'index> {
                 id: index.text(*id),
             })
             .collect();
-        documents.sort();
-        documents.dedup();
+        if documents.len() > 1 {
+            documents.sort();
+            documents.dedup();
+        }
         Handoff {
             lot: Text::clone(&index.node(unit).link),
             party,
@@ -916,16 +922,26 @@ impl<'index> Walk<'index> {
 fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<EntryRef>) {
     let entries: Vec<EntryRef> =
         events.iter().map(|event_id| index.entry(*event_id).clone()).collect();
-    // Authors ranked by key, so entries sort on integers.
-    let mut authors: Vec<PublicKey> = entries.iter().map(|entry| entry.author).collect();
+    // Authors numbered as met, then ranked by key (a few dozen), so entries sort on integers.
+    let mut number_of_author: FxHashMap<PublicKey, usize> = FxHashMap::default();
+    let numbers: Vec<usize> = entries
+        .iter()
+        .map(|entry| {
+            let next = number_of_author.len();
+            *number_of_author.entry(entry.author).or_insert(next)
+        })
+        .collect();
+    let mut authors: Vec<(PublicKey, usize)> = number_of_author.into_iter().collect();
     authors.sort_unstable();
-    authors.dedup();
-    let rank_of_author: FxHashMap<PublicKey, usize> =
-        authors.iter().enumerate().map(|(rank, author)| (*author, rank)).collect();
+    let mut rank_of_number = vec![0; authors.len()];
+    for (rank, (_, number)) in authors.iter().enumerate() {
+        rank_of_number[*number] = rank;
+    }
     let mut order: Vec<(usize, u64, usize)> = entries
         .iter()
+        .zip(numbers)
         .enumerate()
-        .map(|(position, entry)| (rank_of_author[&entry.author], entry.sequence, position))
+        .map(|(position, (entry, number))| (rank_of_number[number], entry.sequence, position))
         .collect();
     order.sort_unstable();
     let sorted_entries = order.iter().map(|(_, _, position)| entries[*position].clone()).collect();
