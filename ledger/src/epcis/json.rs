@@ -25,6 +25,8 @@ use super::model::{
 };
 use super::validate::{self, invalid};
 
+mod stream;
+
 /// The ratified, versioned EPCIS 2.0.0 JSON-LD context; what the writer emits.
 pub const EPCIS_CONTEXT_URL: &str =
     "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
@@ -61,6 +63,21 @@ pub fn parse_event_json(value: &Value, namespaces: &[Namespace]) -> Result<Event
     validate::validate_event(&event)
         .map_err(|problem| Error::event(0, event.event_type.name(), problem))?;
     Ok(event)
+}
+
+/// Reads one JSON-LD event object from its bytes (a stored payload, or a peer's) and validates
+/// it: the same [`Event`], or the same error, as [`parse_event_json`] with no namespaces in
+/// scope. Objects of the shapes events are written in are read straight into the model
+/// without building a JSON tree first; anything else (a late `@context`, a repeated key, any
+/// error) is read again through the tree, which accepts or reports it precisely.
+pub fn parse_event_json_bytes(bytes: &[u8]) -> Result<Event, Error> {
+    if let Some(event) = stream::read_event(bytes) {
+        return Ok(event);
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|error| {
+        Error::document(Problem::Syntax { binding: "JSON", detail: error.to_string() })
+    })?;
+    parse_event_json(&value, &[])
 }
 
 /// The document as JSON-LD, re-declaring its extension namespaces in `@context` (and, per
@@ -221,6 +238,17 @@ impl Scope {
             field: join_path(field_path, key),
             rule: format!("prefix {prefix} is not declared in @context"),
         })
+    }
+
+    /// [`Self::expand_iri_value`] of a value already owned: kept as is unless it expands.
+    fn expand_owned_iri_value(&self, value: String) -> String {
+        if let Some((prefix, rest)) = value.split_once(':')
+            && !rest.starts_with("//")
+            && let Some(iri) = self.declared(prefix)
+        {
+            return format!("{iri}{rest}");
+        }
+        value
     }
 
     /// A value of an IRI-typed field, with a CURIE of a document-declared prefix expanded.
@@ -572,89 +600,104 @@ fn event_from_value(value: &Value, outer_scope: &Scope) -> Result<Event, Problem
     event.event_time_zone_offset =
         as_str(required(object, "eventTimeZoneOffset", "")?, "eventTimeZoneOffset")?.to_owned();
     for (key, value) in object {
-        let field = key.as_str();
-        match field {
+        match key.as_str() {
             "@context" | "type" | "eventTime" | "eventTimeZoneOffset" => {}
-            "recordTime" => event.record_time = Some(timestamp(value, field)?),
-            "eventID" => event.event_id = Some(iri(value, field, &scope)?),
-            "certificationInfo" => {
-                event.certification_info = match value {
-                    Value::Array(_) => iri_list(value, field, &scope)?,
-                    Value::String(_) => vec![iri(value, field, &scope)?],
-                    _ => return Err(wrong_shape(field, "a URI or an array of URIs")),
-                };
-            }
-            "errorDeclaration" => {
-                event.error_declaration = Some(error_declaration(value, &scope)?);
-            }
-            "action" => {
-                let written = as_str(value, field)?;
-                event.action = Some(
-                    Action::from_name(written)
-                        .ok_or_else(|| invalid(field, written, "is not ADD, OBSERVE or DELETE"))?,
-                );
-            }
-            "epcList" => event.epc_list = Some(iri_list(value, field, &scope)?),
-            "parentID" => event.parent_id = Some(iri(value, field, &scope)?),
-            "childEPCs" => event.child_epcs = Some(iri_list(value, field, &scope)?),
-            "inputEPCList" => event.input_epc_list = Some(iri_list(value, field, &scope)?),
-            "outputEPCList" => event.output_epc_list = Some(iri_list(value, field, &scope)?),
-            "quantityList" => event.quantity_list = quantity_list(value, field, &scope)?,
-            "childQuantityList" => event.child_quantity_list = quantity_list(value, field, &scope)?,
-            "inputQuantityList" => event.input_quantity_list = quantity_list(value, field, &scope)?,
-            "outputQuantityList" => {
-                event.output_quantity_list = quantity_list(value, field, &scope)?;
-            }
-            "transformationID" => event.transformation_id = Some(iri(value, field, &scope)?),
-            "bizStep" => {
-                event.biz_step = Some(vocabulary(value, field, VocabularyKind::BizStep, &scope)?);
-            }
-            "disposition" => {
-                event.disposition =
-                    Some(vocabulary(value, field, VocabularyKind::Disposition, &scope)?);
-            }
-            "persistentDisposition" => {
-                event.persistent_disposition = Some(persistent_disposition(value, &scope)?);
-            }
-            "readPoint" => event.read_point = Some(location(value, field, &scope)?),
-            "bizLocation" => event.biz_location = Some(location(value, field, &scope)?),
-            "bizTransactionList" => {
-                event.biz_transaction_list = biz_transaction_list(value, &scope)?;
-            }
-            "sourceList" => {
-                event.source_list = source_destination_list(value, "sourceList", "source", &scope)?;
-            }
-            "destinationList" => {
-                event.destination_list =
-                    source_destination_list(value, "destinationList", "destination", &scope)?;
-            }
-            "sensorElementList" => {
-                event.sensor_element_list = as_array(value, field)?
-                    .iter()
-                    .enumerate()
-                    .map(|(position, element)| {
-                        sensor_element(element, &format!("sensorElementList[{position}]"), &scope)
-                    })
-                    .collect::<Result<_, _>>()?;
-            }
-            "ilmd" => {
-                event.ilmd = Some(extension_fields(as_object(value, field)?, field, &scope)?);
-            }
-            other => {
-                let extension = namespaced_field(other, value, "", &scope)?;
-                if extension.name.namespace_iri.is_empty() {
-                    return Err(Problem::FieldNotAllowed {
-                        field: other.to_owned(),
-                        rule: format!(
-                            "is not a field of {event_type}; extension fields must be namespaced (prefix:name)"
-                        ),
-                    });
-                }
-                event.extensions.push(extension);
-            }
+            field => set_event_field(&mut event, field, value, &scope)?,
         }
     }
     Ok(event)
+}
+
+/// Reads one field of an event object other than `@context`, `type`, `eventTime` and
+/// `eventTimeZoneOffset` (which decide the event's scope and type, and are read first) into
+/// `event`. Shared by the tree reader and the streaming reader ([`stream`]), which hands it
+/// the fields it does not stream itself, so both read every field the same way.
+fn set_event_field(
+    event: &mut Event,
+    field: &str,
+    value: &Value,
+    scope: &Scope,
+) -> Result<(), Problem> {
+    let event_type = event.event_type;
+    match field {
+        "recordTime" => event.record_time = Some(timestamp(value, field)?),
+        "eventID" => event.event_id = Some(iri(value, field, scope)?),
+        "certificationInfo" => {
+            event.certification_info = match value {
+                Value::Array(_) => iri_list(value, field, scope)?,
+                Value::String(_) => vec![iri(value, field, scope)?],
+                _ => return Err(wrong_shape(field, "a URI or an array of URIs")),
+            };
+        }
+        "errorDeclaration" => {
+            event.error_declaration = Some(error_declaration(value, scope)?);
+        }
+        "action" => {
+            let written = as_str(value, field)?;
+            event.action = Some(
+                Action::from_name(written)
+                    .ok_or_else(|| invalid(field, written, "is not ADD, OBSERVE or DELETE"))?,
+            );
+        }
+        "epcList" => event.epc_list = Some(iri_list(value, field, scope)?),
+        "parentID" => event.parent_id = Some(iri(value, field, scope)?),
+        "childEPCs" => event.child_epcs = Some(iri_list(value, field, scope)?),
+        "inputEPCList" => event.input_epc_list = Some(iri_list(value, field, scope)?),
+        "outputEPCList" => event.output_epc_list = Some(iri_list(value, field, scope)?),
+        "quantityList" => event.quantity_list = quantity_list(value, field, scope)?,
+        "childQuantityList" => event.child_quantity_list = quantity_list(value, field, scope)?,
+        "inputQuantityList" => event.input_quantity_list = quantity_list(value, field, scope)?,
+        "outputQuantityList" => {
+            event.output_quantity_list = quantity_list(value, field, scope)?;
+        }
+        "transformationID" => event.transformation_id = Some(iri(value, field, scope)?),
+        "bizStep" => {
+            event.biz_step = Some(vocabulary(value, field, VocabularyKind::BizStep, scope)?);
+        }
+        "disposition" => {
+            event.disposition = Some(vocabulary(value, field, VocabularyKind::Disposition, scope)?);
+        }
+        "persistentDisposition" => {
+            event.persistent_disposition = Some(persistent_disposition(value, scope)?);
+        }
+        "readPoint" => event.read_point = Some(location(value, field, scope)?),
+        "bizLocation" => event.biz_location = Some(location(value, field, scope)?),
+        "bizTransactionList" => {
+            event.biz_transaction_list = biz_transaction_list(value, scope)?;
+        }
+        "sourceList" => {
+            event.source_list = source_destination_list(value, "sourceList", "source", scope)?;
+        }
+        "destinationList" => {
+            event.destination_list =
+                source_destination_list(value, "destinationList", "destination", scope)?;
+        }
+        "sensorElementList" => {
+            event.sensor_element_list = as_array(value, field)?
+                .iter()
+                .enumerate()
+                .map(|(position, element)| {
+                    sensor_element(element, &format!("sensorElementList[{position}]"), scope)
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        "ilmd" => {
+            event.ilmd = Some(extension_fields(as_object(value, field)?, field, scope)?);
+        }
+        other => {
+            let extension = namespaced_field(other, value, "", scope)?;
+            if extension.name.namespace_iri.is_empty() {
+                return Err(Problem::FieldNotAllowed {
+                    field: other.to_owned(),
+                    rule: format!(
+                        "is not a field of {event_type}; extension fields must be namespaced (prefix:name)"
+                    ),
+                });
+            }
+            event.extensions.push(extension);
+        }
+    }
+    Ok(())
 }
 
 fn error_declaration(value: &Value, scope: &Scope) -> Result<ErrorDeclaration, Problem> {

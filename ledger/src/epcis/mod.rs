@@ -20,7 +20,9 @@ pub mod xml;
 
 pub use error::{Error, ErrorLocation, Problem};
 pub use hash::{document_event_hash_ids, event_hash_id, prehash_string};
-pub use json::{event_to_json_ld, parse_event_json, to_json_ld, to_json_ld_string};
+pub use json::{
+    event_to_json_ld, parse_event_json, parse_event_json_bytes, to_json_ld, to_json_ld_string,
+};
 pub use model::*;
 
 /// Parses and validates an EPCIS 2.0 document in either binding: JSON-LD when the first

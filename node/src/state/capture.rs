@@ -34,19 +34,14 @@ pub struct CaptureJob {
     pub sequences: Vec<u64>,
 }
 
-/// Reads back a stored event payload (JSON-LD object or XML element).
+/// Reads back a stored event payload (JSON-LD object or XML element), validating it: a peer's
+/// entry is signed by its author but its event is not trusted to be well-formed. JSON-LD is
+/// streamed into the model (the bulk of what a joining node reads), with the same result as
+/// the strict tree reader.
 pub fn decode_event(original: &[u8]) -> Result<Event, epcis::Error> {
     match original.iter().find(|byte| !byte.is_ascii_whitespace()) {
         Some(b'<') => epcis::xml::parse_event(original),
-        _ => {
-            let value: serde_json::Value = serde_json::from_slice(original).map_err(|error| {
-                epcis::Error::document(epcis::Problem::Syntax {
-                    binding: "JSON",
-                    detail: error.to_string(),
-                })
-            })?;
-            epcis::parse_event_json(&value, &[])
-        }
+        _ => epcis::parse_event_json_bytes(original),
     }
 }
 
