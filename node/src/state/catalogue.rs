@@ -7,11 +7,11 @@
 //! canonical Digital Link form, so a URN query matches a Digital Link capture and back.
 //! Does not own the events' bodies: matching rows are read from the store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use lotline_ledger::epcis::{self, Event, VocabularyValue};
 use lotline_ledger::gs1;
-use lotline_ledger::trace::EntryRef;
+use lotline_ledger::trace::{EntryRef, EventHashId};
 use serde::Serialize;
 
 use super::State;
@@ -60,8 +60,9 @@ struct Row {
 pub struct Catalogue {
     /// Rows in the order they were indexed.
     rows: Vec<Row>,
-    /// Event Hash ID → row numbers.
-    by_event_id: BTreeMap<String, Vec<usize>>,
+    /// Event Hash ID (or declared `eventID`) → row numbers, keyed compactly: comparing long
+    /// `ni:///sha-256;…` texts showed in the catch-up profile.
+    by_event_id: HashMap<EventHashId, Vec<usize>>,
 }
 
 /// A page of query results.
@@ -160,13 +161,13 @@ impl Catalogue {
             entry,
         };
         self.by_event_id
-            .entry(row.entry.event_hash_id.to_text())
+            .entry(row.entry.event_hash_id.clone())
             .or_default()
             .push(self.rows.len());
         if let Some(declared) = &row.declared_event_id
             && row.entry.event_hash_id != *declared
         {
-            self.by_event_id.entry(declared.clone()).or_default().push(self.rows.len());
+            self.by_event_id.entry(EventHashId::new(declared)).or_default().push(self.rows.len());
         }
         self.rows.push(row);
     }
@@ -174,7 +175,7 @@ impl Catalogue {
     /// Entry references of the events with this id (hash id or declared eventID).
     pub fn entries_for(&self, event_id: &str) -> Vec<EntryRef> {
         self.by_event_id
-            .get(event_id)
+            .get(&EventHashId::new(event_id))
             .map(|rows| rows.iter().map(|row| self.rows[*row].entry.clone()).collect())
             .unwrap_or_default()
     }
