@@ -179,6 +179,9 @@ struct StoryNode {
     event_ids: Vec<String>,
 }
 
+/// One query case: its parameters and the labels of the events it must find.
+type QueryCase<'case> = (&'case [(&'case str, &'case str)], &'case [&'case str]);
+
 impl StoryNode {
     /// Starts one node and captures the story on it.
     async fn start() -> anyhow::Result<Self> {
@@ -273,7 +276,7 @@ impl StoryNode {
     }
 
     /// [`StoryNode::assert_finds`] for each (parameters, expected labels) case in turn.
-    async fn assert_all_find(&self, cases: &[(&[(&str, &str)], &[&str])]) {
+    async fn assert_all_find(&self, cases: &[QueryCase<'_>]) {
         for (parameters, expected) in cases {
             self.assert_finds(parameters, expected).await;
         }

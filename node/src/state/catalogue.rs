@@ -160,10 +160,7 @@ impl Catalogue {
             declared_event_id: event.event_id.clone(),
             entry,
         };
-        self.by_event_id
-            .entry(row.entry.event_hash_id.clone())
-            .or_default()
-            .push(self.rows.len());
+        self.by_event_id.entry(row.entry.event_hash_id.clone()).or_default().push(self.rows.len());
         if let Some(declared) = &row.declared_event_id
             && row.entry.event_hash_id != *declared
         {
