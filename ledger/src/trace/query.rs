@@ -12,7 +12,9 @@
 //! followed again.
 
 use std::collections::BTreeSet;
+use std::num::NonZeroUsize;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustc_hash::FxHashMap;
 
@@ -40,6 +42,15 @@ type ShipmentRank = (u8, i64, std::cmp::Reverse<EventId>);
 
 /// Amounts below this are treated as nothing left (float sums of shipped parts).
 const QUANTITY_EPSILON: f64 = 1e-9;
+
+/// Units per piece when a lot pass is shared between threads: small enough that lots of very
+/// different sizes still balance, large enough that taking a piece costs nothing next to it.
+const UNITS_PER_PIECE: usize = 8;
+/// Fewest units each thread of a shared lot pass gets: for fewer, starting a thread (tens of
+/// microseconds) costs more than it saves.
+const UNITS_PER_THREAD: usize = 24;
+/// Fewest relied-on events for which their two sorted lists are built on two threads.
+const SHARED_SORT_FROM_EVENTS: usize = 2048;
 
 /// Which way a trace walks the transformation edges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -369,6 +380,8 @@ struct Walk<'index> {
     with_visits: bool,
     /// Endpoint types by id.
     kinds: EndpointKinds,
+    /// Threads a lot pass may use: the machine's cores.
+    threads: usize,
 }
 
 impl<'index> Walk<'index> {
@@ -384,6 +397,7 @@ impl<'index> Walk<'index> {
             time_texts: FxHashMap::default(),
             with_visits: true,
             kinds: EndpointKinds::of(index),
+            threads: std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
         }
     }
 
@@ -566,11 +580,68 @@ impl<'index> Walk<'index> {
         self.warnings = warnings;
         let mut units = self.closure(seeds, direction);
         units.sort_by(|left, right| index.node(*left).link.cmp(&index.node(*right).link));
-        let mut answer = self.lot_pass(&units);
+        let mut answer = self.shared_lot_pass(&units);
         self.warnings.sort();
         self.warnings.dedup();
         answer.warnings = std::mem::take(&mut self.warnings);
         (answer.events, answer.entries) = self.relied_entries();
+        answer
+    }
+
+    /// [`Walk::lot_pass`] over `units` (sorted by link) on every core when there are enough of
+    /// them. Threads take pieces of consecutive units in turn, each with its own walk (the
+    /// memos are per thread: a pallet or shipment two threads meet is resolved twice, which
+    /// costs less than sharing a map); the pieces' answers are joined in unit order. Each
+    /// list a piece answers is sorted by lot first and lots do not repeat across pieces, so
+    /// joining keeps every list sorted, and each amount in distribution is summed inside one
+    /// piece in event order: the answer is the one a single thread gives.
+    fn shared_lot_pass(&mut self, units: &[NodeId]) -> TraceAnswer {
+        let threads = self.threads.min(units.len() / UNITS_PER_THREAD);
+        if threads < 2 {
+            return self.lot_pass(units);
+        }
+        let pieces: Vec<&[NodeId]> = units.chunks(UNITS_PER_PIECE).collect();
+        let next_piece = AtomicUsize::new(0);
+        let take_pieces = |walk: &mut Walk| {
+            let mut answered = Vec::new();
+            loop {
+                let piece = next_piece.fetch_add(1, Ordering::Relaxed);
+                let Some(piece_units) = pieces.get(piece) else { break };
+                answered.push((piece, walk.lot_pass(piece_units)));
+            }
+            answered
+        };
+        let (index, with_visits) = (self.index, self.with_visits);
+        let mut answered = std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut walk = Walk::new(index);
+                        walk.with_visits = with_visits;
+                        let answered = take_pieces(&mut walk);
+                        (answered, walk.relied, walk.warnings)
+                    })
+                })
+                .collect();
+            let mut answered = take_pieces(self);
+            for helper in helpers {
+                let (mut helper_answered, mut relied, mut warnings) =
+                    helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                answered.append(&mut helper_answered);
+                self.relied.append(&mut relied);
+                self.warnings.append(&mut warnings);
+            }
+            answered
+        });
+        answered.sort_unstable_by_key(|(piece, _)| *piece);
+        let mut answer = TraceAnswer::default();
+        for (_, mut part) in answered {
+            answer.lots.append(&mut part.lots);
+            answer.items.append(&mut part.items);
+            answer.details.append(&mut part.details);
+            answer.consignees.append(&mut part.consignees);
+            answer.in_distribution.append(&mut part.in_distribution);
+        }
         answer
     }
 
@@ -918,7 +989,7 @@ impl<'index> Walk<'index> {
 /// without duplicates (one event may sit in two feeds), and their entries sorted by author and
 /// position. Each event is read from the index once: the index is far larger than the cache,
 /// and reading every event again for each list cost a memory miss per event per list. The
-/// sorts then work on compact keys over the local copies.
+/// sorts then work on compact keys over the local copies, on two threads for long lists.
 fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<EntryRef>) {
     let entries: Vec<EntryRef> =
         events.iter().map(|event_id| index.entry(*event_id).clone()).collect();
@@ -937,38 +1008,59 @@ fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<Ent
     for (rank, (_, number)) in authors.iter().enumerate() {
         rank_of_number[*number] = rank;
     }
-    let mut order: Vec<(usize, u64, usize)> = entries
+    // One integer per entry: author rank, then sequence, then position in `entries` (an answer
+    // holds far fewer than 2^32 entries and organisations, so the fields never overlap).
+    let mut order: Vec<u128> = entries
         .iter()
         .zip(numbers)
         .enumerate()
-        .map(|(position, (entry, number))| (rank_of_number[number], entry.sequence, position))
+        .map(|(position, (entry, number))| {
+            (rank_of_number[number] as u128) << 96
+                | u128::from(entry.sequence) << 32
+                | position as u128
+        })
         .collect();
-    order.sort_unstable();
-    let sorted_entries = order.iter().map(|(_, _, position)| entries[*position].clone()).collect();
-    (sorted_hash_ids(&entries), sorted_entries)
+    let mut sort_entries = || {
+        order.sort_unstable();
+        order.iter().map(|key| entries[(*key as u32) as usize].clone()).collect()
+    };
+    if entries.len() < SHARED_SORT_FROM_EVENTS {
+        let sorted_entries = sort_entries();
+        return (sorted_hash_ids(&entries), sorted_entries);
+    }
+    std::thread::scope(|scope| {
+        let hash_ids = scope.spawn(|| sorted_hash_ids(&entries));
+        let sorted_entries = sort_entries();
+        let hash_ids = hash_ids.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (hash_ids, sorted_entries)
+    })
 }
 
-/// The Event Hash IDs of `entries`, sorted, without duplicates. Digests sort on their first 16
-/// bytes (the rest breaks ties); the rare ids kept as text are merged in by a full sort.
+/// The Event Hash IDs of `entries`, sorted, without duplicates. Digests sort as integers (their
+/// first 8 bytes above the position in `entries`), then each run sharing those 8 bytes (the
+/// same event in two feeds, or a one-in-2^64 coincidence) is put in full order; the rare ids
+/// kept as text are merged in by a full sort.
 fn sorted_hash_ids(entries: &[EntryRef]) -> Vec<EventHashId> {
-    let hash_id = |position: usize| &entries[position].event_hash_id;
-    let mut digests: Vec<(u128, usize)> = Vec::with_capacity(entries.len());
+    let hash_id = |key: u128| &entries[(key as u64) as usize].event_hash_id;
+    let mut digests: Vec<u128> = Vec::with_capacity(entries.len());
     let mut texts: Vec<EventHashId> = Vec::new();
     for (position, entry) in entries.iter().enumerate() {
         match &entry.event_hash_id {
             EventHashId::Sha256(digest) => {
-                let mut prefix = [0u8; 16];
-                prefix.copy_from_slice(&digest[..16]);
-                digests.push((u128::from_be_bytes(prefix), position));
+                let mut prefix = [0u8; 8];
+                prefix.copy_from_slice(&digest[..8]);
+                digests.push(u128::from(u64::from_be_bytes(prefix)) << 64 | position as u128);
             }
             EventHashId::Text(_) => texts.push(entry.event_hash_id.clone()),
         }
     }
-    digests.sort_unstable_by(|left, right| {
-        left.0.cmp(&right.0).then_with(|| hash_id(left.1).cmp(hash_id(right.1)))
-    });
-    let mut sorted: Vec<EventHashId> =
-        digests.iter().map(|(_, position)| hash_id(*position).clone()).collect();
+    digests.sort_unstable();
+    for run in digests.chunk_by_mut(|left, right| left >> 64 == right >> 64) {
+        if run.len() > 1 {
+            run.sort_unstable_by(|left, right| hash_id(*left).cmp(hash_id(*right)));
+        }
+    }
+    let mut sorted: Vec<EventHashId> = digests.iter().map(|key| hash_id(*key).clone()).collect();
     if !texts.is_empty() {
         sorted.append(&mut texts);
         sorted.sort_unstable();
@@ -1132,4 +1224,89 @@ pub fn format_time(time_ms: i64) -> String {
         .ok()
         .and_then(|instant| instant.format(&format).ok())
         .unwrap_or_else(|| time_ms.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::synthetic::{ChainConfig, OrganisationRole, generate};
+
+    /// Hash ids sort as their text: digests sharing their first bytes, the same id twice (one
+    /// event in two feeds) and ids kept as text all land where a plain sort puts them.
+    #[test]
+    fn relied_hash_ids_sort_like_their_text() {
+        let digest = |first: u8, last: u8| {
+            let mut bytes = [0x5a; 32];
+            bytes[0] = first;
+            bytes[31] = last;
+            EventHashId::Sha256(bytes)
+        };
+        let ids = [
+            digest(0x80, 2),
+            digest(0x80, 1),
+            EventHashId::new("urn:uuid:7c5e8b1e-0000-4000-8000-000000000001"),
+            digest(0x01, 9),
+            digest(0x80, 2),
+            digest(0xff, 0),
+            EventHashId::new("ni:///sha-256;00?ver=CBV2.0"),
+        ];
+        let entries: Vec<EntryRef> = ids
+            .iter()
+            .enumerate()
+            .map(|(sequence, event_hash_id)| EntryRef {
+                author: crate::identity::Keypair::from_seed([7; 32]).public_key(),
+                sequence: sequence as u64,
+                entry_hash: [0; 32],
+                event_hash_id: event_hash_id.clone(),
+            })
+            .collect();
+        let mut expected = ids.to_vec();
+        expected.sort_by_key(ToString::to_string);
+        expected.dedup();
+        assert_eq!(sorted_hash_ids(&entries), expected);
+    }
+
+    /// The lot pass shared between threads answers exactly what one thread answers, relies on
+    /// the same events and reports the same problems, on chains with and without mistakes.
+    #[test]
+    fn a_shared_lot_pass_answers_what_one_thread_answers() {
+        let mut compared_units = 0;
+        for config in [
+            ChainConfig::small(3),
+            ChainConfig { inconsistencies: true, ..ChainConfig::small(104) },
+        ] {
+            let (organisations, entries) = generate(config);
+            let mut index = Index::new();
+            for synthetic in &entries {
+                index.apply(synthetic.entry.clone(), &synthetic.event);
+            }
+            for organisation in &organisations {
+                if organisation.role != OrganisationRole::Packer {
+                    continue;
+                }
+                let seeds = index.units_at_facility(&organisation.gln, &TimeWindow::all());
+                let finish = |mut walk: Walk, mut answer: TraceAnswer| {
+                    walk.warnings.sort();
+                    walk.warnings.dedup();
+                    answer.warnings = std::mem::take(&mut walk.warnings);
+                    (answer.events, answer.entries) = walk.relied_entries();
+                    answer
+                };
+                let mut alone = Walk::new(&index);
+                alone.threads = 1;
+                let mut units = alone.closure(&seeds, Direction::Forward);
+                units.sort_by(|left, right| index.node(*left).link.cmp(&index.node(*right).link));
+                assert!(units.len() >= 2 * UNITS_PER_THREAD, "only {} units", units.len());
+                compared_units += units.len();
+                let mut shared = Walk::new(&index);
+                shared.threads = 3;
+                shared.warnings = alone.warnings.clone();
+                shared.relied = alone.relied.clone();
+                let alone_answer = alone.lot_pass(&units);
+                let shared_answer = shared.shared_lot_pass(&units);
+                assert_eq!(finish(shared, shared_answer), finish(alone, alone_answer));
+            }
+        }
+        assert!(compared_units > 0);
+    }
 }
