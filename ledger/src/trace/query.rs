@@ -374,6 +374,10 @@ struct Walk<'index> {
     shipments: FxHashMap<EventId, Option<EventId>>,
     /// The receipts each shipment pairs with, as found so far.
     receipts: FxHashMap<EventId, Rc<[EventId]>>,
+    /// The effective shipments and receipts naming each node as a what-object, found once
+    /// per node: pairing a lot's k shipments with its k receipts would otherwise read every
+    /// event of the lot 2k times.
+    custody: FxHashMap<NodeId, Rc<Custody>>,
     /// Event times already formatted.
     time_texts: FxHashMap<i64, Text>,
     /// Whether answers list every visit of every lot (trace) or only what a recall needs.
@@ -394,6 +398,7 @@ impl<'index> Walk<'index> {
             resolutions: FxHashMap::default(),
             shipments: FxHashMap::default(),
             receipts: FxHashMap::default(),
+            custody: FxHashMap::default(),
             time_texts: FxHashMap::default(),
             with_visits: true,
             kinds: EndpointKinds::of(index),
@@ -807,13 +812,10 @@ impl<'index> Walk<'index> {
         let receiving = index.event(receipt);
         let mut best: Option<(ShipmentRank, EventId)> = None;
         for object in receiving.objects_in(Role::What) {
-            for candidate in &index.node(object.node).events {
+            let custody = self.custody_of(object.node);
+            for candidate in &custody.shipments {
                 let shipping = index.event(*candidate);
-                if shipping.flow != Flow::Shipped
-                    || !shipping.is_effective()
-                    || shipping.time_ms > receiving.time_ms
-                    || !shipping.objects_in(Role::What).any(|shipped| shipped.node == object.node)
-                {
+                if shipping.time_ms > receiving.time_ms {
                     continue;
                 }
                 let Some(strength) = handoff_match(index, &self.kinds, shipping, receiving) else {
@@ -830,6 +832,29 @@ impl<'index> Walk<'index> {
         shipment
     }
 
+    /// The effective shipments and receipts naming `node` as a what-object (memoised).
+    fn custody_of(&mut self, node: NodeId) -> Rc<Custody> {
+        let index = self.index;
+        let custody = self.custody.entry(node).or_insert_with(|| {
+            let mut custody = Custody::default();
+            for event_id in &index.node(node).events {
+                let event = index.event(*event_id);
+                let list = match event.flow {
+                    Flow::Shipped => &mut custody.shipments,
+                    Flow::Received => &mut custody.receipts,
+                    _ => continue,
+                };
+                if event.is_effective()
+                    && event.objects_in(Role::What).any(|what| what.node == node)
+                {
+                    list.push(*event_id);
+                }
+            }
+            Rc::new(custody)
+        });
+        Rc::clone(custody)
+    }
+
     /// The receipts that pair with a shipment, in time order.
     fn receipts_for_shipment(&mut self, shipment: EventId) -> Rc<[EventId]> {
         if let Some(receipts) = self.receipts.get(&shipment) {
@@ -839,11 +864,10 @@ impl<'index> Walk<'index> {
         let shipping = index.event(shipment);
         let mut receipts = Vec::new();
         for object in shipping.objects_in(Role::What) {
-            for candidate in &index.node(object.node).events {
+            let custody = self.custody_of(object.node);
+            for candidate in &custody.receipts {
                 let receiving = index.event(*candidate);
-                if receiving.flow != Flow::Received
-                    || !receiving.is_effective()
-                    || receiving.time_ms < shipping.time_ms
+                if receiving.time_ms < shipping.time_ms
                     || receipts.contains(candidate)
                     || handoff_match(index, &self.kinds, shipping, receiving).is_none()
                 {
@@ -1067,6 +1091,15 @@ fn sorted_hash_ids(entries: &[EntryRef]) -> Vec<EventHashId> {
     }
     sorted.dedup();
     sorted
+}
+
+/// The effective events moving one node as a what-object, in index order.
+#[derive(Debug, Default)]
+struct Custody {
+    /// Events shipping it.
+    shipments: Vec<EventId>,
+    /// Events receiving it.
+    receipts: Vec<EventId>,
 }
 
 /// Who holds an amount, by index ids while the walk adds amounts up (strings are made only
