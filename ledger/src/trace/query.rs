@@ -12,9 +12,7 @@
 //! followed again.
 
 use std::collections::BTreeSet;
-use std::num::NonZeroUsize;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustc_hash::FxHashMap;
 
@@ -42,15 +40,6 @@ type ShipmentRank = (u8, i64, std::cmp::Reverse<EventId>);
 
 /// Amounts below this are treated as nothing left (float sums of shipped parts).
 const QUANTITY_EPSILON: f64 = 1e-9;
-
-/// Units per piece when a lot pass is shared between threads: small enough that lots of very
-/// different sizes still balance, large enough that taking a piece costs nothing next to it.
-const UNITS_PER_PIECE: usize = 8;
-/// Fewest units each thread of a shared lot pass gets: for fewer, starting a thread (tens of
-/// microseconds) costs more than it saves.
-const UNITS_PER_THREAD: usize = 24;
-/// Fewest relied-on events for which their two sorted lists are built on two threads.
-const SHARED_SORT_FROM_EVENTS: usize = 2048;
 
 /// Which way a trace walks the transformation edges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -384,8 +373,6 @@ struct Walk<'index> {
     with_visits: bool,
     /// Endpoint types by id.
     kinds: EndpointKinds,
-    /// Threads a lot pass may use: the machine's cores.
-    threads: usize,
 }
 
 impl<'index> Walk<'index> {
@@ -402,7 +389,6 @@ impl<'index> Walk<'index> {
             time_texts: FxHashMap::default(),
             with_visits: true,
             kinds: EndpointKinds::of(index),
-            threads: std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
         }
     }
 
@@ -585,68 +571,11 @@ impl<'index> Walk<'index> {
         self.warnings = warnings;
         let mut units = self.closure(seeds, direction);
         units.sort_by(|left, right| index.node(*left).link.cmp(&index.node(*right).link));
-        let mut answer = self.shared_lot_pass(&units);
+        let mut answer = self.lot_pass(&units);
         self.warnings.sort();
         self.warnings.dedup();
         answer.warnings = std::mem::take(&mut self.warnings);
         (answer.events, answer.entries) = self.relied_entries();
-        answer
-    }
-
-    /// [`Walk::lot_pass`] over `units` (sorted by link) on every core when there are enough of
-    /// them. Threads take pieces of consecutive units in turn, each with its own walk (the
-    /// memos are per thread: a pallet or shipment two threads meet is resolved twice, which
-    /// costs less than sharing a map); the pieces' answers are joined in unit order. Each
-    /// list a piece answers is sorted by lot first and lots do not repeat across pieces, so
-    /// joining keeps every list sorted, and each amount in distribution is summed inside one
-    /// piece in event order: the answer is the one a single thread gives.
-    fn shared_lot_pass(&mut self, units: &[NodeId]) -> TraceAnswer {
-        let threads = self.threads.min(units.len() / UNITS_PER_THREAD);
-        if threads < 2 {
-            return self.lot_pass(units);
-        }
-        let pieces: Vec<&[NodeId]> = units.chunks(UNITS_PER_PIECE).collect();
-        let next_piece = AtomicUsize::new(0);
-        let take_pieces = |walk: &mut Walk| {
-            let mut answered = Vec::new();
-            loop {
-                let piece = next_piece.fetch_add(1, Ordering::Relaxed);
-                let Some(piece_units) = pieces.get(piece) else { break };
-                answered.push((piece, walk.lot_pass(piece_units)));
-            }
-            answered
-        };
-        let (index, with_visits) = (self.index, self.with_visits);
-        let mut answered = std::thread::scope(|scope| {
-            let helpers: Vec<_> = (1..threads)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut walk = Walk::new(index);
-                        walk.with_visits = with_visits;
-                        let answered = take_pieces(&mut walk);
-                        (answered, walk.relied, walk.warnings)
-                    })
-                })
-                .collect();
-            let mut answered = take_pieces(self);
-            for helper in helpers {
-                let (mut helper_answered, mut relied, mut warnings) =
-                    helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                answered.append(&mut helper_answered);
-                self.relied.append(&mut relied);
-                self.warnings.append(&mut warnings);
-            }
-            answered
-        });
-        answered.sort_unstable_by_key(|(piece, _)| *piece);
-        let mut answer = TraceAnswer::default();
-        for (_, mut part) in answered {
-            answer.lots.append(&mut part.lots);
-            answer.items.append(&mut part.items);
-            answer.details.append(&mut part.details);
-            answer.consignees.append(&mut part.consignees);
-            answer.in_distribution.append(&mut part.in_distribution);
-        }
         answer
     }
 
@@ -1013,7 +942,7 @@ impl<'index> Walk<'index> {
 /// without duplicates (one event may sit in two feeds), and their entries sorted by author and
 /// position. Each event is read from the index once: the index is far larger than the cache,
 /// and reading every event again for each list cost a memory miss per event per list. The
-/// sorts then work on compact keys over the local copies, on two threads for long lists.
+/// sorts then work on compact keys over the local copies.
 fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<EntryRef>) {
     let entries: Vec<EntryRef> =
         events.iter().map(|event_id| index.entry(*event_id).clone()).collect();
@@ -1044,20 +973,9 @@ fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<Ent
                 | position as u128
         })
         .collect();
-    let mut sort_entries = || {
-        order.sort_unstable();
-        order.iter().map(|key| entries[(*key as u32) as usize].clone()).collect()
-    };
-    if entries.len() < SHARED_SORT_FROM_EVENTS {
-        let sorted_entries = sort_entries();
-        return (sorted_hash_ids(&entries), sorted_entries);
-    }
-    std::thread::scope(|scope| {
-        let hash_ids = scope.spawn(|| sorted_hash_ids(&entries));
-        let sorted_entries = sort_entries();
-        let hash_ids = hash_ids.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (hash_ids, sorted_entries)
-    })
+    order.sort_unstable();
+    let sorted_entries = order.iter().map(|key| entries[(*key as u32) as usize].clone()).collect();
+    (sorted_hash_ids(&entries), sorted_entries)
 }
 
 /// The Event Hash IDs of `entries`, sorted, without duplicates. Digests sort as integers (their
@@ -1262,7 +1180,6 @@ pub fn format_time(time_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::synthetic::{ChainConfig, OrganisationRole, generate};
 
     /// Hash ids sort as their text: digests sharing their first bytes, the same id twice (one
     /// event in two feeds) and ids kept as text all land where a plain sort puts them.
@@ -1297,49 +1214,5 @@ mod tests {
         expected.sort_by_key(ToString::to_string);
         expected.dedup();
         assert_eq!(sorted_hash_ids(&entries), expected);
-    }
-
-    /// The lot pass shared between threads answers exactly what one thread answers, relies on
-    /// the same events and reports the same problems, on chains with and without mistakes.
-    #[test]
-    fn a_shared_lot_pass_answers_what_one_thread_answers() {
-        let mut compared_units = 0;
-        for config in [
-            ChainConfig::small(3),
-            ChainConfig { inconsistencies: true, ..ChainConfig::small(104) },
-        ] {
-            let (organisations, entries) = generate(config);
-            let mut index = Index::new();
-            for synthetic in &entries {
-                index.apply(synthetic.entry.clone(), &synthetic.event);
-            }
-            for organisation in &organisations {
-                if organisation.role != OrganisationRole::Packer {
-                    continue;
-                }
-                let seeds = index.units_at_facility(&organisation.gln, &TimeWindow::all());
-                let finish = |mut walk: Walk, mut answer: TraceAnswer| {
-                    walk.warnings.sort();
-                    walk.warnings.dedup();
-                    answer.warnings = std::mem::take(&mut walk.warnings);
-                    (answer.events, answer.entries) = walk.relied_entries();
-                    answer
-                };
-                let mut alone = Walk::new(&index);
-                alone.threads = 1;
-                let mut units = alone.closure(&seeds, Direction::Forward);
-                units.sort_by(|left, right| index.node(*left).link.cmp(&index.node(*right).link));
-                assert!(units.len() >= 2 * UNITS_PER_THREAD, "only {} units", units.len());
-                compared_units += units.len();
-                let mut shared = Walk::new(&index);
-                shared.threads = 3;
-                shared.warnings = alone.warnings.clone();
-                shared.relied = alone.relied.clone();
-                let alone_answer = alone.lot_pass(&units);
-                let shared_answer = shared.shared_lot_pass(&units);
-                assert_eq!(finish(shared, shared_answer), finish(alone, alone_answer));
-            }
-        }
-        assert!(compared_units > 0);
     }
 }
