@@ -290,6 +290,8 @@ fn forward_trace_passes_through_the_pallet_to_every_consignee() {
     let pallet_handoff = &answer.consignees[1];
     assert_eq!(pallet_handoff.received_by.as_deref(), Some(chain.retailer.to_hex().as_str()));
     assert_eq!(pallet_handoff.shipped_at.as_deref(), Some("2026-03-02T12:00:00.000Z"));
+    // Shipment and receipt both cite D2: the handoff lists it once.
+    assert_eq!(pallet_handoff.documents.len(), 1);
     assert_eq!(&*pallet_handoff.documents[0].id, "https://example.com/desadv/D2");
     // Still in distribution: 12 - 5 cases at the retailer, 8 with the export customer.
     let remaining: Vec<(Holder, f64)> = answer
