@@ -263,9 +263,16 @@ pub struct Facts {
     pub event_id: Option<String>,
 }
 
+/// Most identifiers a [`CanonicalCache`] remembers per kind before it starts afresh.
+/// Serialised items are mostly named once each: remembering every one would grow the cache
+/// with the ledger (a million entries' worth of text on a joining node) for few hits, while
+/// the identifiers that do recur (lots, places, parties, pallets) are back after a reset.
+pub const CANONICAL_CACHE_LIMIT: usize = 1 << 14;
+
 /// Remembers canonical forms already computed: the same identifiers (lots, places, parties)
 /// recur in event after event, and canonicalising through the GS1 syntax dictionary costs far
-/// more than a hash look-up. Holds one entry per distinct identifier written.
+/// more than a hash look-up. Holds one entry per distinct identifier written, up to
+/// [`CANONICAL_CACHE_LIMIT`] per kind.
 #[derive(Debug, Default)]
 pub struct CanonicalCache {
     /// Identifier as written → its key.
@@ -282,7 +289,7 @@ impl CanonicalCache {
             return key.clone();
         }
         let key = ObjectKey::parse(written);
-        self.objects.insert(Box::from(written), key.clone());
+        bounded_insert(&mut self.objects, written, key.clone());
         key
     }
 
@@ -291,7 +298,7 @@ impl CanonicalCache {
             return place.clone();
         }
         let place = Place::parse(written);
-        self.places.insert(Box::from(written), place.clone());
+        bounded_insert(&mut self.places, written, place.clone());
         place
     }
 
@@ -303,7 +310,7 @@ impl CanonicalCache {
         }
         let key = ObjectKey::parse(written);
         let link = key.link.clone();
-        self.objects.insert(Box::from(written), key);
+        bounded_insert(&mut self.objects, written, key);
         link
     }
 
@@ -313,7 +320,7 @@ impl CanonicalCache {
         }
         let trimmed = written.trim();
         let canonical = gs1::canonical_digital_link(trimmed).unwrap_or_else(|| trimmed.to_owned());
-        self.endpoints.insert(Box::from(written), canonical.clone());
+        bounded_insert(&mut self.endpoints, written, canonical.clone());
         canonical
     }
 
@@ -330,6 +337,14 @@ impl CanonicalCache {
             .sum();
         objects + places + endpoints
     }
+}
+
+/// Remembers `value` for `written`, forgetting everything first when the map is full.
+fn bounded_insert<Value>(map: &mut HashMap<Box<str>, Value>, written: &str, value: Value) {
+    if map.len() >= CANONICAL_CACHE_LIMIT {
+        map.clear();
+    }
+    map.insert(Box::from(written), value);
 }
 
 impl Facts {

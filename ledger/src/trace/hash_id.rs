@@ -12,6 +12,7 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::hash::BuildHasher;
 
 use serde::de::Visitor;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -35,17 +36,26 @@ const COMPACT_TEXT_LEN: usize = PREFIX.len() + 64 + SUFFIX.len();
 impl EventHashId {
     /// The compact form when `text` is canonical (lower-case hex that round-trips), else text.
     pub fn new(text: &str) -> Self {
-        let digest = text
-            .strip_prefix(PREFIX)
-            .and_then(|rest| rest.strip_suffix(SUFFIX))
-            .filter(|hex_digits| !hex_digits.bytes().any(|byte| byte.is_ascii_uppercase()))
-            .and_then(|hex_digits| {
-                let mut digest = [0u8; 32];
-                hex::decode_to_slice(hex_digits, &mut digest).ok().map(|()| digest)
-            });
-        match digest {
+        match compact_digest(text) {
             Some(digest) => Self::Sha256(digest),
             None => Self::Text(Box::from(text)),
+        }
+    }
+
+    /// A hash of this id under `state`, equal to [`EventHashId::hash_text_with`] of its text:
+    /// lets a table of names be keyed by either form without writing the text out.
+    pub fn hash_with(&self, state: &impl BuildHasher) -> u64 {
+        match self {
+            Self::Sha256(digest) => state.hash_one(NameForm::Sha256(digest)),
+            Self::Text(text) => state.hash_one(NameForm::Text(text)),
+        }
+    }
+
+    /// The hash [`EventHashId::hash_with`] gives `EventHashId::new(text)`, without allocating.
+    pub fn hash_text_with(text: &str, state: &impl BuildHasher) -> u64 {
+        match compact_digest(text) {
+            Some(digest) => state.hash_one(NameForm::Sha256(&digest)),
+            None => state.hash_one(NameForm::Text(text)),
         }
     }
 
@@ -89,6 +99,25 @@ impl EventHashId {
             Self::Text(text) => text.len(),
         }
     }
+}
+
+/// The digest of `text` when it is the compact form (canonical lower-case hex that round-trips).
+fn compact_digest(text: &str) -> Option<[u8; 32]> {
+    text.strip_prefix(PREFIX)
+        .and_then(|rest| rest.strip_suffix(SUFFIX))
+        .filter(|hex_digits| !hex_digits.bytes().any(|byte| byte.is_ascii_uppercase()))
+        .and_then(|hex_digits| {
+            let mut digest = [0u8; 32];
+            hex::decode_to_slice(hex_digits, &mut digest).ok().map(|()| digest)
+        })
+}
+
+/// What [`EventHashId::hash_with`] hashes: either form borrowed, so a text and the id made from
+/// it hash alike.
+#[derive(Hash)]
+enum NameForm<'name> {
+    Sha256(&'name [u8; 32]),
+    Text(&'name str),
 }
 
 impl From<&str> for EventHashId {
@@ -208,6 +237,23 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_id_and_its_text_hash_alike() {
+        let state = std::hash::RandomState::new();
+        let digest = "3b1e6f9c0a7d5e2b8c4f1a6d9e0b3c7f2a5d8e1b4c7f0a3d6e9b2c5f8a1d4e7b";
+        let texts = [
+            format!("ni:///sha-256;{digest}?ver=CBV2.0"),
+            format!("ni:///sha-256;{}?ver=CBV2.0", digest.to_uppercase()),
+            "urn:uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8".to_owned(),
+        ];
+        let hashes: Vec<u64> =
+            texts.iter().map(|text| EventHashId::hash_text_with(text, &state)).collect();
+        for (text, hash) in texts.iter().zip(&hashes) {
+            assert_eq!(EventHashId::new(text).hash_with(&state), *hash, "{text}");
+        }
+        assert_ne!(hashes[0], hashes[1], "upper-case hex is another name");
     }
 
     #[test]

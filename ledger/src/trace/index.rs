@@ -15,7 +15,6 @@
 //! query time from event times, never from arrival order.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasher;
 
 use crate::epcis;
 use crate::identity::PublicKey;
@@ -23,7 +22,7 @@ use crate::identity::PublicKey;
 use super::facts::{
     ActionKind, CanonicalCache, Facts, Flow, Kind, MasterData, ObjectFact, ObjectKind, lot_link,
 };
-use super::{EntryRef, Text};
+use super::{EntryRef, EventHashId, Text};
 
 /// Compact id of a node (lot, item, logistic unit, class or other identifier).
 pub type NodeId = u32;
@@ -211,8 +210,9 @@ pub struct Index {
     /// declaration find the event it retracts.
     events_by_name: HashMap<u64, Vec<EventId>>,
     /// (author, name) declared in error, so an original applied after its declaration is
-    /// marked at once.
-    declared_names: HashSet<(u32, Box<str>)>,
+    /// marked at once. Names are held as [`EventHashId`]s (compact for hash ids), compared
+    /// exactly like their texts.
+    declared_names: HashSet<(u32, EventHashId)>,
     /// Fingerprints of `declared_names`, checked first so most events need no allocation.
     declared_fingerprints: HashSet<(u32, u64)>,
     /// `transformationID` → its events.
@@ -309,29 +309,28 @@ impl Index {
             is_declaration: facts.is_error_declaration,
             retracted: false,
         };
-        let hash_id = entry.event_hash_id.clone();
+        let hash_id_fingerprint = entry.event_hash_id.hash_with(&self.fingerprint_state);
         self.entries.push(entry);
-        hash_id.with_text(|hash_id_text| {
-            self.link_event(event_id, &stored, &facts, hash_id_text);
-            self.events.push(stored);
-            if facts.is_error_declaration {
-                let retracted = self.apply_declaration(event_id, hash_id_text);
-                return Applied::Declaration { retracted };
-            }
-            if self.is_declared(event_id, hash_id_text) {
-                self.mark_retracted(event_id);
-            }
-            Applied::Indexed(event_id)
-        })
+        self.link_event(event_id, &stored, &facts, hash_id_fingerprint);
+        self.events.push(stored);
+        if facts.is_error_declaration {
+            let retracted = self.apply_declaration(event_id);
+            return Applied::Declaration { retracted };
+        }
+        if self.is_declared(event_id) {
+            self.mark_retracted(event_id);
+        }
+        Applied::Indexed(event_id)
     }
 
-    /// Adds the event to every adjacency list it belongs to.
+    /// Adds the event to every adjacency list it belongs to; `hash_id_fingerprint` is the
+    /// fingerprint of its Event Hash ID (see [`Index::fingerprint`]).
     fn link_event(
         &mut self,
         event_id: EventId,
         stored: &StoredEvent,
         facts: &Facts,
-        event_hash_id: &str,
+        hash_id_fingerprint: u64,
     ) {
         let mut seen_nodes: Vec<NodeId> = Vec::with_capacity(stored.objects.len());
         let parent = stored.objects_in(Role::Parent).map(|object| object.node).next();
@@ -382,8 +381,8 @@ impl Index {
                 self.nodes[lot as usize].items.push(object.node);
             }
         }
-        for name in [Some(event_hash_id), stored.event_id.as_deref()].into_iter().flatten() {
-            let fingerprint = self.fingerprint(name);
+        let event_id_fingerprint = stored.event_id.as_deref().map(|name| self.fingerprint(name));
+        for fingerprint in [Some(hash_id_fingerprint), event_id_fingerprint].into_iter().flatten() {
             let events = self.events_by_name.entry(fingerprint).or_default();
             if !events.contains(&event_id) {
                 events.push(event_id);
@@ -393,21 +392,23 @@ impl Index {
 
     /// Marks the events a declaration names (same author only: nobody may retract someone
     /// else's event). Returns how many were newly marked.
-    fn apply_declaration(&mut self, declaration: EventId, event_hash_id: &str) -> usize {
+    fn apply_declaration(&mut self, declaration: EventId) -> usize {
         let stored = &self.events[declaration as usize];
         let author = stored.author;
-        let names: Vec<Box<str>> = [Some(Box::from(event_hash_id)), stored.event_id.clone()]
-            .into_iter()
-            .flatten()
-            .collect();
+        let hash_id = self.entries[declaration as usize].event_hash_id.clone();
+        let names: Vec<EventHashId> =
+            [Some(hash_id), stored.event_id.as_deref().map(EventHashId::new)]
+                .into_iter()
+                .flatten()
+                .collect();
         let mut retracted = 0;
         for name in names {
-            let fingerprint = self.fingerprint(&name);
+            let fingerprint = name.hash_with(&self.fingerprint_state);
             let candidates = self.events_by_name.get(&fingerprint).cloned().unwrap_or_default();
             for candidate in candidates {
                 let event = &self.events[candidate as usize];
-                let named = self.entries[candidate as usize].event_hash_id.is(&name)
-                    || event.event_id.as_deref() == Some(&*name);
+                let named = self.entries[candidate as usize].event_hash_id == name
+                    || event.event_id.as_deref().is_some_and(|event_id| name.is(event_id));
                 if event.author == author && !event.is_declaration && !event.retracted && named {
                     self.mark_retracted(candidate);
                     retracted += 1;
@@ -419,17 +420,24 @@ impl Index {
         retracted
     }
 
-    /// Whether an earlier-applied declaration names this event (`event_hash_id` is its text,
-    /// still at hand while applying: the index keeps only the digest).
-    fn is_declared(&self, event_id: EventId, event_hash_id: &str) -> bool {
+    /// Whether an earlier-applied declaration names this event, by its Event Hash ID or by
+    /// its `eventID` (names compared as [`EventHashId`]s: the same text, held compactly).
+    fn is_declared(&self, event_id: EventId) -> bool {
         if self.declared_names.is_empty() {
             return false;
         }
         let stored = &self.events[event_id as usize];
-        [Some(event_hash_id), stored.event_id.as_deref()].into_iter().flatten().any(|name| {
-            self.declared_fingerprints.contains(&(stored.author, self.fingerprint(name)))
-                && self.declared_names.contains(&(stored.author, Box::from(name)))
-        })
+        let author = stored.author;
+        let hash_id = &self.entries[event_id as usize].event_hash_id;
+        let by_hash_id = self
+            .declared_fingerprints
+            .contains(&(author, hash_id.hash_with(&self.fingerprint_state)))
+            && self.declared_names.contains(&(author, hash_id.clone()));
+        by_hash_id
+            || stored.event_id.as_deref().is_some_and(|name| {
+                self.declared_fingerprints.contains(&(author, self.fingerprint(name)))
+                    && self.declared_names.contains(&(author, EventHashId::new(name)))
+            })
     }
 
     fn mark_retracted(&mut self, event_id: EventId) {
@@ -440,8 +448,10 @@ impl Index {
         }
     }
 
+    /// The fingerprint of an event name written as text: the one its [`EventHashId`] has, so
+    /// names given either way meet in `events_by_name`.
     fn fingerprint(&self, name: &str) -> u64 {
-        self.fingerprint_state.hash_one(name)
+        EventHashId::hash_text_with(name, &self.fingerprint_state)
     }
 
     fn author_id(&mut self, author: PublicKey) -> u32 {

@@ -92,13 +92,14 @@ impl State {
             document.events.iter().map(|event| payload_of(event, format)).collect();
         let entries = self.append_local(&payloads)?;
         // Index the events just validated rather than reading them back from the entries.
-        self.index_events(
+        let indexed = self.with_canonical_cache(|cache| {
             entries
                 .iter()
-                .zip(document.events)
-                .map(|(entry, event)| super::IndexedEvent::new(entry, event))
-                .collect(),
-        );
+                .zip(&document.events)
+                .map(|(entry, event)| super::IndexedEvent::new(entry, event, cache))
+                .collect()
+        });
+        self.index_events(indexed);
         let job = CaptureJob {
             // The first entry's sequence number: unique per node and in capture order, so the
             // job map evicts the oldest first.

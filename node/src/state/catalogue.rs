@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use lotline_ledger::epcis::{self, Event, VocabularyValue};
 use lotline_ledger::gs1;
+use lotline_ledger::trace::facts::{Facts, ObjectFact};
 use lotline_ledger::trace::{EntryRef, EventHashId};
 use serde::Serialize;
 
@@ -24,7 +25,7 @@ const MAX_PER_PAGE: usize = 1_000;
 
 /// One event, reduced to what queries filter on.
 #[derive(Debug, Clone)]
-struct Row {
+pub struct Row {
     /// Where the event is stored.
     entry: EntryRef,
     /// `ObjectEvent`, ...
@@ -112,54 +113,53 @@ fn vocabulary(value: &Option<VocabularyValue>) -> Option<String> {
     value.as_ref().map(VocabularyValue::web_uri)
 }
 
-impl Catalogue {
-    /// Adds one event; `canonical` gives the canonical form of an identifier as written (the
-    /// lot index's cache, which has just seen the same identifiers).
-    pub fn add(
-        &mut self,
-        entry: EntryRef,
-        record_time_ms: i64,
-        event: &Event,
-        canonical: &mut impl FnMut(&str) -> String,
-    ) {
-        let mut canonical_all = |lists: &[&Option<Vec<String>>]| -> Vec<String> {
-            lists
+impl Row {
+    /// The row of `event`, stored in `entry`, from its `facts` (the lot index's digest of the
+    /// same event): its identifiers are already canonical there, in the order the event lists
+    /// them (EPCs before quantity classes in each role), so nothing is canonicalised twice.
+    /// Pure, so rows are built on all cores before the catalogue is locked.
+    pub fn new(entry: EntryRef, record_time_ms: i64, event: &Event, facts: &Facts) -> Self {
+        let links = |objects: &[ObjectFact], range: std::ops::Range<usize>| -> Vec<String> {
+            objects
                 .iter()
-                .filter_map(|list| list.as_ref())
-                .flatten()
-                .map(|epc| canonical(epc))
+                .take(range.end)
+                .skip(range.start)
+                .map(|object| object.key.link.clone())
                 .collect()
         };
-        let epcs = canonical_all(&[&event.epc_list, &event.child_epcs]);
-        let mut other_epcs = canonical_all(&[&event.input_epc_list, &event.output_epc_list]);
-        let mut classes_of = |lists: &[&Vec<epcis::QuantityElement>]| -> Vec<String> {
-            lists
-                .iter()
-                .flat_map(|list| list.iter())
-                .map(|element| canonical(&element.epc_class))
-                .collect()
-        };
-        let classes = classes_of(&[&event.quantity_list, &event.child_quantity_list]);
-        let other_classes = classes_of(&[&event.input_quantity_list, &event.output_quantity_list]);
-        if let Some(parent) = &event.parent_id {
-            other_epcs.push(canonical(parent));
-        }
-        let row = Row {
+        let (what_epcs, child_epcs) = (event.epcs().len(), event.child_epcs().len());
+        let (input_epcs, output_epcs) = (event.input_epcs().len(), event.output_epcs().len());
+        let mut epcs = links(&facts.what, 0..what_epcs);
+        epcs.extend(links(&facts.children, 0..child_epcs));
+        let mut other_epcs = links(&facts.inputs, 0..input_epcs);
+        other_epcs.extend(links(&facts.outputs, 0..output_epcs));
+        other_epcs.extend(facts.parent.as_ref().map(|parent| parent.link.clone()));
+        let mut classes = links(&facts.what, what_epcs..usize::MAX);
+        classes.extend(links(&facts.children, child_epcs..usize::MAX));
+        let mut other_classes = links(&facts.inputs, input_epcs..usize::MAX);
+        other_classes.extend(links(&facts.outputs, output_epcs..usize::MAX));
+        Row {
             event_type: event.event_type.name(),
             event_time_ms: instant_ms(event.event_time.instant()),
             record_time_ms,
             action: event.action.map(|action| action.name()),
             biz_step: vocabulary(&event.biz_step),
             disposition: vocabulary(&event.disposition),
-            read_point: event.read_point.as_ref().map(|location| canonical(&location.id)),
-            biz_location: event.biz_location.as_ref().map(|location| canonical(&location.id)),
+            read_point: facts.read_point.as_ref().map(|place| place.link.clone()),
+            biz_location: facts.biz_location.as_ref().map(|place| place.link.clone()),
             epcs,
             other_epcs,
             classes,
             other_classes,
             declared_event_id: event.event_id.clone(),
             entry,
-        };
+        }
+    }
+}
+
+impl Catalogue {
+    /// Adds one event's row (see [`Row::new`]).
+    pub fn push(&mut self, row: Row) {
         self.by_event_id.entry(row.entry.event_hash_id.clone()).or_default().push(self.rows.len());
         if let Some(declared) = &row.declared_event_id
             && row.entry.event_hash_id != *declared

@@ -24,6 +24,7 @@ use lotline_ledger::identity::{Keypair, PublicKey};
 use lotline_ledger::roster::{Genesis, Role};
 use lotline_ledger::store::Store;
 use lotline_ledger::trace;
+use lotline_ledger::trace::facts::{CanonicalCache, Facts};
 use tokio::sync::watch;
 
 pub use capture::CaptureJob;
@@ -57,6 +58,9 @@ pub struct State {
     index: RwLock<trace::Index>,
     /// The EPCIS query catalogue over every indexed event.
     catalogue: RwLock<catalogue::Catalogue>,
+    /// Caches of canonical identifier forms for the threads that read events before they are
+    /// indexed (one taken per thread at a time, so reading needs no shared lock).
+    canonical_caches: Mutex<Vec<CanonicalCache>>,
     /// Builds and signs this organisation's next entries; the mutex serialises local appends
     /// so sequence numbers never race.
     writer: Mutex<FeedWriter>,
@@ -138,6 +142,7 @@ impl State {
             store,
             index: RwLock::new(trace::Index::new()),
             catalogue: RwLock::new(catalogue::Catalogue::default()),
+            canonical_caches: Mutex::new(Vec::new()),
             writer: Mutex::new(writer),
             captures: Mutex::new(BTreeMap::new()),
             replicate: config.replicate.clone(),
@@ -232,8 +237,9 @@ impl State {
     fn rebuild_views(&self) -> Result<(), OpenError> {
         let mut index = trace::Index::new();
         let mut catalogue = catalogue::Catalogue::default();
+        let mut cache = CanonicalCache::default();
         for entry in self.store.entries_in_order() {
-            if let Some(indexed) = IndexedEvent::read(&entry?) {
+            if let Some(indexed) = IndexedEvent::read(&entry?, &mut cache) {
                 indexed.apply(&mut index, &mut catalogue);
             }
         }
@@ -242,26 +248,40 @@ impl State {
         Ok(())
     }
 
-    /// Adds freshly appended entries to the index and the catalogue. Their events are read
-    /// on all cores before the views are locked, so queries wait only for the insertions.
+    /// Adds freshly appended entries to the index and the catalogue. Their events are read,
+    /// digested into facts and catalogue rows on all cores before the views are locked, so
+    /// the locks are held (and queries wait) only for the insertions.
     fn index_entries(&self, entries: &[VerifiedEntry]) {
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let read_chunk = |chunk: &[VerifiedEntry]| {
+            self.with_canonical_cache(|cache| {
+                chunk.iter().filter_map(|entry| IndexedEvent::read(entry, cache)).collect()
+            })
+        };
         let parsed: Vec<IndexedEvent> = if threads == 1 || entries.len() < PARALLEL_PARSE_MIN {
-            entries.iter().filter_map(IndexedEvent::read).collect()
+            read_chunk(entries)
         } else {
             std::thread::scope(|scope| {
                 let workers: Vec<_> = entries
                     .chunks(entries.len().div_ceil(threads))
-                    .map(|chunk| {
-                        scope.spawn(move || {
-                            chunk.iter().filter_map(IndexedEvent::read).collect::<Vec<_>>()
-                        })
-                    })
+                    .map(|chunk| scope.spawn(move || read_chunk(chunk)))
                     .collect();
                 workers.into_iter().flat_map(|worker| worker.join().unwrap_or_default()).collect()
             })
         };
         self.index_events(parsed);
+    }
+
+    /// Runs `work` with a cache of canonical forms taken from the pool (a fresh one when all
+    /// are in use), and puts the cache back after.
+    fn with_canonical_cache<Output>(
+        &self,
+        work: impl FnOnce(&mut CanonicalCache) -> Output,
+    ) -> Output {
+        let mut cache = lock(&self.canonical_caches).pop().unwrap_or_default();
+        let output = work(&mut cache);
+        lock(&self.canonical_caches).push(cache);
+        output
     }
 
     /// Adds events already read (a capture keeps the events it validated) to the views.
@@ -289,22 +309,26 @@ impl State {
 /// Entries below this count are read on the calling thread (spawning costs more).
 const PARALLEL_PARSE_MIN: usize = 256;
 
-/// An EPCIS event read from its entry, ready to be added to the index and the catalogue.
+/// An EPCIS event read from its entry and digested, ready to be added to the index and the
+/// catalogue.
 struct IndexedEvent {
+    /// Where the event is stored.
     reference: trace::EntryRef,
-    record_time_ms: i64,
-    event: lotline_ledger::epcis::Event,
+    /// What the lot index keeps of it.
+    facts: Facts,
+    /// What the query catalogue keeps of it.
+    row: catalogue::Row,
 }
 
 impl IndexedEvent {
     /// Reads the event an entry carries; `None` for ledger records (read from the store when
-    /// asked for) and for events that do not parse.
-    fn read(entry: &VerifiedEntry) -> Option<Self> {
+    /// asked for) and for events that do not parse. `cache` remembers canonical identifiers.
+    fn read(entry: &VerifiedEntry, cache: &mut CanonicalCache) -> Option<Self> {
         let Some(lotline_ledger::records::Payload::Epcis(capture)) = entry.payload() else {
             return None;
         };
         match capture::decode_event(&capture.original) {
-            Ok(event) => Some(Self::new(entry, event)),
+            Ok(event) => Some(Self::new(entry, &event, cache)),
             Err(error) => {
                 // Signed by its author but not an event we can read: keep the entry, skip
                 // indexing.
@@ -314,23 +338,31 @@ impl IndexedEvent {
         }
     }
 
-    /// `event` as carried by `entry` (already parsed by the caller).
-    fn new(entry: &VerifiedEntry, event: lotline_ledger::epcis::Event) -> Self {
+    /// `event` as carried by `entry` (already parsed by the caller), digested.
+    fn new(
+        entry: &VerifiedEntry,
+        event: &lotline_ledger::epcis::Event,
+        cache: &mut CanonicalCache,
+    ) -> Self {
+        let event_hash_id = match entry.payload() {
+            Some(payload) => payload.event_id().map(trace::EventHashId::new),
+            None => entry.event_id().map(|event_id| trace::EventHashId::new(&event_id)),
+        };
         let reference = trace::EntryRef {
             author: entry.author(),
             sequence: entry.sequence(),
             entry_hash: *entry.entry_hash().as_bytes(),
-            event_hash_id: trace::EventHashId::new(&entry.event_id().unwrap_or_default()),
+            event_hash_id: event_hash_id.unwrap_or_else(|| trace::EventHashId::new("")),
         };
-        Self { reference, record_time_ms: entry.record_time_ms(), event }
+        let facts = Facts::from_event_cached(event, cache);
+        let row = catalogue::Row::new(reference.clone(), entry.record_time_ms(), event, &facts);
+        Self { reference, facts, row }
     }
 
-    /// Adds the event to the lot index, then to the catalogue through the index's cache of
-    /// canonical forms (filled by the index with this event's identifiers a moment before).
+    /// Adds the event to the lot index and the catalogue.
     fn apply(self, index: &mut trace::Index, catalogue: &mut catalogue::Catalogue) {
-        index.apply(self.reference.clone(), &self.event);
-        let mut canonical = |written: &str| index.canonical_link(written);
-        catalogue.add(self.reference, self.record_time_ms, &self.event, &mut canonical);
+        index.apply_facts(self.reference, self.facts);
+        catalogue.push(self.row);
     }
 }
 
