@@ -542,8 +542,7 @@ pub fn verify_batch(entries: Vec<DecodedEntry>) -> Result<Vec<VerifiedEntry>, Ba
 }
 
 /// Decodes and verifies wire entries on `threads` cores: the batch is split into one chunk per
-/// thread, each decoded and batch-verified (the calling thread takes one, the process's
-/// long-lived verifier threads the others); the first failure (lowest index) is reported.
+/// thread, each decoded and batch-verified; the first failure (lowest index) is reported.
 pub fn decode_and_verify_parallel(
     wires: Vec<Vec<u8>>,
     threads: usize,
@@ -553,7 +552,7 @@ pub fn decode_and_verify_parallel(
     if threads == 1 || wires.len() <= chunk_size {
         return decode_and_verify_chunk(wires, 0);
     }
-    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut chunks: Vec<(usize, Vec<Vec<u8>>)> = Vec::new();
     let mut remaining = wires.into_iter();
     let mut offset = 0;
     loop {
@@ -565,128 +564,28 @@ pub fn decode_and_verify_parallel(
         chunks.push((offset, chunk));
         offset += length;
     }
-    let results = match verifier_pool() {
-        Some(pool) => pool.run(chunks),
-        None => verify_on_scoped_threads(chunks),
-    };
-    let mut verified = Vec::with_capacity(offset);
-    for result in results {
-        verified.extend(result?);
-    }
-    Ok(verified)
-}
-
-/// A chunk of wire entries and the position of its first entry in the whole batch.
-type Chunk = (usize, Vec<Vec<u8>>);
-/// What verifying one chunk gives.
-type ChunkResult = Result<Vec<VerifiedEntry>, BatchError>;
-
-/// The error a chunk reports when its verifier panicked (a bug, never bad input).
-fn verifier_panicked() -> BatchError {
-    BatchError { index: 0, error: Error::Randomness("verifier panicked".into()) }
-}
-
-/// Verifies each chunk on a thread of its own (when the shared pool could not be started).
-fn verify_on_scoped_threads(chunks: Vec<Chunk>) -> Vec<ChunkResult> {
-    std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<VerifiedEntry>, BatchError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|(offset, chunk)| scope.spawn(move || decode_and_verify_chunk(chunk, offset)))
             .collect();
         handles
             .into_iter()
-            .map(|handle| handle.join().unwrap_or_else(|_| Err(verifier_panicked())))
+            .map(|handle| {
+                handle.join().unwrap_or_else(|_| {
+                    Err(BatchError {
+                        index: 0,
+                        error: Error::Randomness("verifier panicked".into()),
+                    })
+                })
+            })
             .collect()
-    })
-}
-
-/// Long-lived verification threads, one per core, shared by every caller in the process.
-///
-/// Why not a thread per chunk: a replica verifies a window of entries every few tens of
-/// milliseconds, and a fresh thread starts with a fresh allocator heap, whose first touches of
-/// new memory (the batch equation's tables, the decoded entries) showed as page-zeroing in the
-/// kernel in the catch-up profile. Threads that stay keep their warm heaps.
-struct VerifierPool {
-    /// Where chunks are queued; every worker takes the next one when it is free.
-    jobs: std::sync::mpsc::Sender<VerifierJob>,
-}
-
-/// One queued chunk, and where its result goes (with the chunk's position among the caller's).
-struct VerifierJob {
-    chunk: Chunk,
-    position: usize,
-    results: std::sync::mpsc::Sender<(usize, ChunkResult)>,
-}
-
-impl VerifierPool {
-    /// Starts one worker per core; `None` when no thread could be started.
-    fn start() -> Option<Self> {
-        let (jobs, queue) = std::sync::mpsc::channel::<VerifierJob>();
-        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
-        let workers = std::thread::available_parallelism().map_or(1, usize::from);
-        let mut started = 0;
-        for worker in 0..workers {
-            let queue = std::sync::Arc::clone(&queue);
-            let spawned = std::thread::Builder::new()
-                .name(format!("lotline-verify-{worker}"))
-                .spawn(move || verifier_worker(&queue));
-            started += usize::from(spawned.is_ok());
-        }
-        (started > 0).then_some(Self { jobs })
+    });
+    let mut verified = Vec::with_capacity(offset);
+    for result in results {
+        verified.extend(result?);
     }
-
-    /// Verifies `chunks`: the caller takes the first itself (it would only wait otherwise),
-    /// the workers the rest. Results come back in chunk order.
-    fn run(&self, chunks: Vec<Chunk>) -> Vec<ChunkResult> {
-        let count = chunks.len();
-        let (results, finished) = std::sync::mpsc::channel();
-        let mut chunks = chunks.into_iter();
-        let own = chunks.next();
-        let mut slots: Vec<Option<ChunkResult>> = (0..count).map(|_| None).collect();
-        for (position, chunk) in chunks.enumerate() {
-            let job = VerifierJob { chunk, position: position + 1, results: results.clone() };
-            if let Err(std::sync::mpsc::SendError(job)) = self.jobs.send(job) {
-                // No worker is left: verify here.
-                let (offset, wires) = job.chunk;
-                slots[job.position] = Some(decode_and_verify_chunk(wires, offset));
-            }
-        }
-        drop(results);
-        if let Some((offset, wires)) = own {
-            slots[0] = Some(decode_and_verify_chunk(wires, offset));
-        }
-        // Ends when every job answered or was dropped (a panicking worker drops its sender).
-        for (position, result) in finished {
-            if let Some(slot) = slots.get_mut(position) {
-                *slot = Some(result);
-            }
-        }
-        slots.into_iter().map(|slot| slot.unwrap_or_else(|| Err(verifier_panicked()))).collect()
-    }
-}
-
-/// A worker's loop: verify queued chunks until the pool is gone.
-fn verifier_worker(queue: &std::sync::Mutex<std::sync::mpsc::Receiver<VerifierJob>>) {
-    loop {
-        let next = match queue.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(_) => return,
-        };
-        let Ok(VerifierJob { chunk: (offset, wires), position, results }) = next else { return };
-        // A panic (a bug) must not take the worker down; the caller reports the lost chunk.
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            decode_and_verify_chunk(wires, offset)
-        }));
-        if let Ok(result) = outcome {
-            let _ = results.send((position, result));
-        }
-    }
-}
-
-/// The process's verifier pool, started on first use.
-fn verifier_pool() -> Option<&'static VerifierPool> {
-    static POOL: std::sync::OnceLock<Option<VerifierPool>> = std::sync::OnceLock::new();
-    POOL.get_or_init(VerifierPool::start).as_ref()
+    Ok(verified)
 }
 
 fn decode_and_verify_chunk(
