@@ -427,6 +427,18 @@ async fn match_epc_covers_epc_list_and_child_epcs_and_match_any_epc_every_list()
             &[("MATCH_anyEPC", "urn:epc:idpat:sgtin:4047111.012345.*")],
             &["commissioned", "packed", "received", "transformed"],
         ),
+        // A pattern may wildcard every field after the company prefix, or every field: keys
+        // of that scheme whose digits after the indicator or extension digit start with it.
+        (
+            &[("MATCH_anyEPC", "urn:epc:idpat:sgtin:4012345.*.*")],
+            &["transformed", "decommissioned"],
+        ),
+        (&[("MATCH_anyEPC", "urn:epc:idpat:sscc:4012345.*")], &["packed", "shipped"]),
+        (&[("MATCH_anyEPC", "urn:epc:idpat:sscc:4047111.*")], &[]),
+        (
+            &[("MATCH_epc", "urn:epc:idpat:sgtin:*.*.*")],
+            &["commissioned", "packed", "received", "decommissioned"],
+        ),
         // EPC classes are not EPCs: a lot is matched by MATCH_epcClass, not MATCH_epc.
         (&[("MATCH_epc", "urn:epc:class:lgtin:4023333.002000.123")], &[]),
         (&[("MATCH_epcClass", "urn:epc:class:lgtin:4023333.002000.123")], &["sold"]),

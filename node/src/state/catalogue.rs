@@ -200,10 +200,10 @@ struct Filter {
     dispositions: Option<Vec<String>>,
     read_points: Option<Vec<String>>,
     biz_locations: Option<Vec<String>>,
-    match_epc: Option<Vec<String>>,
-    match_any_epc: Option<Vec<String>>,
-    match_epc_class: Option<Vec<String>>,
-    match_any_epc_class: Option<Vec<String>>,
+    match_epc: Option<Vec<IdentifierPattern>>,
+    match_any_epc: Option<Vec<IdentifierPattern>>,
+    match_epc_class: Option<Vec<IdentifierPattern>>,
+    match_any_epc_class: Option<Vec<IdentifierPattern>>,
     event_ids: Option<Vec<String>>,
 }
 
@@ -229,35 +229,117 @@ fn vocabulary_list(kind: epcis::cbv::VocabularyKind, value: &str) -> Vec<String>
 /// A pure identity pattern (`urn:epc:idpat:sgtin:4012345.012345.*`, TDS §8) becomes its key's
 /// canonical Digital Link followed by `/*`, since the events' identifiers are canonical links.
 fn identifier_list(value: &str) -> Vec<String> {
+    list(value).iter().map(|identifier| identifier_form(identifier)).collect()
+}
+
+/// One identifier of [`identifier_list`].
+fn identifier_form(identifier: &str) -> String {
+    if identifier.starts_with("urn:epc:idpat:")
+        && let Some(key_link) = gs1::canonical_digital_link(identifier)
+    {
+        return format!("{key_link}/*");
+    }
+    match identifier.strip_suffix('*') {
+        Some(prefix) => format!("{}*", prefix),
+        None => canonical(identifier),
+    }
+}
+
+/// One `MATCH_*` value as a test on canonical identifiers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IdentifierPattern {
+    /// This identifier, or any starting with the text before a trailing `*` (see
+    /// [`identifier_list`]).
+    Text(String),
+    /// A pure identity pattern wildcarding everything after the company prefix
+    /// (`urn:epc:idpat:sgtin:4012345.*.*`, or `*.*.*` for every key of the scheme): the GS1 key
+    /// under `ai` whose digits from `offset` start with `company_prefix` (empty: any).
+    CompanyPrefix { ai: &'static str, offset: usize, company_prefix: String },
+}
+
+/// Where a pure identity scheme's company prefix sits in its canonical Digital Link: the
+/// application identifier of the key and the digit the prefix starts at (after an indicator
+/// or extension digit for GTIN, SSCC and GRAI). Schemes whose key holds no company prefix at a
+/// fixed place are absent.
+fn company_prefix_place(scheme: &str) -> Option<(&'static str, usize)> {
+    Some(match scheme {
+        "sgtin" => ("01", 1),
+        "sscc" => ("00", 1),
+        "sgln" => ("414", 0),
+        "grai" => ("8003", 1),
+        "giai" => ("8004", 0),
+        "gsrn" => ("8018", 0),
+        "gsrnp" => ("8017", 0),
+        "gdti" => ("253", 0),
+        "sgcn" => ("255", 0),
+        "cpi" => ("8010", 0),
+        _ => return None,
+    })
+}
+
+/// `MATCH_*` values: [`identifier_list`], and pure identity patterns that wildcard the fields
+/// after the company prefix (TDS §8 allows `*` for any field once every later field is `*`).
+fn pattern_list(value: &str) -> Vec<IdentifierPattern> {
     list(value)
         .into_iter()
         .map(|identifier| {
-            if identifier.starts_with("urn:epc:idpat:")
-                && let Some(key_link) = gs1::canonical_digital_link(&identifier)
-            {
-                return format!("{key_link}/*");
-            }
-            match identifier.strip_suffix('*') {
-                Some(prefix) => format!("{}*", prefix),
-                None => canonical(&identifier),
-            }
+            company_prefix_pattern(&identifier)
+                .unwrap_or_else(|| IdentifierPattern::Text(identifier_form(&identifier)))
         })
         .collect()
+}
+
+/// `urn:epc:idpat:SCHEME:PREFIX.*…` or `urn:epc:idpat:SCHEME:*.*…` as a company-prefix test.
+fn company_prefix_pattern(identifier: &str) -> Option<IdentifierPattern> {
+    let body = identifier.strip_prefix("urn:epc:idpat:")?;
+    let (scheme, fields) = body.split_once(':')?;
+    let (ai, offset) = company_prefix_place(scheme)?;
+    let mut fields = fields.split('.');
+    let company_prefix = fields.next()?;
+    let mut rest = fields.peekable();
+    if rest.peek().is_none() || !rest.all(|field| field == "*") {
+        return None;
+    }
+    let company_prefix = match company_prefix {
+        "*" => String::new(),
+        digits if !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit()) => {
+            digits.to_owned()
+        }
+        _ => return None,
+    };
+    Some(IdentifierPattern::CompanyPrefix { ai, offset, company_prefix })
 }
 
 fn identifiers<'row>(lists: &[&'row Vec<String>]) -> Vec<&'row String> {
     lists.iter().flat_map(|list| list.iter()).collect()
 }
 
-fn matches_identifier(wanted: &[String], present: &[&String]) -> bool {
-    wanted.iter().any(|pattern| match pattern.strip_suffix('*') {
-        // `key/*` also matches the bare key: an SGLN pattern covers extension 0, whose
-        // canonical link is the GLN alone.
-        Some(prefix) => present.iter().any(|identifier| {
-            identifier.starts_with(prefix) || prefix.strip_suffix('/') == Some(identifier.as_str())
-        }),
-        None => present.contains(&pattern),
+fn matches_identifier(wanted: &[IdentifierPattern], present: &[&String]) -> bool {
+    wanted.iter().any(|pattern| match pattern {
+        IdentifierPattern::Text(text) => match text.strip_suffix('*') {
+            // `key/*` also matches the bare key: an SGLN pattern covers extension 0, whose
+            // canonical link is the GLN alone.
+            Some(prefix) => present.iter().any(|identifier| {
+                identifier.starts_with(prefix)
+                    || prefix.strip_suffix('/') == Some(identifier.as_str())
+            }),
+            None => present.contains(&text),
+        },
+        IdentifierPattern::CompanyPrefix { ai, offset, company_prefix } => {
+            present.iter().any(|identifier| {
+                gs1_key(identifier, ai).is_some_and(|key| {
+                    key.get(*offset..).is_some_and(|digits| digits.starts_with(company_prefix))
+                })
+            })
+        }
     })
+}
+
+/// The key under `ai` of a canonical Digital Link (`https://id.gs1.org/{ai}/{key}[/…]`).
+fn gs1_key<'link>(link: &'link str, ai: &str) -> Option<&'link str> {
+    let path = link.strip_prefix("https://id.gs1.org/")?;
+    let key = path.strip_prefix(ai)?.strip_prefix('/')?;
+    Some(key.split('/').next().unwrap_or(key))
 }
 
 impl Filter {
@@ -283,10 +365,10 @@ impl Filter {
                 }
                 "EQ_readPoint" => filter.read_points = Some(identifier_list(value)),
                 "EQ_bizLocation" => filter.biz_locations = Some(identifier_list(value)),
-                "MATCH_epc" => filter.match_epc = Some(identifier_list(value)),
-                "MATCH_anyEPC" => filter.match_any_epc = Some(identifier_list(value)),
-                "MATCH_epcClass" => filter.match_epc_class = Some(identifier_list(value)),
-                "MATCH_anyEPCClass" => filter.match_any_epc_class = Some(identifier_list(value)),
+                "MATCH_epc" => filter.match_epc = Some(pattern_list(value)),
+                "MATCH_anyEPC" => filter.match_any_epc = Some(pattern_list(value)),
+                "MATCH_epcClass" => filter.match_epc_class = Some(pattern_list(value)),
+                "MATCH_anyEPCClass" => filter.match_any_epc_class = Some(pattern_list(value)),
                 "EQ_eventID" => filter.event_ids = Some(list(value)),
                 "perPage" => {
                     per_page = value
