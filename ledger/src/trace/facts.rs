@@ -302,18 +302,6 @@ impl CanonicalCache {
         place
     }
 
-    /// The canonical form of an identifier as written (the key's canonical Digital Link, or
-    /// the text trimmed when it is no GS1 key), remembered like every other.
-    pub fn object_link(&mut self, written: &str) -> String {
-        if let Some(key) = self.objects.get(written) {
-            return key.link.clone();
-        }
-        let key = ObjectKey::parse(written);
-        let link = key.link.clone();
-        bounded_insert(&mut self.objects, written, key);
-        link
-    }
-
     fn endpoint(&mut self, written: &str) -> String {
         if let Some(canonical) = self.endpoints.get(written) {
             return canonical.clone();

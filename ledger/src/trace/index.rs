@@ -241,13 +241,6 @@ impl Index {
         self.apply_facts(entry, facts)
     }
 
-    /// The canonical form of an identifier as written, through the index's cache of canonical
-    /// forms: other views of the same events (the node's EPCIS query catalogue) canonicalise
-    /// the identifiers the index has just seen, and share its work this way.
-    pub fn canonical_link(&mut self, written: &str) -> String {
-        self.canonical_cache.object_link(written)
-    }
-
     /// Indexes one entry given its facts (what [`Index::apply`] does after digesting).
     pub fn apply_facts(&mut self, entry: EntryRef, facts: Facts) -> Applied {
         let author = self.author_id(entry.author);

@@ -893,22 +893,16 @@ impl<'index> Walk<'index> {
             shipping.and_then(|event| kinds.location(&event.sources).or(event.place)).map(text);
         // Both sides usually cite the same despatch advice: repeats are dropped by interned id
         // before any text is taken, so most handoffs carry one document and need no sort.
-        let no_documents: &[(Option<Symbol>, Symbol)] = &[];
-        let shipped = shipping.map_or(no_documents, |event| &event.documents);
-        let received = receiving.map_or(no_documents, |event| &event.documents);
+        let cited = shipping.into_iter().chain(receiving).flat_map(|event| &event.documents);
         let mut documents: Vec<DocumentRef> = Vec::new();
-        for (side, cited) in [shipped, received].into_iter().enumerate() {
-            for (position, document) in cited.iter().enumerate() {
-                let repeated = cited[..position].contains(document)
-                    || (side == 1 && shipped.contains(document));
-                if !repeated {
-                    let (document_type, id) = *document;
-                    documents.push(DocumentRef {
-                        document_type: document_type.map(|kind| index.text(kind)),
-                        id: index.text(id),
-                    });
-                }
+        for (position, (document_type, id)) in cited.clone().enumerate() {
+            if cited.clone().take(position).any(|earlier| earlier == &(*document_type, *id)) {
+                continue;
             }
+            documents.push(DocumentRef {
+                document_type: document_type.map(|kind| index.text(kind)),
+                id: index.text(*id),
+            });
         }
         if documents.len() > 1 {
             documents.sort();
