@@ -25,7 +25,9 @@ use lotline_ledger::identity::{Keypair, PublicKey};
 use lotline_ledger::records::{EpcisCapture, EventFormat, Payload};
 use lotline_node::state::State;
 
-use super::{Options, Report, SignedMessage, percentile_ms, verification_ceiling_per_s};
+use super::{
+    Options, Report, SignedMessage, percentile_ms, process_cpu_time, verification_ceiling_per_s,
+};
 use crate::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
 
 /// The scenario names this module answers, in the order they run.
@@ -331,6 +333,11 @@ async fn propagation(sizes: Sizes) -> anyhow::Result<Report> {
     })
 }
 
+/// CPU time used since `before` (from [`process_cpu_time`]).
+fn cpu_used_since(before: Option<Duration>) -> Option<Duration> {
+    Some(process_cpu_time()?.saturating_sub(before?))
+}
+
 /// Signs `count` entries into `keypair`'s feed and appends them to `state`'s store in durable
 /// batches; returns the signed messages of the first `sample` entries (for the ceiling).
 fn fill_feed(
@@ -425,12 +432,16 @@ async fn measure_catchup(cluster: &mut Cluster, sizes: Sizes) -> anyhow::Result<
     .context("building the catchup peer failed")?;
     let messages = filled?;
     let setup_elapsed = setup_started.elapsed();
+    let signatures = messages.len();
+    let ceiling_cpu_before = process_cpu_time();
     let ceiling =
         tokio::task::spawn_blocking(move || verification_ceiling_per_s(&messages, CEILING_BATCH))
             .await
             .context("the ceiling measurement failed")?;
+    let ceiling_cpu = cpu_used_since(ceiling_cpu_before);
 
     let started = Instant::now();
+    let catchup_cpu_before = process_cpu_time();
     cluster.start_node(joiner).await?;
     let joined = Arc::clone(&cluster.node(joiner).state);
     let expected = entries as u64;
@@ -450,6 +461,7 @@ async fn measure_catchup(cluster: &mut Cluster, sizes: Sizes) -> anyhow::Result<
         tokio::time::sleep(CATCHUP_POLL).await;
     }
     let elapsed = started.elapsed();
+    let catchup_cpu = cpu_used_since(catchup_cpu_before);
 
     let per_s = expected as f64 / elapsed.as_secs_f64();
     let mut extra = serde_json::Map::new();
@@ -460,6 +472,18 @@ async fn measure_catchup(cluster: &mut Cluster, sizes: Sizes) -> anyhow::Result<
         round(first_entry_after.unwrap_or_default().as_secs_f64() * 1_000.0, 1).into(),
     );
     extra.insert("setup_s".into(), round(setup_elapsed.as_secs_f64(), 3).into());
+    // CPU time (both nodes of this process) per entry caught up, and per signature in the
+    // ceiling: their quotient is the ratio the machine would reach with no idle core.
+    let per_item_us = |cpu: Option<Duration>, items: usize| {
+        cpu.map(|cpu| round(cpu.as_secs_f64() * 1e6 / items.max(1) as f64, 2))
+    };
+    if let (Some(entry_us), Some(signature_us)) =
+        (per_item_us(catchup_cpu, entries), per_item_us(ceiling_cpu, signatures))
+    {
+        extra.insert("cpu_us_per_entry".into(), entry_us.into());
+        extra.insert("ceiling_cpu_us_per_signature".into(), signature_us.into());
+        extra.insert("cpu_ratio".into(), round(signature_us / entry_us, 3).into());
+    }
     Ok(Report {
         scenario: "catchup".to_owned(),
         events: expected,
