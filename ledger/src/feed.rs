@@ -306,7 +306,7 @@ fn open_payload(
         match opening {
             FieldOpening::Disclosed { salt, value } => {
                 field_commitments.push(codec::field_commitment(kind.code(), index, salt, value));
-                disclosed_values.push(value);
+                disclosed_values.push(value.as_slice());
             }
             FieldOpening::Withheld { commitment } => field_commitments.push(*commitment),
         }
@@ -317,8 +317,7 @@ fn open_payload(
     if disclosed_values.len() != openings.len() {
         return Ok(None);
     }
-    let fields: Vec<Vec<u8>> = disclosed_values.into_iter().cloned().collect();
-    Ok(Some(Payload::from_fields(kind, &fields)?))
+    Ok(Some(Payload::from_fields(kind, &disclosed_values)?))
 }
 
 /// An entry whose signature and payload commitment have been checked. Can only be built by

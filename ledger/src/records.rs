@@ -356,11 +356,11 @@ fn public_key_field(bytes: [u8; 32], field: &'static str) -> Result<PublicKey, E
 /// Reads a payload's fields in order, checking the count up front.
 struct FieldReader<'fields> {
     /// The fields still to read.
-    remaining: std::slice::Iter<'fields, Vec<u8>>,
+    remaining: std::slice::Iter<'fields, &'fields [u8]>,
 }
 
 impl<'fields> FieldReader<'fields> {
-    fn new(kind: PayloadKind, fields: &'fields [Vec<u8>], expected: usize) -> Result<Self, Error> {
+    fn new(kind: PayloadKind, fields: &'fields [&'fields [u8]], expected: usize) -> Result<Self, Error> {
         if fields.len() != expected {
             return Err(Error::FieldCount { kind, expected, found: fields.len() });
         }
@@ -370,7 +370,7 @@ impl<'fields> FieldReader<'fields> {
     fn next_raw(&mut self, what: &'static str) -> Result<&'fields [u8], Error> {
         self.remaining
             .next()
-            .map(Vec::as_slice)
+            .copied()
             .ok_or(Error::InvalidValue { field: what, reason: "missing".to_owned() })
     }
 
@@ -464,7 +464,7 @@ impl Payload {
     }
 
     /// Rebuilds a payload of `kind` from its fields (the inverse of [`Payload::to_fields`]).
-    pub fn from_fields(kind: PayloadKind, fields: &[Vec<u8>]) -> Result<Self, Error> {
+    pub fn from_fields(kind: PayloadKind, fields: &[&[u8]]) -> Result<Self, Error> {
         match kind {
             PayloadKind::EpcisEvent => {
                 let mut reader = FieldReader::new(kind, fields, 3)?;

@@ -7,6 +7,8 @@
 //! Does not own syntax or shape (a string where a list belongs): the bindings report those while
 //! parsing, because the model cannot even hold them.
 
+use std::fmt::Display;
+
 use super::cbv::VocabularyKind;
 use super::error::{Error, Problem};
 use super::model::{
@@ -46,9 +48,9 @@ pub fn validate_event(event: &Event) -> Result<(), Problem> {
     check_fields_allowed_for_type(event)?;
     check_what_dimension(event)?;
     check_values(event)?;
-    check_extensions_are_namespaced("", &event.extensions)?;
+    check_extensions_are_namespaced(&"", &event.extensions)?;
     if let Some(ilmd) = &event.ilmd {
-        check_extensions_are_namespaced("ilmd.", ilmd)?;
+        check_extensions_are_namespaced(&"ilmd.", ilmd)?;
     }
     Ok(())
 }
@@ -204,19 +206,19 @@ fn check_what_dimension(event: &Event) -> Result<(), Problem> {
 /// Value formats and vocabulary membership of every standard field.
 fn check_values(event: &Event) -> Result<(), Problem> {
     for certification in &event.certification_info {
-        check_uri("certificationInfo", certification)?;
+        check_uri(&"certificationInfo", certification)?;
     }
     if let Some(event_id) = &event.event_id {
-        check_uri("eventID", event_id)?;
+        check_uri(&"eventID", event_id)?;
     }
     if let Some(declaration) = &event.error_declaration {
         if let Some(reason) = &declaration.reason {
-            check_vocabulary("errorDeclaration.reason", reason)?;
+            check_vocabulary(&"errorDeclaration.reason", reason)?;
         }
         for corrective_event_id in &declaration.corrective_event_ids {
-            check_uri("errorDeclaration.correctiveEventIDs", corrective_event_id)?;
+            check_uri(&"errorDeclaration.correctiveEventIDs", corrective_event_id)?;
         }
-        check_extensions_are_namespaced("errorDeclaration.", &declaration.extensions)?;
+        check_extensions_are_namespaced(&"errorDeclaration.", &declaration.extensions)?;
     }
     let epc_lists = [
         ("epcList", event.epcs()),
@@ -226,14 +228,14 @@ fn check_values(event: &Event) -> Result<(), Problem> {
     ];
     for (field, epcs) in epc_lists {
         for epc in epcs {
-            check_uri(field, epc)?;
+            check_uri(&field, epc)?;
         }
     }
     if let Some(parent_id) = &event.parent_id {
-        check_uri("parentID", parent_id)?;
+        check_uri(&"parentID", parent_id)?;
     }
     if let Some(transformation_id) = &event.transformation_id {
-        check_uri("transformationID", transformation_id)?;
+        check_uri(&"transformationID", transformation_id)?;
     }
     let quantity_lists = [
         ("quantityList", &event.quantity_list),
@@ -243,70 +245,76 @@ fn check_values(event: &Event) -> Result<(), Problem> {
     ];
     for (field, quantity_list) in quantity_lists {
         for (position, quantity_element) in quantity_list.iter().enumerate() {
-            check_quantity_element(&format!("{field}[{position}]"), quantity_element)?;
+            check_quantity_element(&format_args!("{field}[{position}]"), quantity_element)?;
         }
     }
     if let Some(biz_step) = &event.biz_step {
-        check_vocabulary("bizStep", biz_step)?;
+        check_vocabulary(&"bizStep", biz_step)?;
     }
     if let Some(disposition) = &event.disposition {
-        check_vocabulary("disposition", disposition)?;
+        check_vocabulary(&"disposition", disposition)?;
     }
     if let Some(persistent_disposition) = &event.persistent_disposition {
         for value in &persistent_disposition.set {
-            check_vocabulary("persistentDisposition.set", value)?;
+            check_vocabulary(&"persistentDisposition.set", value)?;
         }
         for value in &persistent_disposition.unset {
-            check_vocabulary("persistentDisposition.unset", value)?;
+            check_vocabulary(&"persistentDisposition.unset", value)?;
         }
     }
     if let Some(read_point) = &event.read_point {
-        check_location("readPoint", read_point)?;
+        check_location(&"readPoint", read_point)?;
     }
     if let Some(biz_location) = &event.biz_location {
-        check_location("bizLocation", biz_location)?;
+        check_location(&"bizLocation", biz_location)?;
     }
     for biz_transaction in &event.biz_transaction_list {
-        check_uri("bizTransaction", &biz_transaction.value)?;
+        check_uri(&"bizTransaction", &biz_transaction.value)?;
         if let Some(transaction_type) = &biz_transaction.transaction_type {
-            check_vocabulary("bizTransaction type", transaction_type)?;
+            check_vocabulary(&"bizTransaction type", transaction_type)?;
         }
     }
     for (field, list) in [("source", &event.source_list), ("destination", &event.destination_list)]
     {
         for source_or_destination in list {
-            check_uri(field, &source_or_destination.id)?;
+            check_uri(&field, &source_or_destination.id)?;
             check_vocabulary(
-                &format!("{field} type"),
+                &format_args!("{field} type"),
                 &source_or_destination.source_destination_type,
             )?;
         }
     }
     for (position, sensor_element) in event.sensor_element_list.iter().enumerate() {
-        check_sensor_element(&format!("sensorElementList[{position}]"), sensor_element)?;
+        check_sensor_element(&format_args!("sensorElementList[{position}]"), sensor_element)?;
     }
     Ok(())
 }
 
-fn check_quantity_element(field: &str, quantity_element: &QuantityElement) -> Result<(), Problem> {
-    check_uri(&format!("{field}.epcClass"), &quantity_element.epc_class)?;
+fn check_quantity_element(
+    field: &dyn Display,
+    quantity_element: &QuantityElement,
+) -> Result<(), Problem> {
+    check_uri(&format_args!("{field}.epcClass"), &quantity_element.epc_class)?;
     if let Some(uom) = &quantity_element.uom {
-        check_uom(&format!("{field}.uom"), uom)?;
+        check_uom(&format_args!("{field}.uom"), uom)?;
     }
     if let Some(quantity) = &quantity_element.quantity
         && quantity.to_f64() < 0.0
     {
-        return Err(invalid(&format!("{field}.quantity"), quantity.as_str(), "is negative"));
+        return Err(invalid(&format_args!("{field}.quantity"), quantity.as_str(), "is negative"));
     }
     Ok(())
 }
 
-fn check_location(field: &str, location: &Location) -> Result<(), Problem> {
-    check_uri(&format!("{field}.id"), &location.id)?;
-    check_extensions_are_namespaced(&format!("{field}."), &location.extensions)
+fn check_location(field: &dyn Display, location: &Location) -> Result<(), Problem> {
+    check_uri(&format_args!("{field}.id"), &location.id)?;
+    check_extensions_are_namespaced(&format_args!("{field}."), &location.extensions)
 }
 
-fn check_sensor_element(field: &str, sensor_element: &SensorElement) -> Result<(), Problem> {
+fn check_sensor_element(
+    field: &dyn Display,
+    sensor_element: &SensorElement,
+) -> Result<(), Problem> {
     if sensor_element.sensor_report.is_empty() {
         return Err(Problem::MissingField(format!("{field}.sensorReport")));
     }
@@ -320,21 +328,24 @@ fn check_sensor_element(field: &str, sensor_element: &SensorElement) -> Result<(
         ];
         for (name, value) in uris {
             if let Some(value) = value {
-                check_uri(&format!("{field}.sensorMetadata.{name}"), value)?;
+                check_uri(&format_args!("{field}.sensorMetadata.{name}"), value)?;
             }
         }
-        check_extensions_are_namespaced(&format!("{field}.sensorMetadata."), &metadata.extensions)?;
+        check_extensions_are_namespaced(
+            &format_args!("{field}.sensorMetadata."),
+            &metadata.extensions,
+        )?;
     }
     for (position, report) in sensor_element.sensor_report.iter().enumerate() {
-        let report_field = format!("{field}.sensorReport[{position}]");
+        let report_field = format_args!("{field}.sensorReport[{position}]");
         if let Some(measurement_type) = &report.measurement_type {
-            check_vocabulary(&format!("{report_field}.type"), measurement_type)?;
+            check_vocabulary(&format_args!("{report_field}.type"), measurement_type)?;
         }
         if let Some(exception) = &report.exception {
-            check_vocabulary(&format!("{report_field}.exception"), exception)?;
+            check_vocabulary(&format_args!("{report_field}.exception"), exception)?;
         }
         if let Some(component) = &report.component {
-            check_vocabulary(&format!("{report_field}.component"), component)?;
+            check_vocabulary(&format_args!("{report_field}.component"), component)?;
         }
         let uris = [
             ("deviceID", &report.device_id),
@@ -349,17 +360,17 @@ fn check_sensor_element(field: &str, sensor_element: &SensorElement) -> Result<(
         ];
         for (name, value) in uris {
             if let Some(value) = value {
-                check_uri(&format!("{report_field}.{name}"), value)?;
+                check_uri(&format_args!("{report_field}.{name}"), value)?;
             }
         }
         if let Some(uom) = &report.uom {
-            check_uom(&format!("{report_field}.uom"), uom)?;
+            check_uom(&format_args!("{report_field}.uom"), uom)?;
         }
         if let Some(hex) = &report.hex_binary_value
             && (hex.len() % 2 != 0 || !hex.bytes().all(|byte| byte.is_ascii_hexdigit()))
         {
             return Err(invalid(
-                &format!("{report_field}.hexBinaryValue"),
+                &format_args!("{report_field}.hexBinaryValue"),
                 hex,
                 "is not hex binary",
             ));
@@ -371,19 +382,19 @@ fn check_sensor_element(field: &str, sensor_element: &SensorElement) -> Result<(
             .is_some_and(|rank| !(0.0..=100.0).contains(&rank));
         if perc_rank_out_of_range && let Some(perc_rank) = &report.perc_rank {
             return Err(invalid(
-                &format!("{report_field}.percRank"),
+                &format_args!("{report_field}.percRank"),
                 perc_rank.as_str(),
                 "is not between 0 and 100",
             ));
         }
-        check_extensions_are_namespaced(&format!("{report_field}."), &report.extensions)?;
+        check_extensions_are_namespaced(&format_args!("{report_field}."), &report.extensions)?;
     }
-    check_extensions_are_namespaced(&format!("{field}."), &sensor_element.extensions)
+    check_extensions_are_namespaced(&format_args!("{field}."), &sensor_element.extensions)
 }
 
 /// A vocabulary value must be a standard word (in any spelling) or a URI outside the standard
 /// namespaces: `urn:epcglobal:cbv:bizstep:flying` and a bare `flying` are both rejected.
-fn check_vocabulary(field: &str, value: &VocabularyValue) -> Result<(), Problem> {
+fn check_vocabulary(field: &dyn Display, value: &VocabularyValue) -> Result<(), Problem> {
     let written = value.written.trim();
     if value.standard_word().is_some() {
         return Ok(());
@@ -417,11 +428,11 @@ fn check_vocabulary(field: &str, value: &VocabularyValue) -> Result<(), Problem>
     Ok(())
 }
 
-fn check_uri(field: &str, value: &str) -> Result<(), Problem> {
+fn check_uri(field: &dyn Display, value: &str) -> Result<(), Problem> {
     if is_absolute_uri(value.trim()) { Ok(()) } else { Err(invalid(field, value, "is not a URI")) }
 }
 
-fn check_uom(field: &str, uom: &str) -> Result<(), Problem> {
+fn check_uom(field: &dyn Display, uom: &str) -> Result<(), Problem> {
     if is_unit_of_measure(uom) {
         Ok(())
     } else {
@@ -432,7 +443,7 @@ fn check_uom(field: &str, uom: &str) -> Result<(), Problem> {
 /// Extension fields directly under a standard element must carry a namespace (a non-standard
 /// name without one is a typo or an undeclared field, which the standard rejects).
 fn check_extensions_are_namespaced(
-    field_prefix: &str,
+    field_prefix: &dyn Display,
     fields: &[ExtensionField],
 ) -> Result<(), Problem> {
     for extension in fields {
@@ -448,9 +459,9 @@ fn check_extensions_are_namespaced(
 }
 
 /// An [`Problem::InvalidValue`] with the value cut to a readable length.
-pub(crate) fn invalid(field: &str, value: &str, rule: &str) -> Problem {
+pub(crate) fn invalid(field: impl Display, value: &str, rule: &str) -> Problem {
     let quoted: String = value.chars().take(MAX_QUOTED_VALUE_CHARS).collect();
-    Problem::InvalidValue { field: field.to_owned(), value: quoted, rule: rule.to_owned() }
+    Problem::InvalidValue { field: field.to_string(), value: quoted, rule: rule.to_owned() }
 }
 
 #[cfg(test)]
