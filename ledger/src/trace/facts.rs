@@ -5,10 +5,14 @@
 //! for custody ([`Flow`]). Does not own identifier syntax (that is [`crate::gs1`]; here only the
 //! canonical Digital Link path is split) nor any graph state (see [`super::index`]).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+use foldhash::fast::RandomState as SeededState;
 
 use serde::{Deserialize, Serialize};
 
+use super::Text;
 use crate::epcis::{self, EventType, ExtensionField, ExtensionValue, QuantityElement};
 use crate::gs1::{self, Identifier};
 
@@ -37,10 +41,12 @@ pub struct ObjectKey {
     /// What it names.
     pub kind: ObjectKind,
     /// The canonical Digital Link (`https://id.gs1.org/01/…/10/…`), or the identifier as
-    /// written when it is not a GS1 key; the graph's node key.
-    pub link: String,
+    /// written when it is not a GS1 key; the graph's node key. Shared text: the same lot,
+    /// pallet or class recurs in many events, and a copy from the cache costs a reference
+    /// count instead of an allocation.
+    pub link: Text,
     /// The 14-digit GTIN for lots, items and classes; used by ingredient hazards.
-    pub gtin: Option<String>,
+    pub gtin: Option<Text>,
 }
 
 impl ObjectKey {
@@ -49,13 +55,13 @@ impl ObjectKey {
     pub fn parse(written: &str) -> Self {
         let trimmed = written.trim();
         let Some(identifier) = gs1::classify(trimmed) else {
-            return Self { kind: ObjectKind::Other, link: trimmed.to_owned(), gtin: None };
+            return Self { kind: ObjectKind::Other, link: Text::from(trimmed), gtin: None };
         };
-        let link = identifier.to_canonical_link();
+        let link = Text::from(identifier.to_canonical_link());
         let (kind, gtin) = match identifier {
-            Identifier::Lot { gtin, .. } => (ObjectKind::Lot, Some(gtin)),
-            Identifier::Item { gtin, .. } => (ObjectKind::Item, Some(gtin)),
-            Identifier::Class { gtin } => (ObjectKind::Class, Some(gtin)),
+            Identifier::Lot { gtin, .. } => (ObjectKind::Lot, Some(Text::from(gtin))),
+            Identifier::Item { gtin, .. } => (ObjectKind::Item, Some(Text::from(gtin))),
+            Identifier::Class { gtin } => (ObjectKind::Class, Some(Text::from(gtin))),
             Identifier::LogisticUnit { .. } => (ObjectKind::LogisticUnit, None),
             Identifier::Location { .. } | Identifier::Party { .. } | Identifier::Other(_) => {
                 (ObjectKind::Other, None)
@@ -73,17 +79,19 @@ pub struct ObjectFact {
     /// How much: `Some(1)` for an EPC, the quantity element's amount for a class, `None` when
     /// the event leaves it unspecified.
     pub quantity: Option<f64>,
-    /// Unit of `quantity` (`KGM`, `EA`…); `EA` for EPCs and for unitless quantity elements.
-    pub uom: Option<String>,
+    /// Unit of `quantity` (`KGM`, `EA`…); `EA` for EPCs and for unitless quantity elements
+    /// (borrowed: most objects are counted in `EA`, which needs no allocation).
+    pub uom: Option<Cow<'static, str>>,
 }
 
 /// A place (read point, business location), canonicalised.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Place {
-    /// Canonical Digital Link (`https://id.gs1.org/414/<gln>[/254/<ext>]`) or as written.
-    pub link: String,
+    /// Canonical Digital Link (`https://id.gs1.org/414/<gln>[/254/<ext>]`) or as written
+    /// (shared text, like [`ObjectKey::link`]).
+    pub link: Text,
     /// The 13-digit GLN of the facility, without extension; facility hazards match on it.
-    pub gln: Option<String>,
+    pub gln: Option<Text>,
 }
 
 impl Place {
@@ -93,14 +101,16 @@ impl Place {
         let trimmed = written.trim();
         match gs1::classify(trimmed) {
             Some(identifier @ Identifier::Location { .. }) => {
-                let link = identifier.to_canonical_link();
+                let link = Text::from(identifier.to_canonical_link());
                 let Identifier::Location { gln, .. } = identifier else {
                     return Self { link, gln: None };
                 };
-                Self { link, gln: Some(gln) }
+                Self { link, gln: Some(Text::from(gln)) }
             }
-            Some(identifier) => Self { link: identifier.to_canonical_link(), gln: None },
-            None => Self { link: trimmed.to_owned(), gln: None },
+            Some(identifier) => {
+                Self { link: Text::from(identifier.to_canonical_link()), gln: None }
+            }
+            None => Self { link: Text::from(trimmed), gln: None },
         }
     }
 }
@@ -120,8 +130,8 @@ pub struct DocumentRef {
 pub struct Endpoint {
     /// CBV type as a bare word (`owning_party`, `possessing_party`, `location`) or custom URI.
     pub endpoint_type: String,
-    /// The party or location, canonicalised when it is a GS1 key.
-    pub id: String,
+    /// The party or location, canonicalised when it is a GS1 key (shared text).
+    pub id: Text,
 }
 
 /// Lot master data from ILMD: what FSMA and consumers ask about a lot's origin.
@@ -276,11 +286,11 @@ pub const CANONICAL_CACHE_LIMIT: usize = 1 << 14;
 #[derive(Debug, Default)]
 pub struct CanonicalCache {
     /// Identifier as written → its key.
-    objects: HashMap<Box<str>, ObjectKey>,
+    objects: HashMap<Box<str>, ObjectKey, SeededState>,
     /// Location as written → the place.
-    places: HashMap<Box<str>, Place>,
+    places: HashMap<Box<str>, Place, SeededState>,
     /// Source / destination as written → canonical form.
-    endpoints: HashMap<Box<str>, String>,
+    endpoints: HashMap<Box<str>, Text, SeededState>,
 }
 
 impl CanonicalCache {
@@ -302,12 +312,13 @@ impl CanonicalCache {
         place
     }
 
-    fn endpoint(&mut self, written: &str) -> String {
+    fn endpoint(&mut self, written: &str) -> Text {
         if let Some(canonical) = self.endpoints.get(written) {
-            return canonical.clone();
+            return Text::clone(canonical);
         }
         let trimmed = written.trim();
-        let canonical = gs1::canonical_digital_link(trimmed).unwrap_or_else(|| trimmed.to_owned());
+        let canonical =
+            gs1::canonical_digital_link(trimmed).map_or_else(|| Text::from(trimmed), Text::from);
         bounded_insert(&mut self.endpoints, written, canonical.clone());
         canonical
     }
@@ -328,7 +339,11 @@ impl CanonicalCache {
 }
 
 /// Remembers `value` for `written`, forgetting everything first when the map is full.
-fn bounded_insert<Value>(map: &mut HashMap<Box<str>, Value>, written: &str, value: Value) {
+fn bounded_insert<Value>(
+    map: &mut HashMap<Box<str>, Value, SeededState>,
+    written: &str,
+    value: Value,
+) {
     if map.len() >= CANONICAL_CACHE_LIMIT {
         map.clear();
     }
@@ -379,8 +394,8 @@ impl Facts {
                     document_type: transaction
                         .transaction_type
                         .as_ref()
-                        .map(|value| super::Text::from(value.bare_word_or_uri())),
-                    id: super::Text::from(transaction.value.trim()),
+                        .map(|value| Text::from(value.bare_word_or_uri())),
+                    id: Text::from(transaction.value.trim()),
                 })
                 .collect(),
             sources: event.source_list.iter().map(|source| endpoint_of(source, cache)).collect(),
@@ -440,13 +455,13 @@ fn objects_of(
     objects.extend(epcs.iter().map(|epc| ObjectFact {
         key: cache.object(epc),
         quantity: Some(1.0),
-        uom: Some(EACH.to_owned()),
+        uom: Some(Cow::Borrowed(EACH)),
     }));
     objects.extend(quantities.iter().map(|element| ObjectFact {
         key: cache.object(&element.epc_class),
         quantity:
             element.quantity.as_ref().map(|quantity| quantity.to_f64()).filter(|q| q.is_finite()),
-        uom: Some(element.uom.clone().unwrap_or_else(|| EACH.to_owned())),
+        uom: Some(element.uom.clone().map_or(Cow::Borrowed(EACH), Cow::Owned)),
     }));
     objects
 }

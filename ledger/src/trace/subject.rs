@@ -53,7 +53,7 @@ impl Subject {
         let key = ObjectKey::parse(trimmed);
         match key.kind {
             ObjectKind::Lot | ObjectKind::Item | ObjectKind::LogisticUnit => {
-                Ok(Self { link: key.link })
+                Ok(Self { link: key.link.to_string() })
             }
             ObjectKind::Class | ObjectKind::Other => {
                 Err(SubjectError::NotTraceable(trimmed.to_owned()))

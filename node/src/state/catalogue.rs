@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use lotline_ledger::epcis::{self, Event, VocabularyValue};
 use lotline_ledger::gs1;
 use lotline_ledger::trace::facts::{Facts, ObjectFact};
-use lotline_ledger::trace::{EntryRef, EventHashId};
+use lotline_ledger::trace::{EntryRef, EventHashId, Text};
 use serde::Serialize;
 
 use super::State;
@@ -40,18 +40,19 @@ pub struct Row {
     biz_step: Option<String>,
     /// Canonical web URI of the disposition.
     disposition: Option<String>,
-    /// Canonical form of the read point.
-    read_point: Option<String>,
+    /// Canonical form of the read point. Identifiers are the lot index's shared texts: the
+    /// same places, lots and pallets recur row after row, held once.
+    read_point: Option<Text>,
     /// Canonical form of the business location.
-    biz_location: Option<String>,
+    biz_location: Option<Text>,
     /// `epcList` and `childEPCs`, canonical.
-    epcs: Vec<String>,
+    epcs: Vec<Text>,
     /// Input/output EPCs and `parentID`, canonical.
-    other_epcs: Vec<String>,
+    other_epcs: Vec<Text>,
     /// `quantityList` and `childQuantityList` classes, canonical.
-    classes: Vec<String>,
+    classes: Vec<Text>,
     /// Input/output quantity classes, canonical.
-    other_classes: Vec<String>,
+    other_classes: Vec<Text>,
     /// The `eventID` the capturer declared, if any.
     declared_event_id: Option<String>,
 }
@@ -62,8 +63,9 @@ pub struct Catalogue {
     /// Rows in the order they were indexed.
     rows: Vec<Row>,
     /// Event Hash ID (or declared `eventID`) → row numbers, keyed compactly: comparing long
-    /// `ni:///sha-256;…` texts showed in the catch-up profile.
-    by_event_id: HashMap<EventHashId, Vec<usize>>,
+    /// `ni:///sha-256;…` texts showed in the catch-up profile. Seeded fast hash: ids come from
+    /// peers' events.
+    by_event_id: HashMap<EventHashId, Vec<usize>, foldhash::fast::RandomState>,
 }
 
 /// A page of query results.
@@ -119,12 +121,12 @@ impl Row {
     /// them (EPCs before quantity classes in each role), so nothing is canonicalised twice.
     /// Pure, so rows are built on all cores before the catalogue is locked.
     pub fn new(entry: EntryRef, record_time_ms: i64, event: &Event, facts: &Facts) -> Self {
-        let links = |objects: &[ObjectFact], range: std::ops::Range<usize>| -> Vec<String> {
+        let links = |objects: &[ObjectFact], range: std::ops::Range<usize>| -> Vec<Text> {
             objects
                 .iter()
                 .take(range.end)
                 .skip(range.start)
-                .map(|object| object.key.link.clone())
+                .map(|object| Text::clone(&object.key.link))
                 .collect()
         };
         let (what_epcs, child_epcs) = (event.epcs().len(), event.child_epcs().len());
@@ -133,7 +135,7 @@ impl Row {
         epcs.extend(links(&facts.children, 0..child_epcs));
         let mut other_epcs = links(&facts.inputs, 0..input_epcs);
         other_epcs.extend(links(&facts.outputs, 0..output_epcs));
-        other_epcs.extend(facts.parent.as_ref().map(|parent| parent.link.clone()));
+        other_epcs.extend(facts.parent.as_ref().map(|parent| Text::clone(&parent.link)));
         let mut classes = links(&facts.what, what_epcs..usize::MAX);
         classes.extend(links(&facts.children, child_epcs..usize::MAX));
         let mut other_classes = links(&facts.inputs, input_epcs..usize::MAX);
@@ -145,8 +147,8 @@ impl Row {
             action: event.action.map(|action| action.name()),
             biz_step: vocabulary(&event.biz_step),
             disposition: vocabulary(&event.disposition),
-            read_point: facts.read_point.as_ref().map(|place| place.link.clone()),
-            biz_location: facts.biz_location.as_ref().map(|place| place.link.clone()),
+            read_point: facts.read_point.as_ref().map(|place| Text::clone(&place.link)),
+            biz_location: facts.biz_location.as_ref().map(|place| Text::clone(&place.link)),
             epcs,
             other_epcs,
             classes,
@@ -310,20 +312,20 @@ fn company_prefix_pattern(identifier: &str) -> Option<IdentifierPattern> {
     Some(IdentifierPattern::CompanyPrefix { ai, offset, company_prefix })
 }
 
-fn identifiers<'row>(lists: &[&'row Vec<String>]) -> Vec<&'row String> {
+fn identifiers<'row>(lists: &[&'row Vec<Text>]) -> Vec<&'row Text> {
     lists.iter().flat_map(|list| list.iter()).collect()
 }
 
-fn matches_identifier(wanted: &[IdentifierPattern], present: &[&String]) -> bool {
+fn matches_identifier(wanted: &[IdentifierPattern], present: &[&Text]) -> bool {
     wanted.iter().any(|pattern| match pattern {
         IdentifierPattern::Text(text) => match text.strip_suffix('*') {
             // `key/*` also matches the bare key: an SGLN pattern covers extension 0, whose
             // canonical link is the GLN alone.
             Some(prefix) => present.iter().any(|identifier| {
-                identifier.starts_with(prefix)
-                    || prefix.strip_suffix('/') == Some(identifier.as_str())
+                let identifier: &str = identifier;
+                identifier.starts_with(prefix) || prefix.strip_suffix('/') == Some(identifier)
             }),
-            None => present.contains(&text),
+            None => present.iter().any(|identifier| identifier.as_ref() == text),
         },
         IdentifierPattern::CompanyPrefix { ai, offset, company_prefix } => {
             present.iter().any(|identifier| {
