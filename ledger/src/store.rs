@@ -30,6 +30,8 @@
 //! above it. Entries dropped by a fork resolution leave an empty slot in their segment.
 
 use std::collections::{BTreeMap, HashMap};
+
+use foldhash::fast::RandomState as SeededState;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
@@ -182,19 +184,21 @@ struct State {
 
 /// The in-memory lookups, from what readers ask for to an entry's append order. Rebuilt from
 /// the segments on reopening; changed only by the append that holds the append lock, after
-/// its batch is durable.
+/// its batch is durable. The maps hash with a seeded fast hash: their keys are digests of
+/// peers' data (an author could grind entries towards colliding buckets of an unseeded hash),
+/// and SipHash showed in the catch-up profile.
 #[derive(Debug, Default)]
 struct Indexes {
     /// First order of every segment, ascending.
     segment_starts: Vec<u64>,
     /// Per feed, the order of every sequence number (feeds start at sequence 0).
-    by_author: HashMap<PublicKey, Vec<u64>>,
+    by_author: HashMap<PublicKey, Vec<u64>, SeededState>,
     /// Entry hash → order.
-    by_hash: HashMap<EntryHash, u64>,
+    by_hash: HashMap<EntryHash, u64, SeededState>,
     /// Digest of an EPCIS event hash id → order of the first entry carrying it.
-    by_event: HashMap<[u8; 32], u64>,
+    by_event: HashMap<[u8; 32], u64, SeededState>,
     /// Orders of later entries carrying an event hash id already in `by_event`, ascending.
-    more_by_event: HashMap<[u8; 32], Vec<u64>>,
+    more_by_event: HashMap<[u8; 32], Vec<u64>, SeededState>,
 }
 
 fn event_key(event_id: &str) -> [u8; 32] {
