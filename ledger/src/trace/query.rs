@@ -25,7 +25,7 @@ use super::answer::{
     TraceAnswer, Visit, Warning,
 };
 use super::facts::{DocumentRef, Flow, Kind, MasterData, ObjectKind};
-use super::index::{EventId, Index, NodeId, Resolved, Role, StoredEvent, Symbol};
+use super::index::{EndpointPair, EventId, Index, NodeId, Resolved, Role, StoredEvent, Symbol};
 use super::subject::Subject;
 use super::{EntryRef, EventHashId};
 
@@ -288,15 +288,16 @@ impl Index {
                     ObjectKind::LogisticUnit => {
                         for event_id in &self.node(current).events {
                             let event = self.event(*event_id);
-                            let is_parent =
-                                event.objects_in(Role::Parent).any(|object| object.node == current);
+                            let is_parent = self
+                                .objects_in(event, Role::Parent)
+                                .any(|object| object.node == current);
                             if event.kind != Kind::Aggregation
                                 || !event.is_effective()
                                 || !is_parent
                             {
                                 continue;
                             }
-                            for child in event.objects_in(Role::Child) {
+                            for child in self.objects_in(event, Role::Child) {
                                 if !pallets.contains(&child.node) {
                                     pallets.push(child.node);
                                 }
@@ -422,7 +423,7 @@ impl<'index> Walk<'index> {
             }
             // One pass over the objects: which roles the event has, and which hold pallets.
             let (mut present, mut with_pallets) = ([false; 4], [false; 4]);
-            for object in event.objects.iter() {
+            for object in index.objects(event) {
                 if let Some(slot) = ROLES.iter().position(|role| *role == object.role) {
                     present[slot] = true;
                     with_pallets[slot] |= object.kind == ObjectKind::LogisticUnit;
@@ -448,7 +449,7 @@ impl<'index> Walk<'index> {
 
     fn note_nesting(&mut self, event_id: EventId, role: Role) {
         let index = self.index;
-        for object in index.event(event_id).objects_in(role) {
+        for object in index.objects_in(index.event(event_id), role) {
             let node = index.node(object.node);
             if node.kind == ObjectKind::LogisticUnit {
                 self.warnings
@@ -462,7 +463,7 @@ impl<'index> Walk<'index> {
     fn group_units(&mut self, event_id: EventId, role: Role) -> Vec<(EventId, NodeId)> {
         let index = self.index;
         let event = index.event(event_id);
-        let group: Vec<EventId> = match event.transformation {
+        let group: Vec<EventId> = match event.transformation() {
             Some(group) => index
                 .transformation_group(group)
                 .iter()
@@ -497,7 +498,7 @@ impl<'index> Walk<'index> {
             let event = index.event(event_id);
             if event.kind != Kind::Transformation
                 || !event.is_effective()
-                || !event.objects.iter().any(|object| object.role == from_role)
+                || !index.objects(event).iter().any(|object| object.role == from_role)
             {
                 continue;
             }
@@ -609,10 +610,10 @@ impl<'index> Walk<'index> {
                 let own = HolderId::Organisation(event.author);
                 if self.with_visits {
                     detail.visits.push(Visit {
-                        place: event.place.map(|place| index.text(place)),
+                        place: event.place().map(|place| index.text(place)),
                         organisation: index.author_hex(event.author),
                         date: self.time_text(event.time_ms),
-                        biz_step: event.biz_step.map(|step| index.text(step)),
+                        biz_step: event.biz_step().map(|step| index.text(step)),
                         flow: if role == Role::What { event.flow } else { Flow::Observed },
                         event: index.entry(event_id).event_hash_id.clone(),
                     });
@@ -622,7 +623,7 @@ impl<'index> Walk<'index> {
                         Flow::Produced => {
                             *positions.entry((*unit, own, uom)).or_default() += quantity;
                             detail.origins.push(self.origin(event_id, OriginKind::Commissioned));
-                            if let Some(master) = &event.master {
+                            if let Some(master) = index.master(event_id) {
                                 masters.push((event.time_ms, event_id, master));
                             }
                         }
@@ -644,8 +645,8 @@ impl<'index> Walk<'index> {
                             );
                             if !received {
                                 let holder = HolderId::Consignee {
-                                    party: self.kinds.party(&event.destinations),
-                                    location: self.kinds.location(&event.destinations),
+                                    party: self.kinds.party(index.destinations(event)),
+                                    location: self.kinds.location(index.destinations(event)),
                                 };
                                 *positions.entry((*unit, holder, uom)).or_default() += quantity;
                             }
@@ -661,7 +662,7 @@ impl<'index> Walk<'index> {
                     (Role::Output, Kind::Transformation) => {
                         *positions.entry((*unit, own, uom)).or_default() += quantity;
                         detail.origins.push(self.origin(event_id, OriginKind::Transformed));
-                        if let Some(master) = &event.master {
+                        if let Some(master) = index.master(event_id) {
                             masters.push((event.time_ms, event_id, master));
                         }
                     }
@@ -722,7 +723,7 @@ impl<'index> Walk<'index> {
         Origin {
             how,
             organisation: index.author_hex(event.author),
-            place: event.place.map(|place| index.text(place)),
+            place: event.place().map(|place| index.text(place)),
             date: self.time_text(event.time_ms),
             inputs: inputs.into_iter().collect(),
             event: index.entry(event_id).event_hash_id.clone(),
@@ -740,7 +741,7 @@ impl<'index> Walk<'index> {
         let index = self.index;
         let receiving = index.event(receipt);
         let mut best: Option<(ShipmentRank, EventId)> = None;
-        for object in receiving.objects_in(Role::What) {
+        for object in index.objects_in(receiving, Role::What) {
             let custody = self.custody_of(object.node);
             for candidate in &custody.shipments {
                 let shipping = index.event(*candidate);
@@ -774,7 +775,7 @@ impl<'index> Walk<'index> {
                     _ => continue,
                 };
                 if event.is_effective()
-                    && event.objects_in(Role::What).any(|what| what.node == node)
+                    && index.objects_in(event, Role::What).any(|what| what.node == node)
                 {
                     list.push(*event_id);
                 }
@@ -792,7 +793,7 @@ impl<'index> Walk<'index> {
         let index = self.index;
         let shipping = index.event(shipment);
         let mut receipts = Vec::new();
-        for object in shipping.objects_in(Role::What) {
+        for object in index.objects_in(shipping, Role::What) {
             let custody = self.custody_of(object.node);
             for candidate in &custody.receipts {
                 let receiving = index.event(*candidate);
@@ -882,26 +883,27 @@ impl<'index> Walk<'index> {
         let kinds = self.kinds;
         let text = |symbol: Symbol| index.text(symbol);
         let party = shipping
-            .and_then(|event| kinds.party(&event.destinations))
-            .or_else(|| receiving.and_then(|event| kinds.party(&event.destinations)))
+            .and_then(|event| kinds.party(index.destinations(event)))
+            .or_else(|| receiving.and_then(|event| kinds.party(index.destinations(event))))
             .map(text);
         let location = shipping
-            .and_then(|event| kinds.location(&event.destinations))
-            .or_else(|| receiving.and_then(|event| event.place))
+            .and_then(|event| kinds.location(index.destinations(event)))
+            .or_else(|| receiving.and_then(StoredEvent::place))
             .map(text);
-        let ship_from =
-            shipping.and_then(|event| kinds.location(&event.sources).or(event.place)).map(text);
+        let ship_from = shipping
+            .and_then(|event| kinds.location(index.sources(event)).or(event.place()))
+            .map(text);
         // Both sides usually cite the same despatch advice: repeats are dropped by interned id
         // before any text is taken, so most handoffs carry one document and need no sort.
-        let cited = shipping.into_iter().chain(receiving).flat_map(|event| &event.documents);
+        let cited = shipping.into_iter().chain(receiving).flat_map(|event| index.documents(event));
         let mut documents: Vec<DocumentRef> = Vec::new();
-        for (position, (document_type, id)) in cited.clone().enumerate() {
-            if cited.clone().take(position).any(|earlier| earlier == &(*document_type, *id)) {
+        for (position, document) in cited.clone().enumerate() {
+            if cited.clone().take(position).any(|earlier| earlier == document) {
                 continue;
             }
             documents.push(DocumentRef {
-                document_type: document_type.map(|kind| index.text(kind)),
-                id: index.text(*id),
+                document_type: document.kind().map(|kind| index.text(kind)),
+                id: index.text(document.id),
             });
         }
         if documents.len() > 1 {
@@ -1043,7 +1045,7 @@ fn direct_resolution(
     unit: NodeId,
 ) -> Option<Resolved> {
     let mut found: Option<Resolved> = None;
-    for object in event.objects_in(role) {
+    for object in index.objects_in(event, role) {
         let named_unit = match object.kind {
             ObjectKind::Lot | ObjectKind::Item => index.unit_of(object.node),
             ObjectKind::LogisticUnit | ObjectKind::Class | ObjectKind::Other => continue,
@@ -1051,12 +1053,13 @@ fn direct_resolution(
         if named_unit != unit {
             continue;
         }
+        let (quantity, uom) = (object.quantity(), object.uom());
         match &mut found {
-            Some(sum) if sum.uom == object.uom => {
-                sum.quantity = sum.quantity.zip(object.quantity).map(|(left, right)| left + right);
+            Some(sum) if sum.uom == uom => {
+                sum.quantity = sum.quantity.zip(quantity).map(|(left, right)| left + right);
             }
-            Some(sum) if sum.uom < object.uom => {}
-            _ => found = Some(Resolved { unit, quantity: object.quantity, uom: object.uom }),
+            Some(sum) if sum.uom < uom => {}
+            _ => found = Some(Resolved { unit, quantity, uom }),
         }
     }
     found
@@ -1074,35 +1077,36 @@ fn handoff_match(
     shipping: &StoredEvent,
     receiving: &StoredEvent,
 ) -> Option<u8> {
-    let shares_document = shipping.documents.iter().any(|(_, shipped_document)| {
-        receiving
-            .documents
+    let received_documents = index.documents(receiving);
+    let shares_document = index.documents(shipping).iter().any(|shipped_document| {
+        received_documents
             .iter()
-            .any(|(_, received_document)| shipped_document == received_document)
+            .any(|received_document| shipped_document.id == received_document.id)
     });
     if shares_document {
         return Some(3);
     }
-    let ship_to: Vec<&str> = shipping
-        .destinations
+    let shipped_to = index.destinations(shipping);
+    let ship_to: Vec<&str> = shipped_to
         .iter()
-        .filter(|(endpoint_type, _)| Some(*endpoint_type) == kinds.location)
-        .map(|(_, id)| site(index.symbol(*id)))
+        .filter(|destination| destination.kind() == kinds.location)
+        .map(|destination| site(index.symbol(destination.id)))
         .collect();
-    let received_at = receiving.place.map(|place| site(index.symbol(place)));
+    let received_at = receiving.place().map(|place| site(index.symbol(place)));
     if let Some(received_at) = received_at
         && !ship_to.is_empty()
     {
         return ship_to.contains(&received_at).then_some(2);
     }
-    let shares_destination = shipping
-        .destinations
-        .iter()
-        .any(|destination| receiving.destinations.contains(destination));
+    let received_destinations = index.destinations(receiving);
+    let shares_destination =
+        shipped_to.iter().any(|destination| received_destinations.contains(destination));
     if shares_destination {
         return Some(2);
     }
-    let shares_source = shipping.sources.iter().any(|source| receiving.sources.contains(source));
+    let received_sources = index.sources(receiving);
+    let shares_source =
+        index.sources(shipping).iter().any(|source| received_sources.contains(source));
     shares_source.then_some(1)
 }
 
@@ -1131,21 +1135,21 @@ impl EndpointKinds {
     }
 
     /// The party an endpoint list names: its owning party, else its possessing party.
-    fn party(&self, endpoints: &[(Symbol, Symbol)]) -> Option<Symbol> {
+    fn party(&self, endpoints: &[EndpointPair]) -> Option<Symbol> {
         endpoint_of(endpoints, self.owning_party)
             .or_else(|| endpoint_of(endpoints, self.possessing_party))
     }
 
     /// The location an endpoint list names.
-    fn location(&self, endpoints: &[(Symbol, Symbol)]) -> Option<Symbol> {
+    fn location(&self, endpoints: &[EndpointPair]) -> Option<Symbol> {
         endpoint_of(endpoints, self.location)
     }
 }
 
 /// The id of the first endpoint of type `kind`.
-fn endpoint_of(endpoints: &[(Symbol, Symbol)], kind: Option<Symbol>) -> Option<Symbol> {
+fn endpoint_of(endpoints: &[EndpointPair], kind: Option<Symbol>) -> Option<Symbol> {
     let kind = kind?;
-    endpoints.iter().find(|(endpoint_type, _)| *endpoint_type == kind).map(|(_, id)| *id)
+    endpoints.iter().find(|endpoint| endpoint.kind() == Some(kind)).map(|endpoint| endpoint.id)
 }
 
 fn sort_handoffs(handoffs: &mut [Handoff]) {
