@@ -828,6 +828,11 @@ impl Index {
         self.symbol_by_text.get(text).copied()
     }
 
+    /// Number of distinct authors indexed (author ids run from 0 below it).
+    pub fn author_count(&self) -> usize {
+        self.authors.len()
+    }
+
     /// An author's key.
     pub fn author(&self, author: u32) -> PublicKey {
         self.authors[author as usize]
@@ -974,6 +979,12 @@ impl Index {
     /// resolve each to check the unit was really there at the time.
     pub fn candidate_events(&self, unit: NodeId, candidates: &mut Vec<EventId>) {
         candidates.clear();
+        let record = &self.nodes[unit as usize];
+        if record.items.is_empty() && record.containers.is_empty() {
+            // A node's events are listed once each, in id order: nothing to merge.
+            candidates.extend_from_slice(&record.events);
+            return;
+        }
         let mut objects: Vec<NodeId> = vec![unit];
         objects.extend_from_slice(&self.nodes[unit as usize].items);
         let mut position = 0;

@@ -224,9 +224,9 @@ impl Index {
                     Role::Input => (Role::Output, &mut made_into),
                     _ => continue,
                 };
-                walk.relied.push(event_id);
+                walk.relied.insert(event_id);
                 for (other_event, other_unit) in walk.group_units(event_id, other_role) {
-                    walk.relied.push(other_event);
+                    walk.relied.insert(other_event);
                     target.insert(other_unit);
                 }
             }
@@ -349,9 +349,8 @@ impl Index {
 /// One query's working state: scratch buffers, the events relied on, warnings.
 struct Walk<'index> {
     index: &'index Index,
-    /// Events the answer relies on, in the order met (duplicates removed at the end: pushing
-    /// is cheaper than keeping a set on the hot path).
-    relied: Vec<EventId>,
+    /// Events the answer relies on.
+    relied: EventSet,
     /// Problems met.
     warnings: Vec<Warning>,
     /// Scratch for candidate events.
@@ -380,7 +379,7 @@ impl<'index> Walk<'index> {
     fn new(index: &'index Index) -> Self {
         Self {
             index,
-            relied: Vec::new(),
+            relied: EventSet::new(index.event_count()),
             warnings: Vec::new(),
             candidates: Vec::new(),
             resolutions: FxHashMap::default(),
@@ -603,7 +602,7 @@ impl<'index> Walk<'index> {
             };
             let mut masters: Vec<(i64, EventId, &MasterData)> = Vec::new();
             for (event_id, role, resolved) in self.events_of_unit(*unit) {
-                self.relied.push(event_id);
+                self.relied.insert(event_id);
                 let event = index.event(event_id);
                 let uom = resolved.uom;
                 let quantity = resolved.quantity.unwrap_or(0.0);
@@ -716,7 +715,7 @@ impl<'index> Walk<'index> {
         let mut inputs = BTreeSet::new();
         if how == OriginKind::Transformed {
             for (member, input) in self.group_units(event_id, Role::Input) {
-                self.relied.push(member);
+                self.relied.insert(member);
                 inputs.insert(Text::clone(&index.node(input).link));
             }
         }
@@ -841,13 +840,13 @@ impl<'index> Walk<'index> {
                     .collect(),
             });
         }
-        self.relied.push(shipment);
+        self.relied.insert(shipment);
         if receipts.is_empty() {
             handoffs.push(self.build_handoff(unit, Some(shipment), None, shipped));
             return false;
         }
         for receipt in receipts {
-            self.relied.push(receipt);
+            self.relied.insert(receipt);
             handoffs.push(self.build_handoff(unit, Some(shipment), Some(receipt), shipped));
         }
         true
@@ -856,10 +855,10 @@ impl<'index> Walk<'index> {
     /// The handoff of one receipt of `unit`, with its shipment when one pairs.
     fn receipt_handoff(&mut self, unit: NodeId, receipt: EventId, received: Resolved) -> Handoff {
         let shipment = self.shipment_for_receipt(receipt);
-        self.relied.push(receipt);
+        self.relied.insert(receipt);
         let mut amount = received;
         if let Some(shipment) = shipment {
-            self.relied.push(shipment);
+            self.relied.insert(shipment);
             if let Some(shipped) =
                 self.resolve(shipment, Role::What).iter().find(|item| item.unit == unit)
             {
@@ -933,81 +932,161 @@ impl<'index> Walk<'index> {
 
     /// The relied-on events as sorted hash ids and sorted entries.
     fn relied_entries(&mut self) -> (Vec<EventHashId>, Vec<EntryRef>) {
-        let index = self.index;
-        let mut relied = std::mem::take(&mut self.relied);
-        relied.sort_unstable();
-        relied.dedup();
-        let lists = relied_lists(index, &relied);
-        self.relied = relied;
-        lists
+        relied_lists(self.index, &self.relied.to_sorted_vec())
     }
 }
 
-/// The relied-on `events` (distinct) as an answer lists them: their Event Hash IDs sorted
-/// without duplicates (one event may sit in two feeds), and their entries sorted by author and
-/// position. Each event is read from the index once: the index is far larger than the cache,
-/// and reading every event again for each list cost a memory miss per event per list. The
-/// sorts then work on compact keys over the local copies.
-fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<EntryRef>) {
-    let entries: Vec<EntryRef> =
-        events.iter().map(|event_id| index.entry(*event_id).clone()).collect();
-    // Authors numbered as met, then ranked by key (a few dozen), so entries sort on integers.
-    let mut number_of_author: FxHashMap<PublicKey, usize> = FxHashMap::default();
-    let numbers: Vec<usize> = entries
-        .iter()
-        .map(|entry| {
-            let next = number_of_author.len();
-            *number_of_author.entry(entry.author).or_insert(next)
-        })
-        .collect();
-    let mut authors: Vec<(PublicKey, usize)> = number_of_author.into_iter().collect();
-    authors.sort_unstable();
-    let mut rank_of_number = vec![0; authors.len()];
-    for (rank, (_, number)) in authors.iter().enumerate() {
-        rank_of_number[*number] = rank;
-    }
-    // One integer per entry: author rank, then sequence, then position in `entries` (an answer
-    // holds far fewer than 2^32 entries and organisations, so the fields never overlap).
-    let mut order: Vec<u128> = entries
-        .iter()
-        .zip(numbers)
-        .enumerate()
-        .map(|(position, (entry, number))| {
-            (rank_of_number[number] as u128) << 96
-                | u128::from(entry.sequence) << 32
-                | position as u128
-        })
-        .collect();
-    order.sort_unstable();
-    let sorted_entries = order.iter().map(|key| entries[(*key as u32) as usize].clone()).collect();
-    (sorted_hash_ids(&entries), sorted_entries)
+/// The events an answer relies on. A recall adds ten thousand events with many repeats: they
+/// are pushed as met, and handed back in id order through one bit per indexed event (no sort);
+/// a small trace sorts its few events instead of clearing a bitmap as large as the index.
+#[derive(Debug)]
+struct EventSet {
+    /// Every event added, repeats included.
+    pushed: Vec<EventId>,
+    /// Events in the index (bitmap size).
+    event_count: usize,
 }
 
-/// The Event Hash IDs of `entries`, sorted, without duplicates. Digests sort as integers (their
-/// first 8 bytes above the position in `entries`), then each run sharing those 8 bytes (the
-/// same event in two feeds, or a one-in-2^64 coincidence) is put in full order; the rare ids
-/// kept as text are merged in by a full sort.
-fn sorted_hash_ids(entries: &[EntryRef]) -> Vec<EventHashId> {
-    let hash_id = |key: u128| &entries[(key as u64) as usize].event_hash_id;
-    let mut digests: Vec<u128> = Vec::with_capacity(entries.len());
-    let mut texts: Vec<EventHashId> = Vec::new();
-    for (position, entry) in entries.iter().enumerate() {
-        match &entry.event_hash_id {
-            EventHashId::Sha256(digest) => {
-                let mut prefix = [0u8; 8];
-                prefix.copy_from_slice(&digest[..8]);
-                digests.push(u128::from(u64::from_be_bytes(prefix)) << 64 | position as u128);
+impl EventSet {
+    /// Events per pushed event above which a sort beats scanning the bitmap.
+    const EVENTS_PER_SORTED: usize = 512;
+
+    fn new(event_count: usize) -> Self {
+        Self { pushed: Vec::new(), event_count }
+    }
+
+    fn insert(&mut self, event: EventId) {
+        self.pushed.push(event);
+    }
+
+    /// The events, ascending, each once.
+    fn to_sorted_vec(&self) -> Vec<EventId> {
+        if self.pushed.len() * Self::EVENTS_PER_SORTED < self.event_count {
+            let mut events = self.pushed.clone();
+            events.sort_unstable();
+            events.dedup();
+            return events;
+        }
+        let mut words = vec![0u64; self.event_count.div_ceil(64)];
+        for event in &self.pushed {
+            let word = *event as usize / 64;
+            if word >= words.len() {
+                words.resize(word + 1, 0);
             }
-            EventHashId::Text(_) => texts.push(entry.event_hash_id.clone()),
+            words[word] |= 1 << (event % 64);
+        }
+        let distinct = words.iter().map(|word| word.count_ones() as usize).sum();
+        let mut events = Vec::with_capacity(distinct);
+        for (position, word) in words.iter().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                events.push((position * 64) as EventId + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+        }
+        events
+    }
+}
+
+/// The relied-on `events` (distinct, ascending) as an answer lists them: their Event Hash IDs
+/// sorted without duplicates (one event may sit in two feeds), and their entries sorted by
+/// author and position.
+///
+/// Events come in id order, which is each feed's order in practice, so entries are bucketed by
+/// author (a counting sort over the few dozen authors met) and a bucket is sorted only when it
+/// is not already in position order. Hash ids are sorted by a radix sort on their first bytes.
+/// Every entry is read from the index in id order first, so the later reads hit the cache.
+fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<EntryRef>) {
+    const UNRANKED: u32 = u32::MAX;
+    let mut rank_of_author = vec![UNRANKED; index.author_count()];
+    let mut authors_met: Vec<u32> = Vec::new();
+    let authors: Vec<u32> = events
+        .iter()
+        .map(|event_id| {
+            let author = index.event(*event_id).author;
+            if rank_of_author[author as usize] == UNRANKED {
+                rank_of_author[author as usize] = 0;
+                authors_met.push(author);
+            }
+            author
+        })
+        .collect();
+    authors_met.sort_unstable_by_key(|author| index.author(*author));
+    let mut bucket_starts = vec![0usize; authors_met.len() + 1];
+    for (rank, author) in authors_met.iter().enumerate() {
+        rank_of_author[*author as usize] = rank as u32;
+    }
+    for author in &authors {
+        bucket_starts[rank_of_author[*author as usize] as usize + 1] += 1;
+    }
+    for rank in 1..bucket_starts.len() {
+        bucket_starts[rank] += bucket_starts[rank - 1];
+    }
+    // Positions in `events`, grouped by author rank, ascending within each group.
+    let mut order = vec![0usize; events.len()];
+    let mut next_slot = bucket_starts.clone();
+    for (position, author) in authors.iter().enumerate() {
+        let slot = &mut next_slot[rank_of_author[*author as usize] as usize];
+        order[*slot] = position;
+        *slot += 1;
+    }
+    let sequence = |position: &usize| index.entry(events[*position]).sequence;
+    for bucket in bucket_starts.windows(2) {
+        let positions = &mut order[bucket[0]..bucket[1]];
+        if !positions.is_sorted_by_key(sequence) {
+            positions.sort_unstable_by_key(sequence);
         }
     }
-    digests.sort_unstable();
-    for run in digests.chunk_by_mut(|left, right| left >> 64 == right >> 64) {
+    let entries = order.iter().map(|position| index.entry(events[*position]).clone()).collect();
+    let hash_ids: Vec<&EventHashId> =
+        events.iter().map(|event_id| &index.entry(*event_id).event_hash_id).collect();
+    (sorted_hash_ids(&hash_ids), entries)
+}
+
+/// `hash_ids` sorted, without duplicates. Digests are radix-sorted on their first
+/// [`PREFIX_BYTES`] bytes (a stable sort, so equal prefixes keep their input order), then each
+/// run sharing that prefix (the same event in two feeds, or a rare coincidence) is put in full
+/// order; the rare ids kept as text are merged in by a full sort.
+fn sorted_hash_ids(hash_ids: &[&EventHashId]) -> Vec<EventHashId> {
+    /// Digest bytes the radix sort orders by.
+    const PREFIX_BYTES: usize = 6;
+    let mut keys: Vec<(u64, usize)> = Vec::with_capacity(hash_ids.len());
+    let mut texts: Vec<EventHashId> = Vec::new();
+    for (position, hash_id) in hash_ids.iter().enumerate() {
+        match hash_id {
+            EventHashId::Sha256(digest) => {
+                let prefix = digest[..PREFIX_BYTES]
+                    .iter()
+                    .fold(0u64, |key, byte| key << 8 | u64::from(*byte));
+                keys.push((prefix, position));
+            }
+            EventHashId::Text(_) => texts.push((*hash_id).clone()),
+        }
+    }
+    let mut scratch = vec![(0u64, 0usize); keys.len()];
+    for byte in 0..PREFIX_BYTES {
+        let shift = 8 * byte;
+        let mut starts = [0usize; 257];
+        for (prefix, _) in &keys {
+            starts[((prefix >> shift) & 0xff) as usize + 1] += 1;
+        }
+        for digit in 1..starts.len() {
+            starts[digit] += starts[digit - 1];
+        }
+        for key in &keys {
+            let slot = &mut starts[((key.0 >> shift) & 0xff) as usize];
+            scratch[*slot] = *key;
+            *slot += 1;
+        }
+        std::mem::swap(&mut keys, &mut scratch);
+    }
+    for run in keys.chunk_by_mut(|left, right| left.0 == right.0) {
         if run.len() > 1 {
-            run.sort_unstable_by(|left, right| hash_id(*left).cmp(hash_id(*right)));
+            run.sort_unstable_by(|left, right| hash_ids[left.1].cmp(hash_ids[right.1]));
         }
     }
-    let mut sorted: Vec<EventHashId> = digests.iter().map(|key| hash_id(*key).clone()).collect();
+    let mut sorted: Vec<EventHashId> =
+        keys.iter().map(|(_, position)| hash_ids[*position].clone()).collect();
     if !texts.is_empty() {
         sorted.append(&mut texts);
         sorted.sort_unstable();
@@ -1188,6 +1267,23 @@ pub fn format_time(time_ms: i64) -> String {
 mod tests {
     use super::*;
 
+    /// Both ways of listing a set (sorting a few, scanning the bitmap for many) give the
+    /// events ascending and each once.
+    #[test]
+    fn event_sets_list_each_event_once_in_order() {
+        let added = [70, 3, 3, 64, 0, 199, 70, 5];
+        let mut expected = added.to_vec();
+        expected.sort_unstable();
+        expected.dedup();
+        for event_count in [200, 200 * EventSet::EVENTS_PER_SORTED] {
+            let mut set = EventSet::new(event_count);
+            for event in added {
+                set.insert(event);
+            }
+            assert_eq!(set.to_sorted_vec(), expected, "with {event_count} events indexed");
+        }
+    }
+
     /// Hash ids sort as their text: digests sharing their first bytes, the same id twice (one
     /// event in two feeds) and ids kept as text all land where a plain sort puts them.
     #[test]
@@ -1220,6 +1316,8 @@ mod tests {
         let mut expected = ids.to_vec();
         expected.sort_by_key(ToString::to_string);
         expected.dedup();
-        assert_eq!(sorted_hash_ids(&entries), expected);
+        let hash_ids: Vec<&EventHashId> =
+            entries.iter().map(|entry| &entry.event_hash_id).collect();
+        assert_eq!(sorted_hash_ids(&hash_ids), expected);
     }
 }
