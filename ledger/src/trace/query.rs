@@ -12,7 +12,7 @@
 //! followed again.
 
 use std::collections::BTreeSet;
-use std::rc::Rc;
+use std::ops::Range;
 
 use rustc_hash::FxHashMap;
 
@@ -32,8 +32,6 @@ use super::{EntryRef, EventHashId};
 /// One frame of the iterative depth-first walk: the unit, its next units (with the edge's
 /// event) and how many of them were taken.
 type Frame = (NodeId, Vec<(NodeId, EventId)>, usize);
-/// One event side resolved to units, and whether pallet nesting was cut off on the way.
-type Resolution = (Rc<[Resolved]>, bool);
 /// How a candidate shipment ranks for a receipt: match strength ([`handoff_match`]), then the
 /// latest, then the earlier id.
 type ShipmentRank = (u8, i64, std::cmp::Reverse<EventId>);
@@ -358,15 +356,24 @@ struct Walk<'index> {
     /// Each event side resolved so far (pallets expanded to their contents at the event's
     /// time), with whether nesting was cut off: a recall meets the same pallet shipment once
     /// per lot on the pallet, and resolves it once.
-    resolutions: FxHashMap<(EventId, Role), Resolution>,
+    resolutions: FxHashMap<(EventId, Role), Span>,
+    /// The resolved sides, one run each (see `resolutions`): one growing buffer instead of an
+    /// allocation per side, freed at once.
+    resolved_arena: Vec<Resolved>,
+    /// Scratch for resolving one side.
+    resolve_scratch: Vec<Resolved>,
     /// The shipment each receipt pairs with, as found so far.
     shipments: FxHashMap<EventId, Option<EventId>>,
     /// The receipts each shipment pairs with, as found so far.
-    receipts: FxHashMap<EventId, Rc<[EventId]>>,
+    receipts: FxHashMap<EventId, Span>,
+    /// The runs of `receipts` and `custody`.
+    event_arena: Vec<EventId>,
+    /// Scratch for the receipts of one shipment holding one unit.
+    receipt_scratch: Vec<EventId>,
     /// The effective shipments and receipts naming each node as a what-object, found once
     /// per node: pairing a lot's k shipments with its k receipts would otherwise read every
     /// event of the lot 2k times.
-    custody: FxHashMap<NodeId, Rc<Custody>>,
+    custody: FxHashMap<NodeId, Custody>,
     /// Event times already formatted.
     time_texts: FxHashMap<i64, Text>,
     /// Whether answers list every visit of every lot (trace) or only what a recall needs.
@@ -383,8 +390,12 @@ impl<'index> Walk<'index> {
             warnings: Vec::new(),
             candidates: Vec::new(),
             resolutions: FxHashMap::default(),
+            resolved_arena: Vec::new(),
+            resolve_scratch: Vec::new(),
             shipments: FxHashMap::default(),
             receipts: FxHashMap::default(),
+            event_arena: Vec::new(),
+            receipt_scratch: Vec::new(),
             custody: FxHashMap::default(),
             time_texts: FxHashMap::default(),
             with_visits: true,
@@ -393,18 +404,21 @@ impl<'index> Walk<'index> {
     }
 
     /// The units on the `role` side of `event_id`, pallets expanded (memoised per query).
-    fn resolve(&mut self, event_id: EventId, role: Role) -> Rc<[Resolved]> {
-        if let Some((resolved, _)) = self.resolutions.get(&(event_id, role)) {
-            return Rc::clone(resolved);
-        }
-        let mut resolved = Vec::new();
-        let cut_off = self.index.resolve(event_id, role, &mut resolved);
-        if cut_off {
-            self.note_nesting(event_id, role);
-        }
-        let resolved: Rc<[Resolved]> = resolved.into();
-        self.resolutions.insert((event_id, role), (Rc::clone(&resolved), cut_off));
-        resolved
+    fn resolve(&mut self, event_id: EventId, role: Role) -> &[Resolved] {
+        let span = match self.resolutions.get(&(event_id, role)) {
+            Some(span) => *span,
+            None => {
+                let mut resolved = std::mem::take(&mut self.resolve_scratch);
+                if self.index.resolve(event_id, role, &mut resolved) {
+                    self.note_nesting(event_id, role);
+                }
+                let span = Span::append(&mut self.resolved_arena, &resolved);
+                self.resolve_scratch = resolved;
+                self.resolutions.insert((event_id, role), span);
+                span
+            }
+        };
+        &self.resolved_arena[span.range()]
     }
 
     /// Every effective event that names `unit` once resolved, with the role and the resolved
@@ -584,10 +598,17 @@ impl<'index> Walk<'index> {
     fn lot_pass(&mut self, units: &[NodeId]) -> TraceAnswer {
         let index = self.index;
         let mut answer = TraceAnswer::default();
-        // Summed per key in event order; the answer sorts what is left, so a hash map will do.
+        // About four handoffs per lot: growing a vector of these large structs copies them.
+        answer.consignees.reserve(units.len() * 4);
+        // One unit's amounts, summed per key in event order (its events are all met while the
+        // unit is processed); what is left is sorted per unit, so a hash map will do.
         let mut positions: FxHashMap<(NodeId, HolderId, Option<Symbol>), f64> =
             FxHashMap::default();
+        // Answers list units in link order (`units` is sorted so), and each unit's handoffs and
+        // positions are added while it is processed: sorting within each unit's run sorts all.
         for unit in units {
+            let first_handoff = answer.consignees.len();
+            let first_position = answer.in_distribution.len();
             let node = index.node(*unit);
             match node.kind {
                 ObjectKind::Lot => answer.lots.push(Text::clone(&node.link)),
@@ -679,33 +700,30 @@ impl<'index> Walk<'index> {
                 .visits
                 .sort_by(|left, right| (&left.date, &left.event).cmp(&(&right.date, &right.event)));
             answer.details.push(detail);
-        }
-        let mut in_distribution = Vec::new();
-        for ((unit, holder, uom), quantity) in positions {
-            if quantity <= QUANTITY_EPSILON {
-                continue;
-            }
-            let holder = match holder {
-                HolderId::Organisation(author) => {
-                    Holder::Organisation { key: index.author_hex(author) }
+            sort_handoffs(&mut answer.consignees[first_handoff..]);
+            for ((unit, holder, uom), quantity) in positions.drain() {
+                if quantity <= QUANTITY_EPSILON {
+                    continue;
                 }
-                HolderId::Consignee { party, location } => Holder::Consignee {
-                    party: party.map(|party| index.text(party)),
-                    location: location.map(|location| index.text(location)),
-                },
-            };
-            in_distribution.push(Position {
-                lot: Text::clone(&index.node(unit).link),
-                holder,
-                quantity,
-                uom: uom.map(|uom| index.text(uom)),
-            });
+                let holder = match holder {
+                    HolderId::Organisation(author) => {
+                        Holder::Organisation { key: index.author_hex(author) }
+                    }
+                    HolderId::Consignee { party, location } => Holder::Consignee {
+                        party: party.map(|party| index.text(party)),
+                        location: location.map(|location| index.text(location)),
+                    },
+                };
+                answer.in_distribution.push(Position {
+                    lot: Text::clone(&index.node(unit).link),
+                    holder,
+                    quantity,
+                    uom: uom.map(|uom| index.text(uom)),
+                });
+            }
+            answer.in_distribution[first_position..]
+                .sort_by(|left, right| (&left.holder, &left.uom).cmp(&(&right.holder, &right.uom)));
         }
-        answer.in_distribution = in_distribution;
-        answer.in_distribution.sort_by(|left, right| {
-            (&left.lot, &left.holder, &left.uom).cmp(&(&right.lot, &right.holder, &right.uom))
-        });
-        sort_handoffs(&mut answer.consignees);
         answer
     }
 
@@ -742,7 +760,7 @@ impl<'index> Walk<'index> {
         let mut best: Option<(ShipmentRank, EventId)> = None;
         for object in index.objects_in(receiving, Role::What) {
             let custody = self.custody_of(object.node);
-            for candidate in &custody.shipments {
+            for candidate in &self.event_arena[custody.shipments.range()] {
                 let shipping = index.event(*candidate);
                 if shipping.time_ms > receiving.time_ms {
                     continue;
@@ -762,55 +780,57 @@ impl<'index> Walk<'index> {
     }
 
     /// The effective shipments and receipts naming `node` as a what-object (memoised).
-    fn custody_of(&mut self, node: NodeId) -> Rc<Custody> {
+    fn custody_of(&mut self, node: NodeId) -> Custody {
+        if let Some(custody) = self.custody.get(&node) {
+            return *custody;
+        }
         let index = self.index;
-        let custody = self.custody.entry(node).or_insert_with(|| {
-            let mut custody = Custody::default();
-            for event_id in &index.node(node).events {
-                let event = index.event(*event_id);
-                let list = match event.flow {
-                    Flow::Shipped => &mut custody.shipments,
-                    Flow::Received => &mut custody.receipts,
-                    _ => continue,
-                };
-                if event.is_effective()
-                    && index.objects_in(event, Role::What).any(|what| what.node == node)
-                {
-                    list.push(*event_id);
-                }
-            }
-            Rc::new(custody)
+        let moves_node = |event_id: &EventId, flow: Flow| {
+            let event = index.event(*event_id);
+            event.flow == flow
+                && event.is_effective()
+                && index.objects_in(event, Role::What).any(|what| what.node == node)
+        };
+        let events = &index.node(node).events;
+        let runs = [Flow::Shipped, Flow::Received].map(|flow| {
+            let start = self.event_arena.len();
+            self.event_arena
+                .extend(events.iter().filter(|event_id| moves_node(event_id, flow)).copied());
+            Span::new(start, self.event_arena.len() - start)
         });
-        Rc::clone(custody)
+        let custody = Custody { shipments: runs[0], receipts: runs[1] };
+        self.custody.insert(node, custody);
+        custody
     }
 
     /// The receipts that pair with a shipment, in time order.
-    fn receipts_for_shipment(&mut self, shipment: EventId) -> Rc<[EventId]> {
+    fn receipts_for_shipment(&mut self, shipment: EventId) -> Span {
         if let Some(receipts) = self.receipts.get(&shipment) {
-            return Rc::clone(receipts);
+            return *receipts;
         }
         let index = self.index;
         let shipping = index.event(shipment);
         let mut receipts = Vec::new();
         for object in index.objects_in(shipping, Role::What) {
             let custody = self.custody_of(object.node);
-            for candidate in &custody.receipts {
-                let receiving = index.event(*candidate);
+            for position in custody.receipts.range() {
+                let candidate = self.event_arena[position];
+                let receiving = index.event(candidate);
                 if receiving.time_ms < shipping.time_ms
-                    || receipts.contains(candidate)
+                    || receipts.contains(&candidate)
                     || handoff_match(index, &self.kinds, shipping, receiving).is_none()
                 {
                     continue;
                 }
-                if self.shipment_for_receipt(*candidate) == Some(shipment) {
-                    receipts.push(*candidate);
+                if self.shipment_for_receipt(candidate) == Some(shipment) {
+                    receipts.push(candidate);
                 }
             }
         }
         receipts.sort_by_key(|receipt| (index.event(*receipt).time_ms, *receipt));
-        let receipts: Rc<[EventId]> = receipts.into();
-        self.receipts.insert(shipment, Rc::clone(&receipts));
-        receipts
+        let span = Span::append(&mut self.event_arena, &receipts);
+        self.receipts.insert(shipment, span);
+        span
     }
 
     /// Adds the handoffs of one shipment of `unit` to `handoffs`: one per receipt that received
@@ -824,8 +844,10 @@ impl<'index> Walk<'index> {
         handoffs: &mut Vec<Handoff>,
     ) -> bool {
         let index = self.index;
-        let mut receipts = Vec::new();
-        for &receipt in self.receipts_for_shipment(shipment).iter() {
+        let mut receipts = std::mem::take(&mut self.receipt_scratch);
+        receipts.clear();
+        for position in self.receipts_for_shipment(shipment).range() {
+            let receipt = self.event_arena[position];
             if self.resolve(receipt, Role::What).iter().any(|item| item.unit == unit) {
                 receipts.push(receipt);
             }
@@ -841,15 +863,16 @@ impl<'index> Walk<'index> {
             });
         }
         self.relied.insert(shipment);
-        if receipts.is_empty() {
+        let received = !receipts.is_empty();
+        if !received {
             handoffs.push(self.build_handoff(unit, Some(shipment), None, shipped));
-            return false;
         }
-        for receipt in receipts {
+        for receipt in receipts.iter().copied() {
             self.relied.insert(receipt);
             handoffs.push(self.build_handoff(unit, Some(shipment), Some(receipt), shipped));
         }
-        true
+        self.receipt_scratch = receipts;
+        received
     }
 
     /// The handoff of one receipt of `unit`, with its shipment when one pairs.
@@ -1095,13 +1118,40 @@ fn sorted_hash_ids(hash_ids: &[&EventHashId]) -> Vec<EventHashId> {
     sorted
 }
 
-/// The effective events moving one node as a what-object, in index order.
-#[derive(Debug, Default)]
+/// The effective events moving one node as a what-object, in index order, as runs of
+/// [`Walk::event_arena`].
+#[derive(Debug, Clone, Copy)]
 struct Custody {
     /// Events shipping it.
-    shipments: Vec<EventId>,
+    shipments: Span,
     /// Events receiving it.
-    receipts: Vec<EventId>,
+    receipts: Span,
+}
+
+/// A run of one of a walk's arenas (memoised lists live in one buffer per kind instead of an
+/// allocation each).
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    fn new(start: usize, len: usize) -> Self {
+        let narrow = |value: usize| u32::try_from(value).unwrap_or(u32::MAX);
+        Self { start: narrow(start), len: narrow(len) }
+    }
+
+    /// Appends `items` to `arena` and names their run.
+    fn append<Item: Copy>(arena: &mut Vec<Item>, items: &[Item]) -> Self {
+        let start = arena.len();
+        arena.extend_from_slice(items);
+        Self::new(start, items.len())
+    }
+
+    fn range(self) -> Range<usize> {
+        self.start as usize..self.start as usize + self.len as usize
+    }
 }
 
 /// Who holds an amount, by index ids while the walk adds amounts up (strings are made only
