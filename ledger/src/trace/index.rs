@@ -222,6 +222,21 @@ impl StoredEvent {
     }
 }
 
+/// Where one indexed event lives in the feeds ([`EntryRef`] with the author by its index in
+/// the author table): 88 bytes instead of 112, and what an answer sorts entries by (author,
+/// sequence) sits in the first cache line.
+#[derive(Debug, Clone)]
+struct StoredEntry {
+    /// Position of the entry in its author's feed.
+    sequence: u64,
+    /// Interned author (index into the author table).
+    author: u32,
+    /// Hash of the signed entry bytes.
+    entry_hash: [u8; 32],
+    /// The event's Event Hash ID.
+    event_hash_id: EventHashId,
+}
+
 /// One node of the graph.
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -295,7 +310,7 @@ pub struct Index {
     /// Where each event lives in the feeds, by [`EventId`] (returned with every answer relying
     /// on it). Kept apart from the events: a walk reads events many times and entries once,
     /// and the events alone are twice as dense in the cache.
-    entries: Vec<EntryRef>,
+    entries: Vec<StoredEntry>,
     /// The objects of every event naming two or more, one run per event (see
     /// [`StoredEvent`]): one allocation for all, and an event's objects in one place.
     object_arena: Vec<ObjectUse>,
@@ -423,7 +438,12 @@ impl Index {
             first_object,
         };
         let hash_id_fingerprint = entry.event_hash_id.hash_with(&self.fingerprint_state);
-        self.entries.push(entry);
+        self.entries.push(StoredEntry {
+            sequence: entry.sequence,
+            author,
+            entry_hash: entry.entry_hash,
+            event_hash_id: entry.event_hash_id,
+        });
         self.written_ids.push(facts.event_id.as_deref().map(Box::from));
         self.events.push(stored);
         self.link_event(event_id, &objects, &facts, hash_id_fingerprint);
@@ -680,7 +700,7 @@ impl Index {
             .zip(&self.written_ids)
             .map(|((event, entry), written_id)| {
                 std::mem::size_of::<StoredEvent>()
-                    + std::mem::size_of::<EntryRef>()
+                    + std::mem::size_of::<StoredEntry>()
                     + entry.event_hash_id.heap_bytes()
                     + std::mem::size_of::<Option<Box<str>>>()
                     + written_id.as_ref().map_or(0, |id| id.len())
@@ -804,8 +824,26 @@ impl Index {
     }
 
     /// Where an event lives in the feeds.
-    pub fn entry(&self, event: EventId) -> &EntryRef {
-        &self.entries[event as usize]
+    pub fn entry(&self, event: EventId) -> EntryRef {
+        let stored = &self.entries[event as usize];
+        EntryRef {
+            author: self.authors[stored.author as usize],
+            sequence: stored.sequence,
+            entry_hash: stored.entry_hash,
+            event_hash_id: stored.event_hash_id.clone(),
+        }
+    }
+
+    /// An event's Event Hash ID.
+    pub fn event_hash_id(&self, event: EventId) -> &EventHashId {
+        &self.entries[event as usize].event_hash_id
+    }
+
+    /// Where an event sits in the feeds: its author's index in the author table (see
+    /// [`Index::author`]) and its sequence in that author's feed.
+    pub fn entry_position(&self, event: EventId) -> (u32, u64) {
+        let stored = &self.entries[event as usize];
+        (stored.author, stored.sequence)
     }
 
     /// Number of events applied.

@@ -353,9 +353,13 @@ struct Walk<'index> {
     warnings: Vec<Warning>,
     /// Scratch for candidate events.
     candidates: Vec<EventId>,
+    /// Each unit's candidate events ([`Index::candidate_events`]) as a run of `event_arena`:
+    /// the closure and the lot pass both need them, and merging a unit's pallets' events
+    /// costs a sort.
+    candidate_runs: FxHashMap<NodeId, Span>,
     /// Each event side resolved so far (pallets expanded to their contents at the event's
-    /// time), with whether nesting was cut off: a recall meets the same pallet shipment once
-    /// per lot on the pallet, and resolves it once.
+    /// time), as a run of `resolved_arena`: a recall meets the same pallet shipment once per
+    /// lot on the pallet, and resolves it once.
     resolutions: FxHashMap<(EventId, Role), Span>,
     /// The resolved sides, one run each (see `resolutions`): one growing buffer instead of an
     /// allocation per side, freed at once.
@@ -366,7 +370,7 @@ struct Walk<'index> {
     shipments: FxHashMap<EventId, Option<EventId>>,
     /// The receipts each shipment pairs with, as found so far.
     receipts: FxHashMap<EventId, Span>,
-    /// The runs of `receipts` and `custody`.
+    /// The runs of `candidate_runs`, `receipts` and `custody`.
     event_arena: Vec<EventId>,
     /// Scratch for the receipts of one shipment holding one unit.
     receipt_scratch: Vec<EventId>,
@@ -389,6 +393,7 @@ impl<'index> Walk<'index> {
             relied: EventSet::new(index.event_count()),
             warnings: Vec::new(),
             candidates: Vec::new(),
+            candidate_runs: FxHashMap::default(),
             resolutions: FxHashMap::default(),
             resolved_arena: Vec::new(),
             resolve_scratch: Vec::new(),
@@ -421,15 +426,28 @@ impl<'index> Walk<'index> {
         &self.resolved_arena[span.range()]
     }
 
+    /// The events that may name `unit` once resolved (memoised).
+    fn candidates_of(&mut self, unit: NodeId) -> Span {
+        if let Some(span) = self.candidate_runs.get(&unit) {
+            return *span;
+        }
+        let mut candidates = std::mem::take(&mut self.candidates);
+        self.index.candidate_events(unit, &mut candidates);
+        let span = Span::append(&mut self.event_arena, &candidates);
+        self.candidates = candidates;
+        self.candidate_runs.insert(unit, span);
+        span
+    }
+
     /// Every effective event that names `unit` once resolved, with the role and the resolved
     /// amount; an event naming it in two roles appears twice.
     fn events_of_unit(&mut self, unit: NodeId) -> Vec<(EventId, Role, Resolved)> {
         const ROLES: [Role; 4] = [Role::What, Role::Child, Role::Input, Role::Output];
         let index = self.index;
-        let mut candidates = std::mem::take(&mut self.candidates);
-        index.candidate_events(unit, &mut candidates);
-        let mut found = Vec::new();
-        for event_id in candidates.iter().copied() {
+        let candidates = self.candidates_of(unit);
+        let mut found = Vec::with_capacity(candidates.len as usize);
+        for position in candidates.range() {
+            let event_id = self.event_arena[position];
             let event = index.event(event_id);
             if !event.is_effective() {
                 continue;
@@ -456,7 +474,6 @@ impl<'index> Walk<'index> {
                 }
             }
         }
-        self.candidates = candidates;
         found
     }
 
@@ -504,10 +521,10 @@ impl<'index> Walk<'index> {
             Direction::Back => (Role::Output, Role::Input),
         };
         let index = self.index;
-        let mut candidates = std::mem::take(&mut self.candidates);
-        index.candidate_events(unit, &mut candidates);
+        let candidates = self.candidates_of(unit);
         let mut next = Vec::new();
-        for event_id in candidates.iter().copied() {
+        for position in candidates.range() {
+            let event_id = self.event_arena[position];
             let event = index.event(event_id);
             if event.kind != Kind::Transformation
                 || !event.is_effective()
@@ -522,7 +539,6 @@ impl<'index> Walk<'index> {
                 next.push((other, member));
             }
         }
-        self.candidates = candidates;
         // Link order, not id order: answers must not depend on the order entries arrived in.
         next.sort_by(|left, right| {
             (&index.node(left.0).link, index.entry(left.1))
@@ -565,7 +581,7 @@ impl<'index> Walk<'index> {
                     Some(&ON_PATH) => self.warnings.push(Warning::Cycle {
                         from: index.node(current).link.to_string(),
                         to: index.node(neighbour).link.to_string(),
-                        event: index.entry(event_id).event_hash_id.clone(),
+                        event: index.event_hash_id(event_id).clone(),
                     }),
                     Some(_) => {}
                 }
@@ -635,7 +651,7 @@ impl<'index> Walk<'index> {
                         date: self.time_text(event.time_ms),
                         biz_step: event.biz_step().map(|step| index.text(step)),
                         flow: if role == Role::What { event.flow } else { Flow::Observed },
-                        event: index.entry(event_id).event_hash_id.clone(),
+                        event: index.event_hash_id(event_id).clone(),
                     });
                 }
                 match (role, event.kind) {
@@ -743,7 +759,7 @@ impl<'index> Walk<'index> {
             place: event.place().map(|place| index.text(place)),
             date: self.time_text(event.time_ms),
             inputs: inputs.into_iter().collect(),
-            event: index.entry(event_id).event_hash_id.clone(),
+            event: index.event_hash_id(event_id).clone(),
         }
     }
 
@@ -855,10 +871,10 @@ impl<'index> Walk<'index> {
         if receipts.len() > 1 {
             self.warnings.push(Warning::ReceivedTwice {
                 lot: index.node(unit).link.to_string(),
-                shipping_event: index.entry(shipment).event_hash_id.clone(),
+                shipping_event: index.event_hash_id(shipment).clone(),
                 receiving_events: receipts
                     .iter()
-                    .map(|receipt| index.entry(*receipt).event_hash_id.clone())
+                    .map(|receipt| index.event_hash_id(*receipt).clone())
                     .collect(),
             });
         }
@@ -943,8 +959,8 @@ impl<'index> Walk<'index> {
             received_by: receiving.map(|event| index.author_hex(event.author)),
             received_at: receiving.map(|event| self.time_text(event.time_ms)),
             documents,
-            shipping_event: shipment.map(|event| index.entry(event).event_hash_id.clone()),
-            receiving_event: receipt.map(|event| index.entry(event).event_hash_id.clone()),
+            shipping_event: shipment.map(|event| index.event_hash_id(event).clone()),
+            receiving_event: receipt.map(|event| index.event_hash_id(event).clone()),
         }
     }
 
@@ -1023,15 +1039,15 @@ fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<Ent
     const UNRANKED: u32 = u32::MAX;
     let mut rank_of_author = vec![UNRANKED; index.author_count()];
     let mut authors_met: Vec<u32> = Vec::new();
-    let authors: Vec<u32> = events
+    let positions: Vec<(u32, u64)> = events
         .iter()
         .map(|event_id| {
-            let author = index.event(*event_id).author;
+            let (author, sequence) = index.entry_position(*event_id);
             if rank_of_author[author as usize] == UNRANKED {
                 rank_of_author[author as usize] = 0;
                 authors_met.push(author);
             }
-            author
+            (author, sequence)
         })
         .collect();
     authors_met.sort_unstable_by_key(|author| index.author(*author));
@@ -1039,7 +1055,7 @@ fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<Ent
     for (rank, author) in authors_met.iter().enumerate() {
         rank_of_author[*author as usize] = rank as u32;
     }
-    for author in &authors {
+    for (author, _) in &positions {
         bucket_starts[rank_of_author[*author as usize] as usize + 1] += 1;
     }
     for rank in 1..bucket_starts.len() {
@@ -1048,21 +1064,21 @@ fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<Ent
     // Positions in `events`, grouped by author rank, ascending within each group.
     let mut order = vec![0usize; events.len()];
     let mut next_slot = bucket_starts.clone();
-    for (position, author) in authors.iter().enumerate() {
+    for (position, (author, _)) in positions.iter().enumerate() {
         let slot = &mut next_slot[rank_of_author[*author as usize] as usize];
         order[*slot] = position;
         *slot += 1;
     }
-    let sequence = |position: &usize| index.entry(events[*position]).sequence;
+    let sequence = |position: &usize| positions[*position].1;
     for bucket in bucket_starts.windows(2) {
         let positions = &mut order[bucket[0]..bucket[1]];
         if !positions.is_sorted_by_key(sequence) {
             positions.sort_unstable_by_key(sequence);
         }
     }
-    let entries = order.iter().map(|position| index.entry(events[*position]).clone()).collect();
+    let entries = order.iter().map(|position| index.entry(events[*position])).collect();
     let hash_ids: Vec<&EventHashId> =
-        events.iter().map(|event_id| &index.entry(*event_id).event_hash_id).collect();
+        events.iter().map(|event_id| index.event_hash_id(*event_id)).collect();
     (sorted_hash_ids(&hash_ids), entries)
 }
 
