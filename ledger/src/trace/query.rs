@@ -540,9 +540,14 @@ impl<'index> Walk<'index> {
             }
         }
         // Link order, not id order: answers must not depend on the order entries arrived in.
+        // Events compare by author key and sequence, which name an entry on their own.
+        let entry_order = |event: EventId| {
+            let (author, sequence) = index.entry_position(event);
+            (index.author(author), sequence)
+        };
         next.sort_by(|left, right| {
-            (&index.node(left.0).link, index.entry(left.1))
-                .cmp(&(&index.node(right.0).link, index.entry(right.1)))
+            (&index.node(left.0).link, entry_order(left.1))
+                .cmp(&(&index.node(right.0).link, entry_order(right.1)))
         });
         next.dedup();
         next
