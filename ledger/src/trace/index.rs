@@ -54,69 +54,190 @@ pub enum Role {
     Output,
 }
 
-/// One object named by an event, interned.
+/// An optional [`Symbol`] in four bytes (`u32::MAX` stands for none; [`Index::intern`] never
+/// hands that value out), so the optional fields of an event record cost no padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct PackedSymbol(u32);
+
+impl PackedSymbol {
+    const NONE: Self = Self(u32::MAX);
+
+    fn new(symbol: Option<Symbol>) -> Self {
+        symbol.map_or(Self::NONE, Self)
+    }
+
+    fn get(self) -> Option<Symbol> {
+        (self != Self::NONE).then_some(self.0)
+    }
+}
+
+/// One object named by an event, interned. 20 bytes with 4-byte alignment (the amount is held
+/// as two halves), so an event's first object fits in the event's own cache line.
 #[derive(Debug, Clone, Copy)]
 pub struct ObjectUse {
     /// The node named.
     pub node: NodeId,
+    /// Unit symbol, when stated.
+    uom: PackedSymbol,
+    /// Bits of the amount (`f64::to_bits`, low half first), meaningful when `has_quantity`.
+    quantity_bits: [u32; 2],
     /// Its role in the event.
     pub role: Role,
     /// The node's kind (fixed when the node is created), copied here so a walk knows whether
     /// an event side holds pallets without visiting every node it names.
     pub kind: ObjectKind,
-    /// Amount, when stated.
-    pub quantity: Option<f64>,
-    /// Unit symbol, when stated.
-    pub uom: Option<Symbol>,
+    /// Whether an amount is stated.
+    has_quantity: bool,
 }
 
-/// One indexed event: its entry, and its facts in interned form.
+impl ObjectUse {
+    fn new(
+        node: NodeId,
+        role: Role,
+        kind: ObjectKind,
+        quantity: Option<f64>,
+        uom: Option<Symbol>,
+    ) -> Self {
+        let bits = quantity.map_or(0, f64::to_bits);
+        Self {
+            node,
+            uom: PackedSymbol::new(uom),
+            quantity_bits: [bits as u32, (bits >> 32) as u32],
+            role,
+            kind,
+            has_quantity: quantity.is_some(),
+        }
+    }
+
+    /// Amount, when stated.
+    pub fn quantity(&self) -> Option<f64> {
+        let [low, high] = self.quantity_bits;
+        self.has_quantity.then(|| f64::from_bits(u64::from(high) << 32 | u64::from(low)))
+    }
+
+    /// Unit symbol, when stated.
+    pub fn uom(&self) -> Option<Symbol> {
+        self.uom.get()
+    }
+}
+
+/// A reference document (type, id) or a source / destination (type, id), interned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EndpointPair {
+    /// The CBV type; always present for sources and destinations, optional for documents.
+    kind: PackedSymbol,
+    /// The document, party or location.
+    pub id: Symbol,
+}
+
+impl EndpointPair {
+    /// The CBV type, when stated.
+    pub fn kind(&self) -> Option<Symbol> {
+        self.kind.get()
+    }
+}
+
+/// Bits of [`StoredEvent::flags`].
+const DECLARATION: u8 = 1;
+const RETRACTED: u8 = 2;
+const HAS_MASTER: u8 = 4;
+
+/// One indexed event: its facts in interned form, in one cache line.
+///
+/// A walk reads thousands of events scattered over the index, and each read is a memory miss
+/// per cache line touched; so everything a walk reads sits in these 64 bytes, the common case
+/// of a single object included. Further objects, documents and endpoints lie in shared arenas
+/// of the [`Index`] (one more line when present), and what only maintenance needs (the written
+/// `eventID`, ILMD master data) lies in side tables. Read the lists through
+/// [`Index::objects`], [`Index::documents`], [`Index::sources`], [`Index::destinations`].
 #[derive(Debug, Clone)]
+#[repr(align(64))]
 pub struct StoredEvent {
+    /// `eventTime` in milliseconds since the Unix epoch.
+    pub time_ms: i64,
     /// Interned author (index into the author table).
     pub author: u32,
+    /// Business location, else read point (canonical link).
+    place: PackedSymbol,
+    /// `bizStep` (bare word or URI).
+    biz_step: PackedSymbol,
+    /// `transformationID`.
+    transformation: PackedSymbol,
+    /// How many objects the event names (in every role).
+    objects_len: u32,
+    /// Where the objects start in [`Index::object_arena`] when there are two or more (a single
+    /// object is `first_object`).
+    objects_start: u32,
+    /// Where the documents and endpoints start in [`Index::endpoint_arena`] (a header of two
+    /// pairs with the counts, then the pairs), `u32::MAX` when the event has none.
+    endpoints_start: u32,
     /// Event type.
     pub kind: Kind,
     /// `action`.
     pub action: Option<ActionKind>,
     /// What it means for custody of its what-objects.
     pub flow: Flow,
-    /// `eventTime` in milliseconds since the Unix epoch.
-    pub time_ms: i64,
-    /// `bizStep` (bare word or URI).
-    pub biz_step: Option<Symbol>,
-    /// Business location, else read point (canonical link).
-    pub place: Option<Symbol>,
-    /// The objects it names, in every role.
-    pub objects: Box<[ObjectUse]>,
-    /// `transformationID`.
-    pub transformation: Option<Symbol>,
-    /// Reference documents: (type, id).
-    pub documents: Box<[(Option<Symbol>, Symbol)]>,
-    /// `sourceList`: (type, id).
-    pub sources: Box<[(Symbol, Symbol)]>,
-    /// `destinationList`: (type, id).
-    pub destinations: Box<[(Symbol, Symbol)]>,
-    /// ILMD lot master data, when the event carries any.
-    pub master: Option<Box<MasterData>>,
-    /// `eventID` as written, one of the names an error declaration may use.
-    pub event_id: Option<Box<str>>,
-    /// This event is an error declaration (never used as a fact itself).
-    pub is_declaration: bool,
-    /// Declared in error by its author: marked, never used.
-    pub retracted: bool,
+    /// [`DECLARATION`], [`RETRACTED`], [`HAS_MASTER`].
+    flags: u8,
+    /// The only object, when the event names exactly one (nine events in ten).
+    first_object: ObjectUse,
 }
 
 impl StoredEvent {
     /// Whether queries may rely on this event.
     pub fn is_effective(&self) -> bool {
-        !self.retracted && !self.is_declaration
+        self.flags & (DECLARATION | RETRACTED) == 0
     }
 
-    /// The objects in one role.
-    pub fn objects_in(&self, role: Role) -> impl Iterator<Item = &ObjectUse> {
-        self.objects.iter().filter(move |object| object.role == role)
+    /// This event is an error declaration (never used as a fact itself).
+    pub fn is_declaration(&self) -> bool {
+        self.flags & DECLARATION != 0
     }
+
+    /// Declared in error by its author: marked, never used.
+    pub fn is_retracted(&self) -> bool {
+        self.flags & RETRACTED != 0
+    }
+
+    /// Whether the event carries ILMD master data ([`Index::master`]).
+    pub fn has_master(&self) -> bool {
+        self.flags & HAS_MASTER != 0
+    }
+
+    /// Business location, else read point (canonical link).
+    pub fn place(&self) -> Option<Symbol> {
+        self.place.get()
+    }
+
+    /// `bizStep` (bare word or URI).
+    pub fn biz_step(&self) -> Option<Symbol> {
+        self.biz_step.get()
+    }
+
+    /// `transformationID`.
+    pub fn transformation(&self) -> Option<Symbol> {
+        self.transformation.get()
+    }
+
+    /// How many objects the event names, in every role.
+    pub fn object_count(&self) -> usize {
+        self.objects_len as usize
+    }
+}
+
+/// Where one indexed event lives in the feeds ([`EntryRef`] with the author by its index in
+/// the author table): 88 bytes instead of 112, and what an answer sorts entries by (author,
+/// sequence) sits in the first cache line.
+#[derive(Debug, Clone)]
+struct StoredEntry {
+    /// Position of the entry in its author's feed.
+    sequence: u64,
+    /// Interned author (index into the author table).
+    author: u32,
+    /// Hash of the signed entry bytes.
+    entry_hash: [u8; 32],
+    /// The event's Event Hash ID.
+    event_hash_id: EventHashId,
 }
 
 /// One node of the graph.
@@ -196,7 +317,21 @@ pub struct Index {
     /// Where each event lives in the feeds, by [`EventId`] (returned with every answer relying
     /// on it). Kept apart from the events: a walk reads events many times and entries once,
     /// and the events alone are twice as dense in the cache.
-    entries: Vec<EntryRef>,
+    entries: Vec<StoredEntry>,
+    /// The objects of every event naming two or more, one run per event (see
+    /// [`StoredEvent`]): one allocation for all, and an event's objects in one place.
+    object_arena: Vec<ObjectUse>,
+    /// The documents, sources and destinations of every event naming any, one run per event:
+    /// two header pairs (document and source counts, then destination count), then the pairs.
+    endpoint_arena: Vec<EndpointPair>,
+    /// ILMD master data by event (events flagged [`StoredEvent::has_master`], one in twenty):
+    /// read only for a lot's origin, so kept out of the event records.
+    masters: HashMap<EventId, MasterData>,
+    /// `eventID` as written, by [`EventId`]: one of the names an error declaration may use,
+    /// read only while applying entries, so kept out of the event records.
+    written_ids: Vec<Option<Box<str>>>,
+    /// Scratch for an event's objects while it is applied (saves an allocation per event).
+    object_scratch: Vec<ObjectUse>,
     /// Every node; a [`NodeId`] indexes here.
     nodes: Vec<Node>,
     /// Canonical link → node.
@@ -256,9 +391,8 @@ impl Index {
         }
         let event_id = EventId::try_from(self.events.len()).unwrap_or(EventId::MAX);
         let flow = facts.flow();
-        let mut objects = Vec::with_capacity(
-            facts.what.len() + facts.children.len() + facts.inputs.len() + facts.outputs.len() + 1,
-        );
+        let mut objects = std::mem::take(&mut self.object_scratch);
+        objects.clear();
         for (role, list) in [
             (Role::What, &facts.what),
             (Role::Child, &facts.children),
@@ -272,47 +406,55 @@ impl Index {
         if let Some(parent) = &facts.parent {
             let node = self.node_for(parent);
             let kind = self.nodes[node as usize].kind;
-            objects.push(ObjectUse { node, role: Role::Parent, kind, quantity: None, uom: None });
+            objects.push(ObjectUse::new(node, Role::Parent, kind, None, None));
         }
         let place = facts.place().map(|place| self.intern(&place.link));
+        let biz_step = facts.biz_step.as_deref().map(|step| self.intern(step));
+        let transformation = facts.transformation_id.as_deref().map(|id| self.intern(id));
+        let endpoints_start = self.store_endpoints(&facts);
+        let (first_object, objects_start) = match objects.as_slice() {
+            [] => (ObjectUse::new(0, Role::What, ObjectKind::Other, None, None), 0),
+            [only] => (*only, 0),
+            [first, ..] => {
+                let start = u32::try_from(self.object_arena.len()).unwrap_or(u32::MAX);
+                self.object_arena.extend_from_slice(&objects);
+                (*first, start)
+            }
+        };
+        let mut flags = 0;
+        if facts.is_error_declaration {
+            flags |= DECLARATION;
+        }
+        if !facts.master.is_empty() {
+            flags |= HAS_MASTER;
+            self.masters.insert(event_id, facts.master.clone());
+        }
         let stored = StoredEvent {
+            time_ms: facts.time_ms,
             author,
+            place: PackedSymbol::new(place),
+            biz_step: PackedSymbol::new(biz_step),
+            transformation: PackedSymbol::new(transformation),
+            objects_len: u32::try_from(objects.len()).unwrap_or(u32::MAX),
+            objects_start,
+            endpoints_start,
             kind: facts.kind,
             action: facts.action,
             flow,
-            time_ms: facts.time_ms,
-            biz_step: facts.biz_step.as_deref().map(|step| self.intern(step)),
-            place,
-            objects: objects.into_boxed_slice(),
-            transformation: facts.transformation_id.as_deref().map(|id| self.intern(id)),
-            documents: facts
-                .documents
-                .iter()
-                .map(|document| {
-                    let document_type =
-                        document.document_type.as_deref().map(|kind| self.intern(kind));
-                    (document_type, self.intern(&document.id))
-                })
-                .collect(),
-            sources: facts
-                .sources
-                .iter()
-                .map(|source| (self.intern(&source.endpoint_type), self.intern(&source.id)))
-                .collect(),
-            destinations: facts
-                .destinations
-                .iter()
-                .map(|target| (self.intern(&target.endpoint_type), self.intern(&target.id)))
-                .collect(),
-            master: (!facts.master.is_empty()).then(|| Box::new(facts.master.clone())),
-            event_id: facts.event_id.as_deref().map(Box::from),
-            is_declaration: facts.is_error_declaration,
-            retracted: false,
+            flags,
+            first_object,
         };
         let hash_id_fingerprint = entry.event_hash_id.hash_with(&self.fingerprint_state);
-        self.entries.push(entry);
-        self.link_event(event_id, &stored, &facts, hash_id_fingerprint);
+        self.entries.push(StoredEntry {
+            sequence: entry.sequence,
+            author,
+            entry_hash: entry.entry_hash,
+            event_hash_id: entry.event_hash_id,
+        });
+        self.written_ids.push(facts.event_id.as_deref().map(Box::from));
         self.events.push(stored);
+        self.link_event(event_id, &objects, &facts, hash_id_fingerprint);
+        self.object_scratch = objects;
         if facts.is_error_declaration {
             let retracted = self.apply_declaration(event_id);
             return Applied::Declaration { retracted };
@@ -323,24 +465,55 @@ impl Index {
         Applied::Indexed(event_id)
     }
 
-    /// Adds the event to every adjacency list it belongs to; `hash_id_fingerprint` is the
-    /// fingerprint of its Event Hash ID (see [`Index::fingerprint`]).
+    /// Appends an event's documents, sources and destinations to the endpoint arena; returns
+    /// where its run starts, or `u32::MAX` when it names none.
+    fn store_endpoints(&mut self, facts: &Facts) -> u32 {
+        if facts.documents.is_empty() && facts.sources.is_empty() && facts.destinations.is_empty() {
+            return u32::MAX;
+        }
+        let start = u32::try_from(self.endpoint_arena.len()).unwrap_or(u32::MAX);
+        let count = |length: usize| u32::try_from(length).unwrap_or(u32::MAX);
+        self.endpoint_arena.push(EndpointPair {
+            kind: PackedSymbol(count(facts.documents.len())),
+            id: count(facts.sources.len()),
+        });
+        self.endpoint_arena
+            .push(EndpointPair { kind: PackedSymbol(count(facts.destinations.len())), id: 0 });
+        for document in &facts.documents {
+            let document_type = document.document_type.as_deref().map(|kind| self.intern(kind));
+            let id = self.intern(&document.id);
+            self.endpoint_arena.push(EndpointPair { kind: PackedSymbol::new(document_type), id });
+        }
+        for endpoint in facts.sources.iter().chain(&facts.destinations) {
+            let endpoint_type = self.intern(&endpoint.endpoint_type);
+            let id = self.intern(&endpoint.id);
+            self.endpoint_arena.push(EndpointPair { kind: PackedSymbol(endpoint_type), id });
+        }
+        start
+    }
+
+    /// Adds the event to every adjacency list it belongs to; `objects` are its objects and
+    /// `hash_id_fingerprint` is the fingerprint of its Event Hash ID (see
+    /// [`Index::fingerprint`]).
     fn link_event(
         &mut self,
         event_id: EventId,
-        stored: &StoredEvent,
+        objects: &[ObjectUse],
         facts: &Facts,
         hash_id_fingerprint: u64,
     ) {
-        let mut seen_nodes: Vec<NodeId> = Vec::with_capacity(stored.objects.len());
-        let parent = stored.objects_in(Role::Parent).map(|object| object.node).next();
-        for object in stored.objects.iter() {
+        let stored = &self.events[event_id as usize];
+        let (kind, action, transformation) = (stored.kind, stored.action, stored.transformation());
+        let mut seen_nodes: Vec<NodeId> = Vec::with_capacity(objects.len());
+        let parent =
+            objects.iter().find(|object| object.role == Role::Parent).map(|object| object.node);
+        for object in objects {
             if !seen_nodes.contains(&object.node) {
                 seen_nodes.push(object.node);
                 self.nodes[object.node as usize].events.push(event_id);
             }
             if let (Role::Child, Some(parent)) = (object.role, parent)
-                && stored.kind == Kind::Aggregation
+                && kind == Kind::Aggregation
             {
                 let containers = &mut self.nodes[object.node as usize].containers;
                 if !containers.contains(&parent) {
@@ -348,7 +521,7 @@ impl Index {
                 }
             }
         }
-        if let Some(group) = stored.transformation {
+        if let Some(group) = transformation {
             self.transformation_groups.entry(group).or_default().push(event_id);
         }
         let mut glns: Vec<Symbol> = Vec::with_capacity(2);
@@ -365,9 +538,9 @@ impl Index {
         }
         // Items commissioned with a lot number belong to that lot from now on.
         if let Some(lot_number) = &facts.master.lot_number
-            && stored.action == Some(ActionKind::Add)
+            && action == Some(ActionKind::Add)
         {
-            for object in stored.objects.iter().filter(|object| object.role != Role::Parent) {
+            for object in objects.iter().filter(|object| object.role != Role::Parent) {
                 let node = &self.nodes[object.node as usize];
                 if node.kind != ObjectKind::Item || node.lot.is_some() {
                     continue;
@@ -381,7 +554,7 @@ impl Index {
                 self.nodes[lot as usize].items.push(object.node);
             }
         }
-        let event_id_fingerprint = stored.event_id.as_deref().map(|name| self.fingerprint(name));
+        let event_id_fingerprint = facts.event_id.as_deref().map(|name| self.fingerprint(name));
         for fingerprint in [Some(hash_id_fingerprint), event_id_fingerprint].into_iter().flatten() {
             let events = self.events_by_name.entry(fingerprint).or_default();
             if !events.contains(&event_id) {
@@ -396,11 +569,9 @@ impl Index {
         let stored = &self.events[declaration as usize];
         let author = stored.author;
         let hash_id = self.entries[declaration as usize].event_hash_id.clone();
+        let written_id = self.written_ids[declaration as usize].as_deref();
         let names: Vec<EventHashId> =
-            [Some(hash_id), stored.event_id.as_deref().map(EventHashId::new)]
-                .into_iter()
-                .flatten()
-                .collect();
+            [Some(hash_id), written_id.map(EventHashId::new)].into_iter().flatten().collect();
         let mut retracted = 0;
         for name in names {
             let fingerprint = name.hash_with(&self.fingerprint_state);
@@ -408,8 +579,14 @@ impl Index {
             for candidate in candidates {
                 let event = &self.events[candidate as usize];
                 let named = self.entries[candidate as usize].event_hash_id == name
-                    || event.event_id.as_deref().is_some_and(|event_id| name.is(event_id));
-                if event.author == author && !event.is_declaration && !event.retracted && named {
+                    || self.written_ids[candidate as usize]
+                        .as_deref()
+                        .is_some_and(|event_id| name.is(event_id));
+                if event.author == author
+                    && !event.is_declaration()
+                    && !event.is_retracted()
+                    && named
+                {
                     self.mark_retracted(candidate);
                     retracted += 1;
                 }
@@ -434,7 +611,7 @@ impl Index {
             .contains(&(author, hash_id.hash_with(&self.fingerprint_state)))
             && self.declared_names.contains(&(author, hash_id.clone()));
         by_hash_id
-            || stored.event_id.as_deref().is_some_and(|name| {
+            || self.written_ids[event_id as usize].as_deref().is_some_and(|name| {
                 self.declared_fingerprints.contains(&(author, self.fingerprint(name)))
                     && self.declared_names.contains(&(author, EventHashId::new(name)))
             })
@@ -442,8 +619,8 @@ impl Index {
 
     fn mark_retracted(&mut self, event_id: EventId) {
         let event = &mut self.events[event_id as usize];
-        if !event.retracted {
-            event.retracted = true;
+        if !event.is_retracted() {
+            event.flags |= RETRACTED;
             self.retracted_count += 1;
         }
     }
@@ -470,7 +647,9 @@ impl Index {
         if let Some(symbol) = self.symbol_by_text.get(text) {
             return *symbol;
         }
-        let symbol = Symbol::try_from(self.symbols.len()).unwrap_or(Symbol::MAX);
+        // Saturates below `Symbol::MAX`, which packed records keep for "none".
+        let symbol =
+            Symbol::try_from(self.symbols.len()).unwrap_or(Symbol::MAX).min(Symbol::MAX - 1);
         let text = Text::from(text);
         self.symbols.push(Text::clone(&text));
         self.symbol_by_text.insert(text, symbol);
@@ -481,7 +660,7 @@ impl Index {
         let node = self.node_for(&object.key);
         let uom = object.uom.as_deref().map(|uom| self.intern(uom));
         let kind = self.nodes[node as usize].kind;
-        ObjectUse { node, role, kind, quantity: object.quantity, uom }
+        ObjectUse::new(node, role, kind, object.quantity, uom)
     }
 
     fn node_for(&mut self, key: &super::facts::ObjectKey) -> NodeId {
@@ -528,18 +707,19 @@ impl Index {
             .events
             .iter()
             .zip(&self.entries)
-            .map(|(event, entry)| {
+            .zip(&self.written_ids)
+            .map(|((event, entry), written_id)| {
                 std::mem::size_of::<StoredEvent>()
-                    + std::mem::size_of::<EntryRef>()
+                    + std::mem::size_of::<StoredEntry>()
                     + entry.event_hash_id.heap_bytes()
-                    + std::mem::size_of_val(&*event.objects)
-                    + std::mem::size_of_val(&*event.documents)
-                    + std::mem::size_of_val(&*event.sources)
-                    + std::mem::size_of_val(&*event.destinations)
-                    + event.master.as_ref().map_or(0, |_| std::mem::size_of::<MasterData>())
-                    + event.event_id.as_ref().map_or(0, |id| id.len())
+                    + std::mem::size_of::<Option<Box<str>>>()
+                    + written_id.as_ref().map_or(0, |id| id.len())
+                    + usize::from(event.has_master())
+                        * (std::mem::size_of::<MasterData>() + std::mem::size_of::<EventId>() + 8)
             })
-            .sum();
+            .sum::<usize>()
+            + self.object_arena.capacity() * std::mem::size_of::<ObjectUse>()
+            + self.endpoint_arena.capacity() * std::mem::size_of::<EndpointPair>();
         let node_bytes: usize = self
             .nodes
             .iter()
@@ -593,9 +773,87 @@ impl Index {
         &self.events[event as usize]
     }
 
+    /// The objects an event names, in every role.
+    pub fn objects<'index>(&'index self, event: &'index StoredEvent) -> &'index [ObjectUse] {
+        match event.objects_len {
+            0 => &[],
+            1 => std::slice::from_ref(&event.first_object),
+            length => {
+                let start = event.objects_start as usize;
+                self.object_arena.get(start..start + length as usize).unwrap_or(&[])
+            }
+        }
+    }
+
+    /// The objects an event names in one role.
+    pub fn objects_in<'index>(
+        &'index self,
+        event: &'index StoredEvent,
+        role: Role,
+    ) -> impl Iterator<Item = &'index ObjectUse> {
+        self.objects(event).iter().filter(move |object| object.role == role)
+    }
+
+    /// An event's run in the endpoint arena: its (document, source, destination) counts and
+    /// the pairs after the header.
+    fn endpoint_run(&self, event: &StoredEvent) -> ([usize; 3], &[EndpointPair]) {
+        let start = event.endpoints_start as usize;
+        let Some([counts, more, ..]) = self.endpoint_arena.get(start..start + 2) else {
+            return ([0; 3], &[]);
+        };
+        let counts = [counts.kind.0 as usize, counts.id as usize, more.kind.0 as usize];
+        let pairs = self
+            .endpoint_arena
+            .get(start + 2..start + 2 + counts.iter().sum::<usize>())
+            .unwrap_or(&[]);
+        (counts, pairs)
+    }
+
+    /// An event's reference documents: (type, id).
+    pub fn documents(&self, event: &StoredEvent) -> &[EndpointPair] {
+        let ([documents, ..], pairs) = self.endpoint_run(event);
+        pairs.get(..documents).unwrap_or(&[])
+    }
+
+    /// An event's `sourceList`: (type, id).
+    pub fn sources(&self, event: &StoredEvent) -> &[EndpointPair] {
+        let ([documents, sources, _], pairs) = self.endpoint_run(event);
+        pairs.get(documents..documents + sources).unwrap_or(&[])
+    }
+
+    /// An event's `destinationList`: (type, id).
+    pub fn destinations(&self, event: &StoredEvent) -> &[EndpointPair] {
+        let ([documents, sources, _], pairs) = self.endpoint_run(event);
+        pairs.get(documents + sources..).unwrap_or(&[])
+    }
+
+    /// An event's ILMD master data, when it carries any.
+    pub fn master(&self, event: EventId) -> Option<&MasterData> {
+        let stored = self.events.get(event as usize)?;
+        if stored.has_master() { self.masters.get(&event) } else { None }
+    }
+
     /// Where an event lives in the feeds.
-    pub fn entry(&self, event: EventId) -> &EntryRef {
-        &self.entries[event as usize]
+    pub fn entry(&self, event: EventId) -> EntryRef {
+        let stored = &self.entries[event as usize];
+        EntryRef {
+            author: self.authors[stored.author as usize],
+            sequence: stored.sequence,
+            entry_hash: stored.entry_hash,
+            event_hash_id: stored.event_hash_id.clone(),
+        }
+    }
+
+    /// An event's Event Hash ID.
+    pub fn event_hash_id(&self, event: EventId) -> &EventHashId {
+        &self.entries[event as usize].event_hash_id
+    }
+
+    /// Where an event sits in the feeds: its author's index in the author table (see
+    /// [`Index::author`]) and its sequence in that author's feed.
+    pub fn entry_position(&self, event: EventId) -> (u32, u64) {
+        let stored = &self.entries[event as usize];
+        (stored.author, stored.sequence)
     }
 
     /// Number of events applied.
@@ -616,6 +874,11 @@ impl Index {
     /// The symbol of `text`, if it was ever interned.
     pub fn find_symbol(&self, text: &str) -> Option<Symbol> {
         self.symbol_by_text.get(text).copied()
+    }
+
+    /// Number of distinct authors indexed (author ids run from 0 below it).
+    pub fn author_count(&self) -> usize {
+        self.authors.len()
     }
 
     /// An author's key.
@@ -664,11 +927,11 @@ impl Index {
         resolved.clear();
         let stored = &self.events[event as usize];
         let mut cut_off = false;
-        for object in stored.objects_in(role) {
+        for object in self.objects_in(stored, role) {
             cut_off |= self.resolve_object(
                 object.node,
-                object.quantity,
-                object.uom,
+                object.quantity(),
+                object.uom(),
                 stored.time_ms,
                 0,
                 resolved,
@@ -731,7 +994,7 @@ impl Index {
                 event.kind == Kind::Aggregation
                     && event.is_effective()
                     && event.time_ms <= time_ms
-                    && event.objects_in(Role::Parent).any(|object| object.node == pallet)
+                    && self.objects_in(event, Role::Parent).any(|object| object.node == pallet)
             })
             .collect();
         aggregations.sort_by_key(|event_id| (self.events[*event_id as usize].time_ms, *event_id));
@@ -740,7 +1003,7 @@ impl Index {
             let event = &self.events[event_id as usize];
             match event.action {
                 Some(ActionKind::Delete) => {
-                    let mut listed = event.objects_in(Role::Child).peekable();
+                    let mut listed = self.objects_in(event, Role::Child).peekable();
                     if listed.peek().is_none() {
                         contents.clear();
                     } else {
@@ -749,9 +1012,9 @@ impl Index {
                     }
                 }
                 _ => {
-                    for object in event.objects_in(Role::Child) {
+                    for object in self.objects_in(event, Role::Child) {
                         contents.retain(|(child, _, _)| *child != object.node);
-                        contents.push((object.node, object.quantity, object.uom));
+                        contents.push((object.node, object.quantity(), object.uom()));
                     }
                 }
             }
@@ -764,6 +1027,12 @@ impl Index {
     /// resolve each to check the unit was really there at the time.
     pub fn candidate_events(&self, unit: NodeId, candidates: &mut Vec<EventId>) {
         candidates.clear();
+        let record = &self.nodes[unit as usize];
+        if record.items.is_empty() && record.containers.is_empty() {
+            // A node's events are listed once each, in id order: nothing to merge.
+            candidates.extend_from_slice(&record.events);
+            return;
+        }
         let mut objects: Vec<NodeId> = vec![unit];
         objects.extend_from_slice(&self.nodes[unit as usize].items);
         let mut position = 0;
@@ -801,4 +1070,31 @@ fn merge_resolved(resolved: &mut Vec<Resolved>) {
         }
     }
     *resolved = merged;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A walk reads one cache line per event when the event names one object: the record
+    /// must not grow past a line (a new field belongs in a side table or an arena).
+    #[test]
+    fn an_event_record_fills_one_cache_line() {
+        assert_eq!(std::mem::size_of::<ObjectUse>(), 20);
+        assert_eq!(std::mem::size_of::<StoredEvent>(), 64);
+        assert_eq!(std::mem::align_of::<StoredEvent>(), 64);
+    }
+
+    /// Amounts survive packing exactly, an unstated amount stays unstated and a unit of
+    /// measure stays what it was.
+    #[test]
+    fn object_amounts_round_trip() {
+        for quantity in [Some(0.0), Some(-2.5), Some(1e300), Some(f64::MIN_POSITIVE), None] {
+            let object = ObjectUse::new(7, Role::What, ObjectKind::Lot, quantity, Some(3));
+            assert_eq!(object.quantity().map(f64::to_bits), quantity.map(f64::to_bits));
+            assert_eq!(object.uom(), Some(3));
+        }
+        let without_unit = ObjectUse::new(7, Role::Child, ObjectKind::Item, Some(1.0), None);
+        assert_eq!(without_unit.uom(), None);
+    }
 }

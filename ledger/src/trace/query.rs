@@ -12,7 +12,7 @@
 //! followed again.
 
 use std::collections::BTreeSet;
-use std::rc::Rc;
+use std::ops::Range;
 
 use rustc_hash::FxHashMap;
 
@@ -25,15 +25,13 @@ use super::answer::{
     TraceAnswer, Visit, Warning,
 };
 use super::facts::{DocumentRef, Flow, Kind, MasterData, ObjectKind};
-use super::index::{EventId, Index, NodeId, Resolved, Role, StoredEvent, Symbol};
+use super::index::{EndpointPair, EventId, Index, NodeId, Resolved, Role, StoredEvent, Symbol};
 use super::subject::Subject;
 use super::{EntryRef, EventHashId};
 
 /// One frame of the iterative depth-first walk: the unit, its next units (with the edge's
 /// event) and how many of them were taken.
 type Frame = (NodeId, Vec<(NodeId, EventId)>, usize);
-/// One event side resolved to units, and whether pallet nesting was cut off on the way.
-type Resolution = (Rc<[Resolved]>, bool);
 /// How a candidate shipment ranks for a receipt: match strength ([`handoff_match`]), then the
 /// latest, then the earlier id.
 type ShipmentRank = (u8, i64, std::cmp::Reverse<EventId>);
@@ -224,9 +222,9 @@ impl Index {
                     Role::Input => (Role::Output, &mut made_into),
                     _ => continue,
                 };
-                walk.relied.push(event_id);
+                walk.relied.insert(event_id);
                 for (other_event, other_unit) in walk.group_units(event_id, other_role) {
-                    walk.relied.push(other_event);
+                    walk.relied.insert(other_event);
                     target.insert(other_unit);
                 }
             }
@@ -288,15 +286,16 @@ impl Index {
                     ObjectKind::LogisticUnit => {
                         for event_id in &self.node(current).events {
                             let event = self.event(*event_id);
-                            let is_parent =
-                                event.objects_in(Role::Parent).any(|object| object.node == current);
+                            let is_parent = self
+                                .objects_in(event, Role::Parent)
+                                .any(|object| object.node == current);
                             if event.kind != Kind::Aggregation
                                 || !event.is_effective()
                                 || !is_parent
                             {
                                 continue;
                             }
-                            for child in event.objects_in(Role::Child) {
+                            for child in self.objects_in(event, Role::Child) {
                                 if !pallets.contains(&child.node) {
                                     pallets.push(child.node);
                                 }
@@ -348,25 +347,37 @@ impl Index {
 /// One query's working state: scratch buffers, the events relied on, warnings.
 struct Walk<'index> {
     index: &'index Index,
-    /// Events the answer relies on, in the order met (duplicates removed at the end: pushing
-    /// is cheaper than keeping a set on the hot path).
-    relied: Vec<EventId>,
+    /// Events the answer relies on.
+    relied: EventSet,
     /// Problems met.
     warnings: Vec<Warning>,
     /// Scratch for candidate events.
     candidates: Vec<EventId>,
+    /// Each unit's candidate events ([`Index::candidate_events`]) as a run of `event_arena`:
+    /// the closure and the lot pass both need them, and merging a unit's pallets' events
+    /// costs a sort.
+    candidate_runs: FxHashMap<NodeId, Span>,
     /// Each event side resolved so far (pallets expanded to their contents at the event's
-    /// time), with whether nesting was cut off: a recall meets the same pallet shipment once
-    /// per lot on the pallet, and resolves it once.
-    resolutions: FxHashMap<(EventId, Role), Resolution>,
+    /// time), as a run of `resolved_arena`: a recall meets the same pallet shipment once per
+    /// lot on the pallet, and resolves it once.
+    resolutions: FxHashMap<(EventId, Role), Span>,
+    /// The resolved sides, one run each (see `resolutions`): one growing buffer instead of an
+    /// allocation per side, freed at once.
+    resolved_arena: Vec<Resolved>,
+    /// Scratch for resolving one side.
+    resolve_scratch: Vec<Resolved>,
     /// The shipment each receipt pairs with, as found so far.
     shipments: FxHashMap<EventId, Option<EventId>>,
     /// The receipts each shipment pairs with, as found so far.
-    receipts: FxHashMap<EventId, Rc<[EventId]>>,
+    receipts: FxHashMap<EventId, Span>,
+    /// The runs of `candidate_runs`, `receipts` and `custody`.
+    event_arena: Vec<EventId>,
+    /// Scratch for the receipts of one shipment holding one unit.
+    receipt_scratch: Vec<EventId>,
     /// The effective shipments and receipts naming each node as a what-object, found once
     /// per node: pairing a lot's k shipments with its k receipts would otherwise read every
     /// event of the lot 2k times.
-    custody: FxHashMap<NodeId, Rc<Custody>>,
+    custody: FxHashMap<NodeId, Custody>,
     /// Event times already formatted.
     time_texts: FxHashMap<i64, Text>,
     /// Whether answers list every visit of every lot (trace) or only what a recall needs.
@@ -379,12 +390,17 @@ impl<'index> Walk<'index> {
     fn new(index: &'index Index) -> Self {
         Self {
             index,
-            relied: Vec::new(),
+            relied: EventSet::new(index.event_count()),
             warnings: Vec::new(),
             candidates: Vec::new(),
+            candidate_runs: FxHashMap::default(),
             resolutions: FxHashMap::default(),
+            resolved_arena: Vec::new(),
+            resolve_scratch: Vec::new(),
             shipments: FxHashMap::default(),
             receipts: FxHashMap::default(),
+            event_arena: Vec::new(),
+            receipt_scratch: Vec::new(),
             custody: FxHashMap::default(),
             time_texts: FxHashMap::default(),
             with_visits: true,
@@ -393,18 +409,34 @@ impl<'index> Walk<'index> {
     }
 
     /// The units on the `role` side of `event_id`, pallets expanded (memoised per query).
-    fn resolve(&mut self, event_id: EventId, role: Role) -> Rc<[Resolved]> {
-        if let Some((resolved, _)) = self.resolutions.get(&(event_id, role)) {
-            return Rc::clone(resolved);
+    fn resolve(&mut self, event_id: EventId, role: Role) -> &[Resolved] {
+        let span = match self.resolutions.get(&(event_id, role)) {
+            Some(span) => *span,
+            None => {
+                let mut resolved = std::mem::take(&mut self.resolve_scratch);
+                if self.index.resolve(event_id, role, &mut resolved) {
+                    self.note_nesting(event_id, role);
+                }
+                let span = Span::append(&mut self.resolved_arena, &resolved);
+                self.resolve_scratch = resolved;
+                self.resolutions.insert((event_id, role), span);
+                span
+            }
+        };
+        &self.resolved_arena[span.range()]
+    }
+
+    /// The events that may name `unit` once resolved (memoised).
+    fn candidates_of(&mut self, unit: NodeId) -> Span {
+        if let Some(span) = self.candidate_runs.get(&unit) {
+            return *span;
         }
-        let mut resolved = Vec::new();
-        let cut_off = self.index.resolve(event_id, role, &mut resolved);
-        if cut_off {
-            self.note_nesting(event_id, role);
-        }
-        let resolved: Rc<[Resolved]> = resolved.into();
-        self.resolutions.insert((event_id, role), (Rc::clone(&resolved), cut_off));
-        resolved
+        let mut candidates = std::mem::take(&mut self.candidates);
+        self.index.candidate_events(unit, &mut candidates);
+        let span = Span::append(&mut self.event_arena, &candidates);
+        self.candidates = candidates;
+        self.candidate_runs.insert(unit, span);
+        span
     }
 
     /// Every effective event that names `unit` once resolved, with the role and the resolved
@@ -412,17 +444,17 @@ impl<'index> Walk<'index> {
     fn events_of_unit(&mut self, unit: NodeId) -> Vec<(EventId, Role, Resolved)> {
         const ROLES: [Role; 4] = [Role::What, Role::Child, Role::Input, Role::Output];
         let index = self.index;
-        let mut candidates = std::mem::take(&mut self.candidates);
-        index.candidate_events(unit, &mut candidates);
-        let mut found = Vec::new();
-        for event_id in candidates.iter().copied() {
+        let candidates = self.candidates_of(unit);
+        let mut found = Vec::with_capacity(candidates.len as usize);
+        for position in candidates.range() {
+            let event_id = self.event_arena[position];
             let event = index.event(event_id);
             if !event.is_effective() {
                 continue;
             }
             // One pass over the objects: which roles the event has, and which hold pallets.
             let (mut present, mut with_pallets) = ([false; 4], [false; 4]);
-            for object in event.objects.iter() {
+            for object in index.objects(event) {
                 if let Some(slot) = ROLES.iter().position(|role| *role == object.role) {
                     present[slot] = true;
                     with_pallets[slot] |= object.kind == ObjectKind::LogisticUnit;
@@ -442,13 +474,12 @@ impl<'index> Walk<'index> {
                 }
             }
         }
-        self.candidates = candidates;
         found
     }
 
     fn note_nesting(&mut self, event_id: EventId, role: Role) {
         let index = self.index;
-        for object in index.event(event_id).objects_in(role) {
+        for object in index.objects_in(index.event(event_id), role) {
             let node = index.node(object.node);
             if node.kind == ObjectKind::LogisticUnit {
                 self.warnings
@@ -462,7 +493,7 @@ impl<'index> Walk<'index> {
     fn group_units(&mut self, event_id: EventId, role: Role) -> Vec<(EventId, NodeId)> {
         let index = self.index;
         let event = index.event(event_id);
-        let group: Vec<EventId> = match event.transformation {
+        let group: Vec<EventId> = match event.transformation() {
             Some(group) => index
                 .transformation_group(group)
                 .iter()
@@ -490,14 +521,14 @@ impl<'index> Walk<'index> {
             Direction::Back => (Role::Output, Role::Input),
         };
         let index = self.index;
-        let mut candidates = std::mem::take(&mut self.candidates);
-        index.candidate_events(unit, &mut candidates);
+        let candidates = self.candidates_of(unit);
         let mut next = Vec::new();
-        for event_id in candidates.iter().copied() {
+        for position in candidates.range() {
+            let event_id = self.event_arena[position];
             let event = index.event(event_id);
             if event.kind != Kind::Transformation
                 || !event.is_effective()
-                || !event.objects.iter().any(|object| object.role == from_role)
+                || !index.objects(event).iter().any(|object| object.role == from_role)
             {
                 continue;
             }
@@ -508,11 +539,15 @@ impl<'index> Walk<'index> {
                 next.push((other, member));
             }
         }
-        self.candidates = candidates;
         // Link order, not id order: answers must not depend on the order entries arrived in.
+        // Events compare by author key and sequence, which name an entry on their own.
+        let entry_order = |event: EventId| {
+            let (author, sequence) = index.entry_position(event);
+            (index.author(author), sequence)
+        };
         next.sort_by(|left, right| {
-            (&index.node(left.0).link, index.entry(left.1))
-                .cmp(&(&index.node(right.0).link, index.entry(right.1)))
+            (&index.node(left.0).link, entry_order(left.1))
+                .cmp(&(&index.node(right.0).link, entry_order(right.1)))
         });
         next.dedup();
         next
@@ -551,7 +586,7 @@ impl<'index> Walk<'index> {
                     Some(&ON_PATH) => self.warnings.push(Warning::Cycle {
                         from: index.node(current).link.to_string(),
                         to: index.node(neighbour).link.to_string(),
-                        event: index.entry(event_id).event_hash_id.clone(),
+                        event: index.event_hash_id(event_id).clone(),
                     }),
                     Some(_) => {}
                 }
@@ -584,10 +619,17 @@ impl<'index> Walk<'index> {
     fn lot_pass(&mut self, units: &[NodeId]) -> TraceAnswer {
         let index = self.index;
         let mut answer = TraceAnswer::default();
-        // Summed per key in event order; the answer sorts what is left, so a hash map will do.
+        // About four handoffs per lot: growing a vector of these large structs copies them.
+        answer.consignees.reserve(units.len() * 4);
+        // One unit's amounts, summed per key in event order (its events are all met while the
+        // unit is processed); what is left is sorted per unit, so a hash map will do.
         let mut positions: FxHashMap<(NodeId, HolderId, Option<Symbol>), f64> =
             FxHashMap::default();
+        // Answers list units in link order (`units` is sorted so), and each unit's handoffs and
+        // positions are added while it is processed: sorting within each unit's run sorts all.
         for unit in units {
+            let first_handoff = answer.consignees.len();
+            let first_position = answer.in_distribution.len();
             let node = index.node(*unit);
             match node.kind {
                 ObjectKind::Lot => answer.lots.push(Text::clone(&node.link)),
@@ -602,19 +644,19 @@ impl<'index> Walk<'index> {
             };
             let mut masters: Vec<(i64, EventId, &MasterData)> = Vec::new();
             for (event_id, role, resolved) in self.events_of_unit(*unit) {
-                self.relied.push(event_id);
+                self.relied.insert(event_id);
                 let event = index.event(event_id);
                 let uom = resolved.uom;
                 let quantity = resolved.quantity.unwrap_or(0.0);
                 let own = HolderId::Organisation(event.author);
                 if self.with_visits {
                     detail.visits.push(Visit {
-                        place: event.place.map(|place| index.text(place)),
+                        place: event.place().map(|place| index.text(place)),
                         organisation: index.author_hex(event.author),
                         date: self.time_text(event.time_ms),
-                        biz_step: event.biz_step.map(|step| index.text(step)),
+                        biz_step: event.biz_step().map(|step| index.text(step)),
                         flow: if role == Role::What { event.flow } else { Flow::Observed },
-                        event: index.entry(event_id).event_hash_id.clone(),
+                        event: index.event_hash_id(event_id).clone(),
                     });
                 }
                 match (role, event.kind) {
@@ -622,7 +664,7 @@ impl<'index> Walk<'index> {
                         Flow::Produced => {
                             *positions.entry((*unit, own, uom)).or_default() += quantity;
                             detail.origins.push(self.origin(event_id, OriginKind::Commissioned));
-                            if let Some(master) = &event.master {
+                            if let Some(master) = index.master(event_id) {
                                 masters.push((event.time_ms, event_id, master));
                             }
                         }
@@ -644,8 +686,8 @@ impl<'index> Walk<'index> {
                             );
                             if !received {
                                 let holder = HolderId::Consignee {
-                                    party: self.kinds.party(&event.destinations),
-                                    location: self.kinds.location(&event.destinations),
+                                    party: self.kinds.party(index.destinations(event)),
+                                    location: self.kinds.location(index.destinations(event)),
                                 };
                                 *positions.entry((*unit, holder, uom)).or_default() += quantity;
                             }
@@ -661,7 +703,7 @@ impl<'index> Walk<'index> {
                     (Role::Output, Kind::Transformation) => {
                         *positions.entry((*unit, own, uom)).or_default() += quantity;
                         detail.origins.push(self.origin(event_id, OriginKind::Transformed));
-                        if let Some(master) = &event.master {
+                        if let Some(master) = index.master(event_id) {
                             masters.push((event.time_ms, event_id, master));
                         }
                     }
@@ -679,33 +721,30 @@ impl<'index> Walk<'index> {
                 .visits
                 .sort_by(|left, right| (&left.date, &left.event).cmp(&(&right.date, &right.event)));
             answer.details.push(detail);
-        }
-        let mut in_distribution = Vec::new();
-        for ((unit, holder, uom), quantity) in positions {
-            if quantity <= QUANTITY_EPSILON {
-                continue;
-            }
-            let holder = match holder {
-                HolderId::Organisation(author) => {
-                    Holder::Organisation { key: index.author_hex(author) }
+            sort_handoffs(&mut answer.consignees[first_handoff..]);
+            for ((unit, holder, uom), quantity) in positions.drain() {
+                if quantity <= QUANTITY_EPSILON {
+                    continue;
                 }
-                HolderId::Consignee { party, location } => Holder::Consignee {
-                    party: party.map(|party| index.text(party)),
-                    location: location.map(|location| index.text(location)),
-                },
-            };
-            in_distribution.push(Position {
-                lot: Text::clone(&index.node(unit).link),
-                holder,
-                quantity,
-                uom: uom.map(|uom| index.text(uom)),
-            });
+                let holder = match holder {
+                    HolderId::Organisation(author) => {
+                        Holder::Organisation { key: index.author_hex(author) }
+                    }
+                    HolderId::Consignee { party, location } => Holder::Consignee {
+                        party: party.map(|party| index.text(party)),
+                        location: location.map(|location| index.text(location)),
+                    },
+                };
+                answer.in_distribution.push(Position {
+                    lot: Text::clone(&index.node(unit).link),
+                    holder,
+                    quantity,
+                    uom: uom.map(|uom| index.text(uom)),
+                });
+            }
+            answer.in_distribution[first_position..]
+                .sort_by(|left, right| (&left.holder, &left.uom).cmp(&(&right.holder, &right.uom)));
         }
-        answer.in_distribution = in_distribution;
-        answer.in_distribution.sort_by(|left, right| {
-            (&left.lot, &left.holder, &left.uom).cmp(&(&right.lot, &right.holder, &right.uom))
-        });
-        sort_handoffs(&mut answer.consignees);
         answer
     }
 
@@ -715,17 +754,17 @@ impl<'index> Walk<'index> {
         let mut inputs = BTreeSet::new();
         if how == OriginKind::Transformed {
             for (member, input) in self.group_units(event_id, Role::Input) {
-                self.relied.push(member);
+                self.relied.insert(member);
                 inputs.insert(Text::clone(&index.node(input).link));
             }
         }
         Origin {
             how,
             organisation: index.author_hex(event.author),
-            place: event.place.map(|place| index.text(place)),
+            place: event.place().map(|place| index.text(place)),
             date: self.time_text(event.time_ms),
             inputs: inputs.into_iter().collect(),
-            event: index.entry(event_id).event_hash_id.clone(),
+            event: index.event_hash_id(event_id).clone(),
         }
     }
 
@@ -740,9 +779,9 @@ impl<'index> Walk<'index> {
         let index = self.index;
         let receiving = index.event(receipt);
         let mut best: Option<(ShipmentRank, EventId)> = None;
-        for object in receiving.objects_in(Role::What) {
+        for object in index.objects_in(receiving, Role::What) {
             let custody = self.custody_of(object.node);
-            for candidate in &custody.shipments {
+            for candidate in &self.event_arena[custody.shipments.range()] {
                 let shipping = index.event(*candidate);
                 if shipping.time_ms > receiving.time_ms {
                     continue;
@@ -762,55 +801,57 @@ impl<'index> Walk<'index> {
     }
 
     /// The effective shipments and receipts naming `node` as a what-object (memoised).
-    fn custody_of(&mut self, node: NodeId) -> Rc<Custody> {
+    fn custody_of(&mut self, node: NodeId) -> Custody {
+        if let Some(custody) = self.custody.get(&node) {
+            return *custody;
+        }
         let index = self.index;
-        let custody = self.custody.entry(node).or_insert_with(|| {
-            let mut custody = Custody::default();
-            for event_id in &index.node(node).events {
-                let event = index.event(*event_id);
-                let list = match event.flow {
-                    Flow::Shipped => &mut custody.shipments,
-                    Flow::Received => &mut custody.receipts,
-                    _ => continue,
-                };
-                if event.is_effective()
-                    && event.objects_in(Role::What).any(|what| what.node == node)
-                {
-                    list.push(*event_id);
-                }
-            }
-            Rc::new(custody)
+        let moves_node = |event_id: &EventId, flow: Flow| {
+            let event = index.event(*event_id);
+            event.flow == flow
+                && event.is_effective()
+                && index.objects_in(event, Role::What).any(|what| what.node == node)
+        };
+        let events = &index.node(node).events;
+        let runs = [Flow::Shipped, Flow::Received].map(|flow| {
+            let start = self.event_arena.len();
+            self.event_arena
+                .extend(events.iter().filter(|event_id| moves_node(event_id, flow)).copied());
+            Span::new(start, self.event_arena.len() - start)
         });
-        Rc::clone(custody)
+        let custody = Custody { shipments: runs[0], receipts: runs[1] };
+        self.custody.insert(node, custody);
+        custody
     }
 
     /// The receipts that pair with a shipment, in time order.
-    fn receipts_for_shipment(&mut self, shipment: EventId) -> Rc<[EventId]> {
+    fn receipts_for_shipment(&mut self, shipment: EventId) -> Span {
         if let Some(receipts) = self.receipts.get(&shipment) {
-            return Rc::clone(receipts);
+            return *receipts;
         }
         let index = self.index;
         let shipping = index.event(shipment);
         let mut receipts = Vec::new();
-        for object in shipping.objects_in(Role::What) {
+        for object in index.objects_in(shipping, Role::What) {
             let custody = self.custody_of(object.node);
-            for candidate in &custody.receipts {
-                let receiving = index.event(*candidate);
+            for position in custody.receipts.range() {
+                let candidate = self.event_arena[position];
+                let receiving = index.event(candidate);
                 if receiving.time_ms < shipping.time_ms
-                    || receipts.contains(candidate)
+                    || receipts.contains(&candidate)
                     || handoff_match(index, &self.kinds, shipping, receiving).is_none()
                 {
                     continue;
                 }
-                if self.shipment_for_receipt(*candidate) == Some(shipment) {
-                    receipts.push(*candidate);
+                if self.shipment_for_receipt(candidate) == Some(shipment) {
+                    receipts.push(candidate);
                 }
             }
         }
         receipts.sort_by_key(|receipt| (index.event(*receipt).time_ms, *receipt));
-        let receipts: Rc<[EventId]> = receipts.into();
-        self.receipts.insert(shipment, Rc::clone(&receipts));
-        receipts
+        let span = Span::append(&mut self.event_arena, &receipts);
+        self.receipts.insert(shipment, span);
+        span
     }
 
     /// Adds the handoffs of one shipment of `unit` to `handoffs`: one per receipt that received
@@ -824,8 +865,10 @@ impl<'index> Walk<'index> {
         handoffs: &mut Vec<Handoff>,
     ) -> bool {
         let index = self.index;
-        let mut receipts = Vec::new();
-        for &receipt in self.receipts_for_shipment(shipment).iter() {
+        let mut receipts = std::mem::take(&mut self.receipt_scratch);
+        receipts.clear();
+        for position in self.receipts_for_shipment(shipment).range() {
+            let receipt = self.event_arena[position];
             if self.resolve(receipt, Role::What).iter().any(|item| item.unit == unit) {
                 receipts.push(receipt);
             }
@@ -833,32 +876,33 @@ impl<'index> Walk<'index> {
         if receipts.len() > 1 {
             self.warnings.push(Warning::ReceivedTwice {
                 lot: index.node(unit).link.to_string(),
-                shipping_event: index.entry(shipment).event_hash_id.clone(),
+                shipping_event: index.event_hash_id(shipment).clone(),
                 receiving_events: receipts
                     .iter()
-                    .map(|receipt| index.entry(*receipt).event_hash_id.clone())
+                    .map(|receipt| index.event_hash_id(*receipt).clone())
                     .collect(),
             });
         }
-        self.relied.push(shipment);
-        if receipts.is_empty() {
+        self.relied.insert(shipment);
+        let received = !receipts.is_empty();
+        if !received {
             handoffs.push(self.build_handoff(unit, Some(shipment), None, shipped));
-            return false;
         }
-        for receipt in receipts {
-            self.relied.push(receipt);
+        for receipt in receipts.iter().copied() {
+            self.relied.insert(receipt);
             handoffs.push(self.build_handoff(unit, Some(shipment), Some(receipt), shipped));
         }
-        true
+        self.receipt_scratch = receipts;
+        received
     }
 
     /// The handoff of one receipt of `unit`, with its shipment when one pairs.
     fn receipt_handoff(&mut self, unit: NodeId, receipt: EventId, received: Resolved) -> Handoff {
         let shipment = self.shipment_for_receipt(receipt);
-        self.relied.push(receipt);
+        self.relied.insert(receipt);
         let mut amount = received;
         if let Some(shipment) = shipment {
-            self.relied.push(shipment);
+            self.relied.insert(shipment);
             if let Some(shipped) =
                 self.resolve(shipment, Role::What).iter().find(|item| item.unit == unit)
             {
@@ -882,26 +926,27 @@ impl<'index> Walk<'index> {
         let kinds = self.kinds;
         let text = |symbol: Symbol| index.text(symbol);
         let party = shipping
-            .and_then(|event| kinds.party(&event.destinations))
-            .or_else(|| receiving.and_then(|event| kinds.party(&event.destinations)))
+            .and_then(|event| kinds.party(index.destinations(event)))
+            .or_else(|| receiving.and_then(|event| kinds.party(index.destinations(event))))
             .map(text);
         let location = shipping
-            .and_then(|event| kinds.location(&event.destinations))
-            .or_else(|| receiving.and_then(|event| event.place))
+            .and_then(|event| kinds.location(index.destinations(event)))
+            .or_else(|| receiving.and_then(StoredEvent::place))
             .map(text);
-        let ship_from =
-            shipping.and_then(|event| kinds.location(&event.sources).or(event.place)).map(text);
+        let ship_from = shipping
+            .and_then(|event| kinds.location(index.sources(event)).or(event.place()))
+            .map(text);
         // Both sides usually cite the same despatch advice: repeats are dropped by interned id
         // before any text is taken, so most handoffs carry one document and need no sort.
-        let cited = shipping.into_iter().chain(receiving).flat_map(|event| &event.documents);
+        let cited = shipping.into_iter().chain(receiving).flat_map(|event| index.documents(event));
         let mut documents: Vec<DocumentRef> = Vec::new();
-        for (position, (document_type, id)) in cited.clone().enumerate() {
-            if cited.clone().take(position).any(|earlier| earlier == &(*document_type, *id)) {
+        for (position, document) in cited.clone().enumerate() {
+            if cited.clone().take(position).any(|earlier| earlier == document) {
                 continue;
             }
             documents.push(DocumentRef {
-                document_type: document_type.map(|kind| index.text(kind)),
-                id: index.text(*id),
+                document_type: document.kind().map(|kind| index.text(kind)),
+                id: index.text(document.id),
             });
         }
         if documents.len() > 1 {
@@ -919,8 +964,8 @@ impl<'index> Walk<'index> {
             received_by: receiving.map(|event| index.author_hex(event.author)),
             received_at: receiving.map(|event| self.time_text(event.time_ms)),
             documents,
-            shipping_event: shipment.map(|event| index.entry(event).event_hash_id.clone()),
-            receiving_event: receipt.map(|event| index.entry(event).event_hash_id.clone()),
+            shipping_event: shipment.map(|event| index.event_hash_id(event).clone()),
+            receiving_event: receipt.map(|event| index.event_hash_id(event).clone()),
         }
     }
 
@@ -931,81 +976,161 @@ impl<'index> Walk<'index> {
 
     /// The relied-on events as sorted hash ids and sorted entries.
     fn relied_entries(&mut self) -> (Vec<EventHashId>, Vec<EntryRef>) {
-        let index = self.index;
-        let mut relied = std::mem::take(&mut self.relied);
-        relied.sort_unstable();
-        relied.dedup();
-        let lists = relied_lists(index, &relied);
-        self.relied = relied;
-        lists
+        relied_lists(self.index, &self.relied.to_sorted_vec())
     }
 }
 
-/// The relied-on `events` (distinct) as an answer lists them: their Event Hash IDs sorted
-/// without duplicates (one event may sit in two feeds), and their entries sorted by author and
-/// position. Each event is read from the index once: the index is far larger than the cache,
-/// and reading every event again for each list cost a memory miss per event per list. The
-/// sorts then work on compact keys over the local copies.
-fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<EntryRef>) {
-    let entries: Vec<EntryRef> =
-        events.iter().map(|event_id| index.entry(*event_id).clone()).collect();
-    // Authors numbered as met, then ranked by key (a few dozen), so entries sort on integers.
-    let mut number_of_author: FxHashMap<PublicKey, usize> = FxHashMap::default();
-    let numbers: Vec<usize> = entries
-        .iter()
-        .map(|entry| {
-            let next = number_of_author.len();
-            *number_of_author.entry(entry.author).or_insert(next)
-        })
-        .collect();
-    let mut authors: Vec<(PublicKey, usize)> = number_of_author.into_iter().collect();
-    authors.sort_unstable();
-    let mut rank_of_number = vec![0; authors.len()];
-    for (rank, (_, number)) in authors.iter().enumerate() {
-        rank_of_number[*number] = rank;
-    }
-    // One integer per entry: author rank, then sequence, then position in `entries` (an answer
-    // holds far fewer than 2^32 entries and organisations, so the fields never overlap).
-    let mut order: Vec<u128> = entries
-        .iter()
-        .zip(numbers)
-        .enumerate()
-        .map(|(position, (entry, number))| {
-            (rank_of_number[number] as u128) << 96
-                | u128::from(entry.sequence) << 32
-                | position as u128
-        })
-        .collect();
-    order.sort_unstable();
-    let sorted_entries = order.iter().map(|key| entries[(*key as u32) as usize].clone()).collect();
-    (sorted_hash_ids(&entries), sorted_entries)
+/// The events an answer relies on. A recall adds ten thousand events with many repeats: they
+/// are pushed as met, and handed back in id order through one bit per indexed event (no sort);
+/// a small trace sorts its few events instead of clearing a bitmap as large as the index.
+#[derive(Debug)]
+struct EventSet {
+    /// Every event added, repeats included.
+    pushed: Vec<EventId>,
+    /// Events in the index (bitmap size).
+    event_count: usize,
 }
 
-/// The Event Hash IDs of `entries`, sorted, without duplicates. Digests sort as integers (their
-/// first 8 bytes above the position in `entries`), then each run sharing those 8 bytes (the
-/// same event in two feeds, or a one-in-2^64 coincidence) is put in full order; the rare ids
-/// kept as text are merged in by a full sort.
-fn sorted_hash_ids(entries: &[EntryRef]) -> Vec<EventHashId> {
-    let hash_id = |key: u128| &entries[(key as u64) as usize].event_hash_id;
-    let mut digests: Vec<u128> = Vec::with_capacity(entries.len());
-    let mut texts: Vec<EventHashId> = Vec::new();
-    for (position, entry) in entries.iter().enumerate() {
-        match &entry.event_hash_id {
-            EventHashId::Sha256(digest) => {
-                let mut prefix = [0u8; 8];
-                prefix.copy_from_slice(&digest[..8]);
-                digests.push(u128::from(u64::from_be_bytes(prefix)) << 64 | position as u128);
+impl EventSet {
+    /// Events per pushed event above which a sort beats scanning the bitmap.
+    const EVENTS_PER_SORTED: usize = 512;
+
+    fn new(event_count: usize) -> Self {
+        Self { pushed: Vec::new(), event_count }
+    }
+
+    fn insert(&mut self, event: EventId) {
+        self.pushed.push(event);
+    }
+
+    /// The events, ascending, each once.
+    fn to_sorted_vec(&self) -> Vec<EventId> {
+        if self.pushed.len() * Self::EVENTS_PER_SORTED < self.event_count {
+            let mut events = self.pushed.clone();
+            events.sort_unstable();
+            events.dedup();
+            return events;
+        }
+        let mut words = vec![0u64; self.event_count.div_ceil(64)];
+        for event in &self.pushed {
+            let word = *event as usize / 64;
+            if word >= words.len() {
+                words.resize(word + 1, 0);
             }
-            EventHashId::Text(_) => texts.push(entry.event_hash_id.clone()),
+            words[word] |= 1 << (event % 64);
+        }
+        let distinct = words.iter().map(|word| word.count_ones() as usize).sum();
+        let mut events = Vec::with_capacity(distinct);
+        for (position, word) in words.iter().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                events.push((position * 64) as EventId + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+        }
+        events
+    }
+}
+
+/// The relied-on `events` (distinct, ascending) as an answer lists them: their Event Hash IDs
+/// sorted without duplicates (one event may sit in two feeds), and their entries sorted by
+/// author and position.
+///
+/// Events come in id order, which is each feed's order in practice, so entries are bucketed by
+/// author (a counting sort over the few dozen authors met) and a bucket is sorted only when it
+/// is not already in position order. Hash ids are sorted by a radix sort on their first bytes.
+/// Every entry is read from the index in id order first, so the later reads hit the cache.
+fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<EntryRef>) {
+    const UNRANKED: u32 = u32::MAX;
+    let mut rank_of_author = vec![UNRANKED; index.author_count()];
+    let mut authors_met: Vec<u32> = Vec::new();
+    let positions: Vec<(u32, u64)> = events
+        .iter()
+        .map(|event_id| {
+            let (author, sequence) = index.entry_position(*event_id);
+            if rank_of_author[author as usize] == UNRANKED {
+                rank_of_author[author as usize] = 0;
+                authors_met.push(author);
+            }
+            (author, sequence)
+        })
+        .collect();
+    authors_met.sort_unstable_by_key(|author| index.author(*author));
+    let mut bucket_starts = vec![0usize; authors_met.len() + 1];
+    for (rank, author) in authors_met.iter().enumerate() {
+        rank_of_author[*author as usize] = rank as u32;
+    }
+    for (author, _) in &positions {
+        bucket_starts[rank_of_author[*author as usize] as usize + 1] += 1;
+    }
+    for rank in 1..bucket_starts.len() {
+        bucket_starts[rank] += bucket_starts[rank - 1];
+    }
+    // Positions in `events`, grouped by author rank, ascending within each group.
+    let mut order = vec![0usize; events.len()];
+    let mut next_slot = bucket_starts.clone();
+    for (position, (author, _)) in positions.iter().enumerate() {
+        let slot = &mut next_slot[rank_of_author[*author as usize] as usize];
+        order[*slot] = position;
+        *slot += 1;
+    }
+    let sequence = |position: &usize| positions[*position].1;
+    for bucket in bucket_starts.windows(2) {
+        let positions = &mut order[bucket[0]..bucket[1]];
+        if !positions.is_sorted_by_key(sequence) {
+            positions.sort_unstable_by_key(sequence);
         }
     }
-    digests.sort_unstable();
-    for run in digests.chunk_by_mut(|left, right| left >> 64 == right >> 64) {
+    let entries = order.iter().map(|position| index.entry(events[*position])).collect();
+    let hash_ids: Vec<&EventHashId> =
+        events.iter().map(|event_id| index.event_hash_id(*event_id)).collect();
+    (sorted_hash_ids(&hash_ids), entries)
+}
+
+/// `hash_ids` sorted, without duplicates. Digests are radix-sorted on their first
+/// [`PREFIX_BYTES`] bytes (a stable sort, so equal prefixes keep their input order), then each
+/// run sharing that prefix (the same event in two feeds, or a rare coincidence) is put in full
+/// order; the rare ids kept as text are merged in by a full sort.
+fn sorted_hash_ids(hash_ids: &[&EventHashId]) -> Vec<EventHashId> {
+    /// Digest bytes the radix sort orders by.
+    const PREFIX_BYTES: usize = 6;
+    let mut keys: Vec<(u64, usize)> = Vec::with_capacity(hash_ids.len());
+    let mut texts: Vec<EventHashId> = Vec::new();
+    for (position, hash_id) in hash_ids.iter().enumerate() {
+        match hash_id {
+            EventHashId::Sha256(digest) => {
+                let prefix = digest[..PREFIX_BYTES]
+                    .iter()
+                    .fold(0u64, |key, byte| key << 8 | u64::from(*byte));
+                keys.push((prefix, position));
+            }
+            EventHashId::Text(_) => texts.push((*hash_id).clone()),
+        }
+    }
+    let mut scratch = vec![(0u64, 0usize); keys.len()];
+    for byte in 0..PREFIX_BYTES {
+        let shift = 8 * byte;
+        let mut starts = [0usize; 257];
+        for (prefix, _) in &keys {
+            starts[((prefix >> shift) & 0xff) as usize + 1] += 1;
+        }
+        for digit in 1..starts.len() {
+            starts[digit] += starts[digit - 1];
+        }
+        for key in &keys {
+            let slot = &mut starts[((key.0 >> shift) & 0xff) as usize];
+            scratch[*slot] = *key;
+            *slot += 1;
+        }
+        std::mem::swap(&mut keys, &mut scratch);
+    }
+    for run in keys.chunk_by_mut(|left, right| left.0 == right.0) {
         if run.len() > 1 {
-            run.sort_unstable_by(|left, right| hash_id(*left).cmp(hash_id(*right)));
+            run.sort_unstable_by(|left, right| hash_ids[left.1].cmp(hash_ids[right.1]));
         }
     }
-    let mut sorted: Vec<EventHashId> = digests.iter().map(|key| hash_id(*key).clone()).collect();
+    let mut sorted: Vec<EventHashId> =
+        keys.iter().map(|(_, position)| hash_ids[*position].clone()).collect();
     if !texts.is_empty() {
         sorted.append(&mut texts);
         sorted.sort_unstable();
@@ -1014,13 +1139,40 @@ fn sorted_hash_ids(entries: &[EntryRef]) -> Vec<EventHashId> {
     sorted
 }
 
-/// The effective events moving one node as a what-object, in index order.
-#[derive(Debug, Default)]
+/// The effective events moving one node as a what-object, in index order, as runs of
+/// [`Walk::event_arena`].
+#[derive(Debug, Clone, Copy)]
 struct Custody {
     /// Events shipping it.
-    shipments: Vec<EventId>,
+    shipments: Span,
     /// Events receiving it.
-    receipts: Vec<EventId>,
+    receipts: Span,
+}
+
+/// A run of one of a walk's arenas (memoised lists live in one buffer per kind instead of an
+/// allocation each).
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    fn new(start: usize, len: usize) -> Self {
+        let narrow = |value: usize| u32::try_from(value).unwrap_or(u32::MAX);
+        Self { start: narrow(start), len: narrow(len) }
+    }
+
+    /// Appends `items` to `arena` and names their run.
+    fn append<Item: Copy>(arena: &mut Vec<Item>, items: &[Item]) -> Self {
+        let start = arena.len();
+        arena.extend_from_slice(items);
+        Self::new(start, items.len())
+    }
+
+    fn range(self) -> Range<usize> {
+        self.start as usize..self.start as usize + self.len as usize
+    }
 }
 
 /// Who holds an amount, by index ids while the walk adds amounts up (strings are made only
@@ -1043,7 +1195,7 @@ fn direct_resolution(
     unit: NodeId,
 ) -> Option<Resolved> {
     let mut found: Option<Resolved> = None;
-    for object in event.objects_in(role) {
+    for object in index.objects_in(event, role) {
         let named_unit = match object.kind {
             ObjectKind::Lot | ObjectKind::Item => index.unit_of(object.node),
             ObjectKind::LogisticUnit | ObjectKind::Class | ObjectKind::Other => continue,
@@ -1051,12 +1203,13 @@ fn direct_resolution(
         if named_unit != unit {
             continue;
         }
+        let (quantity, uom) = (object.quantity(), object.uom());
         match &mut found {
-            Some(sum) if sum.uom == object.uom => {
-                sum.quantity = sum.quantity.zip(object.quantity).map(|(left, right)| left + right);
+            Some(sum) if sum.uom == uom => {
+                sum.quantity = sum.quantity.zip(quantity).map(|(left, right)| left + right);
             }
-            Some(sum) if sum.uom < object.uom => {}
-            _ => found = Some(Resolved { unit, quantity: object.quantity, uom: object.uom }),
+            Some(sum) if sum.uom < uom => {}
+            _ => found = Some(Resolved { unit, quantity, uom }),
         }
     }
     found
@@ -1074,35 +1227,36 @@ fn handoff_match(
     shipping: &StoredEvent,
     receiving: &StoredEvent,
 ) -> Option<u8> {
-    let shares_document = shipping.documents.iter().any(|(_, shipped_document)| {
-        receiving
-            .documents
+    let received_documents = index.documents(receiving);
+    let shares_document = index.documents(shipping).iter().any(|shipped_document| {
+        received_documents
             .iter()
-            .any(|(_, received_document)| shipped_document == received_document)
+            .any(|received_document| shipped_document.id == received_document.id)
     });
     if shares_document {
         return Some(3);
     }
-    let ship_to: Vec<&str> = shipping
-        .destinations
+    let shipped_to = index.destinations(shipping);
+    let ship_to: Vec<&str> = shipped_to
         .iter()
-        .filter(|(endpoint_type, _)| Some(*endpoint_type) == kinds.location)
-        .map(|(_, id)| site(index.symbol(*id)))
+        .filter(|destination| destination.kind() == kinds.location)
+        .map(|destination| site(index.symbol(destination.id)))
         .collect();
-    let received_at = receiving.place.map(|place| site(index.symbol(place)));
+    let received_at = receiving.place().map(|place| site(index.symbol(place)));
     if let Some(received_at) = received_at
         && !ship_to.is_empty()
     {
         return ship_to.contains(&received_at).then_some(2);
     }
-    let shares_destination = shipping
-        .destinations
-        .iter()
-        .any(|destination| receiving.destinations.contains(destination));
+    let received_destinations = index.destinations(receiving);
+    let shares_destination =
+        shipped_to.iter().any(|destination| received_destinations.contains(destination));
     if shares_destination {
         return Some(2);
     }
-    let shares_source = shipping.sources.iter().any(|source| receiving.sources.contains(source));
+    let received_sources = index.sources(receiving);
+    let shares_source =
+        index.sources(shipping).iter().any(|source| received_sources.contains(source));
     shares_source.then_some(1)
 }
 
@@ -1131,21 +1285,21 @@ impl EndpointKinds {
     }
 
     /// The party an endpoint list names: its owning party, else its possessing party.
-    fn party(&self, endpoints: &[(Symbol, Symbol)]) -> Option<Symbol> {
+    fn party(&self, endpoints: &[EndpointPair]) -> Option<Symbol> {
         endpoint_of(endpoints, self.owning_party)
             .or_else(|| endpoint_of(endpoints, self.possessing_party))
     }
 
     /// The location an endpoint list names.
-    fn location(&self, endpoints: &[(Symbol, Symbol)]) -> Option<Symbol> {
+    fn location(&self, endpoints: &[EndpointPair]) -> Option<Symbol> {
         endpoint_of(endpoints, self.location)
     }
 }
 
 /// The id of the first endpoint of type `kind`.
-fn endpoint_of(endpoints: &[(Symbol, Symbol)], kind: Option<Symbol>) -> Option<Symbol> {
+fn endpoint_of(endpoints: &[EndpointPair], kind: Option<Symbol>) -> Option<Symbol> {
     let kind = kind?;
-    endpoints.iter().find(|(endpoint_type, _)| *endpoint_type == kind).map(|(_, id)| *id)
+    endpoints.iter().find(|endpoint| endpoint.kind() == Some(kind)).map(|endpoint| endpoint.id)
 }
 
 fn sort_handoffs(handoffs: &mut [Handoff]) {
@@ -1184,6 +1338,23 @@ pub fn format_time(time_ms: i64) -> String {
 mod tests {
     use super::*;
 
+    /// Both ways of listing a set (sorting a few, scanning the bitmap for many) give the
+    /// events ascending and each once.
+    #[test]
+    fn event_sets_list_each_event_once_in_order() {
+        let added = [70, 3, 3, 64, 0, 199, 70, 5];
+        let mut expected = added.to_vec();
+        expected.sort_unstable();
+        expected.dedup();
+        for event_count in [200, 200 * EventSet::EVENTS_PER_SORTED] {
+            let mut set = EventSet::new(event_count);
+            for event in added {
+                set.insert(event);
+            }
+            assert_eq!(set.to_sorted_vec(), expected, "with {event_count} events indexed");
+        }
+    }
+
     /// Hash ids sort as their text: digests sharing their first bytes, the same id twice (one
     /// event in two feeds) and ids kept as text all land where a plain sort puts them.
     #[test]
@@ -1216,6 +1387,8 @@ mod tests {
         let mut expected = ids.to_vec();
         expected.sort_by_key(ToString::to_string);
         expected.dedup();
-        assert_eq!(sorted_hash_ids(&entries), expected);
+        let hash_ids: Vec<&EventHashId> =
+            entries.iter().map(|entry| &entry.event_hash_id).collect();
+        assert_eq!(sorted_hash_ids(&hash_ids), expected);
     }
 }
