@@ -360,7 +360,11 @@ struct FieldReader<'fields> {
 }
 
 impl<'fields> FieldReader<'fields> {
-    fn new(kind: PayloadKind, fields: &'fields [&'fields [u8]], expected: usize) -> Result<Self, Error> {
+    fn new(
+        kind: PayloadKind,
+        fields: &'fields [&'fields [u8]],
+        expected: usize,
+    ) -> Result<Self, Error> {
         if fields.len() != expected {
             return Err(Error::FieldCount { kind, expected, found: fields.len() });
         }

@@ -301,7 +301,7 @@ fn check_quantity_element(
     if let Some(quantity) = &quantity_element.quantity
         && quantity.to_f64() < 0.0
     {
-        return Err(invalid(&format_args!("{field}.quantity"), quantity.as_str(), "is negative"));
+        return Err(invalid(format_args!("{field}.quantity"), quantity.as_str(), "is negative"));
     }
     Ok(())
 }
@@ -370,7 +370,7 @@ fn check_sensor_element(
             && (hex.len() % 2 != 0 || !hex.bytes().all(|byte| byte.is_ascii_hexdigit()))
         {
             return Err(invalid(
-                &format_args!("{report_field}.hexBinaryValue"),
+                format_args!("{report_field}.hexBinaryValue"),
                 hex,
                 "is not hex binary",
             ));
@@ -382,7 +382,7 @@ fn check_sensor_element(
             .is_some_and(|rank| !(0.0..=100.0).contains(&rank));
         if perc_rank_out_of_range && let Some(perc_rank) = &report.perc_rank {
             return Err(invalid(
-                &format_args!("{report_field}.percRank"),
+                format_args!("{report_field}.percRank"),
                 perc_rank.as_str(),
                 "is not between 0 and 100",
             ));

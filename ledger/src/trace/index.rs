@@ -326,7 +326,7 @@ pub struct Index {
     endpoint_arena: Vec<EndpointPair>,
     /// ILMD master data by event (events flagged [`StoredEvent::has_master`], one in twenty):
     /// read only for a lot's origin, so kept out of the event records.
-    masters: HashMap<EventId, MasterData>,
+    masters: FxHashMap<EventId, MasterData>,
     /// `eventID` as written, by [`EventId`]: one of the names an error declaration may use,
     /// read only while applying entries, so kept out of the event records.
     written_ids: Vec<Option<Box<str>>>,
