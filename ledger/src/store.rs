@@ -34,6 +34,7 @@ use std::collections::{BTreeMap, HashMap};
 use foldhash::fast::RandomState as SeededState;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use crate::checkpoint::{self, Cosignature, SignedCheckpoint};
 use crate::codec;
@@ -139,6 +140,38 @@ pub enum Error {
     /// Stored bytes did not decode.
     #[error(transparent)]
     Codec(#[from] codec::Error),
+}
+
+/// How long opening waits for the directory's lock to be released. Dropping a store does not
+/// release the lock at once: sled's background threads hold the database a moment longer, so a
+/// store reopened in the same process right after it was dropped (a node restarted in place)
+/// found the lock taken about once in a hundred tries under load.
+const LOCK_RELEASE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// How often opening retries while the lock is held.
+const LOCK_RETRY_INTERVAL: Duration = Duration::from_millis(2);
+
+/// Opens the sled database at `path`, waiting up to [`LOCK_RELEASE_DEADLINE`] for a previous
+/// handle to release its lock; a lock still held after that (another process using the
+/// directory) is an error naming the directory.
+fn open_database(path: &Path) -> Result<sled::Db, Error> {
+    let deadline = Instant::now() + LOCK_RELEASE_DEADLINE;
+    loop {
+        match sled::open(path) {
+            // sled 0.34.7 (pinned) reports a held lock as an I/O error of kind `Other` whose
+            // text says so; the `WouldBlock` of the underlying `flock` is only in that text.
+            Err(sled::Error::Io(error)) if error.to_string().contains("could not acquire lock") => {
+                if Instant::now() >= deadline {
+                    return Err(Error::Storage(format!(
+                        "the store at {} is in use by another process (its lock is held): {error}",
+                        path.display()
+                    )));
+                }
+                std::thread::sleep(LOCK_RETRY_INTERVAL);
+            }
+            opened => return Ok(opened?),
+        }
+    }
 }
 
 impl From<sled::Error> for Error {
@@ -410,7 +443,7 @@ impl Store {
     /// entry and every feed's latest checkpoint against its entries.
     pub fn open(path: &Path, genesis: &Genesis) -> Result<Self, Error> {
         let roster = Roster::from_genesis(genesis)?;
-        let database = sled::open(path)?;
+        let database = open_database(path)?;
         let tree = database.open_tree("lotline")?;
         let genesis_bytes = genesis.signing_bytes()?;
         match tree.get(KEY_GENESIS)? {

@@ -119,6 +119,28 @@ fn a_store_refuses_another_networks_genesis() {
 }
 
 #[test]
+fn a_store_dropped_and_reopened_at_once_opens_every_time() {
+    // sled's background threads keep the lock a moment after a drop; opening waits for them.
+    let directory = tempfile::tempdir().unwrap();
+    for _ in 0..50 {
+        drop(open(&directory));
+    }
+}
+
+#[test]
+fn a_store_in_use_is_refused_with_its_directory_named() {
+    let directory = tempfile::tempdir().unwrap();
+    let _in_use = open(&directory);
+    match Store::open(directory.path(), &genesis()) {
+        Err(Error::Storage(message)) => {
+            assert!(message.contains("in use"), "{message}");
+            assert!(message.contains(&directory.path().display().to_string()), "{message}");
+        }
+        other => panic!("a second open of a store in use must fail, got {other:?}"),
+    }
+}
+
+#[test]
 fn equivocation_stores_a_fork_proof_and_freezes_the_feed_until_resolved() {
     let directory = tempfile::tempdir().unwrap();
     let store = open(&directory);
