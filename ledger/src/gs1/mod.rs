@@ -128,7 +128,7 @@ fn format_canonical(primary_key: &AiElement, qualifiers: &[AiElement]) -> String
 /// assert_eq!(canonical_digital_link("urn:uuid:4c2ad6a4-5b42-4b8f-8a0f-fb0e39bbf7f5"), None);
 /// ```
 pub fn canonical_digital_link(identifier: &str) -> Option<String> {
-    if classify_canonical_link(identifier).is_some() {
+    if canonical_link_shape(identifier).is_some() {
         return Some(identifier.to_owned());
     }
     let (primary_key, qualifiers) = canonical_key(identifier)?;
@@ -249,11 +249,35 @@ const MAX_LOT_OR_SERIAL_CHARS: usize = 20;
 /// test compares both on generated links). Check digits are not checked, as in
 /// [`canonical_digital_link`].
 fn classify_canonical_link(identifier: &str) -> Option<Identifier> {
+    let LinkShape { primary_ai, key, qualifier } = canonical_link_shape(identifier)?;
+    let key = key.to_owned();
+    Some(match (primary_ai, qualifier) {
+        ("01", None) => Identifier::Class { gtin: key },
+        ("01", Some(("10", lot))) => Identifier::Lot { gtin: key, lot: lot.to_owned() },
+        ("01", Some((_, serial))) => Identifier::Item { gtin: key, serial: serial.to_owned() },
+        ("00", _) => Identifier::LogisticUnit { sscc: key },
+        ("414", _) => Identifier::Location { gln: key, extension: None },
+        _ => Identifier::Party { gln: key },
+    })
+}
+
+/// The parts of a link in one of [`classify_canonical_link`]'s shapes, borrowed: nothing is
+/// allocated to learn that a link is already canonical.
+struct LinkShape<'link> {
+    /// `01`, `00`, `414` or `417`.
+    primary_ai: &'link str,
+    /// The primary key's digits.
+    key: &'link str,
+    /// A GTIN's lot or serial: (`10` or `21`, value).
+    qualifier: Option<(&'link str, &'link str)>,
+}
+
+/// The [`LinkShape`] of `identifier`, if it has one.
+fn canonical_link_shape(identifier: &str) -> Option<LinkShape<'_>> {
     let path = identifier.strip_prefix(CANONICAL_STEM)?.strip_prefix('/')?;
     let (ai, rest) = path.split_once('/')?;
     let digits = |value: &str, count: usize| {
-        (value.len() == count && value.bytes().all(|byte| byte.is_ascii_digit()))
-            .then(|| value.to_owned())
+        value.len() == count && value.bytes().all(|byte| byte.is_ascii_digit())
     };
     match ai {
         "01" => {
@@ -261,24 +285,28 @@ fn classify_canonical_link(identifier: &str) -> Option<Identifier> {
                 Some((gtin, qualifier)) => (gtin, Some(qualifier)),
                 None => (rest, None),
             };
-            let gtin = digits(gtin, 14)?;
+            if !digits(gtin, 14) {
+                return None;
+            }
             let Some(qualifier) = qualifier else {
-                return Some(Identifier::Class { gtin });
+                return Some(LinkShape { primary_ai: ai, key: gtin, qualifier: None });
             };
             let (qualifier_ai, value) = qualifier.split_once('/')?;
             let literal = (1..=MAX_LOT_OR_SERIAL_CHARS).contains(&value.len())
                 && value
                     .bytes()
                     .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_'));
-            match (qualifier_ai, literal) {
-                ("10", true) => Some(Identifier::Lot { gtin, lot: value.to_owned() }),
-                ("21", true) => Some(Identifier::Item { gtin, serial: value.to_owned() }),
-                _ => None,
-            }
+            let qualifier = Some((qualifier_ai, value));
+            (matches!(qualifier_ai, "10" | "21") && literal).then_some(LinkShape {
+                primary_ai: ai,
+                key: gtin,
+                qualifier,
+            })
         }
-        "00" => Some(Identifier::LogisticUnit { sscc: digits(rest, 18)? }),
-        "414" => Some(Identifier::Location { gln: digits(rest, 13)?, extension: None }),
-        "417" => Some(Identifier::Party { gln: digits(rest, 13)? }),
+        "00" | "414" | "417" => {
+            let length = if ai == "00" { 18 } else { 13 };
+            digits(rest, length).then_some(LinkShape { primary_ai: ai, key: rest, qualifier: None })
+        }
         _ => None,
     }
 }
