@@ -12,6 +12,7 @@
 
 mod capture;
 mod catalogue;
+mod chunked;
 mod records;
 mod replication;
 mod views;
