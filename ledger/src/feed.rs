@@ -9,6 +9,7 @@
 //! fork proofs (`fork`). Nothing here does IO; the only side effect is drawing salt seeds from
 //! the operating system's random source in [`FeedWriter`].
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::codec::{self, RawHeader};
@@ -490,14 +491,23 @@ impl VerifiedEntry {
     /// The EPCIS event hash id when the entry is a disclosed EPCIS capture (field 0 suffices,
     /// so the id stays indexable when only the event body is withheld).
     pub fn event_id(&self) -> Option<String> {
+        self.event_id_text().map(Cow::into_owned)
+    }
+
+    /// [`VerifiedEntry::event_id`], borrowed from the decoded payload when every field is
+    /// disclosed (nearly always): the store indexes every appended entry by it, and copying
+    /// it out showed in a catch-up's profile.
+    pub fn event_id_text(&self) -> Option<Cow<'_, str>> {
         if let Some(payload) = &self.payload {
-            return payload.event_id().map(str::to_owned);
+            return payload.event_id().map(Cow::Borrowed);
         }
         if self.header.payload_kind != PayloadKind::EpcisEvent {
             return None;
         }
         match self.openings.first() {
-            Some(FieldOpening::Disclosed { value, .. }) => codec::decode(value, "event id").ok(),
+            Some(FieldOpening::Disclosed { value, .. }) => {
+                codec::decode::<String>(value, "event id").ok().map(Cow::Owned)
+            }
             _ => None,
         }
     }

@@ -252,7 +252,7 @@ impl Indexes {
         }
         orders.push(order);
         self.by_hash.insert(entry.entry_hash(), order);
-        if let Some(event_id) = entry.event_id() {
+        if let Some(event_id) = entry.event_id_text() {
             let key = event_key(&event_id);
             match self.by_event.get(&key) {
                 None => {
@@ -267,7 +267,7 @@ impl Indexes {
     /// Forgets `entry`, stored at `order`, whose feed is cut at `entry.sequence()` by the caller.
     fn forget(&mut self, order: u64, entry: &VerifiedEntry) {
         self.by_hash.remove(&entry.entry_hash());
-        let Some(event_id) = entry.event_id() else { return };
+        let Some(event_id) = entry.event_id_text() else { return };
         let key = event_key(&event_id);
         let more = self.more_by_event.get_mut(&key);
         if self.by_event.get(&key) == Some(&order) {
@@ -972,7 +972,7 @@ impl Store {
         for order in orders {
             // The index is keyed by a digest of the id: keep only exact matches.
             if let Some(entry) = self.entry_at_order(order)?
-                && entry.event_id().as_deref() == Some(event_id)
+                && entry.event_id_text().as_deref() == Some(event_id)
             {
                 entries.push(entry);
             }

@@ -90,7 +90,19 @@ pub fn is_absolute_uri(text: &str) -> bool {
         && scheme_chars
             .all(|other| other.is_ascii_alphanumeric() || matches!(other, '+' | '-' | '.'))
         && !rest.is_empty()
-        && !text.chars().any(char::is_whitespace)
+        && !contains_whitespace(text)
+}
+
+/// Whether `text` holds a character with the Unicode `White_Space` property. Every URI of
+/// every event is checked, nearly all ASCII: those are scanned as bytes, without decoding.
+fn contains_whitespace(text: &str) -> bool {
+    if text.is_ascii() {
+        // The ASCII characters with `White_Space`: tab, line feed, vertical tab, form feed,
+        // carriage return and space.
+        text.bytes().any(|byte| matches!(byte, b'\t'..=b'\r' | b' '))
+    } else {
+        text.chars().any(char::is_whitespace)
+    }
 }
 
 fn check_offset(offset: &str) -> Result<(), Problem> {
@@ -489,5 +501,21 @@ mod tests {
         assert!(!is_absolute_uri("twenty"));
         assert!(!is_absolute_uri("1:2"));
         assert!(!is_absolute_uri("https://a b"));
+        assert!(!is_absolute_uri("https://a\u{0B}b"));
+        assert!(!is_absolute_uri("https://a\u{A0}b"));
+        assert!(is_absolute_uri("https://a\u{1F}b"));
+    }
+
+    #[test]
+    fn the_ascii_whitespace_scan_agrees_with_the_unicode_property() {
+        for code in 0u8..=0x7F {
+            let character = char::from(code);
+            let text = format!("a{character}b");
+            assert_eq!(contains_whitespace(&text), character.is_whitespace(), "{code:#04x}");
+        }
+        for character in ['\u{85}', '\u{A0}', '\u{2003}', '\u{3000}', 'é', '\u{1F600}'] {
+            let text = format!("a{character}b");
+            assert_eq!(contains_whitespace(&text), character.is_whitespace(), "{character:?}");
+        }
     }
 }

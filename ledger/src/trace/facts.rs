@@ -54,10 +54,10 @@ impl ObjectKey {
     /// anything that is not a GS1 key is kept as written, as [`ObjectKind::Other`].
     pub fn parse(written: &str) -> Self {
         let trimmed = written.trim();
-        let Some(identifier) = gs1::classify(trimmed) else {
+        let Some((identifier, canonical_link)) = gs1::classify_with_canonical_link(trimmed) else {
             return Self { kind: ObjectKind::Other, link: Text::from(trimmed), gtin: None };
         };
-        let link = Text::from(identifier.to_canonical_link());
+        let link = Text::from(canonical_link.as_ref());
         let (kind, gtin) = match identifier {
             Identifier::Lot { gtin, .. } => (ObjectKind::Lot, Some(Text::from(gtin))),
             Identifier::Item { gtin, .. } => (ObjectKind::Item, Some(Text::from(gtin))),
@@ -99,16 +99,12 @@ impl Place {
     /// are kept as written, without GLN.
     pub fn parse(written: &str) -> Self {
         let trimmed = written.trim();
-        match gs1::classify(trimmed) {
-            Some(identifier @ Identifier::Location { .. }) => {
-                let link = Text::from(identifier.to_canonical_link());
-                let Identifier::Location { gln, .. } = identifier else {
-                    return Self { link, gln: None };
-                };
-                Self { link, gln: Some(Text::from(gln)) }
+        match gs1::classify_with_canonical_link(trimmed) {
+            Some((Identifier::Location { gln, .. }, canonical_link)) => {
+                Self { link: Text::from(canonical_link.as_ref()), gln: Some(Text::from(gln)) }
             }
-            Some(identifier) => {
-                Self { link: Text::from(identifier.to_canonical_link()), gln: None }
+            Some((_, canonical_link)) => {
+                Self { link: Text::from(canonical_link.as_ref()), gln: None }
             }
             None => Self { link: Text::from(trimmed), gln: None },
         }

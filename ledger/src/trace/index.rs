@@ -14,6 +14,7 @@
 //! everything order-dependent (pallet contents, handoff pairing, retractions) is decided at
 //! query time from event times, never from arrival order.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use foldhash::fast::RandomState as SeededState;
@@ -332,6 +333,8 @@ pub struct Index {
     written_ids: Vec<Option<Box<str>>>,
     /// Scratch for an event's objects while it is applied (saves an allocation per event).
     object_scratch: Vec<ObjectUse>,
+    /// Scratch for the distinct nodes of an event while it is linked (same reason).
+    node_scratch: Vec<NodeId>,
     /// Every node; a [`NodeId`] indexes here.
     nodes: Vec<Node>,
     /// Canonical link → node.
@@ -348,9 +351,12 @@ pub struct Index {
     author_ids: FxHashMap<PublicKey, u32>,
     /// (author, sequence) already applied: makes `apply` idempotent under re-delivery.
     applied_entries: FxHashSet<(u32, u64)>,
-    /// Fingerprint of an event name (hash id or `eventID`) → events carrying it; lets an error
-    /// declaration find the event it retracts.
-    events_by_name: FxHashMap<u64, Vec<EventId>>,
+    /// Fingerprint of an event name (hash id or `eventID`) → the first event carrying it; lets
+    /// an error declaration find the event it retracts. Nearly every name is carried by one
+    /// event, so it is held inline rather than in a vector allocated per event.
+    event_by_name: FxHashMap<u64, EventId>,
+    /// Later events carrying a name already in `event_by_name`, in the order applied.
+    more_events_by_name: FxHashMap<u64, Vec<EventId>>,
     /// (author, name) declared in error, so an original applied after its declaration is
     /// marked at once. Names are held as [`EventHashId`]s (compact for hash ids), compared
     /// exactly like their texts.
@@ -504,7 +510,8 @@ impl Index {
     ) {
         let stored = &self.events[event_id as usize];
         let (kind, action, transformation) = (stored.kind, stored.action, stored.transformation());
-        let mut seen_nodes: Vec<NodeId> = Vec::with_capacity(objects.len());
+        let mut seen_nodes = std::mem::take(&mut self.node_scratch);
+        seen_nodes.clear();
         let parent =
             objects.iter().find(|object| object.role == Role::Parent).map(|object| object.node);
         for object in objects {
@@ -521,20 +528,19 @@ impl Index {
                 }
             }
         }
+        self.node_scratch = seen_nodes;
         if let Some(group) = transformation {
             self.transformation_groups.entry(group).or_default().push(event_id);
         }
-        let mut glns: Vec<Symbol> = Vec::with_capacity(2);
+        let mut previous_gln = None;
         for place in [&facts.read_point, &facts.biz_location].into_iter().flatten() {
             if let Some(gln) = &place.gln {
                 let symbol = self.intern(gln);
-                if !glns.contains(&symbol) {
-                    glns.push(symbol);
+                if previous_gln != Some(symbol) {
+                    self.events_by_gln.entry(symbol).or_default().push(event_id);
+                    previous_gln = Some(symbol);
                 }
             }
-        }
-        for gln in glns {
-            self.events_by_gln.entry(gln).or_default().push(event_id);
         }
         // Items commissioned with a lot number belong to that lot from now on.
         if let Some(lot_number) = &facts.master.lot_number
@@ -556,11 +562,34 @@ impl Index {
         }
         let event_id_fingerprint = facts.event_id.as_deref().map(|name| self.fingerprint(name));
         for fingerprint in [Some(hash_id_fingerprint), event_id_fingerprint].into_iter().flatten() {
-            let events = self.events_by_name.entry(fingerprint).or_default();
-            if !events.contains(&event_id) {
-                events.push(event_id);
+            self.add_event_name(fingerprint, event_id);
+        }
+    }
+
+    /// Records that `event_id` carries the name whose fingerprint is `fingerprint` (once).
+    fn add_event_name(&mut self, fingerprint: u64, event_id: EventId) {
+        match self.event_by_name.entry(fingerprint) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(event_id);
+            }
+            Entry::Occupied(first) if *first.get() == event_id => {}
+            Entry::Occupied(_) => {
+                let later_events = self.more_events_by_name.entry(fingerprint).or_default();
+                if !later_events.contains(&event_id) {
+                    later_events.push(event_id);
+                }
             }
         }
+    }
+
+    /// The events carrying a name whose fingerprint is `fingerprint`, in the order applied.
+    fn events_named(&self, fingerprint: u64) -> Vec<EventId> {
+        let Some(first_event) = self.event_by_name.get(&fingerprint) else {
+            return Vec::new();
+        };
+        let later_events =
+            self.more_events_by_name.get(&fingerprint).map_or(&[][..], Vec::as_slice);
+        std::iter::once(*first_event).chain(later_events.iter().copied()).collect()
     }
 
     /// Marks the events a declaration names (same author only: nobody may retract someone
@@ -575,7 +604,7 @@ impl Index {
         let mut retracted = 0;
         for name in names {
             let fingerprint = name.hash_with(&self.fingerprint_state);
-            let candidates = self.events_by_name.get(&fingerprint).cloned().unwrap_or_default();
+            let candidates = self.events_named(fingerprint);
             for candidate in candidates {
                 let event = &self.events[candidate as usize];
                 let named = self.entries[candidate as usize].event_hash_id == name
@@ -735,8 +764,9 @@ impl Index {
         let symbol_bytes: usize =
             self.symbols.iter().map(|symbol| symbol.len() + 16 + 48).sum::<usize>();
         let map_bytes = self.applied_entries.capacity() * 24
-            + self.events_by_name.capacity() * 48
-            + self.events_by_name.values().map(|events| 4 * events.capacity()).sum::<usize>()
+            + self.event_by_name.capacity() * 16
+            + self.more_events_by_name.capacity() * 48
+            + self.more_events_by_name.values().map(|events| 4 * events.capacity()).sum::<usize>()
             + self.events_by_gln.values().map(|events| 4 * events.capacity()).sum::<usize>()
             + self
                 .transformation_groups

@@ -92,7 +92,7 @@ impl State {
             document.events.iter().map(|event| payload_of(event, format)).collect();
         let entries = self.append_local(&payloads)?;
         // Index the events just validated rather than reading them back from the entries.
-        let indexed = self.with_canonical_cache(|cache| {
+        let indexed: Vec<super::IndexedEvent> = self.with_canonical_cache(|cache| {
             entries
                 .iter()
                 .zip(&document.events)

@@ -7,6 +7,7 @@
 //! canonical Digital Link form, so a URN query matches a Digital Link capture and back.
 //! Does not own the events' bodies: matching rows are read from the store.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use lotline_ledger::epcis::{self, Event, VocabularyValue};
@@ -16,6 +17,7 @@ use lotline_ledger::trace::{EntryRef, EventHashId, Text};
 use serde::Serialize;
 
 use super::State;
+use super::chunked::ChunkedVec;
 use crate::http::ApiError;
 
 /// Default page size.
@@ -36,10 +38,10 @@ pub struct Row {
     record_time_ms: i64,
     /// `ADD` / `OBSERVE` / `DELETE`.
     action: Option<&'static str>,
-    /// Canonical web URI of the business step.
-    biz_step: Option<String>,
-    /// Canonical web URI of the disposition.
-    disposition: Option<String>,
+    /// The business step, compared by its canonical web URI.
+    biz_step: Option<VocabularyTerm>,
+    /// The disposition, compared by its canonical web URI.
+    disposition: Option<VocabularyTerm>,
     /// Canonical form of the read point. Identifiers are the lot index's shared texts: the
     /// same places, lots and pallets recur row after row, held once.
     read_point: Option<Text>,
@@ -57,15 +59,56 @@ pub struct Row {
     declared_event_id: Option<String>,
 }
 
+/// A CBV value of a row, compared by its canonical web URI without writing that URI for every
+/// event: a standard value is held as its vocabulary's prefix and word (both static), a custom
+/// one as written. Formatting two URIs per event showed in a catch-up's profile, and held a
+/// hundred bytes per row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum VocabularyTerm {
+    /// A standard value: its web URI is `prefix` followed by `word`.
+    Standard {
+        /// The vocabulary's web URI prefix (`https://ref.gs1.org/cbv/BizStep-`).
+        prefix: &'static str,
+        /// The standard word (`shipping`).
+        word: &'static str,
+    },
+    /// A custom value, trimmed (its web URI is itself).
+    Custom(Box<str>),
+}
+
+impl VocabularyTerm {
+    /// The term of `value` (see [`VocabularyValue::web_uri`], whose text it stands for).
+    fn of(value: &VocabularyValue) -> Self {
+        match value.standard_word() {
+            Some(word) => Self::Standard { prefix: value.kind.web_uri_prefix(), word },
+            None => Self::Custom(Box::from(value.written.trim())),
+        }
+    }
+
+    /// Whether this term's canonical web URI is `web_uri`.
+    fn has_web_uri(&self, web_uri: &str) -> bool {
+        match self {
+            Self::Standard { prefix, word } => web_uri.strip_prefix(prefix) == Some(*word),
+            Self::Custom(written) => **written == *web_uri,
+        }
+    }
+}
+
 /// Every indexed event in append order.
 #[derive(Debug, Default)]
 pub struct Catalogue {
-    /// Rows in the order they were indexed.
-    rows: Vec<Row>,
-    /// Event Hash ID (or declared `eventID`) → row numbers, keyed compactly: comparing long
-    /// `ni:///sha-256;…` texts showed in the catch-up profile. Seeded fast hash: ids come from
-    /// peers' events.
-    by_event_id: HashMap<EventHashId, Vec<usize>, foldhash::fast::RandomState>,
+    /// Rows in the order they were indexed, in fixed-size chunks: a row is a few hundred
+    /// bytes and a joining node pushes millions, so one vector grown by doubling copied (and
+    /// page-faulted twice) hundreds of megabytes during a catch-up.
+    rows: ChunkedVec<Row>,
+    /// Event Hash ID (or declared `eventID`) → the first row carrying it, keyed compactly:
+    /// comparing long `ni:///sha-256;…` texts showed in the catch-up profile. Seeded fast
+    /// hash: ids come from peers' events. Almost every id names one row, so the row number is
+    /// held inline rather than in a vector allocated per event.
+    by_event_id: HashMap<EventHashId, usize, foldhash::fast::RandomState>,
+    /// Later rows of ids already in `by_event_id` (the same event in two feeds, or a declared
+    /// `eventID` reused), ascending.
+    more_by_event_id: HashMap<EventHashId, Vec<usize>, foldhash::fast::RandomState>,
 }
 
 /// A page of query results.
@@ -111,8 +154,8 @@ fn canonical(identifier: &str) -> String {
     gs1::canonical_digital_link(identifier).unwrap_or_else(|| identifier.trim().to_owned())
 }
 
-fn vocabulary(value: &Option<VocabularyValue>) -> Option<String> {
-    value.as_ref().map(VocabularyValue::web_uri)
+fn vocabulary(value: &Option<VocabularyValue>) -> Option<VocabularyTerm> {
+    value.as_ref().map(VocabularyTerm::of)
 }
 
 impl Row {
@@ -162,21 +205,42 @@ impl Row {
 impl Catalogue {
     /// Adds one event's row (see [`Row::new`]).
     pub fn push(&mut self, row: Row) {
-        self.by_event_id.entry(row.entry.event_hash_id.clone()).or_default().push(self.rows.len());
+        let row_number = self.rows.len();
+        self.add_event_id(row.entry.event_hash_id.clone(), row_number);
         if let Some(declared) = &row.declared_event_id
             && row.entry.event_hash_id != *declared
         {
-            self.by_event_id.entry(EventHashId::new(declared)).or_default().push(self.rows.len());
+            self.add_event_id(EventHashId::new(declared), row_number);
         }
         self.rows.push(row);
     }
 
-    /// Entry references of the events with this id (hash id or declared eventID).
+    /// Records that row `row_number` carries `event_id`.
+    fn add_event_id(&mut self, event_id: EventHashId, row_number: usize) {
+        match self.by_event_id.entry(event_id) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(row_number);
+            }
+            Entry::Occupied(occupied) => {
+                let later_rows = self.more_by_event_id.entry(occupied.key().clone()).or_default();
+                later_rows.push(row_number);
+            }
+        }
+    }
+
+    /// Entry references of the events with this id (hash id or declared eventID), in the
+    /// order they were indexed.
     pub fn entries_for(&self, event_id: &str) -> Vec<EntryRef> {
-        self.by_event_id
-            .get(&EventHashId::new(event_id))
-            .map(|rows| rows.iter().map(|row| self.rows[*row].entry.clone()).collect())
-            .unwrap_or_default()
+        let event_id = EventHashId::new(event_id);
+        let Some(first_row) = self.by_event_id.get(&event_id) else {
+            return Vec::new();
+        };
+        let later_rows = self.more_by_event_id.get(&event_id).map_or(&[][..], Vec::as_slice);
+        std::iter::once(first_row)
+            .chain(later_rows)
+            .filter_map(|row_number| self.rows.get(*row_number))
+            .map(|row| row.entry.clone())
+            .collect()
     }
 
     /// Number of events.
@@ -401,6 +465,13 @@ impl Filter {
     }
 
     fn accepts(&self, row: &Row) -> bool {
+        let in_vocabulary_list =
+            |wanted: &Option<Vec<String>>, term: Option<&VocabularyTerm>| match wanted {
+                None => true,
+                Some(wanted) => {
+                    term.is_some_and(|term| wanted.iter().any(|web_uri| term.has_web_uri(web_uri)))
+                }
+            };
         let in_list = |wanted: &Option<Vec<String>>, value: Option<&str>| match wanted {
             None => true,
             Some(wanted) => value.is_some_and(|value| wanted.iter().any(|item| item == value)),
@@ -411,8 +482,8 @@ impl Filter {
             && self.ge_record_time.is_none_or(|bound| row.record_time_ms >= bound)
             && self.lt_record_time.is_none_or(|bound| row.record_time_ms < bound)
             && in_list(&self.actions, row.action)
-            && in_list(&self.biz_steps, row.biz_step.as_deref())
-            && in_list(&self.dispositions, row.disposition.as_deref())
+            && in_vocabulary_list(&self.biz_steps, row.biz_step.as_ref())
+            && in_vocabulary_list(&self.dispositions, row.disposition.as_ref())
             && in_list(&self.read_points, row.read_point.as_deref())
             && in_list(&self.biz_locations, row.biz_location.as_deref())
             && self
@@ -455,7 +526,7 @@ impl State {
             }
             let mut matched = Vec::new();
             let mut next_offset = None;
-            for (position, row) in catalogue.rows.iter().enumerate().skip(offset) {
+            for (position, row) in (offset..).zip(catalogue.rows.iter_from(offset)) {
                 if !filter.accepts(row) {
                     continue;
                 }
@@ -518,5 +589,86 @@ impl State {
             ApiError::NotFound(format!("no event with id {event_id} on this node"))
         })?;
         self.event_value(reference)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lotline_ledger::identity::Keypair;
+    use lotline_ledger::trace::facts::CanonicalCache;
+
+    use super::*;
+
+    const EVENT_JSON: &str = r#"{
+        "type": "ObjectEvent",
+        "eventTime": "2024-03-01T10:00:00.000Z",
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": ["https://id.gs1.org/01/09506000134352/21/7"],
+        "action": "OBSERVE",
+        "bizStep": "shipping"
+    }"#;
+
+    fn hash_id(digit: char) -> String {
+        format!("ni:///sha-256;{}?ver=CBV2.0", digit.to_string().repeat(64))
+    }
+
+    fn row(sequence: u64, event_hash_id: &str, declared_event_id: Option<&str>) -> Row {
+        let mut event = epcis::parse_event_json_bytes(EVENT_JSON.as_bytes())
+            .unwrap_or_else(|error| panic!("the test event parses: {error}"));
+        event.event_id = declared_event_id.map(str::to_owned);
+        let facts = Facts::from_event_cached(&event, &mut CanonicalCache::default());
+        let entry = EntryRef {
+            author: Keypair::from_seed([3; 32]).public_key(),
+            sequence,
+            entry_hash: [u8::try_from(sequence).unwrap_or(u8::MAX); 32],
+            event_hash_id: EventHashId::new(event_hash_id),
+        };
+        Row::new(entry, 0, &event, &facts)
+    }
+
+    fn sequences(catalogue: &Catalogue, event_id: &str) -> Vec<u64> {
+        catalogue.entries_for(event_id).iter().map(|entry| entry.sequence).collect()
+    }
+
+    #[test]
+    fn a_vocabulary_term_matches_exactly_the_web_uri_of_its_value() {
+        use lotline_ledger::epcis::cbv::VocabularyKind;
+        let values = [
+            (VocabularyKind::BizStep, "shipping"),
+            (VocabularyKind::BizStep, "https://ref.gs1.org/cbv/BizStep-receiving"),
+            (VocabularyKind::BizStep, "urn:epcglobal:cbv:bizstep:commissioning"),
+            (VocabularyKind::Disposition, "in_transit"),
+            (VocabularyKind::BizStep, " https://example.com/steps/sorting "),
+        ];
+        let web_uris: Vec<String> = values
+            .iter()
+            .map(|(kind, written)| VocabularyValue::new(*kind, *written).web_uri())
+            .collect();
+        for (value_number, (kind, written)) in values.iter().enumerate() {
+            let term = VocabularyTerm::of(&VocabularyValue::new(*kind, *written));
+            for (uri_number, web_uri) in web_uris.iter().enumerate() {
+                assert_eq!(
+                    term.has_web_uri(web_uri),
+                    value_number == uri_number,
+                    "{written} against {web_uri}"
+                );
+            }
+            assert!(!term.has_web_uri("shipping"), "{written} matched a bare word");
+        }
+    }
+
+    #[test]
+    fn every_row_carrying_an_id_is_found_in_indexing_order() {
+        let mut catalogue = Catalogue::default();
+        catalogue.push(row(0, &hash_id('a'), None));
+        catalogue.push(row(1, &hash_id('b'), Some("urn:uuid:declared-1")));
+        catalogue.push(row(2, &hash_id('a'), None));
+        catalogue.push(row(3, &hash_id('c'), Some("urn:uuid:declared-1")));
+        catalogue.push(row(4, &hash_id('a'), None));
+        assert_eq!(catalogue.len(), 5);
+        assert_eq!(sequences(&catalogue, &hash_id('a')), [0, 2, 4]);
+        assert_eq!(sequences(&catalogue, &hash_id('b')), [1]);
+        assert_eq!(sequences(&catalogue, "urn:uuid:declared-1"), [1, 3]);
+        assert!(sequences(&catalogue, &hash_id('d')).is_empty());
     }
 }

@@ -12,6 +12,7 @@
 
 mod capture;
 mod catalogue;
+mod chunked;
 mod records;
 mod replication;
 mod views;
@@ -262,22 +263,20 @@ impl State {
                 events
             })
         };
-        let parsed: Vec<IndexedEvent> = if threads == 1 || entries.len() < PARALLEL_PARSE_MIN {
-            read_chunk(entries)
-        } else {
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = entries
-                    .chunks(entries.len().div_ceil(threads))
-                    .map(|chunk| scope.spawn(move || read_chunk(chunk)))
-                    .collect();
-                let mut events = Vec::with_capacity(entries.len());
-                for worker in workers {
-                    events.extend(worker.join().unwrap_or_default());
-                }
-                events
-            })
-        };
-        self.index_events(parsed);
+        if threads == 1 || entries.len() < PARALLEL_PARSE_MIN {
+            self.index_events(read_chunk(entries));
+            return;
+        }
+        // Each reader's events are applied from its own vector, in chunk order: gathering
+        // them into one vector first moved every (large) `IndexedEvent` once more.
+        let parsed_chunks: Vec<Vec<IndexedEvent>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = entries
+                .chunks(entries.len().div_ceil(threads))
+                .map(|chunk| scope.spawn(move || read_chunk(chunk)))
+                .collect();
+            workers.into_iter().map(|worker| worker.join().unwrap_or_default()).collect()
+        });
+        self.index_events(parsed_chunks.into_iter().flatten());
     }
 
     /// Runs `work` with a cache of canonical forms taken from the pool (a fresh one when all
@@ -293,7 +292,7 @@ impl State {
     }
 
     /// Adds events already read (a capture keeps the events it validated) to the views.
-    fn index_events(&self, events: Vec<IndexedEvent>) {
+    fn index_events(&self, events: impl IntoIterator<Item = IndexedEvent>) {
         let mut index = write_lock(&self.index);
         let mut catalogue = write_lock(&self.catalogue);
         for indexed in events {
