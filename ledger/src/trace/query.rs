@@ -13,8 +13,6 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustc_hash::FxHashMap;
 
@@ -386,71 +384,6 @@ struct Walk<'index> {
     with_visits: bool,
     /// Endpoint types by id.
     kinds: EndpointKinds,
-    /// How far the lot pass may spread over threads.
-    parallelism: Parallelism,
-}
-
-/// How a large answer is spread over the machine's cores. A recall touching hundreds of lots
-/// spends most of its time in the lot pass, where each unit's detail, handoffs and stock are
-/// independent of the others' (answers list them in unit order), so it can run on several
-/// threads and give the same answer as one. It pays only on idle cores: a helper thread that
-/// is preempted makes the caller wait, and it redoes memos the caller already holds (with the
-/// other core busy, a spread recall was ~15 % slower; on an idle machine ~20 % faster). So a
-/// walk spreads only over the cores the kernel reports idle at that moment, and a small trace
-/// never does: starting a thread costs tens of microseconds, more than its whole pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Parallelism {
-    /// Threads at most (the calling one included).
-    threads: usize,
-    /// Units a thread must have at least (about 10 µs each) to be worth starting.
-    min_units_per_thread: usize,
-    /// Whether only idle cores are used ([`idle_cores`]); tests turn it off.
-    only_idle_cores: bool,
-}
-
-impl Parallelism {
-    /// Units a thread takes at a time: small enough to even out, large enough that the
-    /// parts stay few.
-    const BLOCK_UNITS: usize = 8;
-
-    /// One thread for everything.
-    #[cfg(test)]
-    const SEQUENTIAL: Self =
-        Self { threads: 1, min_units_per_thread: usize::MAX, only_idle_cores: false };
-
-    /// Every core of the machine, for answers large enough to gain from it.
-    fn of_machine() -> Self {
-        static CORES: OnceLock<usize> = OnceLock::new();
-        let threads =
-            *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
-        Self { threads, min_units_per_thread: 32, only_idle_cores: true }
-    }
-
-    /// Threads for a lot pass over `units` units.
-    fn threads_for(self, units: usize) -> usize {
-        let wanted = (units / self.min_units_per_thread.max(1)).clamp(1, self.threads.max(1));
-        if wanted > 1 && self.only_idle_cores {
-            wanted.min(1 + idle_cores(self.threads))
-        } else {
-            wanted
-        }
-    }
-}
-
-/// Cores idle right now: `cores` less the threads the kernel counts as runnable (this one
-/// included), from `/proc/loadavg` on Linux; none where that file cannot be read.
-fn idle_cores(cores: usize) -> usize {
-    std::fs::read_to_string("/proc/loadavg").map_or(0, |load| idle_cores_in(&load, cores))
-}
-
-/// [`idle_cores`] from the text of `/proc/loadavg` (`1.02 0.87 0.66 2/345 6789`: the fourth
-/// field is runnable/total scheduling entities); none when the field is unreadable.
-fn idle_cores_in(load: &str, cores: usize) -> usize {
-    load.split_whitespace()
-        .nth(3)
-        .and_then(|field| field.split_once('/'))
-        .and_then(|(runnable, _)| runnable.parse::<usize>().ok())
-        .map_or(0, |runnable| cores.saturating_sub(runnable))
 }
 
 impl<'index> Walk<'index> {
@@ -472,7 +405,6 @@ impl<'index> Walk<'index> {
             time_texts: FxHashMap::default(),
             with_visits: true,
             kinds: EndpointKinds::of(index),
-            parallelism: Parallelism::of_machine(),
         }
     }
 
@@ -674,65 +606,11 @@ impl<'index> Walk<'index> {
         self.warnings = warnings;
         let mut units = self.closure(seeds, direction);
         units.sort_by(|left, right| index.node(*left).link.cmp(&index.node(*right).link));
-        let mut answer = self.spread_lot_pass(&units);
+        let mut answer = self.lot_pass(&units);
         self.warnings.sort();
         self.warnings.dedup();
         answer.warnings = std::mem::take(&mut self.warnings);
         (answer.events, answer.entries) = self.relied_entries();
-        answer
-    }
-
-    /// [`Walk::lot_pass`] over `units` on up to [`Parallelism::threads`] threads, this one
-    /// included. Units differ widely in work and link order keeps alike units together
-    /// (cutting the list in equal halves, or by each unit's events, left one thread with two
-    /// to five times the other's work), so the threads take blocks of
-    /// [`Parallelism::BLOCK_UNITS`] units from a shared counter until none is left; each
-    /// thread keeps its own memos across its blocks. The parts are joined in block order (the
-    /// answer's unit order), and their relied-on events and warnings merged into this walk.
-    fn spread_lot_pass(&mut self, units: &[NodeId]) -> TraceAnswer {
-        let threads = self.parallelism.threads_for(units.len());
-        if threads <= 1 {
-            return self.lot_pass(units);
-        }
-        let blocks: Vec<&[NodeId]> = units.chunks(Parallelism::BLOCK_UNITS).collect();
-        let next_block = AtomicUsize::new(0);
-        let take_blocks = |walk: &mut Walk| {
-            let mut parts = Vec::new();
-            loop {
-                let position = next_block.fetch_add(1, Ordering::Relaxed);
-                let Some(block) = blocks.get(position) else {
-                    return parts;
-                };
-                parts.push((position, walk.lot_pass(block)));
-            }
-        };
-        let (index, with_visits) = (self.index, self.with_visits);
-        let mut parts: Vec<(usize, TraceAnswer)> = std::thread::scope(|scope| {
-            let others: Vec<_> = (1..threads)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut walk = Walk::new(index);
-                        walk.with_visits = with_visits;
-                        let parts = take_blocks(&mut walk);
-                        (parts, walk.relied, walk.warnings)
-                    })
-                })
-                .collect();
-            let mut parts = take_blocks(self);
-            for other in others {
-                let (other_parts, relied, mut warnings) =
-                    other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                parts.extend(other_parts);
-                self.relied.absorb(relied);
-                self.warnings.append(&mut warnings);
-            }
-            parts
-        });
-        parts.sort_unstable_by_key(|(block, _)| *block);
-        let mut answer = TraceAnswer::default();
-        for (_, part) in parts {
-            append_units(&mut answer, part);
-        }
         answer
     }
 
@@ -1125,11 +1003,6 @@ impl EventSet {
         self.pushed.push(event);
     }
 
-    /// Adds every event of `other` (a set over the same index).
-    fn absorb(&mut self, mut other: EventSet) {
-        self.pushed.append(&mut other.pushed);
-    }
-
     /// The events, ascending, each once.
     fn to_sorted_vec(&self) -> Vec<EventId> {
         if self.pushed.len() * Self::EVENTS_PER_SORTED < self.event_count {
@@ -1212,16 +1085,6 @@ fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<Ent
     let hash_ids: Vec<&EventHashId> =
         events.iter().map(|event_id| index.event_hash_id(*event_id)).collect();
     (sorted_hash_ids(&hash_ids), entries)
-}
-
-/// Appends the units of `part` (a lot pass over units that follow those of `answer`) to
-/// `answer`, keeping every list in unit order.
-fn append_units(answer: &mut TraceAnswer, mut part: TraceAnswer) {
-    answer.lots.append(&mut part.lots);
-    answer.items.append(&mut part.items);
-    answer.consignees.append(&mut part.consignees);
-    answer.in_distribution.append(&mut part.in_distribution);
-    answer.details.append(&mut part.details);
 }
 
 /// `hash_ids` sorted, without duplicates. Digests are radix-sorted on their first
@@ -1473,55 +1336,7 @@ pub fn format_time(time_ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::synthetic::{ChainConfig, generate};
     use super::*;
-
-    /// A walk spread over threads gives exactly the answer of one thread: every list in the
-    /// same order, the same relied-on events and entries, the same warnings (the chains carry
-    /// double receipts and cycles), with and without visits, both ways, for seed sets of many
-    /// sizes.
-    #[test]
-    fn a_walk_spread_over_threads_answers_as_one_thread_does() {
-        let spread = Parallelism { threads: 3, min_units_per_thread: 1, only_idle_cores: false };
-        let mut compared = 0;
-        for seed in [3, 104] {
-            let config = ChainConfig { inconsistencies: seed > 100, ..ChainConfig::small(seed) };
-            let (_, entries) = generate(config);
-            let mut index = Index::new();
-            let mut subjects = Vec::new();
-            for entry in &entries {
-                let event = &entry.event;
-                for element in event.quantity_list.iter().chain(&event.output_quantity_list) {
-                    subjects.extend(Subject::parse(&element.epc_class));
-                }
-                index.apply(entry.entry.clone(), event);
-            }
-            let seeds = index.seed_units(&subjects, &mut Vec::new());
-            assert!(seeds.len() > 40, "seed {seed}: chain too small ({} units)", seeds.len());
-            for seed_count in [1, 2, 7, 40, seeds.len()] {
-                for (direction, with_visits) in [
-                    (Direction::Forward, false),
-                    (Direction::Forward, true),
-                    (Direction::Back, true),
-                ] {
-                    let answer_with = |parallelism: Parallelism| {
-                        let mut walk = Walk::new(&index);
-                        walk.with_visits = with_visits;
-                        walk.parallelism = parallelism;
-                        walk.run(&seeds[..seed_count], direction, Vec::new())
-                    };
-                    let one_thread = answer_with(Parallelism::SEQUENTIAL);
-                    assert_eq!(
-                        answer_with(spread),
-                        one_thread,
-                        "seed {seed}, {seed_count} seeds, {direction:?}, visits {with_visits}"
-                    );
-                    compared += usize::from(one_thread.lots.len() > 1);
-                }
-            }
-        }
-        assert!(compared > 10, "too few answers spanned several lots ({compared})");
-    }
 
     /// Both ways of listing a set (sorting a few, scanning the bitmap for many) give the
     /// events ascending and each once.
@@ -1538,18 +1353,6 @@ mod tests {
             }
             assert_eq!(set.to_sorted_vec(), expected, "with {event_count} events indexed");
         }
-    }
-
-    /// Idle cores are the cores less the runnable threads; unreadable loads give none.
-    #[test]
-    fn idle_cores_are_the_cores_not_runnable() {
-        assert_eq!(idle_cores_in("0.50 0.40 0.30 1/79 2971", 2), 1);
-        assert_eq!(idle_cores_in("2.67 2.55 3.00 2/80 2972", 2), 0);
-        assert_eq!(idle_cores_in("3.10 2.00 1.00 5/80 2973", 2), 0);
-        assert_eq!(idle_cores_in("0.00 0.00 0.00 1/12 1", 8), 7);
-        assert_eq!(idle_cores_in("garbled", 4), 0);
-        assert_eq!(idle_cores_in("1.0 1.0 1.0 x/80 2", 4), 0);
-        assert!(idle_cores(2) <= 2);
     }
 
     /// Hash ids sort as their text: digests sharing their first bytes, the same id twice (one
