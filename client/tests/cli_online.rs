@@ -495,6 +495,31 @@ async fn a_supply_chain_is_captured_traced_recalled_and_supervised_through_the_c
     let failed_entry_hash = failed.json()["entry_hash"].as_str().unwrap().to_owned();
     wait_replicated(&cluster, LAB, REGULATOR).await;
 
+    // The ledger keeps what the lab measured, typed, and the query the recall's lots were
+    // found with; the regulator's node serves both from the replicated entries.
+    let transport = lotline_client::http::Transport::new(&cluster.url(REGULATOR), None).unwrap();
+    let records_of = |kind: &str| -> Vec<Value> {
+        let answer = transport.get("/records", &[("kind".to_owned(), kind.to_owned())]).unwrap();
+        serde_json::from_slice::<Value>(&answer.body).unwrap().as_array().cloned().unwrap()
+    };
+    let inspections = records_of("inspection_result");
+    let failed_record = inspections
+        .iter()
+        .find(|record| record["entry_hash"] == json!(failed_entry_hash))
+        .unwrap_or_else(|| panic!("the failed inspection is served: {inspections:?}"));
+    assert_eq!(
+        failed_record["values"],
+        json!([{"name": "listeria", "value": "present", "unit": null}]),
+        "{failed_record}"
+    );
+    let notices = records_of("recall_notice");
+    assert!(
+        notices
+            .iter()
+            .any(|notice| notice["scope"]["lots"].as_array().is_some_and(|lots| !lots.is_empty())),
+        "the recall notice keeps its scope: {notices:?}"
+    );
+
     // The public view of a lot: a trace lists the lab results of the lots it reached.
     let inspected = regulator.run(&["trace", "back", PACK_LOT, "--json"]).await;
     inspected.expect_code(0, "trace back with inspections");

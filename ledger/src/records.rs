@@ -193,6 +193,10 @@ pub struct RecallNotice {
     pub hazard: String,
     /// What holders must do.
     pub instructions: String,
+    /// The recall-scope query the lots were found with (JSON text: lots, a facility and a
+    /// window, or an ingredient and a window), so anyone can run it again and compare; `None`
+    /// when the lots were listed by hand. Written as a sixth field only when present.
+    pub scope: Option<String>,
 }
 
 /// A holder's acknowledgement of a recall notice.
@@ -221,7 +225,7 @@ pub enum Verdict {
 }
 
 /// A lab's signed inspection result for the lots it sampled.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InspectionResult {
     /// Lots sampled, as EPC URIs.
     pub lots: Vec<String>,
@@ -233,6 +237,67 @@ pub struct InspectionResult {
     pub sampled_at_ms: i64,
     /// Reference to the full report (URI or document number).
     pub report: String,
+    /// What was measured, typed (a number stays a number). Written as a sixth field only when
+    /// there is at least one.
+    pub measurements: Vec<Measurement>,
+}
+
+/// One measured value of an inspection (e.g. `listeria` = `present`, `aflatoxin B1` = 1.8
+/// `µg/kg`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    /// What was measured.
+    pub name: String,
+    /// The value found.
+    pub value: MeasuredValue,
+    /// Unit of a number (UN/CEFACT code or the lab's own), when it has one.
+    pub unit: Option<String>,
+}
+
+/// A measured value: a finite number, or a finding in words (`absent`, `< 0.04`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MeasuredValue {
+    /// A finite number.
+    Number(f64),
+    /// A finding that is not a number.
+    Text(String),
+}
+
+/// The canonical form of a measurement: name, kind (0 number, 1 text), the value as text (a
+/// number in Rust's shortest round-trip form, so one value has one encoding), unit.
+type MeasurementFields = (String, u8, String, Option<String>);
+
+fn measurement_fields(measurement: &Measurement) -> MeasurementFields {
+    let (kind, value) = match &measurement.value {
+        MeasuredValue::Number(number) => (0, number.to_string()),
+        MeasuredValue::Text(text) => (1, text.clone()),
+    };
+    (measurement.name.clone(), kind, value, measurement.unit.clone())
+}
+
+fn measurement_from_fields(fields: MeasurementFields) -> Result<Measurement, Error> {
+    let (name, kind, value, unit) = fields;
+    let value = match kind {
+        0 => {
+            let number = value
+                .parse::<f64>()
+                .ok()
+                .filter(|number| number.is_finite() && number.to_string() == value)
+                .ok_or_else(|| Error::InvalidValue {
+                    field: "measurements",
+                    reason: format!("{value:?} is not a number in canonical form"),
+                })?;
+            MeasuredValue::Number(number)
+        }
+        1 => MeasuredValue::Text(value),
+        other => {
+            return Err(Error::InvalidValue {
+                field: "measurements",
+                reason: format!("no value kind {other}"),
+            });
+        }
+    };
+    Ok(Measurement { name, value, unit })
 }
 
 /// A cold-chain excursion: a threshold exceeded for longer than allowed.
@@ -312,7 +377,7 @@ pub struct ErrorDeclaration {
 }
 
 /// An entry's payload.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
     /// An EPCIS event as captured.
     Epcis(EpcisCapture),
@@ -365,10 +430,45 @@ impl<'fields> FieldReader<'fields> {
         fields: &'fields [&'fields [u8]],
         expected: usize,
     ) -> Result<Self, Error> {
-        if fields.len() != expected {
+        Self::with_optional(kind, fields, expected, 0)
+    }
+
+    /// A reader for a kind with `required` fields and up to `optional` more after them (fields
+    /// added to a kind later: entries written before still read).
+    fn with_optional(
+        kind: PayloadKind,
+        fields: &'fields [&'fields [u8]],
+        required: usize,
+        optional: usize,
+    ) -> Result<Self, Error> {
+        if fields.len() < required {
+            return Err(Error::FieldCount { kind, expected: required, found: fields.len() });
+        }
+        if fields.len() > required + optional {
+            let expected = required + optional;
             return Err(Error::FieldCount { kind, expected, found: fields.len() });
         }
         Ok(Self { remaining: fields.iter() })
+    }
+
+    /// The next field when present. An optional field is written only when it holds
+    /// something, so a present one that is empty (an empty text or list) is refused: each
+    /// payload has one encoding.
+    fn next_optional<Value: Canonical + Default + PartialEq>(
+        &mut self,
+        what: &'static str,
+    ) -> Result<Option<Value>, Error> {
+        let Some(bytes) = self.remaining.next() else {
+            return Ok(None);
+        };
+        let value: Value = codec::decode(bytes, what)?;
+        if value == Value::default() {
+            return Err(Error::InvalidValue {
+                field: what,
+                reason: "an empty value is written by leaving the field out".to_owned(),
+            });
+        }
+        Ok(Some(value))
     }
 
     fn next_raw(&mut self, what: &'static str) -> Result<&'fields [u8], Error> {
@@ -414,26 +514,41 @@ impl Payload {
                 field(&capture.format.code(), "format")?,
                 field(&capture.original, "original event")?,
             ]),
-            Payload::RecallNotice(notice) => Ok(vec![
-                field(&notice.recall_id, "recall id")?,
-                field(&recall_class_code(notice.class), "class")?,
-                field(&notice.lots, "lots")?,
-                field(&notice.hazard, "hazard")?,
-                field(&notice.instructions, "instructions")?,
-            ]),
+            Payload::RecallNotice(notice) => {
+                let mut fields = vec![
+                    field(&notice.recall_id, "recall id")?,
+                    field(&recall_class_code(notice.class), "class")?,
+                    field(&notice.lots, "lots")?,
+                    field(&notice.hazard, "hazard")?,
+                    field(&notice.instructions, "instructions")?,
+                ];
+                // An empty scope is no scope: a present field holds something.
+                if let Some(scope) = notice.scope.as_ref().filter(|scope| !scope.is_empty()) {
+                    fields.push(field(scope, "scope")?);
+                }
+                Ok(fields)
+            }
             Payload::RecallAcknowledgement(acknowledgement) => Ok(vec![
                 field(&entry_ref_tuple(&acknowledgement.notice), "notice")?,
                 field(&acknowledgement.recall_id, "recall id")?,
                 field(&acknowledgement.action, "action")?,
                 field(&acknowledgement.quantity_held, "quantity held")?,
             ]),
-            Payload::InspectionResult(result) => Ok(vec![
-                field(&result.lots, "lots")?,
-                field(&result.test, "test")?,
-                field(&verdict_code(result.verdict), "verdict")?,
-                field(&result.sampled_at_ms, "sampled at")?,
-                field(&result.report, "report")?,
-            ]),
+            Payload::InspectionResult(result) => {
+                let mut fields = vec![
+                    field(&result.lots, "lots")?,
+                    field(&result.test, "test")?,
+                    field(&verdict_code(result.verdict), "verdict")?,
+                    field(&result.sampled_at_ms, "sampled at")?,
+                    field(&result.report, "report")?,
+                ];
+                if !result.measurements.is_empty() {
+                    let measurements: Vec<MeasurementFields> =
+                        result.measurements.iter().map(measurement_fields).collect();
+                    fields.push(field(&measurements, "measurements")?);
+                }
+                Ok(fields)
+            }
             Payload::Excursion(excursion) => Ok(vec![
                 field(&excursion.lots, "lots")?,
                 field(&excursion.measurement, "measurement")?,
@@ -479,13 +594,14 @@ impl Payload {
                 }))
             }
             PayloadKind::RecallNotice => {
-                let mut reader = FieldReader::new(kind, fields, 5)?;
+                let mut reader = FieldReader::with_optional(kind, fields, 5, 1)?;
                 Ok(Payload::RecallNotice(RecallNotice {
                     recall_id: reader.next("recall id")?,
                     class: recall_class_from_code(reader.next("class")?)?,
                     lots: reader.next("lots")?,
                     hazard: reader.next("hazard")?,
                     instructions: reader.next("instructions")?,
+                    scope: reader.next_optional::<String>("scope")?,
                 }))
             }
             PayloadKind::RecallAcknowledgement => {
@@ -498,13 +614,25 @@ impl Payload {
                 }))
             }
             PayloadKind::InspectionResult => {
-                let mut reader = FieldReader::new(kind, fields, 5)?;
+                let mut reader = FieldReader::with_optional(kind, fields, 5, 1)?;
+                let lots = reader.next("lots")?;
+                let test = reader.next("test")?;
+                let verdict = verdict_from_code(reader.next("verdict")?)?;
+                let sampled_at_ms = reader.next("sampled at")?;
+                let report = reader.next("report")?;
+                let measurements = reader
+                    .next_optional::<Vec<MeasurementFields>>("measurements")?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(measurement_from_fields)
+                    .collect::<Result<Vec<_>, Error>>()?;
                 Ok(Payload::InspectionResult(InspectionResult {
-                    lots: reader.next("lots")?,
-                    test: reader.next("test")?,
-                    verdict: verdict_from_code(reader.next("verdict")?)?,
-                    sampled_at_ms: reader.next("sampled at")?,
-                    report: reader.next("report")?,
+                    lots,
+                    test,
+                    verdict,
+                    sampled_at_ms,
+                    report,
+                    measurements,
                 }))
             }
             PayloadKind::Excursion => {
@@ -592,5 +720,110 @@ fn verdict_from_code(code: u8) -> Result<Verdict, Error> {
         other => {
             Err(Error::InvalidValue { field: "verdict", reason: format!("no verdict {other}") })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inspection(measurements: Vec<Measurement>) -> Payload {
+        Payload::InspectionResult(InspectionResult {
+            lots: vec!["urn:epc:class:lgtin:4012345.012345.L1".to_owned()],
+            test: "test: EU 2073/2005 (ISO 11290-1)".to_owned(),
+            verdict: Verdict::Fail,
+            sampled_at_ms: 1_767_225_600_000,
+            report: "R-17".to_owned(),
+            measurements,
+        })
+    }
+
+    fn notice(scope: Option<&str>) -> Payload {
+        Payload::RecallNotice(RecallNotice {
+            recall_id: "R-1".to_owned(),
+            class: RecallClass::ClassOne,
+            lots: vec!["urn:epc:class:lgtin:4012345.012345.L1".to_owned()],
+            hazard: "listeria".to_owned(),
+            instructions: "destroy".to_owned(),
+            scope: scope.map(str::to_owned),
+        })
+    }
+
+    fn round_trip(payload: &Payload) -> Result<Payload, Error> {
+        let fields = payload.to_fields().unwrap();
+        let borrowed: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
+        Payload::from_fields(payload.kind(), &borrowed)
+    }
+
+    /// Measurements and a scope travel as a sixth field, typed; without them the payload has
+    /// its original five fields, so entries written before read as before.
+    #[test]
+    fn optional_sixth_fields_round_trip_and_stay_out_when_empty() {
+        let measured = inspection(vec![
+            Measurement {
+                name: "listeria".to_owned(),
+                value: MeasuredValue::Text("present".to_owned()),
+                unit: None,
+            },
+            Measurement {
+                name: "aflatoxin B1".to_owned(),
+                value: MeasuredValue::Number(1.8),
+                unit: Some("MC".to_owned()),
+            },
+            Measurement {
+                name: "count".to_owned(),
+                value: MeasuredValue::Number(-0.0),
+                unit: None,
+            },
+        ]);
+        assert_eq!(measured.to_fields().unwrap().len(), 6);
+        assert_eq!(round_trip(&measured), Ok(measured));
+        let scoped = notice(Some(r#"{"gln":"4012345000009","from":"2026-01-01T00:00:00Z"}"#));
+        assert_eq!(scoped.to_fields().unwrap().len(), 6);
+        assert_eq!(round_trip(&scoped), Ok(scoped));
+        for plain in [inspection(Vec::new()), notice(None)] {
+            assert_eq!(plain.to_fields().unwrap().len(), 5);
+            assert_eq!(round_trip(&plain), Ok(plain));
+        }
+        assert_eq!(round_trip(&notice(Some(""))), Ok(notice(None)));
+    }
+
+    /// A sixth field that is empty, a number not in canonical form, an unknown value kind or
+    /// a seventh field are refused by name.
+    #[test]
+    fn non_canonical_sixth_fields_are_refused() {
+        let fields = inspection(Vec::new()).to_fields().unwrap();
+        let with_sixth = |sixth: Vec<u8>| {
+            let mut all = fields.clone();
+            all.push(sixth);
+            let borrowed: Vec<&[u8]> = all.iter().map(Vec::as_slice).collect();
+            Payload::from_fields(PayloadKind::InspectionResult, &borrowed)
+        };
+        let empty: Vec<MeasurementFields> = Vec::new();
+        let error = with_sixth(field(&empty, "m").unwrap()).unwrap_err();
+        assert!(error.to_string().contains("measurements"), "{error}");
+        for (kind, value) in [(0u8, "1.80"), (0, "NaN"), (0, "inf"), (0, "x"), (2, "1")] {
+            let raw: Vec<MeasurementFields> = vec![("a".to_owned(), kind, value.to_owned(), None)];
+            let error = with_sixth(field(&raw, "m").unwrap()).unwrap_err();
+            assert!(
+                matches!(error, Error::InvalidValue { field: "measurements", .. }),
+                "{kind} {value}: {error}"
+            );
+        }
+        let mut seven = fields.clone();
+        seven.push(
+            field(&vec![("a".to_owned(), 1u8, "b".to_owned(), None::<String>)], "m").unwrap(),
+        );
+        seven.push(Vec::new());
+        let borrowed: Vec<&[u8]> = seven.iter().map(Vec::as_slice).collect();
+        assert_eq!(
+            Payload::from_fields(PayloadKind::InspectionResult, &borrowed),
+            Err(Error::FieldCount { kind: PayloadKind::InspectionResult, expected: 6, found: 7 })
+        );
+        let four: Vec<&[u8]> = fields.iter().take(4).map(Vec::as_slice).collect();
+        assert_eq!(
+            Payload::from_fields(PayloadKind::InspectionResult, &four),
+            Err(Error::FieldCount { kind: PayloadKind::InspectionResult, expected: 5, found: 4 })
+        );
     }
 }

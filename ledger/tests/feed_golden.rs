@@ -33,6 +33,7 @@ fn recall_vector() -> VerifiedEntry {
         lots: vec!["urn:epc:class:lgtin:4012345.012345.998877".to_owned()],
         hazard: "undeclared peanut".to_owned(),
         instructions: "return".to_owned(),
+        scope: None,
     });
     VerifiedEntry::sign(
         &Keypair::from_seed([3; 32]),

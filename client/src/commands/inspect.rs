@@ -82,10 +82,9 @@ fn measured_value(text: &str) -> Result<Value, InvalidInput> {
     Ok(json!({"name": name.trim(), "value": value_json, "unit": unit}))
 }
 
-/// The record's `test` line: the ledger's inspection record keeps only this text of what was
-/// done, so the kind, standard, method and measured values all go into it (the separate JSON
-/// fields are for this client's own output). E.g. `test: EU 2073/2005 (ISO 11290-1);
-/// listeria=present`.
+/// The record's `test` line, what was done in words: the kind, standard, method and measured
+/// values (the ledger also keeps the values typed, from the record's `values`). E.g. `test: EU
+/// 2073/2005 (ISO 11290-1); listeria=present`.
 fn test_description(arguments: &InspectArgs) -> String {
     let kind = match arguments.kind {
         InspectionKind::Sampling => "sampling",

@@ -140,6 +140,7 @@ pub fn record_payloads() -> Vec<Payload> {
             lots: vec!["urn:epc:class:lgtin:4012345.012345.998877".to_owned()],
             hazard: "Listeria monocytogenes".to_owned(),
             instructions: "Quarantine and return".to_owned(),
+            scope: None,
         }),
         Payload::RecallAcknowledgement(RecallAcknowledgement {
             notice: reference,
@@ -153,6 +154,7 @@ pub fn record_payloads() -> Vec<Payload> {
             verdict: Verdict::Fail,
             sampled_at_ms: RECORD_TIME_MS - 86_400_000,
             report: "LAB-77/2026".to_owned(),
+            measurements: Vec::new(),
         }),
         Payload::Excursion(Excursion {
             lots: vec!["urn:epc:class:lgtin:4012345.012345.998877".to_owned()],

@@ -9,8 +9,8 @@
 use lotline_ledger::feed::{EntryHash, VerifiedEntry};
 use lotline_ledger::identity::PublicKey;
 use lotline_ledger::records::{
-    EntryRef, Excursion, InspectionResult, Payload, RecallAcknowledgement, RecallClass,
-    RecallNotice, SupervisionFlag, Verdict,
+    EntryRef, Excursion, InspectionResult, MeasuredValue, Measurement, Payload,
+    RecallAcknowledgement, RecallClass, RecallNotice, SupervisionFlag, Verdict,
 };
 use serde_json::{Value, json};
 
@@ -52,6 +52,78 @@ fn time_ms(record: &Value, field: &str) -> Result<i64, ApiError> {
     Ok(i64::try_from(instant.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
 }
 
+/// A recall notice's `scope`: the recall-scope query its lots were found with, checked as the
+/// `/recall/scope` endpoint checks it, kept as compact JSON text; `None` when absent or null.
+fn scope(record: &Value) -> Result<Option<String>, ApiError> {
+    let Some(scope) = record.get("scope").filter(|scope| !scope.is_null()) else {
+        return Ok(None);
+    };
+    super::views::parse_hazard(scope)
+        .map_err(|error| ApiError::Validation(format!("record field scope: {error}")))?;
+    Ok(Some(scope.to_string()))
+}
+
+/// An inspection's `values`: `[{"name": text, "value": number or text, "unit": text}]`
+/// (`unit` optional); empty when absent.
+fn measurements(record: &Value) -> Result<Vec<Measurement>, ApiError> {
+    let Some(values) = record.get("values").filter(|values| !values.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let values = values.as_array().ok_or_else(|| {
+        ApiError::Validation("record field values: a list of measured values is required".into())
+    })?;
+    let problem = |position: usize, field: &str, rule: &str| {
+        ApiError::Validation(format!("record field values[{position}].{field}: {rule}"))
+    };
+    values
+        .iter()
+        .enumerate()
+        .map(|(position, measured)| {
+            let name = measured
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .ok_or_else(|| problem(position, "name", "a non-empty text is required"))?;
+            let value = match measured.get("value") {
+                Some(Value::Number(number)) => number
+                    .as_f64()
+                    .filter(|number| number.is_finite())
+                    .map(MeasuredValue::Number)
+                    .ok_or_else(|| problem(position, "value", "a finite number is required"))?,
+                Some(Value::String(text)) if !text.trim().is_empty() => {
+                    MeasuredValue::Text(text.trim().to_owned())
+                }
+                _ => {
+                    return Err(problem(
+                        position,
+                        "value",
+                        "a number or a non-empty text is required",
+                    ));
+                }
+            };
+            let unit = match measured.get("unit") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(unit)) if !unit.trim().is_empty() => {
+                    Some(unit.trim().to_owned())
+                }
+                Some(_) => {
+                    return Err(problem(position, "unit", "a non-empty text or null is required"));
+                }
+            };
+            Ok(Measurement { name: name.to_owned(), value, unit })
+        })
+        .collect()
+}
+
+fn measurement_json(measurement: &Measurement) -> Value {
+    let value = match &measurement.value {
+        MeasuredValue::Number(number) => json!(number),
+        MeasuredValue::Text(text) => json!(text),
+    };
+    json!({"name": measurement.name, "value": value, "unit": measurement.unit})
+}
+
 fn format_ms(time_ms: i64) -> String {
     lotline_ledger::trace::query::format_time(time_ms)
 }
@@ -79,6 +151,7 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
             lots: text_list(record, "lots")?,
             hazard: text(record, "hazard")?,
             instructions: optional_text(record, "instructions"),
+            scope: scope(record)?,
         }),
         "recall_ack" => {
             let notice = record.get("notice").ok_or_else(|| {
@@ -122,6 +195,7 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
             },
             sampled_at_ms: time_ms(record, "sampled_at")?,
             report: optional_text(record, "report"),
+            measurements: measurements(record)?,
         }),
         "excursion" => Payload::Excursion(Excursion {
             lots: text_list(record, "lots")?,
@@ -159,6 +233,8 @@ pub fn record_to_json(entry: &VerifiedEntry) -> Option<Value> {
                 "recall_id": notice.recall_id,
                 "class": match notice.class { RecallClass::ClassOne => "I", RecallClass::ClassTwo => "II", RecallClass::ClassThree => "III" },
                 "lots": notice.lots, "hazard": notice.hazard, "instructions": notice.instructions,
+                // Written by a node as JSON; shown as text should a peer have signed other text.
+                "scope": notice.scope.as_deref().map(|scope| serde_json::from_str::<Value>(scope).unwrap_or_else(|_| json!(scope))),
             }),
         ),
         Payload::RecallAcknowledgement(ack) => (
@@ -171,6 +247,7 @@ pub fn record_to_json(entry: &VerifiedEntry) -> Option<Value> {
                 "lots": result.lots, "test": result.test,
                 "verdict": match result.verdict { Verdict::Pass => "pass", Verdict::Fail => "fail", Verdict::Inconclusive => "inconclusive" },
                 "sampled_at": format_ms(result.sampled_at_ms), "report": result.report,
+                "values": result.measurements.iter().map(measurement_json).collect::<Vec<_>>(),
             }),
         ),
         Payload::Excursion(excursion) => (
@@ -248,5 +325,99 @@ impl State {
             }
         }
         Ok(Value::Array(records))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inspection_with(values: Value) -> Value {
+        json!({
+            "kind": "inspection_result",
+            "lots": ["urn:epc:class:lgtin:4012345.012345.L1"],
+            "test": "EU 2073/2005",
+            "verdict": "fail",
+            "sampled_at": "2026-03-01T08:00:00Z",
+            "values": values,
+        })
+    }
+
+    fn refusal(record: &Value) -> String {
+        match record_from_json(record) {
+            Err(ApiError::Validation(message)) => message,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    /// Measured values are kept typed (numbers as numbers, findings as text, units trimmed)
+    /// and served back in the same shape.
+    #[test]
+    fn measured_values_are_kept_typed() {
+        let record = inspection_with(json!([
+            {"name": "listeria", "value": "present"},
+            {"name": " aflatoxin B1 ", "value": 1.8, "unit": " MC "},
+        ]));
+        let Ok(Payload::InspectionResult(result)) = record_from_json(&record) else {
+            panic!("an inspection result");
+        };
+        assert_eq!(
+            result.measurements,
+            [
+                Measurement {
+                    name: "listeria".to_owned(),
+                    value: MeasuredValue::Text("present".to_owned()),
+                    unit: None
+                },
+                Measurement {
+                    name: "aflatoxin B1".to_owned(),
+                    value: MeasuredValue::Number(1.8),
+                    unit: Some("MC".to_owned())
+                },
+            ]
+        );
+        let served: Vec<Value> = result.measurements.iter().map(measurement_json).collect();
+        assert_eq!(
+            served,
+            [
+                json!({"name": "listeria", "value": "present", "unit": null}),
+                json!({"name": "aflatoxin B1", "value": 1.8, "unit": "MC"}),
+            ]
+        );
+        let Ok(Payload::InspectionResult(plain)) = record_from_json(&inspection_with(Value::Null))
+        else {
+            panic!("an inspection result without values");
+        };
+        assert!(plain.measurements.is_empty());
+    }
+
+    /// A bad measured value or scope is refused naming the field and the rule.
+    #[test]
+    fn bad_values_and_scopes_are_refused_by_field() {
+        for (values, expected) in [
+            (json!({"name": "x"}), "record field values: a list"),
+            (json!([{"value": 1}]), "record field values[0].name"),
+            (json!([{"name": "a", "value": 1}, {"name": "b", "value": {}}]), "values[1].value"),
+            (json!([{"name": "a", "value": " "}]), "values[0].value"),
+            (json!([{"name": "a", "value": 2, "unit": 3}]), "values[0].unit"),
+        ] {
+            let message = refusal(&inspection_with(values.clone()));
+            assert!(message.contains(expected), "{values}: {message}");
+        }
+        let notice = |scope: Value| {
+            json!({
+                "kind": "recall_notice", "recall_id": "R-1", "lots": ["urn:epc:class:lgtin:4012345.012345.L1"],
+                "hazard": "listeria", "scope": scope,
+            })
+        };
+        let message = refusal(&notice(json!({"facility": "123"})));
+        assert!(message.starts_with("record field scope: facility"), "{message}");
+        let Ok(Payload::RecallNotice(kept)) =
+            record_from_json(&notice(json!({"lots": ["urn:epc:class:lgtin:4012345.012345.L1"]})))
+        else {
+            panic!("a recall notice");
+        };
+        let kept: Value = serde_json::from_str(kept.scope.as_deref().unwrap_or_default()).unwrap();
+        assert_eq!(kept, json!({"lots": ["urn:epc:class:lgtin:4012345.012345.L1"]}));
     }
 }
