@@ -267,12 +267,20 @@ pub enum MeasuredValue {
 /// number in Rust's shortest round-trip form, so one value has one encoding), unit.
 type MeasurementFields = (String, u8, String, Option<String>);
 
-fn measurement_fields(measurement: &Measurement) -> MeasurementFields {
+/// Refuses a number that is not finite: [`measurement_from_fields`] would refuse it, and a
+/// signed entry nobody can read back must not be written.
+fn measurement_fields(measurement: &Measurement) -> Result<MeasurementFields, codec::Error> {
     let (kind, value) = match &measurement.value {
-        MeasuredValue::Number(number) => (0, number.to_string()),
+        MeasuredValue::Number(number) if number.is_finite() => (0, number.to_string()),
+        MeasuredValue::Number(number) => {
+            return Err(codec::Error::Encode {
+                what: "measurements",
+                reason: format!("{number} is not a finite number"),
+            });
+        }
         MeasuredValue::Text(text) => (1, text.clone()),
     };
-    (measurement.name.clone(), kind, value, measurement.unit.clone())
+    Ok((measurement.name.clone(), kind, value, measurement.unit.clone()))
 }
 
 fn measurement_from_fields(fields: MeasurementFields) -> Result<Measurement, Error> {
@@ -543,8 +551,11 @@ impl Payload {
                     field(&result.report, "report")?,
                 ];
                 if !result.measurements.is_empty() {
-                    let measurements: Vec<MeasurementFields> =
-                        result.measurements.iter().map(measurement_fields).collect();
+                    let measurements = result
+                        .measurements
+                        .iter()
+                        .map(measurement_fields)
+                        .collect::<Result<Vec<_>, _>>()?;
                     fields.push(field(&measurements, "measurements")?);
                 }
                 Ok(fields)
@@ -786,6 +797,15 @@ mod tests {
             assert_eq!(round_trip(&plain), Ok(plain));
         }
         assert_eq!(round_trip(&notice(Some(""))), Ok(notice(None)));
+        for not_finite in [f64::NAN, f64::INFINITY] {
+            let unreadable = inspection(vec![Measurement {
+                name: "count".to_owned(),
+                value: MeasuredValue::Number(not_finite),
+                unit: None,
+            }]);
+            let error = unreadable.to_fields().unwrap_err();
+            assert!(error.to_string().contains("measurements"), "{error}");
+        }
     }
 
     /// A sixth field that is empty, a number not in canonical form, an unknown value kind or
