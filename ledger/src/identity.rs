@@ -1,4 +1,5 @@
-//! Organisation keys and signatures: the ONLY file that names `ed25519_dalek`.
+//! Organisation keys and signatures: the ONLY file that names `ed25519_dalek` (and the curve
+//! arithmetic under it, `curve25519_dalek`).
 //!
 //! Owns: generating and loading Ed25519 signing keys (key files written 0600), the public
 //! [`PublicKey`] that identifies an organisation, [`Signature`], strict single verification and
@@ -9,8 +10,16 @@ use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
 use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha512};
 
 /// Length in bytes of a public key.
 pub const PUBLIC_KEY_LEN: usize = 32;
@@ -251,18 +260,58 @@ impl Keypair {
 
 /// Verifies many `(key, message, signature)` triples at once.
 ///
-/// Uses Ed25519 batch verification (much faster per item); if the batch fails, falls back to
-/// strict one-by-one checks to name the first bad item. A batch that passes is additionally
-/// protected against the batch equation's leniency by rejecting weak keys at `PublicKey`
-/// construction.
+/// One random linear combination of the items' verification equations is checked (the
+/// Ed25519 batch equation, as ed25519-dalek's `verify_batch` checks it), with one change: the
+/// terms of a key that signs several items of the batch are merged into one,
+/// `(Σ zᵢ·hᵢ)·A` instead of `Σ (zᵢ·hᵢ)·A`. The sum is the same point (for a key without a
+/// torsion component; a key with one keeps its terms apart), but a range of one feed then
+/// costs one multiscalar product over n + 2 points instead of 2n + 1, and the n points that
+/// remain carry 128-bit coefficients: about half the work of the standard batch.
+///
+/// If the batch fails, falls back to strict one-by-one checks (`verify_strict`) to name the
+/// first bad item; a batch whose equation fails although every item passes alone is refused
+/// too. Weak keys are refused before any equation (their terms would vanish from it).
 pub fn verify_batch(items: &[(PublicKey, &[u8], Signature)]) -> Result<(), Error> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut keys: Vec<(PublicKey, CurveKey)> = Vec::new();
+    let mut key_slots = Vec::with_capacity(items.len());
+    for (index, (key, _, _)) in items.iter().enumerate() {
+        let slot = match keys.iter().position(|(seen, _)| seen == key) {
+            Some(slot) => slot,
+            None => {
+                let curve_key = CurveKey::of(key)
+                    .map_err(|_| Error::InvalidKeyInBatch { index, key: key.to_hex() })?;
+                keys.push((*key, curve_key));
+                keys.len() - 1
+            }
+        };
+        key_slots.push(slot);
+    }
+    if batch_equation_holds(items, &keys, &key_slots) {
+        return Ok(());
+    }
+    for (index, (key, message, signature)) in items.iter().enumerate() {
+        if key.verify(message, signature).is_err() {
+            return Err(Error::BadSignatureInBatch { index });
+        }
+    }
+    // The batch equation failed but every strict check passed: cannot happen for honest
+    // inputs; treat the first item as the culprit rather than accepting.
+    Err(Error::BadSignatureInBatch { index: 0 })
+}
+
+/// ed25519-dalek's own `verify_batch` over the same items, with the same fallback: the
+/// standard batch verification. The benchmarks measure the machine's verification rate with
+/// it, and the tests hold [`verify_batch`] to the same verdicts.
+pub fn verify_batch_standard(items: &[(PublicKey, &[u8], Signature)]) -> Result<(), Error> {
     if items.is_empty() {
         return Ok(());
     }
     let mut messages = Vec::with_capacity(items.len());
     let mut signatures = Vec::with_capacity(items.len());
     let mut keys = Vec::with_capacity(items.len());
-    // A batch comes from few authors: check and decompress each distinct key once.
     let mut checked: Vec<(PublicKey, ed25519_dalek::VerifyingKey)> = Vec::new();
     for (index, (key, message, signature)) in items.iter().enumerate() {
         messages.push(*message);
@@ -288,9 +337,153 @@ pub fn verify_batch(items: &[(PublicKey, &[u8], Signature)]) -> Result<(), Error
             return Err(Error::BadSignatureInBatch { index });
         }
     }
-    // The batch equation failed but every strict check passed: cannot happen for honest
-    // inputs; treat the first item as the culprit rather than accepting.
     Err(Error::BadSignatureInBatch { index: 0 })
+}
+
+/// A checked key as a curve point, remembered per process: decompressing a key and testing it
+/// for a torsion component cost a point multiplication, and a node meets the same few
+/// hundred authors in every batch.
+#[derive(Clone, Copy)]
+struct CurveKey {
+    /// The decompressed point.
+    point: EdwardsPoint,
+    /// Whether the point lies in the prime-order subgroup; only then may its terms be merged
+    /// (a coefficient reduced modulo the group order moves a torsion component).
+    torsion_free: bool,
+}
+
+/// Keys remembered by [`CurveKey::of`] before the memo is emptied (a bound, not a working
+/// size: a consortium has far fewer organisations).
+const CURVE_KEY_MEMO_LIMIT: usize = 4_096;
+
+impl CurveKey {
+    /// The point of `key` once checked (valid, not of small order), from the memo when met
+    /// before.
+    fn of(key: &PublicKey) -> Result<Self, Error> {
+        static MEMO: OnceLock<Mutex<HashMap<PublicKey, CurveKey>>> = OnceLock::new();
+        let memo = MEMO.get_or_init(Mutex::default);
+        let lock = |memo: &'static Mutex<HashMap<PublicKey, CurveKey>>| {
+            memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(known) = lock(memo).get(key) {
+            return Ok(*known);
+        }
+        let point = key.checked_dalek()?.to_edwards();
+        let curve_key = Self { point, torsion_free: point.is_torsion_free() };
+        let mut memo = lock(memo);
+        if memo.len() >= CURVE_KEY_MEMO_LIMIT {
+            memo.clear();
+        }
+        memo.insert(*key, curve_key);
+        Ok(curve_key)
+    }
+}
+
+/// Whether `[−Σ zᵢsᵢ]B + Σ [zᵢ]Rᵢ + Σ_keys [Σ zᵢhᵢ]A = 0` for coefficients zᵢ of 128 bits
+/// drawn from a hash of every input (so no signer can choose signatures that cancel out).
+/// `false` also when a signature is malformed (`s` not reduced, `R` not a point): the caller's
+/// strict checks then name it.
+fn batch_equation_holds(
+    items: &[(PublicKey, &[u8], Signature)],
+    keys: &[(PublicKey, CurveKey)],
+    key_slots: &[usize],
+) -> bool {
+    let mut seed = Sha512::new();
+    seed.update(BATCH_DOMAIN);
+    let mut hrams = Vec::with_capacity(items.len());
+    let mut s_values = Vec::with_capacity(items.len());
+    let mut points = Vec::with_capacity(items.len() + keys.len() + 1);
+    points.push(ED25519_BASEPOINT_POINT);
+    for (key, message, signature) in items {
+        let (r_bytes, s_bytes) = signature.0.split_at(32);
+        let s_bytes: [u8; 32] = s_bytes.try_into().unwrap_or([0xff; 32]);
+        let Some(s_value) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else {
+            return false;
+        };
+        let Some(r_point) =
+            CompressedEdwardsY(r_bytes.try_into().unwrap_or([0xff; 32])).decompress()
+        else {
+            return false;
+        };
+        let hram: [u8; 64] = Sha512::new()
+            .chain_update(r_bytes)
+            .chain_update(key.0)
+            .chain_update(message)
+            .finalize()
+            .into();
+        seed.update(hram);
+        seed.update(s_bytes);
+        hrams.push(Scalar::from_bytes_mod_order_wide(&hram));
+        s_values.push(s_value);
+        points.push(r_point);
+    }
+    let mut coefficients = Coefficients::new(seed.finalize().into());
+    let mut scalars = Vec::with_capacity(points.capacity());
+    scalars.push(Scalar::ZERO);
+    let mut basepoint_coefficient = Scalar::ZERO;
+    let mut merged = vec![Scalar::ZERO; keys.len()];
+    let mut apart: Vec<(Scalar, EdwardsPoint)> = Vec::new();
+    for ((hram, s_value), slot) in hrams.iter().zip(&s_values).zip(key_slots) {
+        let z = coefficients.next_scalar();
+        basepoint_coefficient += z * s_value;
+        scalars.push(z);
+        let curve_key = keys[*slot].1;
+        if curve_key.torsion_free {
+            merged[*slot] += z * hram;
+        } else {
+            apart.push((z * hram, curve_key.point));
+        }
+    }
+    scalars[0] = -basepoint_coefficient;
+    for ((_, curve_key), coefficient) in keys.iter().zip(merged) {
+        if curve_key.torsion_free {
+            scalars.push(coefficient);
+            points.push(curve_key.point);
+        }
+    }
+    for (coefficient, point) in apart {
+        scalars.push(coefficient);
+        points.push(point);
+    }
+    EdwardsPoint::vartime_multiscalar_mul(&scalars, &points).is_identity()
+}
+
+/// Domain separation for the seed of a batch's coefficients.
+const BATCH_DOMAIN: &[u8] = b"lotline batch verification v1";
+
+/// The batch coefficients: 128-bit scalars, four per SHA-512 block of `seed ‖ counter`.
+struct Coefficients {
+    /// The hash of every input of the batch.
+    seed: [u8; 64],
+    /// Blocks drawn so far.
+    counter: u64,
+    /// The current block.
+    block: [u8; 64],
+    /// Coefficients taken from `block`.
+    taken: usize,
+}
+
+impl Coefficients {
+    fn new(seed: [u8; 64]) -> Self {
+        Self { seed, counter: 0, block: [0; 64], taken: 4 }
+    }
+
+    fn next_scalar(&mut self) -> Scalar {
+        if self.taken == 4 {
+            self.block = Sha512::new()
+                .chain_update(self.seed)
+                .chain_update(self.counter.to_le_bytes())
+                .finalize()
+                .into();
+            self.counter += 1;
+            self.taken = 0;
+        }
+        let start = self.taken * 16;
+        self.taken += 1;
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&self.block[start..start + 16]);
+        Scalar::from(u128::from_le_bytes(bytes))
+    }
 }
 
 #[cfg(test)]
@@ -335,6 +528,148 @@ mod tests {
         ];
         let error = verify_batch(&items).unwrap_err();
         assert!(matches!(error, Error::InvalidKeyInBatch { index: 1, .. }), "{error}");
+    }
+
+    /// The group order ℓ, little-endian.
+    const GROUP_ORDER: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+
+    /// `signature` with `s` replaced by `s + ℓ`: the same point equation, a non-reduced scalar.
+    fn with_unreduced_s(signature: Signature) -> Signature {
+        let mut bytes = signature.to_bytes();
+        let mut carry = 0u16;
+        for (byte, order_byte) in bytes[32..].iter_mut().zip(GROUP_ORDER) {
+            let sum = u16::from(*byte) + u16::from(order_byte) + carry;
+            *byte = sum as u8;
+            carry = sum >> 8;
+        }
+        Signature::from_bytes(bytes)
+    }
+
+    /// 32 bytes that are not the encoding of a curve point.
+    fn not_a_point() -> [u8; 32] {
+        (2u8..)
+            .map(|low| {
+                let mut bytes = [0u8; 32];
+                bytes[0] = low;
+                bytes
+            })
+            .find(|bytes| CompressedEdwardsY(*bytes).decompress().is_none())
+            .unwrap()
+    }
+
+    #[test]
+    fn the_group_order_constant_is_the_group_order() {
+        assert!(Option::<Scalar>::from(Scalar::from_canonical_bytes(GROUP_ORDER)).is_none());
+        assert_eq!(Scalar::from_bytes_mod_order(GROUP_ORDER), Scalar::ZERO);
+    }
+
+    /// Seeded batches of several signers, some with one item spoiled in one of five ways: the
+    /// merged-terms verifier gives the standard batch verifier's verdict every time.
+    #[test]
+    fn merged_batch_gives_the_standard_verdicts() {
+        let keypairs: Vec<Keypair> =
+            (0..4u8).map(|seed| Keypair::from_seed([seed + 1; 32])).collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound as u64) as usize
+        };
+        let mut spoiled_batches = 0;
+        for round in 0..300 {
+            let length = 1 + next(40);
+            let messages: Vec<Vec<u8>> = (0..length)
+                .map(|item| format!("round {round} item {item} {}", next(1000)).into_bytes())
+                .collect();
+            let mut items: Vec<(PublicKey, &[u8], Signature)> = messages
+                .iter()
+                .map(|message| {
+                    let keypair = &keypairs[next(keypairs.len())];
+                    (keypair.public_key(), message.as_slice(), keypair.sign(message))
+                })
+                .collect();
+            if next(2) == 0 {
+                spoiled_batches += 1;
+                let target = next(length);
+                let signature = items[target].2;
+                items[target].2 = match next(5) {
+                    0 => keypairs[0].sign(b"another message"),
+                    1 => with_unreduced_s(signature),
+                    2 => {
+                        let mut bytes = signature.to_bytes();
+                        bytes[..32].copy_from_slice(&not_a_point());
+                        Signature::from_bytes(bytes)
+                    }
+                    3 => {
+                        // R the identity (small order), s unchanged.
+                        let mut bytes = signature.to_bytes();
+                        bytes[..32].copy_from_slice(&[
+                            1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                            0, 0, 0, 0, 0, 0, 0, 0,
+                        ]);
+                        Signature::from_bytes(bytes)
+                    }
+                    _ => {
+                        let mut bytes = signature.to_bytes();
+                        bytes[40] ^= 1;
+                        Signature::from_bytes(bytes)
+                    }
+                };
+                let merged = verify_batch(&items);
+                let standard = verify_batch_standard(&items);
+                match (merged, standard) {
+                    (
+                        Err(Error::BadSignatureInBatch { index: merged }),
+                        Err(Error::BadSignatureInBatch { index: standard }),
+                    ) => {
+                        assert_eq!(merged, standard, "round {round}");
+                        assert_eq!(merged, target, "round {round}");
+                    }
+                    (merged, standard) => panic!("round {round}: {merged:?} against {standard:?}"),
+                }
+            } else {
+                verify_batch(&items).unwrap();
+                verify_batch_standard(&items).unwrap();
+            }
+        }
+        assert!(spoiled_batches > 100, "{spoiled_batches}");
+    }
+
+    /// A key with a torsion component keeps its own terms (merging them would move the
+    /// torsion part), and a forged signature under it is still named.
+    #[test]
+    fn a_key_with_a_torsion_component_is_not_merged() {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        let keypair = Keypair::from_seed([9; 32]);
+        let honest = CurveKey::of(&keypair.public_key()).unwrap();
+        assert!(honest.torsion_free);
+        let mixed_bytes = (honest.point + EIGHT_TORSION[1]).compress().to_bytes();
+        let mixed = PublicKey::from_bytes(mixed_bytes).unwrap();
+        assert!(!CurveKey::of(&mixed).unwrap().torsion_free);
+        let items: Vec<(PublicKey, &[u8], Signature)> = vec![
+            (keypair.public_key(), b"one", keypair.sign(b"one")),
+            (mixed, b"two", keypair.sign(b"two")),
+            (keypair.public_key(), b"three", keypair.sign(b"three")),
+        ];
+        assert!(matches!(verify_batch(&items), Err(Error::BadSignatureInBatch { index: 1 })));
+    }
+
+    #[test]
+    fn a_large_batch_of_one_signer_verifies_and_a_late_forgery_is_named() {
+        let keypair = Keypair::from_seed([5; 32]);
+        let messages: Vec<Vec<u8>> =
+            (0..600u32).map(|index| index.to_le_bytes().to_vec()).collect();
+        let mut items: Vec<(PublicKey, &[u8], Signature)> = messages
+            .iter()
+            .map(|message| (keypair.public_key(), message.as_slice(), keypair.sign(message)))
+            .collect();
+        verify_batch(&items).unwrap();
+        items[599].2 = keypair.sign(b"not item 599");
+        assert!(matches!(verify_batch(&items), Err(Error::BadSignatureInBatch { index: 599 })));
     }
 
     #[test]

@@ -52,7 +52,12 @@ fn node_and_client_never_depend_on_each_other() {
 
 #[test]
 fn each_pinned_dependency_is_named_by_exactly_one_file() {
-    let homes = [("bincode", "codec.rs"), ("sled", "store.rs"), ("ed25519_dalek", "identity.rs")];
+    let homes = [
+        ("bincode", "codec.rs"),
+        ("sled", "store.rs"),
+        ("ed25519_dalek", "identity.rs"),
+        ("curve25519_dalek", "identity.rs"),
+    ];
     let mut sources = Vec::new();
     for crate_directory in ["ledger", "node", "client", "tests"] {
         sources.extend(sources_of(crate_directory));

@@ -17,7 +17,7 @@ use lotline_ledger::store::Store;
 
 use anyhow::Context as _;
 
-use super::{Options, Report};
+use super::{Options, Report, Verifier};
 
 /// Events appended with `--quick` (a few seconds on 2 cores).
 const QUICK_EVENTS: usize = 120_000;
@@ -140,9 +140,9 @@ fn signed_events(keypairs: Vec<Keypair>, events: usize) -> anyhow::Result<Vec<Ve
     Ok(interleaved)
 }
 
-/// The machine's Ed25519 batch-verification rate on all cores: the same signatures, split in
-/// the same per-thread chunks the store uses, verified with no decoding or storage.
-fn ceiling_per_s(entries: &[VerifiedEntry]) -> f64 {
+/// The Ed25519 batch-verification rate on all cores with `verifier`: the same signatures, split
+/// in the same per-thread chunks the store uses, verified with no decoding or storage.
+fn verification_rate_per_s(entries: &[VerifiedEntry], verifier: Verifier) -> f64 {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let messages: Vec<(PublicKey, Vec<u8>, Signature)> = entries
         .iter()
@@ -151,7 +151,7 @@ fn ceiling_per_s(entries: &[VerifiedEntry]) -> f64 {
             (entry.author(), message, entry.signature())
         })
         .collect();
-    super::verification_ceiling_per_s(&messages, BATCH_ENTRIES.div_ceil(threads))
+    super::verification_rate_per_s(&messages, BATCH_ENTRIES.div_ceil(threads), verifier)
 }
 
 fn round(value: f64, places: i32) -> f64 {
@@ -167,7 +167,8 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     let producers: Vec<PublicKey> = keypairs.iter().map(Keypair::public_key).collect();
     let genesis = genesis(&producers)?;
     let entries = signed_events(keypairs, events)?;
-    let ceiling = ceiling_per_s(&entries);
+    let ceiling = verification_rate_per_s(&entries, Verifier::Standard);
+    let merged_verifier = verification_rate_per_s(&entries, Verifier::Merged);
     let wire_bytes: usize = entries.iter().map(|entry| entry.wire_bytes().len()).sum();
     let batches: Vec<Vec<Vec<u8>>> = entries
         .chunks(BATCH_ENTRIES)
@@ -200,6 +201,7 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     extra.insert("batch_entries".into(), BATCH_ENTRIES.into());
     extra.insert("batches".into(), batch_count.into());
     extra.insert("feeds".into(), FEEDS.into());
+    extra.insert("merged_verifier_per_s".into(), round(merged_verifier, 0).into());
     extra.insert("mean_entry_bytes".into(), (wire_bytes / events.max(1)).into());
     extra.insert("elapsed_s".into(), round(elapsed.as_secs_f64(), 3).into());
     Ok(Report {

@@ -26,7 +26,8 @@ use lotline_ledger::records::{EpcisCapture, EventFormat, Payload};
 use lotline_node::state::State;
 
 use super::{
-    Options, Report, SignedMessage, percentile_ms, process_cpu_time, verification_ceiling_per_s,
+    Options, Report, SignedMessage, Verifier, percentile_ms, process_cpu_time,
+    verification_rate_per_s,
 };
 use crate::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
 
@@ -434,11 +435,17 @@ async fn measure_catchup(cluster: &mut Cluster, sizes: Sizes) -> anyhow::Result<
     let setup_elapsed = setup_started.elapsed();
     let signatures = messages.len();
     let ceiling_cpu_before = process_cpu_time();
-    let ceiling =
-        tokio::task::spawn_blocking(move || verification_ceiling_per_s(&messages, CEILING_BATCH))
-            .await
-            .context("the ceiling measurement failed")?;
+    let (ceiling, messages) = tokio::task::spawn_blocking(move || {
+        (verification_rate_per_s(&messages, CEILING_BATCH, Verifier::Standard), messages)
+    })
+    .await
+    .context("the ceiling measurement failed")?;
     let ceiling_cpu = cpu_used_since(ceiling_cpu_before);
+    let merged_verifier = tokio::task::spawn_blocking(move || {
+        verification_rate_per_s(&messages, CEILING_BATCH, Verifier::Merged)
+    })
+    .await
+    .context("the merged verifier's measurement failed")?;
 
     let started = Instant::now();
     let catchup_cpu_before = process_cpu_time();
@@ -472,6 +479,7 @@ async fn measure_catchup(cluster: &mut Cluster, sizes: Sizes) -> anyhow::Result<
         round(first_entry_after.unwrap_or_default().as_secs_f64() * 1_000.0, 1).into(),
     );
     extra.insert("setup_s".into(), round(setup_elapsed.as_secs_f64(), 3).into());
+    extra.insert("merged_verifier_per_s".into(), round(merged_verifier, 0).into());
     // CPU time (both nodes of this process) per entry caught up, and per signature in the
     // ceiling: their quotient is the ratio the machine would reach with no idle core.
     let per_item_us = |cpu: Option<Duration>, items: usize| {
