@@ -318,7 +318,12 @@ impl Event {
 pub fn format_offset(offset: UtcOffset) -> String {
     let (hours, minutes, _) = offset.as_hms();
     let sign = if offset.is_negative() { '-' } else { '+' };
-    format!("{sign}{:02}:{:02}", hours.unsigned_abs(), minutes.unsigned_abs())
+    // Built by hand: `format!` was half a percent of a catch-up (one call per event read).
+    let (hours, minutes) = (hours.unsigned_abs(), minutes.unsigned_abs());
+    let digit = |value: u8| char::from(b'0' + value % 10);
+    [sign, digit(hours / 10), digit(hours), ':', digit(minutes / 10), digit(minutes)]
+        .into_iter()
+        .collect()
 }
 
 /// An `xsd:dateTimeStamp`: the text as written plus the instant it denotes.
@@ -748,6 +753,21 @@ pub enum ExtensionValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offsets_are_written_as_sign_hours_colon_minutes() {
+        for hours in -25i8..=25 {
+            for minutes in [0i8, 1, 30, 45, 59] {
+                let minutes = if hours < 0 { -minutes } else { minutes };
+                let offset = UtcOffset::from_hms(hours, minutes, 0).unwrap();
+                let sign = if offset.is_negative() { '-' } else { '+' };
+                let expected =
+                    format!("{sign}{:02}:{:02}", hours.unsigned_abs(), minutes.unsigned_abs());
+                assert_eq!(format_offset(offset), expected);
+            }
+        }
+        assert_eq!(format_offset(UtcOffset::from_hms(0, -30, 0).unwrap()), "-00:30");
+    }
 
     #[test]
     fn timestamps_need_an_offset_and_keep_their_text() {
