@@ -56,11 +56,13 @@ const KEY_LAYOUT: &[u8] = b"m/layout";
 const LAYOUT: &[u8] = b"lotline-store/segments-1";
 
 /// Most entries packed into one segment value.
-pub const SEGMENT_ENTRIES: usize = 128;
+pub const SEGMENT_ENTRIES: usize = 512;
 /// Most bytes of entries packed into one segment value (a single larger entry gets a segment
-/// of its own): under sled's inline-message limit, a quarter of its 512 KiB log segment,
-/// above which a value is written to a file of its own.
-pub const SEGMENT_BYTES: usize = 96 * 1024;
+/// of its own). Above sled's inline-message limit (a quarter of its 512 KiB log segment), so a
+/// segment is written to a file of its own: sled rewrites a leaf (up to 16 values) as one
+/// message, and four times fewer, larger segments than at 96 KiB cut a catch-up's CPU per
+/// entry by about a tenth (docs/performance.md, session 8).
+pub const SEGMENT_BYTES: usize = 384 * 1024;
 
 /// Entries verified per chunk by [`Store::verify`] and when rebuilding.
 const VERIFY_CHUNK: usize = 2048;
