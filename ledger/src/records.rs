@@ -280,11 +280,34 @@ fn measurement_fields(measurement: &Measurement) -> Result<MeasurementFields, co
         }
         MeasuredValue::Text(text) => (1, text.clone()),
     };
+    if let Some(reason) =
+        empty_text_in(&measurement.name, kind, &value, measurement.unit.as_deref())
+    {
+        return Err(codec::Error::Encode { what: "measurements", reason });
+    }
     Ok((measurement.name.clone(), kind, value, measurement.unit.clone()))
+}
+
+/// Why a measurement's texts are not acceptable: a nameless measurement, an empty finding or
+/// an empty unit says nothing (absent is how a unit is left out). Checked on writing and on
+/// reading, like the finite-number rule.
+fn empty_text_in(name: &str, kind: u8, value: &str, unit: Option<&str>) -> Option<String> {
+    if name.trim().is_empty() {
+        Some("a measurement needs a name".to_owned())
+    } else if kind == 1 && value.trim().is_empty() {
+        Some(format!("measurement {name:?} has an empty finding"))
+    } else if unit.is_some_and(|unit| unit.trim().is_empty()) {
+        Some(format!("measurement {name:?} has an empty unit"))
+    } else {
+        None
+    }
 }
 
 fn measurement_from_fields(fields: MeasurementFields) -> Result<Measurement, Error> {
     let (name, kind, value, unit) = fields;
+    if let Some(reason) = empty_text_in(&name, kind, &value, unit.as_deref()) {
+        return Err(Error::InvalidValue { field: "measurements", reason });
+    }
     let value = match kind {
         0 => {
             let number = value
@@ -822,14 +845,34 @@ mod tests {
         let empty: Vec<MeasurementFields> = Vec::new();
         let error = with_sixth(field(&empty, "m").unwrap()).unwrap_err();
         assert!(error.to_string().contains("measurements"), "{error}");
-        for (kind, value) in [(0u8, "1.80"), (0, "NaN"), (0, "inf"), (0, "x"), (2, "1")] {
-            let raw: Vec<MeasurementFields> = vec![("a".to_owned(), kind, value.to_owned(), None)];
+        let unreadable = [
+            ("a", 0u8, "1.80", None),
+            ("a", 0, "NaN", None),
+            ("a", 0, "inf", None),
+            ("a", 0, "x", None),
+            ("a", 2, "1", None),
+            ("", 1, "present", None),
+            (" ", 0, "1", None),
+            ("a", 1, "", None),
+            ("a", 0, "1", Some(" ")),
+        ];
+        for (name, kind, value, unit) in unreadable {
+            let raw: Vec<MeasurementFields> =
+                vec![(name.to_owned(), kind, value.to_owned(), unit.map(str::to_owned))];
             let error = with_sixth(field(&raw, "m").unwrap()).unwrap_err();
             assert!(
                 matches!(error, Error::InvalidValue { field: "measurements", .. }),
-                "{kind} {value}: {error}"
+                "{name:?} {kind} {value}: {error}"
             );
         }
+        // Nor are such measurements written.
+        let nameless = Measurement {
+            name: String::new(),
+            value: MeasuredValue::Text("present".to_owned()),
+            unit: None,
+        };
+        let error = inspection(vec![nameless]).to_fields().unwrap_err();
+        assert!(error.to_string().contains("a measurement needs a name"), "{error}");
         let mut seven = fields.clone();
         seven.push(
             field(&vec![("a".to_owned(), 1u8, "b".to_owned(), None::<String>)], "m").unwrap(),

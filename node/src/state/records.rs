@@ -23,8 +23,51 @@ fn text(record: &Value, field: &str) -> Result<String, ApiError> {
     })
 }
 
-fn optional_text(record: &Value, field: &str) -> String {
-    record.get(field).and_then(Value::as_str).unwrap_or_default().to_owned()
+/// An optional text field: absent or null is empty; any other non-text value is refused.
+fn optional_text(record: &Value, field: &str) -> Result<String, ApiError> {
+    match record.get(field) {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(text)) => Ok(text.clone()),
+        Some(_) => {
+            Err(ApiError::Validation(format!("record field {field}: a text or null is required")))
+        }
+    }
+}
+
+/// The fields a record of `kind` may carry (`kind` included); `None` for an unknown kind.
+fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "recall_notice" => {
+            &["kind", "recall_id", "class", "lots", "hazard", "instructions", "scope"]
+        }
+        "recall_ack" => &["kind", "notice", "recall_id", "action", "quantity_held"],
+        "inspection_result" => {
+            &["kind", "lots", "test", "verdict", "sampled_at", "report", "values"]
+        }
+        "excursion" => &["kind", "lots", "measurement", "limit", "observed", "started", "ended"],
+        "supervision_flag" => &["kind", "subject", "reason", "active"],
+        _ => return None,
+    })
+}
+
+/// Refuses a key of `object` that is not in `fields` (a misspelt optional field would otherwise
+/// be dropped without a word), naming it as `{path}{key}` and saying what `what` holds.
+fn refuse_unknown_keys(
+    object: &Value,
+    fields: &[&str],
+    path: &str,
+    what: &str,
+) -> Result<(), ApiError> {
+    let Some(object) = object.as_object() else {
+        return Ok(());
+    };
+    match object.keys().find(|key| !fields.contains(&key.as_str())) {
+        Some(unknown) => Err(ApiError::Validation(format!(
+            "record field {path}{unknown}: {what} has no such field (its fields: {})",
+            fields.join(", ")
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn text_list(record: &Value, field: &str) -> Result<Vec<String>, ApiError> {
@@ -79,6 +122,12 @@ fn measurements(record: &Value) -> Result<Vec<Measurement>, ApiError> {
         .iter()
         .enumerate()
         .map(|(position, measured)| {
+            refuse_unknown_keys(
+                measured,
+                &["name", "value", "unit"],
+                &format!("values[{position}]."),
+                "a measured value",
+            )?;
             let name = measured
                 .get("name")
                 .and_then(Value::as_str)
@@ -134,11 +183,17 @@ fn entry_ref_json(entry_ref: &EntryRef) -> Value {
 
 /// A record from its JSON form.
 pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
+    if !record.is_object() {
+        return Err(ApiError::Validation("a record is a JSON object with a kind".to_owned()));
+    }
     let kind = text(record, "kind")?;
+    if let Some(fields) = fields_of(&kind) {
+        refuse_unknown_keys(record, fields, "", &format!("the {kind} record"))?;
+    }
     let payload = match kind.as_str() {
         "recall_notice" => Payload::RecallNotice(RecallNotice {
             recall_id: text(record, "recall_id")?,
-            class: match optional_text(record, "class").as_str() {
+            class: match optional_text(record, "class")?.as_str() {
                 "I" | "1" | "" => RecallClass::ClassOne,
                 "II" | "2" => RecallClass::ClassTwo,
                 "III" | "3" => RecallClass::ClassThree,
@@ -150,7 +205,7 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
             },
             lots: text_list(record, "lots")?,
             hazard: text(record, "hazard")?,
-            instructions: optional_text(record, "instructions"),
+            instructions: optional_text(record, "instructions")?,
             scope: scope(record)?,
         }),
         "recall_ack" => {
@@ -159,6 +214,12 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
                     "record field notice: the acknowledged notice's entry is required".to_owned(),
                 )
             })?;
+            refuse_unknown_keys(
+                notice,
+                &["author", "sequence", "entry_hash"],
+                "notice.",
+                "the notice's entry reference",
+            )?;
             let author = PublicKey::from_hex(&text(notice, "author")?).map_err(|error| {
                 ApiError::Validation(format!("record field notice.author: {error}"))
             })?;
@@ -177,7 +238,7 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
                 notice: EntryRef { author, sequence, entry_hash },
                 recall_id: text(record, "recall_id")?,
                 action: text(record, "action")?,
-                quantity_held: optional_text(record, "quantity_held"),
+                quantity_held: optional_text(record, "quantity_held")?,
             })
         }
         "inspection_result" => Payload::InspectionResult(InspectionResult {
@@ -194,7 +255,7 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
                 }
             },
             sampled_at_ms: time_ms(record, "sampled_at")?,
-            report: optional_text(record, "report"),
+            report: optional_text(record, "report")?,
             measurements: measurements(record)?,
         }),
         "excursion" => Payload::Excursion(Excursion {
@@ -203,7 +264,7 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
             limit: text(record, "limit")?,
             observed: text(record, "observed")?,
             started_ms: time_ms(record, "started")?,
-            ended_ms: if record.get("ended").is_some() {
+            ended_ms: if record.get("ended").is_some_and(|ended| !ended.is_null()) {
                 Some(time_ms(record, "ended")?)
             } else {
                 None
@@ -213,7 +274,15 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
             subject: PublicKey::from_hex(&text(record, "subject")?)
                 .map_err(|error| ApiError::Validation(format!("record field subject: {error}")))?,
             reason: text(record, "reason")?,
-            active: record.get("active").and_then(Value::as_bool).unwrap_or(true),
+            active: match record.get("active") {
+                None | Some(Value::Null) => true,
+                Some(Value::Bool(active)) => *active,
+                Some(_) => {
+                    return Err(ApiError::Validation(
+                        "record field active: true, false or null is required".to_owned(),
+                    ));
+                }
+            },
         }),
         other => {
             return Err(ApiError::Validation(format!(
@@ -341,6 +410,45 @@ mod tests {
             "sampled_at": "2026-03-01T08:00:00Z",
             "values": values,
         })
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_are_refused_by_name() {
+        let with = |field: &str, value: Value| {
+            let mut record = inspection_with(json!([]));
+            record[field] = value;
+            record
+        };
+        let message = refusal(&with("reprot", json!("lab sheet 12")));
+        assert!(
+            message
+                .starts_with("record field reprot: the inspection_result record has no such field"),
+            "{message}"
+        );
+        assert!(message.contains("report"), "{message}");
+        let message = refusal(&with("report", json!(12)));
+        assert_eq!(message, "record field report: a text or null is required");
+        let message = refusal(&with("values", json!([{"name": "a", "value": 1, "units": "g"}])));
+        assert!(
+            message.starts_with("record field values[0].units: a measured value has no such"),
+            "{message}"
+        );
+        // Null stands for absent.
+        assert!(record_from_json(&with("report", Value::Null)).is_ok());
+        let acknowledgement = json!({
+            "kind": "recall_ack", "recall_id": "R-1", "action": "held",
+            "notice": {"author": "00", "sequence": 1, "entry_hash": "00", "hash": "00"},
+        });
+        let message = refusal(&acknowledgement);
+        assert!(
+            message.starts_with("record field notice.hash: the notice's entry reference has"),
+            "{message}"
+        );
+        let subject = lotline_ledger::identity::Keypair::from_seed([1; 32]).public_key().to_hex();
+        let flag =
+            json!({"kind": "supervision_flag", "subject": subject, "reason": "r", "active": "yes"});
+        assert!(refusal(&flag).contains("record field active"), "{}", refusal(&flag));
+        assert_eq!(refusal(&json!(["kind"])), "a record is a JSON object with a kind");
     }
 
     fn refusal(record: &Value) -> String {
