@@ -106,6 +106,15 @@ async fn a_stopped_node_restarts_and_catches_up() {
     capture(&cluster, 1, shipping_document("LOT-D", 1)).await;
     cluster.start_node(2).await.unwrap();
     wait_until_identical(&cluster, &[0, 1, 2], 2 + 200 + 1).await;
+    // The restarted node rebuilt its views from its store (LOT-B's events) and indexed what it
+    // caught up on: it lists every event the others list.
+    // (Indexing follows the durable append, so wait for it.)
+    let events = |index: usize| cluster.node(index).state.health()["events"].as_u64();
+    wait_for("the restarted node to index every event", DEFAULT_DEADLINE, || async {
+        (events(2) == Some(2 + 200 + 1) && events(2) == events(0)).then_some(())
+    })
+    .await
+    .unwrap();
     cluster.shutdown().await;
 }
 

@@ -234,18 +234,19 @@ impl State {
         &self.store
     }
 
-    /// Replays every stored entry into the index and the catalogue.
+    /// Replays every stored entry into the (empty) index and catalogue, in append order, a
+    /// chunk at a time through [`State::index_entries`]: events are read and digested on all
+    /// cores, as when they arrive (one thread read them at start-up before).
     fn rebuild_views(&self) -> Result<(), OpenError> {
-        let mut index = trace::Index::new();
-        let mut catalogue = catalogue::Catalogue::default();
-        let mut cache = CanonicalCache::default();
+        let mut chunk = Vec::with_capacity(REBUILD_CHUNK);
         for entry in self.store.entries_in_order() {
-            if let Some(indexed) = IndexedEvent::read(&entry?, &mut cache) {
-                indexed.apply(&mut index, &mut catalogue);
+            chunk.push(entry?);
+            if chunk.len() == REBUILD_CHUNK {
+                self.index_entries(&chunk);
+                chunk.clear();
             }
         }
-        *write_lock(&self.index) = index;
-        *write_lock(&self.catalogue) = catalogue;
+        self.index_entries(&chunk);
         Ok(())
     }
 
@@ -315,6 +316,10 @@ impl State {
 
 /// Entries below this count are read on the calling thread (spawning costs more).
 const PARALLEL_PARSE_MIN: usize = 256;
+
+/// Entries replayed per call of [`State::index_entries`] when the views are rebuilt at
+/// start-up: enough to keep both cores reading, few enough to hold in memory.
+const REBUILD_CHUNK: usize = 4_096;
 
 /// An EPCIS event read from its entry and digested, ready to be added to the index and the
 /// catalogue.

@@ -9,7 +9,10 @@
 //!   other nodes' stores (gossiped checkpoint, range fetch, verify, durable append).
 //! - `catchup`: a fresh node joins a peer holding N entries in three feeds and is timed until
 //!   it holds all of them; `ratio` compares that rate with the machine's Ed25519
-//!   batch-verification rate on all cores (the bound no replica can beat).
+//!   batch-verification rate on all cores (standard batch verification, measured before and
+//!   after; the nodes' own verifier, which merges one signer's terms, is reported beside it).
+//!   Then the joined node is restarted: `restart_s` is its start-up with the whole ledger
+//!   (store reopened, lot index and catalogue rebuilt).
 //!
 //! Owns the scenarios, their sizes and their event documents. Does not own the nodes
 //! (`lotline_node`), the harness (`crate::cluster`) or the report format (`super`).
@@ -480,6 +483,22 @@ async fn measure_catchup(cluster: &mut Cluster, sizes: Sizes) -> anyhow::Result<
     let (ceiling_after, ceiling_cpu_after) =
         measure_verification(Arc::clone(&messages), Verifier::Standard).await?;
     let (merged_verifier, _) = measure_verification(messages, Verifier::Merged).await?;
+    // Start-up with the whole ledger: the joined node reopens its store and rebuilds its views.
+    let events_indexed = cluster.node(joiner).state.health()["events"].as_u64();
+    // Our handle on its state would keep the store open (and locked) across the restart.
+    drop(joined);
+    cluster.stop_node(joiner).await;
+    let restart_started = Instant::now();
+    cluster.start_node(joiner).await?;
+    let restart = restart_started.elapsed();
+    let restarted = &cluster.node(joiner).state;
+    let holds_after: u64 = authors.iter().map(|author| held(restarted, author)).sum();
+    anyhow::ensure!(holds_after == expected, "the restarted node holds {holds_after} entries");
+    anyhow::ensure!(
+        restarted.health()["events"].as_u64() == events_indexed,
+        "the restarted node indexed {:?} events, {events_indexed:?} before",
+        restarted.health()["events"].as_u64()
+    );
     // Both halves verify the same signatures: the pooled rate is their harmonic mean.
     let ceiling = 2.0 / (1.0 / ceiling_before + 1.0 / ceiling_after);
     let ceiling_cpu =
@@ -497,6 +516,7 @@ async fn measure_catchup(cluster: &mut Cluster, sizes: Sizes) -> anyhow::Result<
     extra.insert("ceiling_before_per_s".into(), round(ceiling_before, 0).into());
     extra.insert("ceiling_after_per_s".into(), round(ceiling_after, 0).into());
     extra.insert("merged_verifier_per_s".into(), round(merged_verifier, 0).into());
+    extra.insert("restart_s".into(), round(restart.as_secs_f64(), 3).into());
     // CPU time (both nodes of this process) per entry caught up, and per signature in the
     // ceiling: their quotient is the ratio the machine would reach with no idle core.
     let per_item_us = |cpu: Option<Duration>, items: usize| {
