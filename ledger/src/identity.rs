@@ -292,14 +292,18 @@ pub fn verify_batch(items: &[(PublicKey, &[u8], Signature)]) -> Result<(), Error
     if batch_equation_holds(items, &keys, &key_slots) {
         return Ok(());
     }
-    for (index, (key, message, signature)) in items.iter().enumerate() {
-        if key.verify(message, signature).is_err() {
-            return Err(Error::BadSignatureInBatch { index });
-        }
-    }
-    // The batch equation failed but every strict check passed: cannot happen for honest
-    // inputs; treat the first item as the culprit rather than accepting.
-    Err(Error::BadSignatureInBatch { index: 0 })
+    Err(first_bad_item(items))
+}
+
+/// After a failed batch equation: the first item that fails `verify_strict`. When every item
+/// passes alone (cannot happen for honest inputs), the first item is blamed rather than the
+/// batch accepted.
+fn first_bad_item(items: &[(PublicKey, &[u8], Signature)]) -> Error {
+    let index = items
+        .iter()
+        .position(|(key, message, signature)| key.verify(message, signature).is_err())
+        .unwrap_or(0);
+    Error::BadSignatureInBatch { index }
 }
 
 /// ed25519-dalek's own `verify_batch` over the same items, with the same fallback: the
@@ -332,12 +336,7 @@ pub fn verify_batch_standard(items: &[(PublicKey, &[u8], Signature)]) -> Result<
     if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
         return Ok(());
     }
-    for (index, (key, message, signature)) in items.iter().enumerate() {
-        if key.verify(message, signature).is_err() {
-            return Err(Error::BadSignatureInBatch { index });
-        }
-    }
-    Err(Error::BadSignatureInBatch { index: 0 })
+    Err(first_bad_item(items))
 }
 
 /// A checked key as a curve point, remembered per process: decompressing a key and testing it
