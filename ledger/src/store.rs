@@ -61,7 +61,7 @@ pub const SEGMENT_ENTRIES: usize = 512;
 /// of its own). Above sled's inline-message limit (a quarter of its 512 KiB log segment), so a
 /// segment is written to a file of its own: sled rewrites a leaf (up to 16 values) as one
 /// message, and four times fewer, larger segments than at 96 KiB cut a catch-up's CPU per
-/// entry by about a tenth (docs/performance.md, session 8).
+/// entry by 5–10 % (docs/performance.md, session 8).
 pub const SEGMENT_BYTES: usize = 384 * 1024;
 
 /// Entries verified per chunk by [`Store::verify`] and when rebuilding.
