@@ -266,7 +266,8 @@ impl Keypair {
 /// `(Σ zᵢ·hᵢ)·A` instead of `Σ (zᵢ·hᵢ)·A`. The sum is the same point (for a key without a
 /// torsion component; a key with one keeps its terms apart), but a range of one feed then
 /// costs one multiscalar product over n + 2 points instead of 2n + 1, and the n points that
-/// remain carry 128-bit coefficients: about half the work of the standard batch.
+/// remain carry 128-bit coefficients: measured at about 1.6 times the standard batch's rate
+/// (`merged_verifier_per_s` against `ceiling_per_s` in `lotline-bench`).
 ///
 /// If the batch fails, falls back to strict one-by-one checks (`verify_strict`) to name the
 /// first bad item; a batch whose equation fails although every item passes alone is refused
@@ -394,14 +395,12 @@ fn batch_equation_holds(
     let mut points = Vec::with_capacity(items.len() + keys.len() + 1);
     points.push(ED25519_BASEPOINT_POINT);
     for (key, message, signature) in items {
-        let (r_bytes, s_bytes) = signature.0.split_at(32);
-        let s_bytes: [u8; 32] = s_bytes.try_into().unwrap_or([0xff; 32]);
+        let r_bytes: [u8; 32] = std::array::from_fn(|at| signature.0[at]);
+        let s_bytes: [u8; 32] = std::array::from_fn(|at| signature.0[32 + at]);
         let Some(s_value) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else {
             return false;
         };
-        let Some(r_point) =
-            CompressedEdwardsY(r_bytes.try_into().unwrap_or([0xff; 32])).decompress()
-        else {
+        let Some(r_point) = CompressedEdwardsY(r_bytes).decompress() else {
             return false;
         };
         let hram: [u8; 64] = Sha512::new()
