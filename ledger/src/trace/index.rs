@@ -295,6 +295,21 @@ pub struct IndexStats {
     pub approximate_bytes: usize,
 }
 
+/// A pallet's child as an aggregation names it: the node, its amount and unit of measure.
+type PalletItem = (NodeId, Option<f64>, Option<Symbol>);
+
+/// Room lent to [`Index::resolve`] for opening pallets; a query resolves thousands of event
+/// sides and keeps one of these for all of them, so opening a pallet allocates nothing.
+#[derive(Debug, Default)]
+pub struct ResolveScratch {
+    /// One pallet's aggregation events up to the instant, in time order.
+    aggregations: Vec<EventId>,
+    /// One pallet's contents while its aggregations are replayed.
+    contents: Vec<PalletItem>,
+    /// The contents of the pallets being opened, innermost on top.
+    open: Vec<PalletItem>,
+}
+
 /// One object resolved to a traceable unit (a lot, or an item with no known lot).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Resolved {
@@ -953,19 +968,20 @@ impl Index {
     /// Resolves the objects of `event` in `role` to traceable units at the event's time:
     /// items to their lots, pallets to what they held then (recursively, bounded). Amounts of
     /// the same unit and unit of measure are added up. Returns whether nesting was cut off.
-    pub fn resolve(&self, event: EventId, role: Role, resolved: &mut Vec<Resolved>) -> bool {
+    /// `scratch` lends the room pallets are opened in (nothing is allocated once it has grown).
+    pub fn resolve(
+        &self,
+        event: EventId,
+        role: Role,
+        resolved: &mut Vec<Resolved>,
+        scratch: &mut ResolveScratch,
+    ) -> bool {
         resolved.clear();
         let stored = &self.events[event as usize];
         let mut cut_off = false;
         for object in self.objects_in(stored, role) {
-            cut_off |= self.resolve_object(
-                object.node,
-                object.quantity(),
-                object.uom(),
-                stored.time_ms,
-                0,
-                resolved,
-            );
+            let named = (object.node, object.quantity(), object.uom());
+            cut_off |= self.resolve_object(named, stored.time_ms, 0, resolved, scratch);
         }
         merge_resolved(resolved);
         cut_off
@@ -973,12 +989,11 @@ impl Index {
 
     fn resolve_object(
         &self,
-        node: NodeId,
-        quantity: Option<f64>,
-        uom: Option<Symbol>,
+        (node, quantity, uom): PalletItem,
         time_ms: i64,
         depth: usize,
         resolved: &mut Vec<Resolved>,
+        scratch: &mut ResolveScratch,
     ) -> bool {
         let record = &self.nodes[node as usize];
         match record.kind {
@@ -990,55 +1005,51 @@ impl Index {
                 if depth >= MAX_PALLET_NESTING {
                     return true;
                 }
+                // This pallet's contents sit on top of the `open` stack while they are
+                // resolved (a pallet inside it stacks its own above them).
+                let first = scratch.open.len();
+                self.open_pallet(node, time_ms, scratch);
                 let mut cut_off = false;
-                for (child, child_quantity, child_uom) in self.pallet_contents(node, time_ms) {
-                    cut_off |= self.resolve_object(
-                        child,
-                        child_quantity,
-                        child_uom,
-                        time_ms,
-                        depth + 1,
-                        resolved,
-                    );
+                for position in first..scratch.open.len() {
+                    let child = scratch.open[position];
+                    cut_off |= self.resolve_object(child, time_ms, depth + 1, resolved, scratch);
                 }
+                scratch.open.truncate(first);
                 cut_off
             }
             ObjectKind::Class | ObjectKind::Other => false,
         }
     }
 
-    /// What a pallet held at `time_ms`: its effective aggregation events up to then, replayed
-    /// in time order (ADD/OBSERVE put children on, DELETE takes the listed ones, or all when
-    /// none are listed, off).
-    pub fn pallet_contents(
-        &self,
-        pallet: NodeId,
-        time_ms: i64,
-    ) -> Vec<(NodeId, Option<f64>, Option<Symbol>)> {
-        let mut aggregations: Vec<EventId> = self.nodes[pallet as usize]
-            .events
-            .iter()
-            .copied()
-            .filter(|event_id| {
+    /// Pushes onto `scratch.open` what a pallet held at `time_ms`: its effective aggregation
+    /// events up to then, replayed in time order (ADD/OBSERVE put children on, DELETE takes
+    /// the listed ones, or all when none are listed, off).
+    fn open_pallet(&self, pallet: NodeId, time_ms: i64, scratch: &mut ResolveScratch) {
+        let ResolveScratch { aggregations, contents, open } = scratch;
+        aggregations.clear();
+        aggregations.extend(self.nodes[pallet as usize].events.iter().copied().filter(
+            |event_id| {
                 let event = &self.events[*event_id as usize];
                 event.kind == Kind::Aggregation
                     && event.is_effective()
                     && event.time_ms <= time_ms
                     && self.objects_in(event, Role::Parent).any(|object| object.node == pallet)
-            })
-            .collect();
-        aggregations.sort_by_key(|event_id| (self.events[*event_id as usize].time_ms, *event_id));
-        let mut contents: Vec<(NodeId, Option<f64>, Option<Symbol>)> = Vec::new();
-        for event_id in aggregations {
-            let event = &self.events[event_id as usize];
+            },
+        ));
+        aggregations
+            .sort_unstable_by_key(|event_id| (self.events[*event_id as usize].time_ms, *event_id));
+        contents.clear();
+        for event_id in aggregations.iter() {
+            let event = &self.events[*event_id as usize];
             match event.action {
                 Some(ActionKind::Delete) => {
                     let mut listed = self.objects_in(event, Role::Child).peekable();
                     if listed.peek().is_none() {
                         contents.clear();
                     } else {
-                        let removed: Vec<NodeId> = listed.map(|object| object.node).collect();
-                        contents.retain(|(child, _, _)| !removed.contains(child));
+                        for removed in listed {
+                            contents.retain(|(child, _, _)| *child != removed.node);
+                        }
                     }
                 }
                 _ => {
@@ -1049,7 +1060,7 @@ impl Index {
                 }
             }
         }
-        contents
+        open.extend_from_slice(contents);
     }
 
     /// Every event that may name `unit` once resolved: its own, its items', and those of the
@@ -1081,25 +1092,26 @@ impl Index {
     }
 }
 
-/// Adds up amounts of the same unit and unit of measure (an unknown amount stays unknown).
+/// Adds up amounts of the same unit and unit of measure (an unknown amount stays unknown), in
+/// place.
 fn merge_resolved(resolved: &mut Vec<Resolved>) {
     if resolved.len() < 2 {
         return;
     }
+    // Stable: equal keys keep the event's order, so amounts are always added in one order.
     resolved.sort_by_key(|item| (item.unit, item.uom));
-    let mut merged: Vec<Resolved> = Vec::with_capacity(resolved.len());
-    for item in resolved.drain(..) {
-        match merged.last_mut() {
-            Some(last) if last.unit == item.unit && last.uom == item.uom => {
-                last.quantity = match (last.quantity, item.quantity) {
-                    (Some(left), Some(right)) => Some(left + right),
-                    _ => None,
-                };
-            }
-            _ => merged.push(item),
+    let mut kept = 0;
+    for position in 1..resolved.len() {
+        let item = resolved[position];
+        let last = &mut resolved[kept];
+        if last.unit == item.unit && last.uom == item.uom {
+            last.quantity = last.quantity.zip(item.quantity).map(|(left, right)| left + right);
+        } else {
+            kept += 1;
+            resolved[kept] = item;
         }
     }
-    *resolved = merged;
+    resolved.truncate(kept + 1);
 }
 
 #[cfg(test)]

@@ -25,7 +25,9 @@ use super::answer::{
     TraceAnswer, Visit, Warning,
 };
 use super::facts::{DocumentRef, Flow, Kind, MasterData, ObjectKind};
-use super::index::{EndpointPair, EventId, Index, NodeId, Resolved, Role, StoredEvent, Symbol};
+use super::index::{
+    EndpointPair, EventId, Index, NodeId, ResolveScratch, Resolved, Role, StoredEvent, Symbol,
+};
 use super::subject::Subject;
 use super::{EntryRef, EventHashId};
 
@@ -314,13 +316,14 @@ impl Index {
     fn units_at_facility(&self, gln: &str, window: &TimeWindow) -> Vec<NodeId> {
         let mut units = BTreeSet::new();
         let mut resolved = Vec::new();
+        let mut scratch = ResolveScratch::default();
         for event_id in self.events_at_gln(gln) {
             let event = self.event(*event_id);
             if !event.is_effective() || !window.contains(event.time_ms) {
                 continue;
             }
             for role in [Role::What, Role::Child, Role::Input, Role::Output] {
-                self.resolve(*event_id, role, &mut resolved);
+                self.resolve(*event_id, role, &mut resolved, &mut scratch);
                 units.extend(resolved.iter().map(|item| item.unit));
             }
         }
@@ -366,6 +369,8 @@ struct Walk<'index> {
     resolved_arena: Vec<Resolved>,
     /// Scratch for resolving one side.
     resolve_scratch: Vec<Resolved>,
+    /// Room for opening pallets while resolving.
+    resolve_room: ResolveScratch,
     /// The shipment each receipt pairs with, as found so far.
     shipments: FxHashMap<EventId, Option<EventId>>,
     /// The receipts each shipment pairs with, as found so far.
@@ -374,6 +379,10 @@ struct Walk<'index> {
     event_arena: Vec<EventId>,
     /// Scratch for the receipts of one shipment holding one unit.
     receipt_scratch: Vec<EventId>,
+    /// Scratch for the receipts pairing with one shipment, while they are found.
+    pairing_scratch: Vec<EventId>,
+    /// Scratch for the receipts of one node, while its custody is found.
+    custody_scratch: Vec<EventId>,
     /// The effective shipments and receipts naming each node as a what-object, found once
     /// per node: pairing a lot's k shipments with its k receipts would otherwise read every
     /// event of the lot 2k times.
@@ -397,10 +406,13 @@ impl<'index> Walk<'index> {
             resolutions: FxHashMap::default(),
             resolved_arena: Vec::new(),
             resolve_scratch: Vec::new(),
+            resolve_room: ResolveScratch::default(),
             shipments: FxHashMap::default(),
             receipts: FxHashMap::default(),
             event_arena: Vec::new(),
             receipt_scratch: Vec::new(),
+            pairing_scratch: Vec::new(),
+            custody_scratch: Vec::new(),
             custody: FxHashMap::default(),
             time_texts: FxHashMap::default(),
             with_visits: true,
@@ -414,7 +426,7 @@ impl<'index> Walk<'index> {
             Some(span) => *span,
             None => {
                 let mut resolved = std::mem::take(&mut self.resolve_scratch);
-                if self.index.resolve(event_id, role, &mut resolved) {
+                if self.index.resolve(event_id, role, &mut resolved, &mut self.resolve_room) {
                     self.note_nesting(event_id, role);
                 }
                 let span = Span::append(&mut self.resolved_arena, &resolved);
@@ -442,10 +454,17 @@ impl<'index> Walk<'index> {
     /// Every effective event that names `unit` once resolved, with the role and the resolved
     /// amount; an event naming it in two roles appears twice.
     fn events_of_unit(&mut self, unit: NodeId) -> Vec<(EventId, Role, Resolved)> {
+        let mut found = Vec::new();
+        self.events_of_unit_into(unit, &mut found);
+        found
+    }
+
+    /// [`Walk::events_of_unit`] into `found` (cleared first), so one buffer serves every unit.
+    fn events_of_unit_into(&mut self, unit: NodeId, found: &mut Vec<(EventId, Role, Resolved)>) {
         const ROLES: [Role; 4] = [Role::What, Role::Child, Role::Input, Role::Output];
         let index = self.index;
         let candidates = self.candidates_of(unit);
-        let mut found = Vec::with_capacity(candidates.len as usize);
+        found.clear();
         for position in candidates.range() {
             let event_id = self.event_arena[position];
             let event = index.event(event_id);
@@ -474,7 +493,6 @@ impl<'index> Walk<'index> {
                 }
             }
         }
-        found
     }
 
     fn note_nesting(&mut self, event_id: EventId, role: Role) {
@@ -621,6 +639,10 @@ impl<'index> Walk<'index> {
         let mut answer = TraceAnswer::default();
         // About four handoffs per lot: growing a vector of these large structs copies them.
         answer.consignees.reserve(units.len() * 4);
+        answer.details.reserve(units.len());
+        answer.lots.reserve(units.len());
+        let mut found = Vec::new();
+        let mut masters: Vec<(i64, EventId, &MasterData)> = Vec::new();
         // One unit's amounts, summed per key in event order (its events are all met while the
         // unit is processed); what is left is sorted per unit, so a hash map will do.
         let mut positions: FxHashMap<(NodeId, HolderId, Option<Symbol>), f64> =
@@ -642,8 +664,9 @@ impl<'index> Walk<'index> {
                 master: MasterData::default(),
                 visits: Vec::new(),
             };
-            let mut masters: Vec<(i64, EventId, &MasterData)> = Vec::new();
-            for (event_id, role, resolved) in self.events_of_unit(*unit) {
+            masters.clear();
+            self.events_of_unit_into(*unit, &mut found);
+            for (event_id, role, resolved) in found.iter().copied() {
                 self.relied.insert(event_id);
                 let event = index.event(event_id);
                 let uom = resolved.uom;
@@ -711,7 +734,7 @@ impl<'index> Walk<'index> {
                 }
             }
             masters.sort_by_key(|(time_ms, event_id, _)| (*time_ms, *event_id));
-            for (_, _, master) in masters {
+            for (_, _, master) in masters.iter().copied() {
                 detail.master.merge_missing(master);
             }
             detail
@@ -806,19 +829,28 @@ impl<'index> Walk<'index> {
             return *custody;
         }
         let index = self.index;
-        let moves_node = |event_id: &EventId, flow: Flow| {
+        // One pass over the node's events: shipments go straight to the arena, receipts wait
+        // in scratch and follow them.
+        let mut receipts = std::mem::take(&mut self.custody_scratch);
+        receipts.clear();
+        let start = self.event_arena.len();
+        for event_id in &index.node(node).events {
             let event = index.event(*event_id);
-            event.flow == flow
+            let moves = matches!(event.flow, Flow::Shipped | Flow::Received)
                 && event.is_effective()
-                && index.objects_in(event, Role::What).any(|what| what.node == node)
-        };
-        let events = &index.node(node).events;
-        let runs = [Flow::Shipped, Flow::Received].map(|flow| {
-            let start = self.event_arena.len();
-            self.event_arena
-                .extend(events.iter().filter(|event_id| moves_node(event_id, flow)).copied());
-            Span::new(start, self.event_arena.len() - start)
-        });
+                && index.objects_in(event, Role::What).any(|what| what.node == node);
+            if !moves {
+                continue;
+            }
+            if event.flow == Flow::Shipped {
+                self.event_arena.push(*event_id);
+            } else {
+                receipts.push(*event_id);
+            }
+        }
+        let shipments = Span::new(start, self.event_arena.len() - start);
+        let runs = [shipments, Span::append(&mut self.event_arena, &receipts)];
+        self.custody_scratch = receipts;
         let custody = Custody { shipments: runs[0], receipts: runs[1] };
         self.custody.insert(node, custody);
         custody
@@ -831,7 +863,8 @@ impl<'index> Walk<'index> {
         }
         let index = self.index;
         let shipping = index.event(shipment);
-        let mut receipts = Vec::new();
+        let mut receipts = std::mem::take(&mut self.pairing_scratch);
+        receipts.clear();
         for object in index.objects_in(shipping, Role::What) {
             let custody = self.custody_of(object.node);
             for position in custody.receipts.range() {
@@ -850,6 +883,7 @@ impl<'index> Walk<'index> {
         }
         receipts.sort_by_key(|receipt| (index.event(*receipt).time_ms, *receipt));
         let span = Span::append(&mut self.event_arena, &receipts);
+        self.pairing_scratch = receipts;
         self.receipts.insert(shipment, span);
         span
     }
@@ -1088,54 +1122,74 @@ fn relied_lists(index: &Index, events: &[EventId]) -> (Vec<EventHashId>, Vec<Ent
 }
 
 /// `hash_ids` sorted, without duplicates. Digests are radix-sorted on their first
-/// [`PREFIX_BYTES`] bytes (a stable sort, so equal prefixes keep their input order), then each
-/// run sharing that prefix (the same event in two feeds, or a rare coincidence) is put in full
-/// order; the rare ids kept as text are merged in by a full sort.
+/// [`PREFIX_BITS`] bits (three stable passes of 11-bit digits, every digit counted in one read
+/// of the keys), then each run sharing that prefix (the same event in two feeds, or a
+/// coincidence: among a few thousand digests, two share 33 bits once in several hundred answers) is
+/// put in full order and rid of repeats; the rare ids kept as text are merged in by a full
+/// sort.
 fn sorted_hash_ids(hash_ids: &[&EventHashId]) -> Vec<EventHashId> {
-    /// Digest bytes the radix sort orders by.
-    const PREFIX_BYTES: usize = 6;
-    let mut keys: Vec<(u64, usize)> = Vec::with_capacity(hash_ids.len());
+    /// Bits of the digest the radix sort orders by, and of one digit.
+    const PREFIX_BITS: u32 = 33;
+    const DIGIT_BITS: u32 = 11;
+    const PASSES: usize = PREFIX_BITS.div_ceil(DIGIT_BITS) as usize;
+    const BUCKETS: usize = 1 << DIGIT_BITS;
+    let digit = |prefix: u64, pass: usize| {
+        (prefix >> (DIGIT_BITS as usize * pass)) as usize & (BUCKETS - 1)
+    };
+    let mut keys: Vec<(u64, u32)> = Vec::with_capacity(hash_ids.len());
     let mut texts: Vec<EventHashId> = Vec::new();
     for (position, hash_id) in hash_ids.iter().enumerate() {
         match hash_id {
             EventHashId::Sha256(digest) => {
-                let prefix = digest[..PREFIX_BYTES]
-                    .iter()
-                    .fold(0u64, |key, byte| key << 8 | u64::from(*byte));
-                keys.push((prefix, position));
+                let leading = digest.first_chunk().copied().map_or(0, u64::from_be_bytes);
+                keys.push((leading >> (64 - PREFIX_BITS), position as u32));
             }
             EventHashId::Text(_) => texts.push((*hash_id).clone()),
         }
     }
-    let mut scratch = vec![(0u64, 0usize); keys.len()];
-    for byte in 0..PREFIX_BYTES {
-        let shift = 8 * byte;
-        let mut starts = [0usize; 257];
-        for (prefix, _) in &keys {
-            starts[((prefix >> shift) & 0xff) as usize + 1] += 1;
+    let mut starts = vec![[0u32; BUCKETS]; PASSES];
+    for (prefix, _) in &keys {
+        for (pass, counts) in starts.iter_mut().enumerate() {
+            counts[digit(*prefix, pass)] += 1;
         }
-        for digit in 1..starts.len() {
-            starts[digit] += starts[digit - 1];
+    }
+    for counts in &mut starts {
+        let mut total = 0;
+        for count in counts.iter_mut() {
+            (*count, total) = (total, total + *count);
         }
+    }
+    let mut scratch = vec![(0u64, 0u32); keys.len()];
+    for (pass, next_slot) in starts.iter_mut().enumerate() {
         for key in &keys {
-            let slot = &mut starts[((key.0 >> shift) & 0xff) as usize];
-            scratch[*slot] = *key;
+            let slot = &mut next_slot[digit(key.0, pass)];
+            scratch[*slot as usize] = *key;
             *slot += 1;
         }
         std::mem::swap(&mut keys, &mut scratch);
     }
+    let mut sorted: Vec<EventHashId> = Vec::with_capacity(keys.len() + texts.len());
     for run in keys.chunk_by_mut(|left, right| left.0 == right.0) {
-        if run.len() > 1 {
-            run.sort_unstable_by(|left, right| hash_ids[left.1].cmp(hash_ids[right.1]));
+        if let [(_, position)] = run {
+            sorted.push(hash_ids[*position as usize].clone());
+            continue;
+        }
+        run.sort_unstable_by(|left, right| {
+            hash_ids[left.1 as usize].cmp(hash_ids[right.1 as usize])
+        });
+        let first = sorted.len();
+        for (_, position) in run.iter() {
+            let hash_id = hash_ids[*position as usize];
+            if sorted.len() == first || sorted.last() != Some(hash_id) {
+                sorted.push(hash_id.clone());
+            }
         }
     }
-    let mut sorted: Vec<EventHashId> =
-        keys.iter().map(|(_, position)| hash_ids[*position].clone()).collect();
     if !texts.is_empty() {
         sorted.append(&mut texts);
         sorted.sort_unstable();
+        sorted.dedup();
     }
-    sorted.dedup();
     sorted
 }
 
@@ -1237,16 +1291,18 @@ fn handoff_match(
         return Some(3);
     }
     let shipped_to = index.destinations(shipping);
-    let ship_to: Vec<&str> = shipped_to
-        .iter()
-        .filter(|destination| destination.kind() == kinds.location)
-        .map(|destination| site(index.symbol(destination.id)))
-        .collect();
-    let received_at = receiving.place().map(|place| site(index.symbol(place)));
-    if let Some(received_at) = received_at
-        && !ship_to.is_empty()
-    {
-        return ship_to.contains(&received_at).then_some(2);
+    if let Some(received_at) = receiving.place() {
+        let mut ship_to = shipped_to
+            .iter()
+            .filter(|destination| destination.kind() == kinds.location)
+            .map(|destination| destination.id)
+            .peekable();
+        if ship_to.peek().is_some() {
+            let same_site = |place: Symbol| {
+                place == received_at || site(index.symbol(place)) == site(index.symbol(received_at))
+            };
+            return ship_to.any(same_site).then_some(2);
+        }
     }
     let received_destinations = index.destinations(receiving);
     let shares_destination =
@@ -1263,7 +1319,10 @@ fn handoff_match(
 /// The site of a place: its Digital Link without a GLN extension (`/254/…`), so a receipt at
 /// a dock of a site matches a shipment to the site.
 fn site(place: &str) -> &str {
-    place.find("/254/").map_or(place, |extension| &place[..extension])
+    // A byte scan: `str::find` sets up a substring searcher, which costs more than these
+    // short links take to scan.
+    let extension = place.as_bytes().windows(5).position(|window| window == b"/254/");
+    extension.map_or(place, |extension| &place[..extension])
 }
 
 /// The interned CBV source/destination types a walk looks for, resolved once per query so
@@ -1303,28 +1362,83 @@ fn endpoint_of(endpoints: &[EndpointPair], kind: Option<Symbol>) -> Option<Symbo
 }
 
 fn sort_handoffs(handoffs: &mut [Handoff]) {
+    /// Texts of one answer are shared: the same time or lot is usually the same allocation,
+    /// equal without reading it.
+    fn text_order(left: &Text, right: &Text) -> std::cmp::Ordering {
+        if Text::ptr_eq(left, right) { std::cmp::Ordering::Equal } else { left.cmp(right) }
+    }
+    fn optional_text_order(left: &Option<Text>, right: &Option<Text>) -> std::cmp::Ordering {
+        match (left, right) {
+            (Some(left), Some(right)) => text_order(left, right),
+            _ => left.is_some().cmp(&right.is_some()),
+        }
+    }
     // Handoffs equal on this key are equal altogether (same lot and events): an unstable sort
     // gives the same order and moves these large structs less.
     handoffs.sort_unstable_by(|left, right| {
-        (
-            &left.lot,
-            &left.shipped_at,
-            &left.received_at,
-            &left.shipping_event,
-            &left.receiving_event,
-        )
-            .cmp(&(
-                &right.lot,
-                &right.shipped_at,
-                &right.received_at,
-                &right.shipping_event,
-                &right.receiving_event,
-            ))
+        text_order(&left.lot, &right.lot)
+            .then_with(|| optional_text_order(&left.shipped_at, &right.shipped_at))
+            .then_with(|| optional_text_order(&left.received_at, &right.received_at))
+            .then_with(|| left.shipping_event.cmp(&right.shipping_event))
+            .then_with(|| left.receiving_event.cmp(&right.receiving_event))
     });
 }
 
-/// Formats milliseconds since the Unix epoch as RFC 3339 UTC with milliseconds.
+/// Formats milliseconds since the Unix epoch as RFC 3339 UTC with milliseconds
+/// (`2026-03-01T08:30:00.000Z`).
+///
+/// Years 1 to 9999 are written digit by digit (a recall formats a few hundred dates, and the
+/// `time` crate's formatter cost 4 % of one); other instants go through `time`.
 pub fn format_time(time_ms: i64) -> String {
+    const MS_PER_DAY: i64 = 86_400_000;
+    let (year, month, day) = civil_date(time_ms.div_euclid(MS_PER_DAY));
+    if !(1..=9999).contains(&year) {
+        return format_time_in_any_year(time_ms);
+    }
+    let of_day = time_ms.rem_euclid(MS_PER_DAY);
+    // Two digits at a time, by constant divisors (the compiler turns them into multiplies).
+    let mut text = String::with_capacity(24);
+    let mut two_digits = |value: i64, separator: Option<char>| {
+        text.push(char::from(b'0' + (value / 10) as u8));
+        text.push(char::from(b'0' + (value % 10) as u8));
+        if let Some(separator) = separator {
+            text.push(separator);
+        }
+    };
+    two_digits(year / 100, None);
+    two_digits(year % 100, Some('-'));
+    two_digits(month, Some('-'));
+    two_digits(day, Some('T'));
+    two_digits(of_day / 3_600_000, Some(':'));
+    two_digits(of_day / 60_000 % 60, Some(':'));
+    two_digits(of_day / 1_000 % 60, Some('.'));
+    let millisecond = of_day % 1_000;
+    two_digits(millisecond / 10, None);
+    text.push(char::from(b'0' + (millisecond % 10) as u8));
+    text.push('Z');
+    text
+}
+
+/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01: the
+/// calendar counted in 400-year eras of 146,097 days, each year starting on 1 March so that
+/// the leap day falls last.
+fn civil_date(days: i64) -> (i64, i64, i64) {
+    let shifted = days + 719_468; // days from 0000-03-01
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// [`format_time`] through the `time` crate, for instants outside years 1 to 9999 (and as the
+/// reference the hand-written form is tested against).
+fn format_time_in_any_year(time_ms: i64) -> String {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
@@ -1337,6 +1451,78 @@ pub fn format_time(time_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Thousands of hash ids, with repeats and shared prefixes of every length, alone and with
+    /// a few kept as text, come out exactly as a plain sort and dedup leaves them.
+    #[test]
+    fn many_relied_hash_ids_sort_like_a_plain_sort() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut ids: Vec<EventHashId> = Vec::new();
+        for position in 0..6_000 {
+            let mut digest = [0u8; 32];
+            for chunk in digest.chunks_mut(8) {
+                chunk.copy_from_slice(&next().to_be_bytes());
+            }
+            if position % 7 == 0 && !ids.is_empty() {
+                // Shares a prefix of 0 to 32 bytes with an earlier id (32: the same id).
+                if let EventHashId::Sha256(earlier) = &ids[next() as usize % ids.len()] {
+                    let shared = next() as usize % 33;
+                    digest[..shared].copy_from_slice(&earlier[..shared]);
+                }
+            }
+            ids.push(EventHashId::Sha256(digest));
+        }
+        let texts = (0..6).map(|position| EventHashId::new(&format!("urn:uuid:{position}")));
+        let with_texts: Vec<EventHashId> = ids.iter().cloned().chain(texts).collect();
+        // Digests alone take the radix path only; with texts the merge path too.
+        for ids in [ids, with_texts] {
+            let mut expected = ids.clone();
+            expected.sort();
+            expected.dedup();
+            assert!(expected.len() < ids.len(), "the ids include repeats");
+            let borrowed: Vec<&EventHashId> = ids.iter().collect();
+            assert_eq!(sorted_hash_ids(&borrowed), expected);
+        }
+    }
+
+    /// Dates written digit by digit read exactly as the `time` crate writes them: every day
+    /// boundary of the leap-year rules (1600, 1900, 2000, 2100), the ends of the supported
+    /// range, instants before 1970, and a spread of instants across the nine millennia.
+    #[test]
+    fn times_format_like_the_time_crate() {
+        let date_ms = |year: i32, month: time::Month, day: u8| {
+            let date = time::Date::from_calendar_date(year, month, day).expect("a real date");
+            date.midnight().assume_utc().unix_timestamp() * 1_000
+        };
+        let mut instants = vec![0, -1, 1, 999, -86_400_000, 1_767_571_200_123];
+        for year in [1, 4, 100, 400, 1600, 1900, 1969, 1970, 2000, 2024, 2100, 9999] {
+            for (month, day) in [(time::Month::January, 1), (time::Month::February, 28)] {
+                let midnight = date_ms(year, month, day);
+                instants.extend([midnight - 1, midnight, midnight + 86_400_000 + 3_723_456]);
+            }
+        }
+        let last = date_ms(9999, time::Month::December, 31) + 86_399_999;
+        instants.extend([last, last + 1, date_ms(1, time::Month::January, 1) - 1]);
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            instants.push(
+                date_ms(1, time::Month::January, 1)
+                    + (state % (last as u64 + 62_135_596_800_000)) as i64,
+            );
+        }
+        for instant in instants {
+            assert_eq!(format_time(instant), format_time_in_any_year(instant), "at {instant} ms");
+        }
+    }
 
     /// Both ways of listing a set (sorting a few, scanning the bitmap for many) give the
     /// events ascending and each once.
