@@ -354,39 +354,8 @@ struct Walk<'index> {
     relied: EventSet,
     /// Problems met.
     warnings: Vec<Warning>,
-    /// Scratch for candidate events.
-    candidates: Vec<EventId>,
-    /// Each unit's candidate events ([`Index::candidate_events`]) as a run of `event_arena`:
-    /// the closure and the lot pass both need them, and merging a unit's pallets' events
-    /// costs a sort.
-    candidate_runs: FxHashMap<NodeId, Span>,
-    /// Each event side resolved so far (pallets expanded to their contents at the event's
-    /// time), as a run of `resolved_arena`: a recall meets the same pallet shipment once per
-    /// lot on the pallet, and resolves it once.
-    resolutions: FxHashMap<(EventId, Role), Span>,
-    /// The resolved sides, one run each (see `resolutions`): one growing buffer instead of an
-    /// allocation per side, freed at once.
-    resolved_arena: Vec<Resolved>,
-    /// Scratch for resolving one side.
-    resolve_scratch: Vec<Resolved>,
-    /// Room for opening pallets while resolving.
-    resolve_room: ResolveScratch,
-    /// The shipment each receipt pairs with, as found so far.
-    shipments: FxHashMap<EventId, Option<EventId>>,
-    /// The receipts each shipment pairs with, as found so far.
-    receipts: FxHashMap<EventId, Span>,
-    /// The runs of `candidate_runs`, `receipts` and `custody`.
-    event_arena: Vec<EventId>,
-    /// Scratch for the receipts of one shipment holding one unit.
-    receipt_scratch: Vec<EventId>,
-    /// Scratch for the receipts pairing with one shipment, while they are found.
-    pairing_scratch: Vec<EventId>,
-    /// Scratch for the receipts of one node, while its custody is found.
-    custody_scratch: Vec<EventId>,
-    /// The effective shipments and receipts naming each node as a what-object, found once
-    /// per node: pairing a lot's k shipments with its k receipts would otherwise read every
-    /// event of the lot 2k times.
-    custody: FxHashMap<NodeId, Custody>,
+    /// Memos and scratch, lent by the thread (see [`Memos`]).
+    memo: Memos,
     /// Event times already formatted.
     time_texts: FxHashMap<i64, Text>,
     /// Whether answers list every visit of every lot (trace) or only what a recall needs.
@@ -401,19 +370,7 @@ impl<'index> Walk<'index> {
             index,
             relied: EventSet::new(index.event_count()),
             warnings: Vec::new(),
-            candidates: Vec::new(),
-            candidate_runs: FxHashMap::default(),
-            resolutions: FxHashMap::default(),
-            resolved_arena: Vec::new(),
-            resolve_scratch: Vec::new(),
-            resolve_room: ResolveScratch::default(),
-            shipments: FxHashMap::default(),
-            receipts: FxHashMap::default(),
-            event_arena: Vec::new(),
-            receipt_scratch: Vec::new(),
-            pairing_scratch: Vec::new(),
-            custody_scratch: Vec::new(),
-            custody: FxHashMap::default(),
+            memo: Memos::lend(),
             time_texts: FxHashMap::default(),
             with_visits: true,
             kinds: EndpointKinds::of(index),
@@ -422,32 +379,32 @@ impl<'index> Walk<'index> {
 
     /// The units on the `role` side of `event_id`, pallets expanded (memoised per query).
     fn resolve(&mut self, event_id: EventId, role: Role) -> &[Resolved] {
-        let span = match self.resolutions.get(&(event_id, role)) {
+        let span = match self.memo.resolutions.get(&(event_id, role)) {
             Some(span) => *span,
             None => {
-                let mut resolved = std::mem::take(&mut self.resolve_scratch);
-                if self.index.resolve(event_id, role, &mut resolved, &mut self.resolve_room) {
+                let mut resolved = std::mem::take(&mut self.memo.resolve_scratch);
+                if self.index.resolve(event_id, role, &mut resolved, &mut self.memo.resolve_room) {
                     self.note_nesting(event_id, role);
                 }
-                let span = Span::append(&mut self.resolved_arena, &resolved);
-                self.resolve_scratch = resolved;
-                self.resolutions.insert((event_id, role), span);
+                let span = Span::append(&mut self.memo.resolved_arena, &resolved);
+                self.memo.resolve_scratch = resolved;
+                self.memo.resolutions.insert((event_id, role), span);
                 span
             }
         };
-        &self.resolved_arena[span.range()]
+        &self.memo.resolved_arena[span.range()]
     }
 
     /// The events that may name `unit` once resolved (memoised).
     fn candidates_of(&mut self, unit: NodeId) -> Span {
-        if let Some(span) = self.candidate_runs.get(&unit) {
+        if let Some(span) = self.memo.candidate_runs.get(&unit) {
             return *span;
         }
-        let mut candidates = std::mem::take(&mut self.candidates);
+        let mut candidates = std::mem::take(&mut self.memo.candidates);
         self.index.candidate_events(unit, &mut candidates);
-        let span = Span::append(&mut self.event_arena, &candidates);
-        self.candidates = candidates;
-        self.candidate_runs.insert(unit, span);
+        let span = Span::append(&mut self.memo.event_arena, &candidates);
+        self.memo.candidates = candidates;
+        self.memo.candidate_runs.insert(unit, span);
         span
     }
 
@@ -466,7 +423,7 @@ impl<'index> Walk<'index> {
         let candidates = self.candidates_of(unit);
         found.clear();
         for position in candidates.range() {
-            let event_id = self.event_arena[position];
+            let event_id = self.memo.event_arena[position];
             let event = index.event(event_id);
             if !event.is_effective() {
                 continue;
@@ -542,7 +499,7 @@ impl<'index> Walk<'index> {
         let candidates = self.candidates_of(unit);
         let mut next = Vec::new();
         for position in candidates.range() {
-            let event_id = self.event_arena[position];
+            let event_id = self.memo.event_arena[position];
             let event = index.event(event_id);
             if event.kind != Kind::Transformation
                 || !event.is_effective()
@@ -637,8 +594,9 @@ impl<'index> Walk<'index> {
     fn lot_pass(&mut self, units: &[NodeId]) -> TraceAnswer {
         let index = self.index;
         let mut answer = TraceAnswer::default();
-        // About four handoffs per lot: growing a vector of these large structs copies them.
-        answer.consignees.reserve(units.len() * 4);
+        // About four handoffs per lot (4.2 on average in the benchmark's recalls, as many in the
+        // largest): growing a vector of these large structs copies all of them.
+        answer.consignees.reserve(units.len() * 5);
         answer.details.reserve(units.len());
         answer.lots.reserve(units.len());
         let mut found = Vec::new();
@@ -796,7 +754,7 @@ impl<'index> Walk<'index> {
     /// match first (a shared document, then the receiving site or a destination, then only a
     /// source), then the latest, then the first indexed.
     fn shipment_for_receipt(&mut self, receipt: EventId) -> Option<EventId> {
-        if let Some(shipment) = self.shipments.get(&receipt) {
+        if let Some(shipment) = self.memo.shipments.get(&receipt) {
             return *shipment;
         }
         let index = self.index;
@@ -804,7 +762,7 @@ impl<'index> Walk<'index> {
         let mut best: Option<(ShipmentRank, EventId)> = None;
         for object in index.objects_in(receiving, Role::What) {
             let custody = self.custody_of(object.node);
-            for candidate in &self.event_arena[custody.shipments.range()] {
+            for candidate in &self.memo.event_arena[custody.shipments.range()] {
                 let shipping = index.event(*candidate);
                 if shipping.time_ms > receiving.time_ms {
                     continue;
@@ -819,21 +777,21 @@ impl<'index> Walk<'index> {
             }
         }
         let shipment = best.map(|(_, shipment)| shipment);
-        self.shipments.insert(receipt, shipment);
+        self.memo.shipments.insert(receipt, shipment);
         shipment
     }
 
     /// The effective shipments and receipts naming `node` as a what-object (memoised).
     fn custody_of(&mut self, node: NodeId) -> Custody {
-        if let Some(custody) = self.custody.get(&node) {
+        if let Some(custody) = self.memo.custody.get(&node) {
             return *custody;
         }
         let index = self.index;
         // One pass over the node's events: shipments go straight to the arena, receipts wait
         // in scratch and follow them.
-        let mut receipts = std::mem::take(&mut self.custody_scratch);
+        let mut receipts = std::mem::take(&mut self.memo.custody_scratch);
         receipts.clear();
-        let start = self.event_arena.len();
+        let start = self.memo.event_arena.len();
         for event_id in &index.node(node).events {
             let event = index.event(*event_id);
             let moves = matches!(event.flow, Flow::Shipped | Flow::Received)
@@ -843,32 +801,32 @@ impl<'index> Walk<'index> {
                 continue;
             }
             if event.flow == Flow::Shipped {
-                self.event_arena.push(*event_id);
+                self.memo.event_arena.push(*event_id);
             } else {
                 receipts.push(*event_id);
             }
         }
-        let shipments = Span::new(start, self.event_arena.len() - start);
-        let runs = [shipments, Span::append(&mut self.event_arena, &receipts)];
-        self.custody_scratch = receipts;
+        let shipments = Span::new(start, self.memo.event_arena.len() - start);
+        let runs = [shipments, Span::append(&mut self.memo.event_arena, &receipts)];
+        self.memo.custody_scratch = receipts;
         let custody = Custody { shipments: runs[0], receipts: runs[1] };
-        self.custody.insert(node, custody);
+        self.memo.custody.insert(node, custody);
         custody
     }
 
     /// The receipts that pair with a shipment, in time order.
     fn receipts_for_shipment(&mut self, shipment: EventId) -> Span {
-        if let Some(receipts) = self.receipts.get(&shipment) {
+        if let Some(receipts) = self.memo.receipts.get(&shipment) {
             return *receipts;
         }
         let index = self.index;
         let shipping = index.event(shipment);
-        let mut receipts = std::mem::take(&mut self.pairing_scratch);
+        let mut receipts = std::mem::take(&mut self.memo.pairing_scratch);
         receipts.clear();
         for object in index.objects_in(shipping, Role::What) {
             let custody = self.custody_of(object.node);
             for position in custody.receipts.range() {
-                let candidate = self.event_arena[position];
+                let candidate = self.memo.event_arena[position];
                 let receiving = index.event(candidate);
                 if receiving.time_ms < shipping.time_ms
                     || receipts.contains(&candidate)
@@ -882,9 +840,9 @@ impl<'index> Walk<'index> {
             }
         }
         receipts.sort_by_key(|receipt| (index.event(*receipt).time_ms, *receipt));
-        let span = Span::append(&mut self.event_arena, &receipts);
-        self.pairing_scratch = receipts;
-        self.receipts.insert(shipment, span);
+        let span = Span::append(&mut self.memo.event_arena, &receipts);
+        self.memo.pairing_scratch = receipts;
+        self.memo.receipts.insert(shipment, span);
         span
     }
 
@@ -899,10 +857,10 @@ impl<'index> Walk<'index> {
         handoffs: &mut Vec<Handoff>,
     ) -> bool {
         let index = self.index;
-        let mut receipts = std::mem::take(&mut self.receipt_scratch);
+        let mut receipts = std::mem::take(&mut self.memo.receipt_scratch);
         receipts.clear();
         for position in self.receipts_for_shipment(shipment).range() {
-            let receipt = self.event_arena[position];
+            let receipt = self.memo.event_arena[position];
             if self.resolve(receipt, Role::What).iter().any(|item| item.unit == unit) {
                 receipts.push(receipt);
             }
@@ -926,7 +884,7 @@ impl<'index> Walk<'index> {
             self.relied.insert(receipt);
             handoffs.push(self.build_handoff(unit, Some(shipment), Some(receipt), shipped));
         }
-        self.receipt_scratch = receipts;
+        self.memo.receipt_scratch = receipts;
         received
     }
 
@@ -1011,6 +969,110 @@ impl<'index> Walk<'index> {
     /// The relied-on events as sorted hash ids and sorted entries.
     fn relied_entries(&mut self) -> (Vec<EventHashId>, Vec<EntryRef>) {
         relied_lists(self.index, &self.relied.to_sorted_vec())
+    }
+}
+
+/// A walk's memos and scratch buffers. A recall fills tens of thousands of memo entries;
+/// growing the maps and arenas from nothing on every query (rehashing, copying arenas) cost
+/// about 6 % of its instructions, so each thread keeps its last walk's, emptied, for the next
+/// one (unless they grew past [`Memos::KEPT_BYTES`]).
+#[derive(Debug, Default)]
+struct Memos {
+    /// Scratch for candidate events.
+    candidates: Vec<EventId>,
+    /// Each unit's candidate events ([`Index::candidate_events`]) as a run of `event_arena`:
+    /// the closure and the lot pass both need them, and merging a unit's pallets' events
+    /// costs a sort.
+    candidate_runs: FxHashMap<NodeId, Span>,
+    /// Each event side resolved so far (pallets expanded to their contents at the event's
+    /// time), as a run of `resolved_arena`: a recall meets the same pallet shipment once per
+    /// lot on the pallet, and resolves it once.
+    resolutions: FxHashMap<(EventId, Role), Span>,
+    /// The resolved sides, one run each (see `resolutions`): one growing buffer instead of an
+    /// allocation per side, freed at once.
+    resolved_arena: Vec<Resolved>,
+    /// Scratch for resolving one side.
+    resolve_scratch: Vec<Resolved>,
+    /// Room for opening pallets while resolving.
+    resolve_room: ResolveScratch,
+    /// The shipment each receipt pairs with, as found so far.
+    shipments: FxHashMap<EventId, Option<EventId>>,
+    /// The receipts each shipment pairs with, as found so far.
+    receipts: FxHashMap<EventId, Span>,
+    /// The runs of `candidate_runs`, `receipts` and `custody`.
+    event_arena: Vec<EventId>,
+    /// Scratch for the receipts of one shipment holding one unit.
+    receipt_scratch: Vec<EventId>,
+    /// Scratch for the receipts pairing with one shipment, while they are found.
+    pairing_scratch: Vec<EventId>,
+    /// Scratch for the receipts of one node, while its custody is found.
+    custody_scratch: Vec<EventId>,
+    /// The effective shipments and receipts naming each node as a what-object, found once
+    /// per node: pairing a lot's k shipments with its k receipts would otherwise read every
+    /// event of the lot 2k times.
+    custody: FxHashMap<NodeId, Custody>,
+}
+
+thread_local! {
+    /// The memos of this thread's last walk, emptied (see [`Memos`]).
+    static SPARE_MEMOS: std::cell::Cell<Memos> = std::cell::Cell::new(Memos::default());
+}
+
+impl Memos {
+    /// Capacity kept for the next walk, at most; a rare huge answer's buffers are freed.
+    const KEPT_BYTES: usize = 32 << 20;
+
+    /// This thread's spare memos (empty), or new ones.
+    fn lend() -> Self {
+        SPARE_MEMOS.with(std::cell::Cell::take)
+    }
+
+    /// Empties the memos and keeps them for this thread's next walk.
+    fn give_back(mut self) {
+        let Self {
+            candidates,
+            candidate_runs,
+            resolutions,
+            resolved_arena,
+            resolve_scratch,
+            resolve_room: _,
+            shipments,
+            receipts,
+            event_arena,
+            receipt_scratch,
+            pairing_scratch,
+            custody_scratch,
+            custody,
+        } = &mut self;
+        let bytes = candidate_runs.capacity() * 16
+            + resolutions.capacity() * 20
+            + shipments.capacity() * 16
+            + receipts.capacity() * 16
+            + custody.capacity() * 24
+            + 4 * (candidates.capacity()
+                + event_arena.capacity()
+                + receipt_scratch.capacity()
+                + pairing_scratch.capacity()
+                + custody_scratch.capacity())
+            + std::mem::size_of::<Resolved>()
+                * (resolved_arena.capacity() + resolve_scratch.capacity());
+        if bytes > Self::KEPT_BYTES {
+            return;
+        }
+        candidate_runs.clear();
+        resolutions.clear();
+        resolved_arena.clear();
+        shipments.clear();
+        receipts.clear();
+        event_arena.clear();
+        custody.clear();
+        SPARE_MEMOS.with(|spare| spare.set(self));
+    }
+}
+
+impl Drop for Walk<'_> {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.memo).give_back();
     }
 }
 
