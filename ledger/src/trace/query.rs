@@ -428,6 +428,26 @@ impl<'index> Walk<'index> {
             if !event.is_effective() {
                 continue;
             }
+            // Nine events in ten name one object: its role and kind decide at once.
+            if let [object] = index.objects(event) {
+                if object.role == Role::Parent {
+                    continue;
+                }
+                let item = match object.kind {
+                    ObjectKind::LogisticUnit => self
+                        .resolve(event_id, object.role)
+                        .iter()
+                        .find(|item| item.unit == unit)
+                        .copied(),
+                    ObjectKind::Lot | ObjectKind::Item => (index.unit_of(object.node) == unit)
+                        .then(|| Resolved { unit, quantity: object.quantity(), uom: object.uom() }),
+                    ObjectKind::Class | ObjectKind::Other => None,
+                };
+                if let Some(item) = item {
+                    found.push((event_id, object.role, item));
+                }
+                continue;
+            }
             // One pass over the objects: which roles the event has, and which hold pallets.
             let (mut present, mut with_pallets) = ([false; 4], [false; 4]);
             for object in index.objects(event) {
@@ -929,12 +949,19 @@ impl<'index> Walk<'index> {
             .map(text);
         // Both sides usually cite the same despatch advice: repeats are dropped by interned id
         // before any text is taken, so most handoffs carry one document and need no sort.
-        let cited = shipping.into_iter().chain(receiving).flat_map(|event| index.documents(event));
-        let mut documents: Vec<DocumentRef> = Vec::new();
-        for (position, document) in cited.clone().enumerate() {
-            if cited.clone().take(position).any(|earlier| earlier == document) {
-                continue;
-            }
+        let shipped = shipping.map_or(&[][..], |event| index.documents(event));
+        let received = receiving.map_or(&[][..], |event| index.documents(event));
+        // Only each document's first citation counts (the lists are a few long).
+        let first_citations = shipped
+            .iter()
+            .enumerate()
+            .filter(|(position, document)| !shipped[..*position].contains(document))
+            .chain(received.iter().enumerate().filter(|(position, document)| {
+                !shipped.contains(document) && !received[..*position].contains(document)
+            }))
+            .map(|(_, document)| document);
+        let mut documents: Vec<DocumentRef> = Vec::with_capacity(first_citations.clone().count());
+        for document in first_citations {
             documents.push(DocumentRef {
                 document_type: document.kind().map(|kind| index.text(kind)),
                 id: index.text(document.id),
@@ -1297,38 +1324,52 @@ impl Span {
     }
 }
 
-/// One unit's amounts per (holder, unit of measure), summed in the order they are added. A
-/// unit has a handful of holders, found by a scan (cheaper than hashing their keys); past
-/// [`Amounts::SCANNED`] a map finds them, so a lot spread over thousands of holders stays
-/// linear.
+/// One unit's amounts per (holder, unit of measure), summed in the order they are added. Keys
+/// are packed into one integer (compared in an instruction, hashed in a multiply); a unit's
+/// first [`Amounts::SCANNED`] keys are found by a scan, more through a map, so a lot spread
+/// over thousands of holders stays linear.
 #[derive(Debug, Default)]
 struct Amounts {
-    /// The totals, in the order their keys were first met.
+    /// Packed keys, in the order first met; `totals` runs alongside.
+    keys: Vec<u128>,
+    /// The totals, with the key they belong to.
     totals: Vec<((HolderId, Option<Symbol>), f64)>,
     /// Where each key's total is, once there are more than [`Amounts::SCANNED`].
-    slots: FxHashMap<(HolderId, Option<Symbol>), usize>,
+    slots: FxHashMap<u128, usize>,
 }
 
 impl Amounts {
     /// Keys found by a scan.
-    const SCANNED: usize = 16;
+    const SCANNED: usize = 8;
+
+    /// `(holder, uom)` as one integer: a tag bit, then three 33-bit fields (a symbol plus one,
+    /// zero for none; an author index).
+    fn packed((holder, uom): (HolderId, Option<Symbol>)) -> u128 {
+        let symbol = |symbol: Option<Symbol>| symbol.map_or(0, |symbol| u128::from(symbol) + 1);
+        let (tag, first, second) = match holder {
+            HolderId::Organisation(author) => (0, u128::from(author), 0),
+            HolderId::Consignee { party, location } => (1, symbol(party), symbol(location)),
+        };
+        tag << 99 | first << 66 | second << 33 | symbol(uom)
+    }
 
     fn add(&mut self, key: (HolderId, Option<Symbol>), amount: f64) {
-        let slot = if self.totals.len() <= Self::SCANNED {
-            self.totals.iter().position(|(held, _)| *held == key)
+        let packed = Self::packed(key);
+        let slot = if self.keys.len() <= Self::SCANNED {
+            self.keys.iter().position(|held| *held == packed)
         } else {
             if self.slots.is_empty() {
-                self.slots
-                    .extend(self.totals.iter().enumerate().map(|(slot, (held, _))| (*held, slot)));
+                self.slots.extend(self.keys.iter().enumerate().map(|(slot, held)| (*held, slot)));
             }
-            self.slots.get(&key).copied()
+            self.slots.get(&packed).copied()
         };
         match slot {
             Some(slot) => self.totals[slot].1 += amount,
             None => {
                 if !self.slots.is_empty() {
-                    self.slots.insert(key, self.totals.len());
+                    self.slots.insert(packed, self.keys.len());
                 }
+                self.keys.push(packed);
                 self.totals.push((key, amount));
             }
         }
@@ -1337,6 +1378,7 @@ impl Amounts {
     /// The totals, leaving none.
     fn drain(&mut self) -> std::vec::Drain<'_, ((HolderId, Option<Symbol>), f64)> {
         self.slots.clear();
+        self.keys.clear();
         self.totals.drain(..)
     }
 }
@@ -1568,7 +1610,7 @@ mod tests {
     /// keys staying in the order first met.
     #[test]
     fn amounts_add_up_per_holder_and_unit() {
-        for holders in [3_u32, 16, 17, 40] {
+        for holders in [3_u32, 8, 9, 40] {
             let mut amounts = Amounts::default();
             let mut expected: Vec<((HolderId, Option<Symbol>), f64)> = Vec::new();
             for round in 0..5 {
