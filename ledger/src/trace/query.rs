@@ -1008,7 +1008,10 @@ impl<'index> Walk<'index> {
 /// A walk's memos and scratch buffers. A recall fills tens of thousands of memo entries;
 /// growing the maps and arenas from nothing on every query (rehashing, copying arenas) cost
 /// about 6 % of its instructions, so each thread keeps its last walk's, emptied, for the next
-/// one (unless they grew past [`Memos::KEPT_BYTES`]).
+/// one. A full-size recall's take about 1 MiB (its counts: ~2,000 resolved sides, ~7,000
+/// candidate events, ~1,000 each of shipments, receipts and custody lists); buffers grown past
+/// [`Memos::KEPT_BYTES`] by a rare huge answer are freed instead, so a node's query threads
+/// (which tokio retires after 10 s idle) hold little.
 #[derive(Debug, Default)]
 struct Memos {
     /// Scratch for candidate events.
@@ -1053,7 +1056,7 @@ thread_local! {
 
 impl Memos {
     /// Capacity kept for the next walk, at most; a rare huge answer's buffers are freed.
-    const KEPT_BYTES: usize = 32 << 20;
+    const KEPT_BYTES: usize = 4 << 20;
 
     /// This thread's spare memos (empty), or new ones.
     fn lend() -> Self {
