@@ -619,3 +619,43 @@ fn subjects_parse_from_links_urns_and_gtin_plus_lot() {
     let message = Subject::parse("not an id").unwrap_err().to_string();
     assert!(message.contains("not a GS1 Digital Link"), "{message}");
 }
+
+/// A recall keeps each lot's part for the next recall, and an entry that may change it must
+/// make the index forget it, even when the entry does not name the lot: here a later shipment
+/// of lot A alone takes over the receipt of A and B, so B's shipment is no longer received.
+#[test]
+fn a_later_shipment_of_another_lot_changes_a_kept_recall() {
+    let (lot_a, lot_b) = (lot(RAW_GTIN, "A"), lot(RAW_GTIN, "B"));
+    let both = || vec![quantity(&lot_a, "10", "KGM"), quantity(&lot_b, "10", "KGM")];
+    let events = [
+        (key(2), shipping("2026-03-01T12:00:00Z", both(), PACKER_GLN, RETAILER_GLN, "D1")),
+        (key(3), receiving("2026-03-02T08:00:00Z", both(), PACKER_GLN, RETAILER_GLN, "D1")),
+        (
+            key(2),
+            shipping(
+                "2026-03-01T13:00:00Z",
+                vec![quantity(&lot_a, "10", "KGM")],
+                PACKER_GLN,
+                RETAILER_GLN,
+                "D1",
+            ),
+        ),
+    ];
+    let recall_b = Hazard::Lots(vec![subject(&lot_b)]);
+    let mut ledger = Ledger::default();
+    for (author, event) in events[..2].iter().cloned() {
+        ledger.add(author, event);
+    }
+    let before = ledger.index.recall_scope(&recall_b);
+    assert!(before.trace.consignees[0].receiving_event.is_some(), "{:?}", before.trace);
+    assert!(ledger.index.stats().summaries > 0, "the recall kept nothing");
+
+    ledger.add(events[2].0, events[2].1.clone());
+    let after = ledger.index.recall_scope(&recall_b);
+    let mut fresh = Ledger::default();
+    for (author, event) in events.iter().cloned() {
+        fresh.add(author, event);
+    }
+    assert_eq!(after, fresh.index.recall_scope(&recall_b));
+    assert_ne!(after, before, "the later shipment should change B's recall");
+}

@@ -818,3 +818,72 @@ fn replaying_feeds_in_another_order_gives_the_same_answers() {
     assert_eq!(index.stats().retracted, replayed.stats().retracted);
     assert!(index.stats().retracted > 0, "the chain should contain retracted events");
 }
+
+/// Recall summaries are kept by the index between queries and forgotten when an entry may
+/// change them: while entries keep arriving, in an order mixing every feed, each recall (and
+/// its repeat, served from summaries) must equal the same recall on an index built from the
+/// same entries with no summary held.
+#[test]
+fn recalls_stay_right_while_entries_arrive_in_any_order() {
+    let mut summaries_reused = 0;
+    for seed in [3, 8, 104] {
+        let config = ChainConfig { inconsistencies: seed > 100, ..ChainConfig::small(seed) };
+        let (organisations, mut entries) = generate(config);
+        shuffle(&mut entries, seed);
+        let lots = all_lots(&entries);
+        let windows = [
+            TimeWindow::all(),
+            TimeWindow::parse(Some("2026-01-08T00:00:00Z"), Some("2026-01-11T00:00:00Z")).unwrap(),
+        ];
+        let mut hazards: Vec<Hazard> = organisations
+            .iter()
+            .filter(|organisation| organisation.role == OrganisationRole::Packer)
+            .flat_map(|organisation| {
+                windows.iter().map(|window| Hazard::Facility {
+                    gln: organisation.gln.clone(),
+                    window: *window,
+                })
+            })
+            .collect();
+        hazards.extend(
+            lots.iter().step_by(9).map(|lot| Hazard::Lots(vec![Subject::parse(lot).unwrap()])),
+        );
+        let mut index = Index::new();
+        let chunk = entries.len().div_ceil(7);
+        for applied in (chunk..entries.len() + chunk).step_by(chunk) {
+            let applied = applied.min(entries.len());
+            for entry in &entries[index.stats().events..applied] {
+                index.apply(entry.entry.clone(), &entry.event);
+            }
+            let mut fresh = build_index(&entries[..applied]);
+            for (position, hazard) in hazards.iter().enumerate() {
+                fresh.forget_summaries();
+                let expected = serde_json::to_value(fresh.recall_scope(hazard)).unwrap();
+                let held = index.stats().summaries;
+                let first = serde_json::to_value(index.recall_scope(hazard)).unwrap();
+                let label = format!("seed {seed}, {applied} entries, hazard {position}");
+                assert_eq!(first, expected, "{label}: first recall");
+                let repeat = serde_json::to_value(index.recall_scope(hazard)).unwrap();
+                assert_eq!(repeat, expected, "{label}: repeated recall");
+                summaries_reused += usize::from(held > 0);
+            }
+        }
+    }
+    assert!(summaries_reused > 100, "recalls met summaries only {summaries_reused} times");
+}
+
+/// Shuffles `entries` in place, reproducibly (Fisher-Yates over a splitmix64 sequence).
+fn shuffle(entries: &mut [SyntheticEntry], seed: u64) {
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut mixed = state;
+        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        mixed ^ (mixed >> 31)
+    };
+    for position in (1..entries.len()).rev() {
+        let other = (next() % (position as u64 + 1)) as usize;
+        entries.swap(position, other);
+    }
+}

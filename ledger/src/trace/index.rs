@@ -26,6 +26,7 @@ use crate::identity::PublicKey;
 use super::facts::{
     ActionKind, CanonicalCache, Facts, Flow, Kind, MasterData, ObjectFact, ObjectKind, lot_link,
 };
+use super::summary::Summaries;
 use super::{EntryRef, EventHashId, Text};
 
 /// Compact id of a node (lot, item, logistic unit, class or other identifier).
@@ -291,8 +292,13 @@ pub struct IndexStats {
     pub logistic_units: usize,
     /// Distinct authors.
     pub organisations: usize,
-    /// Approximate heap bytes held (capacities, not allocator overhead).
+    /// Approximate heap bytes held (capacities, not allocator overhead), recall summaries
+    /// included.
     pub approximate_bytes: usize,
+    /// Units whose recall summary is held (see [`super::summary`]).
+    pub summaries: usize,
+    /// Their approximate heap bytes (part of `approximate_bytes`).
+    pub summary_bytes: usize,
 }
 
 /// A pallet's child as an aggregation names it: the node, its amount and unit of measure.
@@ -390,6 +396,9 @@ pub struct Index {
     retracted_count: usize,
     /// Canonical forms of identifiers already seen (apply speed).
     canonical_cache: CanonicalCache,
+    /// Each unit's part of a recall answer, kept between queries and forgotten by
+    /// [`Index::forget_summaries_touched_by`] when an entry may change it.
+    summaries: Summaries,
 }
 
 impl Index {
@@ -476,6 +485,7 @@ impl Index {
         self.events.push(stored);
         self.link_event(event_id, &objects, &facts, hash_id_fingerprint);
         self.object_scratch = objects;
+        self.forget_summaries_touched_by(event_id);
         if facts.is_error_declaration {
             let retracted = self.apply_declaration(event_id);
             return Applied::Declaration { retracted };
@@ -666,6 +676,90 @@ impl Index {
         if !event.is_retracted() {
             event.flags |= RETRACTED;
             self.retracted_count += 1;
+            self.forget_summaries_touched_by(event_id);
+        }
+    }
+
+    /// Forgets the recall summaries that `event_id`, just applied or retracted, may change.
+    ///
+    /// A unit's summary reads the events naming the unit, its items or any pallet it was ever
+    /// packed on (each pallet opened at the event's time); for a transformation output, the
+    /// inputs of every event of its transformation group; and for each shipment or receipt
+    /// among those, the shipments and receipts naming the same objects, whose own pairing
+    /// reads the other objects *they* name. So the event may change the summary of a unit
+    /// standing for any object named by the event or its group (first hop), or named together
+    /// with one of those by another event or that event's group (second hop), where an item
+    /// stands for itself and its lot and a pallet for everything ever packed on it. That set
+    /// is forgotten; when reading it would take more than a budget of object reads (an object
+    /// named by very many events, such as a product class), every summary is forgotten.
+    fn forget_summaries_touched_by(&mut self, event_id: EventId) {
+        /// Objects read before giving up and forgetting every summary.
+        const READ_BUDGET: usize = 4096;
+        if self.summaries.is_empty() {
+            return;
+        }
+        let mut nodes: Vec<NodeId> = Vec::new();
+        let mut seen: FxHashSet<NodeId> = FxHashSet::default();
+        let mut reads = 0;
+        let mut add = |node: NodeId, nodes: &mut Vec<NodeId>| {
+            if seen.insert(node) {
+                nodes.push(node);
+            }
+            1
+        };
+        // The event's objects and its group's, then everything named with them.
+        let event_and_group = |event: EventId| {
+            let group = self.events[event as usize]
+                .transformation()
+                .map_or(&[][..], |group| self.transformation_group(group));
+            std::iter::once(event)
+                .chain(group.iter().copied())
+                .flat_map(|member| self.objects(&self.events[member as usize]))
+        };
+        for object in event_and_group(event_id) {
+            reads += add(object.node, &mut nodes);
+        }
+        let first_hop = nodes.len();
+        'second_hop: for position in 0..first_hop {
+            for event in &self.nodes[nodes[position] as usize].events {
+                for object in event_and_group(*event) {
+                    reads += add(object.node, &mut nodes);
+                }
+                if reads > READ_BUDGET {
+                    break 'second_hop;
+                }
+            }
+        }
+        // Pallets stand for everything ever packed on them, nested ones included.
+        let mut position = 0;
+        while position < nodes.len() && reads <= READ_BUDGET {
+            let node = nodes[position];
+            position += 1;
+            if self.nodes[node as usize].kind != ObjectKind::LogisticUnit {
+                continue;
+            }
+            for event in &self.nodes[node as usize].events {
+                let stored = &self.events[*event as usize];
+                let is_parent =
+                    self.objects_in(stored, Role::Parent).any(|parent| parent.node == node);
+                if stored.kind != Kind::Aggregation || !is_parent {
+                    continue;
+                }
+                for child in self.objects_in(stored, Role::Child) {
+                    reads += add(child.node, &mut nodes);
+                }
+            }
+        }
+        if reads > READ_BUDGET {
+            self.summaries.forget_all();
+            return;
+        }
+        for node in nodes {
+            let lot = self.nodes[node as usize].lot;
+            self.summaries.forget(node);
+            if let Some(lot) = lot {
+                self.summaries.forget(lot);
+            }
         }
     }
 
@@ -728,6 +822,7 @@ impl Index {
         if let (ObjectKind::Lot, Some(gtin)) = (kind, gtin) {
             self.lots_by_gtin.entry(gtin).or_default().push(node_id);
         }
+        self.summaries.add_node();
         self.nodes.push(Node {
             link: Text::clone(&link),
             kind,
@@ -788,6 +883,7 @@ impl Index {
                 .values()
                 .map(|events| 4 * events.capacity())
                 .sum::<usize>();
+        let (summaries, summary_bytes) = self.summaries.usage();
         IndexStats {
             events: self.events.len(),
             retracted: self.retracted_count,
@@ -799,8 +895,23 @@ impl Index {
                 + node_bytes
                 + symbol_bytes
                 + map_bytes
-                + self.canonical_cache.approximate_bytes(),
+                + self.canonical_cache.approximate_bytes()
+                + self.summaries.slot_bytes()
+                + summary_bytes,
+            summaries,
+            summary_bytes,
         }
+    }
+
+    /// The recall summaries held (see [`super::summary`]).
+    pub fn summaries(&self) -> &Summaries {
+        &self.summaries
+    }
+
+    /// Forgets every recall summary: the next recalls compute every unit's part in full (the
+    /// benchmark's cold figures).
+    pub fn forget_summaries(&mut self) {
+        self.summaries.forget_all();
     }
 
     /// The node a canonical link names, if anything was recorded about it.

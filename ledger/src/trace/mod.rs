@@ -23,6 +23,7 @@ pub mod hash_id;
 pub mod index;
 pub mod query;
 pub mod subject;
+pub mod summary;
 pub mod synthetic;
 
 pub use answer::{

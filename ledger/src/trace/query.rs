@@ -29,6 +29,7 @@ use super::index::{
     EndpointPair, EventId, Index, NodeId, ResolveScratch, Resolved, Role, StoredEvent, Symbol,
 };
 use super::subject::Subject;
+use super::summary::UnitSummary;
 use super::{EntryRef, EventHashId};
 
 /// One frame of the iterative depth-first walk: the unit, its next units (with the edge's
@@ -378,20 +379,24 @@ impl<'index> Walk<'index> {
     }
 
     /// The units on the `role` side of `event_id`, pallets expanded (memoised per query).
+    /// Nesting cut off is reported at every use, not only the first, so each unit's part of
+    /// an answer carries the warnings of what it read (see [`UnitSummary`]).
     fn resolve(&mut self, event_id: EventId, role: Role) -> &[Resolved] {
-        let span = match self.memo.resolutions.get(&(event_id, role)) {
-            Some(span) => *span,
+        let (span, cut_off) = match self.memo.resolutions.get(&(event_id, role)) {
+            Some(found) => *found,
             None => {
                 let mut resolved = std::mem::take(&mut self.memo.resolve_scratch);
-                if self.index.resolve(event_id, role, &mut resolved, &mut self.memo.resolve_room) {
-                    self.note_nesting(event_id, role);
-                }
+                let cut_off =
+                    self.index.resolve(event_id, role, &mut resolved, &mut self.memo.resolve_room);
                 let span = Span::append(&mut self.memo.resolved_arena, &resolved);
                 self.memo.resolve_scratch = resolved;
-                self.memo.resolutions.insert((event_id, role), span);
-                span
+                self.memo.resolutions.insert((event_id, role), (span, cut_off));
+                (span, cut_off)
             }
         };
+        if cut_off {
+            self.note_nesting(event_id, role);
+        }
         &self.memo.resolved_arena[span.range()]
     }
 
@@ -629,10 +634,22 @@ impl<'index> Walk<'index> {
         for unit in units {
             let first_handoff = answer.consignees.len();
             let first_position = answer.in_distribution.len();
+            let first_relied = self.relied.len();
+            let first_warning = self.warnings.len();
             let node = index.node(*unit);
             match node.kind {
                 ObjectKind::Lot => answer.lots.push(Text::clone(&node.link)),
                 _ => answer.items.push(Text::clone(&node.link)),
+            }
+            // A recall reuses the unit's part when the index holds it.
+            let summary = if self.with_visits { None } else { index.summaries().get(*unit) };
+            if let Some(summary) = summary {
+                answer.details.push(summary.detail.clone());
+                answer.consignees.extend_from_slice(&summary.handoffs);
+                answer.in_distribution.extend_from_slice(&summary.positions);
+                self.relied.extend(&summary.relied);
+                self.warnings.extend_from_slice(&summary.warnings);
+                continue;
             }
             let mut detail = LotDetail {
                 lot: Text::clone(&node.link),
@@ -744,6 +761,22 @@ impl<'index> Walk<'index> {
             }
             answer.in_distribution[first_position..]
                 .sort_by(|left, right| (&left.holder, &left.uom).cmp(&(&right.holder, &right.uom)));
+            if !self.with_visits
+                && index.summaries().has_room()
+                && let Some(detail) = answer.details.last()
+            {
+                let mut relied = self.relied.since(first_relied).to_vec();
+                relied.sort_unstable();
+                relied.dedup();
+                let summary = UnitSummary::new(
+                    detail.clone(),
+                    answer.consignees[first_handoff..].to_vec(),
+                    answer.in_distribution[first_position..].to_vec(),
+                    relied,
+                    self.warnings[first_warning..].to_vec(),
+                );
+                index.summaries().offer(*unit, summary);
+            }
         }
         answer
     }
@@ -1023,7 +1056,8 @@ struct Memos {
     /// Each event side resolved so far (pallets expanded to their contents at the event's
     /// time), as a run of `resolved_arena`: a recall meets the same pallet shipment once per
     /// lot on the pallet, and resolves it once.
-    resolutions: FxHashMap<(EventId, Role), Span>,
+    /// Whether nesting was cut off rides along.
+    resolutions: FxHashMap<(EventId, Role), (Span, bool)>,
     /// The resolved sides, one run each (see `resolutions`): one growing buffer instead of an
     /// allocation per side, freed at once.
     resolved_arena: Vec<Resolved>,
@@ -1081,7 +1115,7 @@ impl Memos {
             custody,
         } = &mut self;
         let bytes = candidate_runs.capacity() * 16
-            + resolutions.capacity() * 20
+            + resolutions.capacity() * 24
             + shipments.capacity() * 16
             + receipts.capacity() * 16
             + custody.capacity() * 24
@@ -1133,6 +1167,20 @@ impl EventSet {
 
     fn insert(&mut self, event: EventId) {
         self.pushed.push(event);
+    }
+
+    fn extend(&mut self, events: &[EventId]) {
+        self.pushed.extend_from_slice(events);
+    }
+
+    /// Events added so far, repeats included (a mark for [`EventSet::since`]).
+    fn len(&self) -> usize {
+        self.pushed.len()
+    }
+
+    /// The events added since the mark `start`, repeats included.
+    fn since(&self, start: usize) -> &[EventId] {
+        &self.pushed[start..]
     }
 
     /// The events, ascending, each once.
