@@ -78,6 +78,41 @@ impl RunningNode {
     }
 }
 
+/// How long indexing must stay quiet before recall summaries are computed: summarising
+/// while a catch-up streams in would redo work each batch forgets, and take a core from it.
+const SUMMARY_QUIET: Duration = Duration::from_millis(200);
+
+/// Keeps every lot's recall summary computed (see `lotline_ledger::trace::summary`): once
+/// indexing has been quiet for [`SUMMARY_QUIET`] after start-up or a batch of entries, lots
+/// without one are summarised a batch at a time on the blocking pool, stopping as soon as
+/// more entries are indexed. A recall then only assembles its lots' parts.
+async fn keep_recall_summaries(state: Arc<state::State>, mut shutdown: watch::Receiver<bool>) {
+    let mut indexed = state.subscribe_indexed();
+    loop {
+        // Wait for quiet: no batch indexed for a while.
+        loop {
+            indexed.mark_unchanged();
+            tokio::select! {
+                _ = shutdown.wait_for(|stopping| *stopping) => return,
+                changed = indexed.changed() => if changed.is_err() { return },
+                () = tokio::time::sleep(SUMMARY_QUIET) => break,
+            }
+        }
+        while !*shutdown.borrow() && !indexed.has_changed().unwrap_or(true) {
+            let worker = Arc::clone(&state);
+            match tokio::task::spawn_blocking(move || worker.summarise_missing()).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        // Everything summarised (or more entries came): wait for the next batch.
+        tokio::select! {
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
+            changed = indexed.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
 /// Starts a node from `config`, serving HTTP on `http_listener`.
 pub async fn start(
     config: config::Config,
@@ -111,6 +146,9 @@ pub async fn start(
     );
     let sync_task = tokio::spawn(sync_service.run(network_events, shutdown_receiver.clone()));
 
+    let summaries_task =
+        tokio::spawn(keep_recall_summaries(Arc::clone(&state), shutdown_receiver.clone()));
+
     let router = http::router(Arc::clone(&state));
     let mut http_shutdown = shutdown_receiver.clone();
     let http_task = tokio::spawn(async move {
@@ -131,7 +169,7 @@ pub async fn start(
         organisation: state.organisation_hex(),
         state,
         shutdown: shutdown_sender,
-        tasks: vec![sync_task, http_task],
+        tasks: vec![sync_task, http_task, summaries_task],
     })
 }
 

@@ -1012,6 +1012,11 @@ impl Index {
         (stored.author, stored.sequence)
     }
 
+    /// Number of nodes (a [`NodeId`] runs from 0 below it).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
     /// Number of events applied.
     pub fn event_count(&self) -> usize {
         self.events.len()

@@ -191,6 +191,29 @@ impl Index {
         RecallAnswer { hazard: description, implicated_lots, trace }
     }
 
+    /// Computes and keeps the recall summaries of up to `limit` units (lots, and items with no
+    /// known lot) that have none, so later recalls find their parts ready; returns how many it
+    /// computed (0 once every unit has one, or when the summaries' budget is spent). A node
+    /// calls this in the background, in batches, while no entries arrive.
+    pub fn summarise_missing(&self, limit: usize) -> usize {
+        if !self.summaries().has_room() {
+            return 0;
+        }
+        let units: Vec<NodeId> = (0..self.node_count())
+            .filter_map(|node| NodeId::try_from(node).ok())
+            .filter(|node| {
+                matches!(self.node(*node).kind, ObjectKind::Lot | ObjectKind::Item)
+                    && self.unit_of(*node) == *node
+                    && self.summaries().get(*node).is_none()
+            })
+            .take(limit)
+            .collect();
+        let mut walk = Walk::new(self);
+        walk.with_visits = false;
+        walk.lot_pass(&units);
+        units.len()
+    }
+
     /// One step up and one step down for one organisation: from whom it received the lot (or
     /// the inputs it made the lot from) and to whom it shipped the lot (or what it made from
     /// it). The legal minimum every organisation must be able to answer.

@@ -75,6 +75,9 @@ pub struct State {
     network: OnceLock<network::Handle>,
     /// Bumped after every local append, so the sync service gossips a checkpoint.
     local_appends: watch::Sender<u64>,
+    /// Bumped after every batch of entries indexed, so the recall summaries are completed
+    /// once entries stop arriving (see `keep_recall_summaries` in the crate root).
+    indexed: watch::Sender<u64>,
     /// Signed checkpoints of feeds we have not fetched up to yet, checked once we have.
     pending_checkpoints: Mutex<BTreeMap<PublicKey, String>>,
     /// The largest size we cosigned per feed (witness duty).
@@ -150,6 +153,7 @@ impl State {
             witness,
             network: OnceLock::new(),
             local_appends: watch::channel(0).0,
+            indexed: watch::channel(0).0,
             pending_checkpoints: Mutex::new(BTreeMap::new()),
             cosigned_sizes: Mutex::new(BTreeMap::new()),
         };
@@ -196,6 +200,22 @@ impl State {
     /// Receiver bumped after each local append.
     pub fn subscribe_local_appends(&self) -> watch::Receiver<u64> {
         self.local_appends.subscribe()
+    }
+
+    /// Receiver bumped after each batch of entries indexed.
+    pub fn subscribe_indexed(&self) -> watch::Receiver<u64> {
+        self.indexed.subscribe()
+    }
+
+    /// Computes the recall summaries of up to [`SUMMARY_BATCH`] lots that have none (under
+    /// the index's read lock: queries go on, indexing waits for one batch); returns how many.
+    pub fn summarise_missing(&self) -> usize {
+        read_lock(&self.index).summarise_missing(SUMMARY_BATCH)
+    }
+
+    /// (lots whose recall summary is held, their approximate heap bytes).
+    pub fn recall_summaries(&self) -> (usize, usize) {
+        read_lock(&self.index).summaries().usage()
     }
 
     /// Number of peers connected now (0 before the network is up).
@@ -294,11 +314,14 @@ impl State {
 
     /// Adds events already read (a capture keeps the events it validated) to the views.
     fn index_events(&self, events: impl IntoIterator<Item = IndexedEvent>) {
-        let mut index = write_lock(&self.index);
-        let mut catalogue = write_lock(&self.catalogue);
-        for indexed in events {
-            indexed.apply(&mut index, &mut catalogue);
+        {
+            let mut index = write_lock(&self.index);
+            let mut catalogue = write_lock(&self.catalogue);
+            for indexed in events {
+                indexed.apply(&mut index, &mut catalogue);
+            }
         }
+        self.indexed.send_modify(|batches| *batches += 1);
     }
 
     fn wants_feed(&self, author: &PublicKey) -> bool {
@@ -313,6 +336,10 @@ impl State {
         }
     }
 }
+
+/// Lots summarised per read-lock hold by [`State::summarise_missing`]: about 5 ms of work at
+/// a million events, so indexing waits at most that long behind it.
+pub const SUMMARY_BATCH: usize = 512;
 
 /// Entries below this count are read on the calling thread (spawning costs more).
 const PARALLEL_PARSE_MIN: usize = 256;

@@ -78,6 +78,19 @@ impl State {
             "counter",
             vec![(String::new(), crate::metrics::entries_replicated_total())],
         );
+        let (summaries, summary_bytes) = self.recall_summaries();
+        line(
+            "lotline_recall_summaries",
+            "Lots whose part of a recall answer is computed and kept.",
+            "gauge",
+            vec![(String::new(), summaries as u64)],
+        );
+        line(
+            "lotline_recall_summary_bytes",
+            "Approximate heap bytes of the kept recall summaries.",
+            "gauge",
+            vec![(String::new(), summary_bytes as u64)],
+        );
         let heads = self.store.heads();
         line(
             "lotline_feed_size",
