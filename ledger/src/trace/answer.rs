@@ -29,12 +29,14 @@ pub struct TraceAnswer {
     /// Items reached that could not be tied to a lot (no lot number in their master data).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Text>,
-    /// Every shipment or receipt of a reached lot: who got how much, where and when.
-    pub consignees: Vec<Handoff>,
+    /// Every shipment or receipt of a reached lot: who got how much, where and when. Shared
+    /// with the index's recall summaries (see [`super::summary`]), so a recall copies a
+    /// pointer per handoff; serialised as the handoff itself.
+    pub consignees: Vec<Arc<Handoff>>,
     /// What of the reached lots is still in distribution (not sold, consumed or destroyed).
     pub in_distribution: Vec<Position>,
-    /// Per-lot detail: origin, master data, places and dates.
-    pub details: Vec<LotDetail>,
+    /// Per-lot detail: origin, master data, places and dates (shared like `consignees`).
+    pub details: Vec<Arc<LotDetail>>,
     /// Event Hash IDs of every event the answer relied on, sorted.
     pub events: Vec<EventHashId>,
     /// The feed entries carrying those events, so a client can verify each one.
@@ -67,9 +69,9 @@ pub struct OneStepAnswer {
     /// Lots this organisation made from the lot, sorted.
     pub made_into: Vec<Text>,
     /// One step up: receipts by this organisation of the lot or of its inputs.
-    pub received: Vec<Handoff>,
+    pub received: Vec<Arc<Handoff>>,
     /// One step down: shipments by this organisation of the lot or of what it made from it.
-    pub shipped: Vec<Handoff>,
+    pub shipped: Vec<Arc<Handoff>>,
     /// Event Hash IDs relied on, sorted.
     pub events: Vec<EventHashId>,
     /// The feed entries carrying those events.

@@ -12,6 +12,8 @@
 //!
 //! Layers, bottom up: [`facts`] (event → facts), [`index`] (facts → interned graph),
 //! [`query`] (graph → [`answer`] values), [`subject`] (what a user typed → a query input).
+//! Beside them, [`summary`] keeps each lot's part of a recall answer between queries; the
+//! index forgets a part when an entry may change it.
 //!
 //! **Invariant:** every query terminates in time linear in the part of the graph it visits:
 //! each lot is expanded once, pallet nesting is bounded, and cycles recorded by mistake are

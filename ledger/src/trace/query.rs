@@ -13,6 +13,7 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -262,7 +263,7 @@ impl Index {
                 let event = self.event(event_id);
                 if event.author == author && role == Role::What && event.flow == Flow::Received {
                     let handoff = walk.receipt_handoff(unit, event_id, resolved);
-                    answer.received.push(handoff);
+                    answer.received.push(Arc::new(handoff));
                 }
             }
         }
@@ -711,9 +712,9 @@ impl<'index> Walk<'index> {
                         Flow::Received => {
                             amounts.add((own, uom), quantity);
                             if self.shipment_for_receipt(event_id).is_none() {
-                                answer
-                                    .consignees
-                                    .push(self.receipt_handoff(*unit, event_id, resolved));
+                                answer.consignees.push(Arc::new(
+                                    self.receipt_handoff(*unit, event_id, resolved),
+                                ));
                             }
                         }
                         Flow::Shipped => {
@@ -760,7 +761,7 @@ impl<'index> Walk<'index> {
             detail
                 .visits
                 .sort_by(|left, right| (&left.date, &left.event).cmp(&(&right.date, &right.event)));
-            answer.details.push(detail);
+            answer.details.push(Arc::new(detail));
             sort_handoffs(&mut answer.consignees[first_handoff..]);
             for ((holder, uom), quantity) in amounts.drain() {
                 if quantity <= QUANTITY_EPSILON {
@@ -929,7 +930,7 @@ impl<'index> Walk<'index> {
         unit: NodeId,
         shipment: EventId,
         shipped: Resolved,
-        handoffs: &mut Vec<Handoff>,
+        handoffs: &mut Vec<Arc<Handoff>>,
     ) -> bool {
         let index = self.index;
         let mut receipts = std::mem::take(&mut self.memo.receipt_scratch);
@@ -953,11 +954,12 @@ impl<'index> Walk<'index> {
         self.relied.insert(shipment);
         let received = !receipts.is_empty();
         if !received {
-            handoffs.push(self.build_handoff(unit, Some(shipment), None, shipped));
+            handoffs.push(Arc::new(self.build_handoff(unit, Some(shipment), None, shipped)));
         }
         for receipt in receipts.iter().copied() {
             self.relied.insert(receipt);
-            handoffs.push(self.build_handoff(unit, Some(shipment), Some(receipt), shipped));
+            let handoff = self.build_handoff(unit, Some(shipment), Some(receipt), shipped);
+            handoffs.push(Arc::new(handoff));
         }
         self.memo.receipt_scratch = receipts;
         received
@@ -1589,7 +1591,7 @@ fn endpoint_of(endpoints: &[EndpointPair], kind: Option<Symbol>) -> Option<Symbo
     endpoints.iter().find(|endpoint| endpoint.kind() == Some(kind)).map(|endpoint| endpoint.id)
 }
 
-fn sort_handoffs(handoffs: &mut [Handoff]) {
+fn sort_handoffs(handoffs: &mut [Arc<Handoff>]) {
     /// Texts of one answer are shared: the same time or lot is usually the same allocation,
     /// equal without reading it.
     fn text_order(left: &Text, right: &Text) -> std::cmp::Ordering {

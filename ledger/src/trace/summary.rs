@@ -18,8 +18,8 @@
 //! entry is applied (or retracted). Answers are therefore the same with or without summaries,
 //! which the reference tests check by querying while entries arrive in shuffled order.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use super::answer::{Handoff, LotDetail, Origin, Position, Warning};
 use super::index::{EventId, NodeId};
@@ -28,9 +28,9 @@ use super::index::{EventId, NodeId};
 #[derive(Debug)]
 pub struct UnitSummary {
     /// Its detail (origins and master data; recalls list no visits).
-    pub detail: LotDetail,
+    pub detail: Arc<LotDetail>,
     /// Its handoffs, sorted as the answer lists them.
-    pub handoffs: Vec<Handoff>,
+    pub handoffs: Vec<Arc<Handoff>>,
     /// What of it is still in distribution, sorted.
     pub positions: Vec<Position>,
     /// The events its part relies on (with repeats; the answer's set drops them).
@@ -44,8 +44,8 @@ pub struct UnitSummary {
 impl UnitSummary {
     /// A summary of these parts, with its size estimated.
     pub fn new(
-        detail: LotDetail,
-        handoffs: Vec<Handoff>,
+        detail: Arc<LotDetail>,
+        handoffs: Vec<Arc<Handoff>>,
         positions: Vec<Position>,
         relied: Vec<EventId>,
         warnings: Vec<Warning>,
@@ -56,7 +56,7 @@ impl UnitSummary {
         let bytes = std::mem::size_of::<Self>()
             + detail.origins.len() * (std::mem::size_of::<Origin>() + DATE_BYTES)
             + detail.origins.iter().map(|origin| origin.inputs.len() * 16).sum::<usize>()
-            + handoffs.len() * (std::mem::size_of::<Handoff>() + 2 * DATE_BYTES)
+            + handoffs.len() * (8 + std::mem::size_of::<Handoff>() + 16 + 2 * DATE_BYTES)
             + handoffs.iter().map(|handoff| handoff.documents.len() * 32).sum::<usize>()
             + positions.len() * std::mem::size_of::<Position>()
             + relied.len() * std::mem::size_of::<EventId>()

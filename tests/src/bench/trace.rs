@@ -24,6 +24,8 @@ const QUICK_QUERIES: usize = 300;
 const SEED: u64 = 2026;
 /// Queries run before timing starts (their answers are dropped).
 const WARM_UP_QUERIES: usize = 10;
+/// The chain's last 1/`LATE_SHARE` arrives once every lot is summarised.
+const LATE_SHARE: usize = 20;
 /// Units summarised per call while every summary is computed (as the node's batches).
 const SUMMARY_BATCH: usize = 512;
 /// Width of a facility recall window.
@@ -50,10 +52,15 @@ pub fn run(options: &Options) -> Vec<Report> {
     }
     cold_ms.sort_by(f64::total_cmp);
     let (build_rate, apply_micros) = (built.build_rate(), built.mean_apply_micros());
+    let late = &built.late;
+    let late_apply_micros = late.apply_time.as_secs_f64() * 1e6 / late.applied.max(1) as f64;
+    let forgotten_per_event = late.forgotten as f64 / late.applied.max(1) as f64;
     let common = |report: &mut Report| {
         let extra = &mut report.extra;
         extra.insert("index_build_per_s".into(), build_rate.into());
         extra.insert("index_apply_us_mean".into(), apply_micros.into());
+        extra.insert("index_apply_us_mean_summarised".into(), late_apply_micros.into());
+        extra.insert("summaries_forgotten_per_event".into(), forgotten_per_event.into());
         extra.insert("index_bytes".into(), stats.approximate_bytes.into());
         extra.insert("lots".into(), stats.lots.into());
         extra.insert("organisations".into(), stats.organisations.into());
@@ -99,8 +106,10 @@ struct Built {
     index: Index,
     /// Time spent inside `Index::apply` only (generation excluded).
     apply_time: Duration,
-    /// Events applied.
+    /// Events applied (before the late ones).
     applied: usize,
+    /// The chain's last events, applied while every lot's recall summary was held.
+    late: LateArrivals,
     /// Harvested (farm) lots: forward-trace subjects.
     harvested: Vec<Subject>,
     /// Lots made by transformations: back-trace subjects.
@@ -133,12 +142,18 @@ fn build(events: usize) -> Built {
         .collect();
     let mut index = Index::new();
     let mut apply_time = Duration::ZERO;
+    let late_from = events - events / LATE_SHARE;
+    let (mut late_apply_time, mut late_applied, mut summaries_before_late) = (Duration::ZERO, 0, 0);
     let mut harvested = Vec::new();
     let mut made = Vec::new();
     let mut first_time_ms = i64::MAX;
     let mut last_time_ms = i64::MIN;
     let mut applied = 0;
-    for synthetic in chain.by_ref().take(events) {
+    for (position, synthetic) in chain.by_ref().take(events).enumerate() {
+        if position == late_from {
+            while index.summarise_missing(SUMMARY_BATCH) > 0 {}
+            summaries_before_late = index.summaries().usage().0;
+        }
         let event = &synthetic.event;
         let time_ms = i64::try_from(event.event_time.instant().unix_timestamp_nanos() / 1_000_000)
             .unwrap_or(0);
@@ -157,10 +172,42 @@ fn build(events: usize) -> Built {
         }
         let started = Instant::now();
         index.apply(synthetic.entry, &synthetic.event);
-        apply_time += started.elapsed();
-        applied += 1;
+        let took = started.elapsed();
+        if position < late_from {
+            apply_time += took;
+            applied += 1;
+        } else {
+            late_apply_time += took;
+            late_applied += 1;
+        }
     }
-    Built { index, apply_time, applied, harvested, made, packer_glns, last_time_ms, first_time_ms }
+    let late = LateArrivals {
+        apply_time: late_apply_time,
+        applied: late_applied,
+        forgotten: summaries_before_late.saturating_sub(index.summaries().usage().0),
+    };
+    Built {
+        index,
+        apply_time,
+        applied,
+        late,
+        harvested,
+        made,
+        packer_glns,
+        last_time_ms,
+        first_time_ms,
+    }
+}
+
+/// The last [`LATE_SHARE`]th of the chain, applied after every lot was summarised: what
+/// keeping summaries costs the index's maintenance.
+struct LateArrivals {
+    /// Time inside `Index::apply` for them.
+    apply_time: Duration,
+    /// How many.
+    applied: usize,
+    /// Summaries they made the index forget.
+    forgotten: usize,
 }
 
 /// `count` subjects spread evenly over `all` (the chain's whole time span).
