@@ -892,3 +892,30 @@ fn shuffle(entries: &mut [SyntheticEntry], seed: u64) {
         entries.swap(position, other);
     }
 }
+
+/// Past their memory budget no more summaries are kept, answers stay the same, and a caller
+/// summarising until nothing is left stops.
+#[test]
+fn summaries_past_their_budget_are_not_kept_and_answers_do_not_change() {
+    let (organisations, entries) = generate(ChainConfig::small(5));
+    let mut index = build_index(&entries);
+    index.set_summary_budget(64 * 1024);
+    let mut rounds = 0;
+    while index.summarise_missing(16) > 0 {
+        rounds += 1;
+        assert!(rounds < 10_000, "summarising never ends");
+    }
+    let stats = index.stats();
+    assert!(stats.summaries > 0 && stats.summary_bytes <= 64 * 1024, "{stats:?}");
+    assert!(stats.summaries < stats.lots, "the budget should cut summarising short: {stats:?}");
+    let fresh = build_index(&entries);
+    for organisation in &organisations {
+        let hazard = Hazard::Facility { gln: organisation.gln.clone(), window: TimeWindow::all() };
+        assert_eq!(
+            index.recall_scope(&hazard),
+            fresh.recall_scope(&hazard),
+            "{}",
+            organisation.gln
+        );
+    }
+}

@@ -908,6 +908,11 @@ impl Index {
         &self.summaries
     }
 
+    /// Sets the heap recall summaries may take (default [`Summaries::BUDGET_BYTES`]).
+    pub fn set_summary_budget(&mut self, bytes: usize) {
+        self.summaries.set_budget(bytes);
+    }
+
     /// Forgets every recall summary: the next recalls compute every unit's part in full (the
     /// benchmark's cold figures).
     pub fn forget_summaries(&mut self) {

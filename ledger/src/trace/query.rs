@@ -194,12 +194,14 @@ impl Index {
 
     /// Computes and keeps the recall summaries of up to `limit` units (lots, and items with no
     /// known lot) that have none, so later recalls find their parts ready; returns how many it
-    /// computed (0 once every unit has one, or when the summaries' budget is spent). A node
-    /// calls this in the background, in batches, while no entries arrive.
+    /// kept (0 once every unit has one, or when the summaries' budget is spent, so a caller
+    /// looping until 0 stops). A node calls this in the background, in batches, while no
+    /// entries arrive.
     pub fn summarise_missing(&self, limit: usize) -> usize {
         if !self.summaries().has_room() {
             return 0;
         }
+        let (held_before, _) = self.summaries().usage();
         let units: Vec<NodeId> = (0..self.node_count())
             .filter_map(|node| NodeId::try_from(node).ok())
             .filter(|node| {
@@ -212,7 +214,7 @@ impl Index {
         let mut walk = Walk::new(self);
         walk.with_visits = false;
         walk.lot_pass(&units);
-        units.len()
+        self.summaries().usage().0.saturating_sub(held_before)
     }
 
     /// One step up and one step down for one organisation: from whom it received the lot (or

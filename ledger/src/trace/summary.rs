@@ -70,21 +70,39 @@ impl UnitSummary {
 /// Filled through `&self` by concurrent queries (a slot is set once; two queries racing for
 /// it computed the same value), emptied through `&mut self` by the index's maintenance, which
 /// never runs beside a query.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Summaries {
     /// By [`NodeId`]; grows with the index's nodes.
     slots: Vec<OnceLock<Box<UnitSummary>>>,
+    /// Heap the summaries may take ([`Summaries::BUDGET_BYTES`] unless set).
+    budget_bytes: usize,
     /// Summaries held.
     held: AtomicUsize,
     /// Their approximate heap bytes.
     bytes: AtomicUsize,
 }
 
+impl Default for Summaries {
+    fn default() -> Self {
+        Self {
+            slots: Vec::new(),
+            budget_bytes: Self::BUDGET_BYTES,
+            held: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+        }
+    }
+}
+
 impl Summaries {
     /// Heap the summaries may take; past it new ones are not kept (answers stay the same, the
-    /// recalls needing them are computed in full). A million-event chain's recalls keep about
-    /// 60 MB (see `docs/performance.md`).
+    /// recalls needing them are computed in full). Every lot of the benchmark's million-event
+    /// chain (59,810 lots) takes 117 MB (see `docs/performance.md`).
     pub const BUDGET_BYTES: usize = 256 << 20;
+
+    /// Sets the heap the summaries may take (those held stay).
+    pub fn set_budget(&mut self, bytes: usize) {
+        self.budget_bytes = bytes;
+    }
 
     /// Makes room for a new node's slot.
     pub fn add_node(&mut self) {
@@ -103,7 +121,7 @@ impl Summaries {
 
     /// Whether the budget leaves room for more summaries (else offering one is wasted work).
     pub fn has_room(&self) -> bool {
-        self.bytes.load(Ordering::Relaxed) < Self::BUDGET_BYTES
+        self.bytes.load(Ordering::Relaxed) < self.budget_bytes
     }
 
     /// Keeps `summary` for `unit` unless the budget is spent or another query kept one first.
@@ -112,7 +130,7 @@ impl Summaries {
             return;
         };
         let bytes = summary.bytes;
-        if self.bytes.load(Ordering::Relaxed) + bytes > Self::BUDGET_BYTES {
+        if self.bytes.load(Ordering::Relaxed) + bytes > self.budget_bytes {
             return;
         }
         if slot.set(Box::new(summary)).is_ok() {
@@ -150,5 +168,50 @@ impl Summaries {
     /// Heap bytes of the slots themselves.
     pub fn slot_bytes(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<OnceLock<Box<UnitSummary>>>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(relied: usize) -> UnitSummary {
+        let detail = LotDetail {
+            lot: "https://id.gs1.org/01/09506000134352/10/L1".into(),
+            gtin: None,
+            origins: Vec::new(),
+            master: Default::default(),
+            visits: Vec::new(),
+        };
+        UnitSummary::new(Arc::new(detail), Vec::new(), Vec::new(), vec![7; relied], Vec::new())
+    }
+
+    #[test]
+    fn summaries_are_kept_once_counted_and_forgotten_within_the_budget() {
+        let mut summaries = Summaries::default();
+        for _ in 0..3 {
+            summaries.add_node();
+        }
+        let one = summary(10).bytes;
+        summaries.set_budget(2 * one + one / 2);
+        summaries.offer(0, summary(10));
+        summaries.offer(0, summary(99));
+        assert_eq!(summaries.get(0).map(|kept| kept.relied.len()), Some(10), "first one kept");
+        summaries.offer(1, summary(10));
+        assert!(summaries.has_room());
+        summaries.offer(2, summary(10));
+        assert!(summaries.get(2).is_none(), "past the budget nothing is kept");
+        assert_eq!(summaries.usage(), (2, 2 * one));
+        summaries.offer(7, summary(10));
+        assert_eq!(summaries.usage().0, 2, "a slot the index has not made is ignored");
+        summaries.forget(0);
+        summaries.forget(0);
+        assert_eq!(summaries.usage(), (1, one));
+        summaries.offer(2, summary(10));
+        assert!(summaries.get(2).is_some(), "forgetting made room");
+        summaries.forget_all();
+        assert!(summaries.is_empty());
+        assert_eq!(summaries.usage(), (0, 0));
+        assert!(summaries.get(1).is_none());
     }
 }
