@@ -5,6 +5,10 @@
 //! into a `trace::Index` (1,000,000 events with `--full`, 100,000 with `--quick`), then timed
 //! queries: forward from harvested lots, back from processed and repacked lots, and recall
 //! scope of packing facilities over a time window (the case that touches hundreds of lots).
+//! Recalls are timed twice: cold (every recall summary forgotten before each, reported as
+//! `cold_p50_ms` / `cold_p99_ms`) and as a node serves them (every lot summarised first, the
+//! time reported as `summarise_all_s`). The chain's last twentieth is applied while every lot
+//! is summarised, to price the index's upkeep of summaries (`index_apply_us_mean_summarised`).
 //! Does not own the index or the generator, nor the report format (see `super`).
 
 use std::time::{Duration, Instant};
