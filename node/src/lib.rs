@@ -78,15 +78,20 @@ impl RunningNode {
     }
 }
 
-/// How long indexing must stay quiet before recall summaries are computed: summarising
-/// while a catch-up streams in would redo work each batch forgets, and take a core from it.
-const SUMMARY_QUIET: Duration = Duration::from_millis(200);
+/// Anti-entropy rounds indexing must stay quiet for before recall summaries are computed: a
+/// catch-up can pause for up to a round between fetches, and summarising in such a pause
+/// takes a core from it, then makes it pay for forgetting what the next fetch changes.
+const SUMMARY_QUIET_ROUNDS: u32 = 2;
 
 /// Keeps every lot's recall summary computed (see `lotline_ledger::trace::summary`): once
-/// indexing has been quiet for [`SUMMARY_QUIET`] after start-up or a batch of entries, lots
-/// without one are summarised a batch at a time on the blocking pool, stopping as soon as
-/// more entries are indexed. A recall then only assembles its lots' parts.
-async fn keep_recall_summaries(state: Arc<state::State>, mut shutdown: watch::Receiver<bool>) {
+/// indexing has been quiet for `quiet` after start-up or a batch of entries, lots without one
+/// are summarised a batch at a time on the blocking pool, stopping as soon as more entries are
+/// indexed. A recall then only assembles its lots' parts.
+async fn keep_recall_summaries(
+    state: Arc<state::State>,
+    quiet: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut indexed = state.subscribe_indexed();
     loop {
         // Wait for quiet: no batch indexed for a while.
@@ -95,7 +100,7 @@ async fn keep_recall_summaries(state: Arc<state::State>, mut shutdown: watch::Re
             tokio::select! {
                 _ = shutdown.wait_for(|stopping| *stopping) => return,
                 changed = indexed.changed() => if changed.is_err() { return },
-                () = tokio::time::sleep(SUMMARY_QUIET) => break,
+                () = tokio::time::sleep(quiet) => break,
             }
         }
         while !*shutdown.borrow() && !indexed.has_changed().unwrap_or(true) {
@@ -146,8 +151,13 @@ pub async fn start(
     );
     let sync_task = tokio::spawn(sync_service.run(network_events, shutdown_receiver.clone()));
 
-    let summaries_task =
-        tokio::spawn(keep_recall_summaries(Arc::clone(&state), shutdown_receiver.clone()));
+    let summary_quiet = (Duration::from_millis(config.sync_interval_ms) * SUMMARY_QUIET_ROUNDS)
+        .max(Duration::from_millis(200));
+    let summaries_task = tokio::spawn(keep_recall_summaries(
+        Arc::clone(&state),
+        summary_quiet,
+        shutdown_receiver.clone(),
+    ));
 
     let router = http::router(Arc::clone(&state));
     let mut http_shutdown = shutdown_receiver.clone();
