@@ -659,3 +659,34 @@ fn a_later_shipment_of_another_lot_changes_a_kept_recall() {
     assert_eq!(after, fresh.index.recall_scope(&recall_b));
     assert_ne!(after, before, "the later shipment should change B's recall");
 }
+
+/// An entry naming an object met by very many events (past the index's read budget for
+/// finding what to forget) makes the index forget every summary rather than scan them all;
+/// answers stay right.
+#[test]
+fn an_entry_on_a_very_busy_object_forgets_every_summary() {
+    let mut ledger = Ledger::default();
+    let (busy, quiet) = (lot(RAW_GTIN, "BUSY"), lot(PACKED_GTIN, "QUIET"));
+    let observed = |time: &str, class: &str| {
+        let mut event = object(time, Action::Observe, "inspecting", PACKER_GLN);
+        event.quantity_list = vec![quantity(class, "1", "KGM")];
+        event
+    };
+    for second in 0..4_200 {
+        let time =
+            format!("2026-03-01T{:02}:{:02}:{:02}Z", second / 3600, second / 60 % 60, second % 60);
+        ledger.add(key(2), observed(&time, &busy));
+    }
+    let to_retailer = vec![quantity(&quiet, "5", "KGM")];
+    ledger
+        .add(key(2), shipping("2026-03-02T08:00:00Z", to_retailer, PACKER_GLN, RETAILER_GLN, "Q"));
+    let recall = |lot: &str| Hazard::Lots(vec![subject(lot)]);
+    let quiet_before = ledger.index.recall_scope(&recall(&quiet));
+    ledger.index.recall_scope(&recall(&busy));
+    assert_eq!(ledger.index.stats().summaries, 2);
+
+    ledger.add(key(2), observed("2026-03-03T08:00:00Z", &busy));
+    assert_eq!(ledger.index.stats().summaries, 0, "every summary is forgotten");
+    assert_eq!(ledger.index.recall_scope(&recall(&quiet)), quiet_before);
+    assert_eq!(ledger.index.recall_scope(&recall(&busy)).trace.details[0].lot.as_ref(), busy);
+}
