@@ -701,11 +701,12 @@ impl Index {
         let mut nodes: Vec<NodeId> = Vec::new();
         let mut seen: FxHashSet<NodeId> = FxHashSet::default();
         let mut reads = 0;
-        let mut add = |node: NodeId, nodes: &mut Vec<NodeId>| {
+        // Counts one object read and keeps its node once.
+        let mut add = |node: NodeId, nodes: &mut Vec<NodeId>, reads: &mut usize| {
+            *reads += 1;
             if seen.insert(node) {
                 nodes.push(node);
             }
-            1
         };
         // The event's objects and its group's, then everything named with them.
         let event_and_group = |event: EventId| {
@@ -717,13 +718,13 @@ impl Index {
                 .flat_map(|member| self.objects(&self.events[member as usize]))
         };
         for object in event_and_group(event_id) {
-            reads += add(object.node, &mut nodes);
+            add(object.node, &mut nodes, &mut reads);
         }
         let first_hop = nodes.len();
         'second_hop: for position in 0..first_hop {
             for event in &self.nodes[nodes[position] as usize].events {
                 for object in event_and_group(*event) {
-                    reads += add(object.node, &mut nodes);
+                    add(object.node, &mut nodes, &mut reads);
                 }
                 if reads > READ_BUDGET {
                     break 'second_hop;
@@ -746,7 +747,7 @@ impl Index {
                     continue;
                 }
                 for child in self.objects_in(stored, Role::Child) {
-                    reads += add(child.node, &mut nodes);
+                    add(child.node, &mut nodes, &mut reads);
                 }
             }
         }

@@ -1,12 +1,12 @@
 //! Recall summaries: what a recall answer says about one unit (lot, or item without a lot),
 //! kept by the index between queries and forgotten when an applied entry may change it.
 //!
-//! A recall spends two thirds of its work on each reached lot's own part of the answer: its
-//! events found through pallets, its origins, its handoffs paired shipment to receipt, what of
-//! it is still in distribution. Recalls of one incident overlap (the same packing line over
-//! neighbouring windows reaches the same lots), and most reached lots are weeks old and no
-//! longer change, so that part is computed once and reused until an entry arrives that could
-//! change it. The rule for what an entry may change lives with the index
+//! A recall spent two thirds of its instructions on each reached lot's own part of the
+//! answer (callgrind, see `docs/performance.md`): its events found through pallets, its
+//! origins, its handoffs paired shipment to receipt, what of it is still in distribution. A
+//! lot's part changes only when an entry about it (or about what it was shipped or packed
+//! with) arrives, so it is computed once and reused until then; the node computes every lot's
+//! part ahead while no entries arrive. The rule for what an entry may change lives with the index
 //! ([`super::Index::apply`] forgets summaries); this module only holds them.
 //!
 //! Owns the store ([`Summaries`]: one slot per node, filled by queries through a shared
@@ -33,7 +33,7 @@ pub struct UnitSummary {
     pub handoffs: Vec<Arc<Handoff>>,
     /// What of it is still in distribution, sorted.
     pub positions: Vec<Position>,
-    /// The events its part relies on (with repeats; the answer's set drops them).
+    /// The events its part relies on, ascending, each once.
     pub relied: Vec<EventId>,
     /// Problems met while computing its part (double receipts, pallets nested too deep).
     pub warnings: Vec<Warning>,
