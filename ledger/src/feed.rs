@@ -1,20 +1,20 @@
 //! Signed, hash-linked feeds: entries, their verification, and the pure append rules.
 //!
-//! Owns: [`EntryHash`], [`Header`], [`DecodedEntry`] (decoded, commitments checked, signature
-//! not yet checked), [`VerifiedEntry`] (only built by signing or by verifying), batch and
-//! all-core signature verification with a fallback that names the bad entry, the append rules
+//! Owns: [`Header`], [`DecodedEntry`] (decoded, commitments checked, signature not yet
+//! checked), [`VerifiedEntry`] (only built by signing or by verifying), batch and all-core
+//! signature verification with a fallback that names the bad entry, the append rules
 //! ([`check_append`], [`verify_feed`]) and [`FeedWriter`], which builds an organisation's next
 //! entries.
-//! Does not own: byte layouts (`codec`), who may write what (`roster`), storage (`store`) or
-//! fork proofs (`fork`). Nothing here does IO; the only side effect is drawing salt seeds from
+//! Does not own: byte layouts (`codec`), entry hashes and references (`entry`), who may write
+//! what (`roster`), storage (`store`) or fork proofs (`fork`). Nothing here does IO; the only side effect is drawing salt seeds from
 //! the operating system's random source in [`FeedWriter`].
 
 use std::borrow::Cow;
-use std::fmt;
 
 use crate::codec::{self, RawHeader};
+use crate::entry::{EntryHash, EntryRef, PayloadKind};
 use crate::identity::{self, Keypair, PublicKey, Signature};
-use crate::records::{self, Payload, PayloadKind};
+use crate::records::{self, Payload};
 use crate::roster::{self, Roster};
 
 /// One field of a payload on the wire: disclosed with its salt, or withheld as a commitment.
@@ -128,48 +128,6 @@ pub struct BatchError {
     pub error: Error,
 }
 
-/// An entry's identity: `SHA-256(tag ‖ envelope)` (see `codec::entry_hash`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct EntryHash([u8; 32]);
-
-impl EntryHash {
-    /// The previous hash of a feed's first entry.
-    pub const ZERO: EntryHash = EntryHash([0; 32]);
-
-    /// Wraps raw bytes.
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-
-    /// The raw bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// Lower-case hex.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-
-    /// Parses lower-case or upper-case hex.
-    pub fn from_hex(text: &str) -> Option<Self> {
-        let bytes: [u8; 32] = hex::decode(text).ok()?.try_into().ok()?;
-        Some(Self(bytes))
-    }
-}
-
-impl fmt::Debug for EntryHash {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "EntryHash({})", &self.to_hex()[..16])
-    }
-}
-
-impl fmt::Display for EntryHash {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&self.to_hex())
-    }
-}
-
 /// The signed header of an entry, with typed fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
@@ -237,20 +195,21 @@ impl DecodedEntry {
         if raw.header.version != codec::ENTRY_VERSION {
             return Err(Error::UnsupportedVersion { found: raw.header.version });
         }
-        let payload_kind = PayloadKind::from_code(raw.header.payload_kind)?;
+        let payload_kind = PayloadKind::from_code(raw.header.payload_kind)
+            .ok_or(records::Error::UnknownKind(raw.header.payload_kind))?;
         // The key is checked with the signature (once per distinct author in a batch).
         let author = PublicKey::from_header_bytes(raw.header.author);
         let header = Header {
             version: raw.header.version,
             author,
             sequence: raw.header.sequence,
-            previous: EntryHash(raw.header.previous),
+            previous: EntryHash::from_bytes(raw.header.previous),
             record_time_ms: raw.header.record_time_ms,
             payload_kind,
             payload_commitment: raw.header.payload_commitment,
         };
         let payload = open_payload(payload_kind, &raw.openings, &header.payload_commitment)?;
-        let entry_hash = EntryHash(codec::entry_hash(&wire[..codec::ENVELOPE_LEN]));
+        let entry_hash = EntryHash::from_bytes(codec::entry_hash(&wire[..codec::ENVELOPE_LEN]));
         Ok(Self {
             header,
             signature: Signature::from_bytes(raw.signature),
@@ -392,7 +351,7 @@ impl VerifiedEntry {
         let header_bytes = codec::encode_header(&header.to_raw());
         let signature = keypair.sign(&codec::signing_message(&header_bytes));
         let wire = codec::encode_entry(&header_bytes, &signature.to_bytes(), &openings)?;
-        let entry_hash = EntryHash(codec::entry_hash(&wire[..codec::ENVELOPE_LEN]));
+        let entry_hash = EntryHash::from_bytes(codec::entry_hash(&wire[..codec::ENVELOPE_LEN]));
         Ok(Self { header, signature, openings, payload: Some(payload.clone()), wire, entry_hash })
     }
 
@@ -461,6 +420,15 @@ impl VerifiedEntry {
     /// The previous entry's hash.
     pub fn previous(&self) -> EntryHash {
         self.header.previous
+    }
+
+    /// A reference to this entry (author, sequence, hash), as records and answers cite it.
+    pub fn reference(&self) -> EntryRef {
+        EntryRef {
+            author: self.header.author,
+            sequence: self.header.sequence,
+            entry_hash: self.entry_hash,
+        }
     }
 
     /// Record time, milliseconds since the Unix epoch.

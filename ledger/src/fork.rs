@@ -104,7 +104,7 @@ pub enum Evidence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForkProof {
     /// The equivocating author; kept explicit so the proof can be filed and gossiped by author.
-    #[serde(with = "hex_public_key")]
+    #[serde(with = "crate::identity::hex_public_key")]
     author: PublicKey,
     /// Where the histories conflict; lets the store freeze the feed from there.
     position: ForkPosition,
@@ -333,28 +333,5 @@ impl ForkProof {
     /// The feed origin the proof is about.
     pub fn origin(&self) -> String {
         feed_origin(&self.author)
-    }
-}
-
-/// Serde helper: a public key as lower-case hex (readable in JSON, same as configs and URLs).
-mod hex_public_key {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::identity::PublicKey;
-
-    /// Writes the key as lower-case hex.
-    pub(super) fn serialize<S: Serializer>(
-        key: &PublicKey,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&key.to_hex())
-    }
-
-    /// Reads a lower-case hex key (validated as an Ed25519 point).
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<PublicKey, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        PublicKey::from_hex(&text).map_err(serde::de::Error::custom)
     }
 }

@@ -144,6 +144,31 @@ impl fmt::Display for PublicKey {
     }
 }
 
+/// Serde helper: a public key as lower-case hex, the form every JSON answer, config and URL
+/// names an organisation by (`#[serde(with = "crate::identity::hex_public_key")]`). The
+/// derived form is the raw bytes, which JSON would write as an array of numbers.
+pub(crate) mod hex_public_key {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::PublicKey;
+
+    /// Writes the key as lower-case hex.
+    pub(crate) fn serialize<S: Serializer>(
+        key: &PublicKey,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&key.to_hex())
+    }
+
+    /// Reads a hex key (checked to be a usable Ed25519 key).
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<PublicKey, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        PublicKey::from_hex(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// An Ed25519 signature.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Signature(

@@ -1,17 +1,19 @@
-//! What an entry carries: the payload kinds, the EPCIS capture payload and the ledger records
-//! (recall notice and acknowledgement, inspection result, excursion, supervision flag, roster
-//! change, error declaration), and how each splits into separately committed fields.
+//! What an entry carries: the EPCIS capture payload and the ledger records (recall notice and
+//! acknowledgement, inspection result, excursion, supervision flag, roster change, error
+//! declaration), and how each splits into separately committed fields.
 //!
 //! Owns: the payload types and their field lists (each field is one unit of selective
 //! disclosure; its bytes come from `codec`).
-//! Does not own: EPCIS parsing or the event hash id computation (see `crate::epcis`; the capture
-//! payload carries the id and the original bytes as given), who may write which kind (see
-//! `roster`), or signing (see `feed`).
+//! Does not own: the payload kind byte and entry references (see `entry`), EPCIS parsing or the
+//! event hash id computation (see `crate::epcis`; the capture payload carries the id and the
+//! original bytes as given), the roster change itself and its approvals (see `roster`, whose
+//! [`RosterChange`] this carries), who may write which kind (see `roster`), or signing (see
+//! `feed`).
 
 use crate::codec::{self, Canonical};
-use crate::feed::EntryHash;
+use crate::entry::{EntryHash, EntryRef, PayloadKind};
 use crate::identity::{PublicKey, Signature};
-use crate::roster;
+use crate::roster::{self, Approval, RosterChange};
 
 /// Errors turning payload fields back into a payload.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,81 +43,6 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-}
-
-/// The kind of an entry's payload. Signed in the header, so role rules apply even when every
-/// payload field is withheld.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum PayloadKind {
-    /// An EPCIS 2.0 event as captured.
-    EpcisEvent,
-    /// A regulator's recall notice.
-    RecallNotice,
-    /// A holder's acknowledgement of a recall notice.
-    RecallAcknowledgement,
-    /// A lab's inspection or test result.
-    InspectionResult,
-    /// A cold-chain excursion.
-    Excursion,
-    /// A regulator's key-supervision flag on an organisation.
-    SupervisionFlag,
-    /// A governance-approved change to the roster.
-    RosterChange,
-    /// A declaration that an earlier entry was wrong.
-    ErrorDeclaration,
-}
-
-impl PayloadKind {
-    /// Every kind, in code order.
-    pub const ALL: [PayloadKind; 8] = [
-        PayloadKind::EpcisEvent,
-        PayloadKind::RecallNotice,
-        PayloadKind::RecallAcknowledgement,
-        PayloadKind::InspectionResult,
-        PayloadKind::Excursion,
-        PayloadKind::SupervisionFlag,
-        PayloadKind::RosterChange,
-        PayloadKind::ErrorDeclaration,
-    ];
-
-    /// The wire code (the header's `payload_kind` byte).
-    pub fn code(self) -> u8 {
-        match self {
-            PayloadKind::EpcisEvent => 0,
-            PayloadKind::RecallNotice => 1,
-            PayloadKind::RecallAcknowledgement => 2,
-            PayloadKind::InspectionResult => 3,
-            PayloadKind::Excursion => 4,
-            PayloadKind::SupervisionFlag => 5,
-            PayloadKind::RosterChange => 6,
-            PayloadKind::ErrorDeclaration => 7,
-        }
-    }
-
-    /// The kind with this wire code.
-    pub fn from_code(code: u8) -> Result<Self, Error> {
-        Self::ALL.get(usize::from(code)).copied().ok_or(Error::UnknownKind(code))
-    }
-
-    /// A stable lowercase name for errors, logs and JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            PayloadKind::EpcisEvent => "epcis_event",
-            PayloadKind::RecallNotice => "recall_notice",
-            PayloadKind::RecallAcknowledgement => "recall_acknowledgement",
-            PayloadKind::InspectionResult => "inspection_result",
-            PayloadKind::Excursion => "excursion",
-            PayloadKind::SupervisionFlag => "supervision_flag",
-            PayloadKind::RosterChange => "roster_change",
-            PayloadKind::ErrorDeclaration => "error_declaration",
-        }
-    }
-}
-
-impl std::fmt::Display for PayloadKind {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str(self.name())
-    }
 }
 
 /// The serialisation an EPCIS event was captured in; its original bytes are kept as given.
@@ -156,17 +83,6 @@ pub struct EpcisCapture {
     pub format: EventFormat,
     /// The event exactly as received, so its hash id can be recomputed by anyone.
     pub original: Vec<u8>,
-}
-
-/// A pointer to one entry of one feed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EntryRef {
-    /// The feed's author.
-    pub author: PublicKey,
-    /// The entry's sequence number.
-    pub sequence: u64,
-    /// The entry's hash, so the reference cannot be satisfied by a forked entry.
-    pub entry_hash: EntryHash,
 }
 
 /// Recall classification (FDA 21 CFR 7.3(m)): class I is the most serious.
@@ -357,42 +273,6 @@ pub struct SupervisionFlag {
     pub reason: String,
     /// `true` to place on the list, `false` to lift.
     pub active: bool,
-}
-
-/// One governance key's approval of a roster change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Approval {
-    /// The approving governance key.
-    pub key: PublicKey,
-    /// Its signature over [`RosterChange::approval_message`].
-    pub signature: Signature,
-}
-
-/// A roster change, carried in the feed of a governance key or a regulator.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RosterChange {
-    /// The number of roster changes applied before this one; binds approvals to one point in
-    /// the roster's history so they cannot be replayed.
-    pub roster_version: u64,
-    /// The change itself.
-    pub change: roster::Change,
-    /// Governance approvals; the author's own entry signature counts if it is a governance key.
-    pub approvals: Vec<Approval>,
-}
-
-impl RosterChange {
-    /// The bytes a governance key signs to approve `change` at `roster_version` in `network`.
-    pub fn approval_message(
-        network: &str,
-        roster_version: u64,
-        change: &roster::Change,
-    ) -> Result<Vec<u8>, codec::Error> {
-        let mut message = codec::TAG_ROSTER_APPROVAL.to_vec();
-        message
-            .extend_from_slice(&codec::encode(&(network.to_owned(), roster_version), "approval")?);
-        message.extend_from_slice(&change.to_bytes()?);
-        Ok(message)
-    }
 }
 
 /// A declaration that an earlier entry was wrong (EPCIS error declaration semantics: nothing

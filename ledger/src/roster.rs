@@ -2,19 +2,20 @@
 //! and the role rules.
 //!
 //! Owns: [`Role`], [`Member`], the governance-signed [`Genesis`] document (a JSON file whose
-//! signatures cover canonical bytes), roster [`Change`]s and their threshold approval, and
+//! signatures cover canonical bytes), roster [`Change`]s, the [`RosterChange`] payload that
+//! carries one with its governance [`Approval`]s and their threshold check, and
 //! [`Roster::role_allows`], the table of which role may write which payload kind.
-//! Does not own: where roster changes come from (they are `records::RosterChange` payloads in
-//! feeds, applied in append order by `store`) or signature primitives (`identity`).
+//! Does not own: how a roster change payload splits into fields (`records`, which carries it
+//! as `Payload::RosterChange`), the order changes apply in (append order, by `store`), payload
+//! kinds themselves (`entry`) or signature primitives (`identity`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::codec;
-use crate::feed::EntryHash;
+use crate::entry::{EntryHash, PayloadKind};
 use crate::identity::{self, Keypair, PublicKey, Signature};
-use crate::records::{PayloadKind, RosterChange};
 
 /// Errors building or changing a roster.
 #[derive(Debug, thiserror::Error)]
@@ -168,7 +169,7 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     /// Its signing key; the identity every feed entry names.
-    #[serde(with = "hex_key")]
+    #[serde(with = "crate::identity::hex_public_key")]
     pub key: PublicKey,
     /// Display name.
     pub name: String,
@@ -230,7 +231,7 @@ fn is_valid_gln(gln: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GenesisSignature {
     /// The signing governance key.
-    #[serde(with = "hex_key")]
+    #[serde(with = "crate::identity::hex_public_key")]
     pub key: PublicKey,
     /// Hex signature over [`Genesis::signing_bytes`].
     pub signature: String,
@@ -409,6 +410,42 @@ impl Change {
     }
 }
 
+/// One governance key's approval of a roster change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Approval {
+    /// The approving governance key.
+    pub key: PublicKey,
+    /// Its signature over [`RosterChange::approval_message`].
+    pub signature: Signature,
+}
+
+/// A roster change, carried in the feed of a governance key or a regulator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterChange {
+    /// The number of roster changes applied before this one; binds approvals to one point in
+    /// the roster's history so they cannot be replayed.
+    pub roster_version: u64,
+    /// The change itself.
+    pub change: Change,
+    /// Governance approvals; the author's own entry signature counts if it is a governance key.
+    pub approvals: Vec<Approval>,
+}
+
+impl RosterChange {
+    /// The bytes a governance key signs to approve `change` at `roster_version` in `network`.
+    pub fn approval_message(
+        network: &str,
+        roster_version: u64,
+        change: &Change,
+    ) -> Result<Vec<u8>, codec::Error> {
+        let mut message = codec::TAG_ROSTER_APPROVAL.to_vec();
+        message
+            .extend_from_slice(&codec::encode(&(network.to_owned(), roster_version), "approval")?);
+        message.extend_from_slice(&change.to_bytes()?);
+        Ok(message)
+    }
+}
+
 /// The current set of admitted organisations, derived from the genesis and the changes applied.
 #[derive(Debug, Clone)]
 pub struct Roster {
@@ -559,22 +596,6 @@ impl Roster {
         }
         self.version += 1;
         Ok(())
-    }
-}
-
-/// Serde helper: a public key as lower-case hex.
-mod hex_key {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::identity::PublicKey;
-
-    pub fn serialize<S: Serializer>(key: &PublicKey, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&key.to_hex())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PublicKey, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        PublicKey::from_hex(&text).map_err(serde::de::Error::custom)
     }
 }
 

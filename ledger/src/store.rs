@@ -38,7 +38,8 @@ use std::time::{Duration, Instant};
 
 use crate::checkpoint::{self, Cosignature, SignedCheckpoint};
 use crate::codec;
-use crate::feed::{self, BatchError, EntryHash, FeedHead, FeedState, VerifiedEntry};
+use crate::entry::EntryHash;
+use crate::feed::{self, BatchError, FeedHead, FeedState, VerifiedEntry};
 use crate::fork::{self, ForkPosition, ForkProof};
 use crate::identity::PublicKey;
 use crate::merkle;

@@ -3,7 +3,8 @@
 //! byte instead of editing a vector).
 
 use lotline_ledger::codec;
-use lotline_ledger::feed::{EntryHash, VerifiedEntry};
+use lotline_ledger::entry::EntryHash;
+use lotline_ledger::feed::VerifiedEntry;
 use lotline_ledger::identity::Keypair;
 use lotline_ledger::records::{EpcisCapture, EventFormat, Payload, RecallClass, RecallNotice};
 

@@ -6,11 +6,12 @@ mod feed_fixtures;
 
 use feed_fixtures::*;
 use lotline_ledger::codec;
+use lotline_ledger::entry::{EntryHash, PayloadKind};
 use lotline_ledger::feed::{
-    self, BatchError, EntryHash, Error, FeedState, FeedWriter, VerifiedEntry, check_append,
+    self, BatchError, Error, FeedState, FeedWriter, VerifiedEntry, check_append,
 };
-use lotline_ledger::records::{Approval, Payload, PayloadKind, RosterChange};
-use lotline_ledger::roster::{self, Change, Role, Roster};
+use lotline_ledger::records::Payload;
+use lotline_ledger::roster::{self, Approval, Change, Role, Roster, RosterChange};
 use proptest::prelude::*;
 
 fn roster() -> Roster {

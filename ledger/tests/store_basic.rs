@@ -8,8 +8,8 @@ use lotline_ledger::checkpoint::{Checkpoint, Cosignature, Cosigner, SignedCheckp
 use lotline_ledger::feed::{self, FeedWriter, VerifiedEntry};
 use lotline_ledger::fork::ForkPosition;
 use lotline_ledger::merkle;
-use lotline_ledger::records::{Payload, RosterChange};
-use lotline_ledger::roster::{Change, Role};
+use lotline_ledger::records::Payload;
+use lotline_ledger::roster::{Change, Role, RosterChange};
 use lotline_ledger::store::{Error, SEGMENT_ENTRIES, Store};
 
 fn wires(entries: &[VerifiedEntry]) -> Vec<Vec<u8>> {

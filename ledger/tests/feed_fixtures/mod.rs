@@ -5,10 +5,11 @@
 
 use std::collections::BTreeSet;
 
-use lotline_ledger::feed::{EntryHash, FeedWriter, VerifiedEntry};
+use lotline_ledger::entry::{EntryHash, EntryRef};
+use lotline_ledger::feed::{FeedWriter, VerifiedEntry};
 use lotline_ledger::identity::{Keypair, PublicKey};
 use lotline_ledger::records::{
-    EntryRef, EpcisCapture, ErrorDeclaration, EventFormat, Excursion, InspectionResult, Payload,
+    EpcisCapture, ErrorDeclaration, EventFormat, Excursion, InspectionResult, Payload,
     RecallAcknowledgement, RecallClass, RecallNotice, SupervisionFlag, Verdict,
 };
 use lotline_ledger::roster::{Genesis, Member, Role};
