@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use lotline_ledger::entry::{EntryHash, EntryRef};
 use lotline_ledger::epcis::cbv::VocabularyKind;
 use lotline_ledger::epcis::{
     self, Action, BizTransaction, Decimal, ErrorDeclaration, Event, EventType, ExtensionField,
@@ -14,7 +15,7 @@ use lotline_ledger::epcis::{
 };
 use lotline_ledger::identity::{Keypair, PublicKey};
 use lotline_ledger::trace::{
-    Applied, Direction, EntryRef, EventHashId, Hazard, Holder, Index, OriginKind, Subject,
+    Applied, Direction, EventHashId, EventRef, Hazard, Holder, Index, OriginKind, Subject,
     SubjectError, TimeWindow, Warning,
 };
 
@@ -143,12 +144,14 @@ struct Ledger {
 }
 
 impl Ledger {
-    fn entry(&mut self, author: PublicKey, event: &Event) -> EntryRef {
+    fn entry(&mut self, author: PublicKey, event: &Event) -> EventRef {
         let sequence = self.sequences.entry(author).or_default();
-        let entry = EntryRef {
-            author,
-            sequence: *sequence,
-            entry_hash: [u8::try_from(*sequence % 256).unwrap(); 32],
+        let entry = EventRef {
+            entry: EntryRef {
+                author,
+                sequence: *sequence,
+                entry_hash: EntryHash::from_bytes([u8::try_from(*sequence % 256).unwrap(); 32]),
+            },
             event_hash_id: EventHashId::new(&epcis::event_hash_id(event)),
         };
         *sequence += 1;

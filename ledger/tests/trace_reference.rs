@@ -118,7 +118,7 @@ impl<'chain> Reference<'chain> {
             .iter()
             .filter(|entry| entry.event.error_declaration.is_some())
             .flat_map(|entry| {
-                let author = entry.entry.author.to_hex();
+                let author = entry.entry.entry.author.to_hex();
                 let mut names = vec![(author.clone(), entry.entry.event_hash_id.to_text())];
                 if let Some(event_id) = &entry.event.event_id {
                     names.push((author, event_id.clone()));
@@ -129,7 +129,7 @@ impl<'chain> Reference<'chain> {
         let events = entries
             .iter()
             .map(|entry| {
-                let author = entry.entry.author.to_hex();
+                let author = entry.entry.entry.author.to_hex();
                 let named = declared
                     .contains(&(author.clone(), entry.entry.event_hash_id.to_text()))
                     || entry
@@ -800,7 +800,8 @@ fn replaying_feeds_in_another_order_gives_the_same_answers() {
     let (_, entries) = generate(ChainConfig::small(7));
     let index = build_index(&entries);
     let mut by_feed = entries.clone();
-    by_feed.sort_by_key(|entry| (std::cmp::Reverse(entry.organisation), entry.entry.sequence));
+    by_feed
+        .sort_by_key(|entry| (std::cmp::Reverse(entry.organisation), entry.entry.entry.sequence));
     let replayed = build_index(&by_feed);
     let lots = all_lots(&entries);
     for lot in lots.iter().step_by(7) {

@@ -8,7 +8,7 @@ use lotline_client::http::Transport;
 use lotline_ledger::epcis;
 use lotline_ledger::proof::{ProofBundle, WitnessPolicy, verify_bundle};
 use lotline_ledger::trace::synthetic::{ChainConfig, generate};
-use lotline_ledger::trace::{Hazard, Index, Text, query::Direction, subject::Subject};
+use lotline_ledger::trace::{Direction, Hazard, Index, Text, subject::Subject};
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
 use lotline_tests::fixtures::document_of;
 use serde_json::json;

@@ -10,12 +10,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::facts::{DocumentRef, Flow};
-use super::{EntryRef, EventHashId};
-
-/// Text an answer shares with the index it came from (lot links, places, parties, units,
-/// organisation keys, dates). A recall answer holds tens of thousands of these; sharing them
-/// costs a reference count each instead of an allocation and a copy. Serialised as a string.
-pub type Text = Arc<str>;
+use super::event_ref::EventRef;
+use super::hash_id::EventHashId;
+use super::text::Text;
 
 pub use super::facts::MasterData as LotMaster;
 
@@ -40,7 +37,7 @@ pub struct TraceAnswer {
     /// Event Hash IDs of every event the answer relied on, sorted.
     pub events: Vec<EventHashId>,
     /// The feed entries carrying those events, so a client can verify each one.
-    pub entries: Vec<EntryRef>,
+    pub entries: Vec<EventRef>,
     /// Problems met on the way: unknown identifiers, cycles, double receipts.
     pub warnings: Vec<Warning>,
 }
@@ -75,7 +72,7 @@ pub struct OneStepAnswer {
     /// Event Hash IDs relied on, sorted.
     pub events: Vec<EventHashId>,
     /// The feed entries carrying those events.
-    pub entries: Vec<EntryRef>,
+    pub entries: Vec<EventRef>,
     /// Problems met: unknown lot, nothing recorded by this organisation, double receipts.
     pub warnings: Vec<Warning>,
 }

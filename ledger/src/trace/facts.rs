@@ -12,7 +12,7 @@ use foldhash::fast::RandomState as SeededState;
 
 use serde::{Deserialize, Serialize};
 
-use super::Text;
+use super::text::Text;
 use crate::epcis::{self, EventType, ExtensionField, ExtensionValue, QuantityElement};
 use crate::gs1::{self, Identifier};
 
@@ -116,9 +116,9 @@ impl Place {
 pub struct DocumentRef {
     /// CBV type as a bare word (`desadv`, `bol`, `po`) or a custom URI; `None` when unstated.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub document_type: Option<super::answer::Text>,
+    pub document_type: Option<Text>,
     /// The document identifier URI.
-    pub id: super::answer::Text,
+    pub id: Text,
 }
 
 /// A source or destination: a party or a place goods come from or go to.

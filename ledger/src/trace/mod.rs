@@ -10,81 +10,54 @@
 //! nor GS1 identifier syntax (see `gs1`) or EPCIS parsing (see `epcis`): the graph is built
 //! from [`facts::Facts`], a small EPCIS-free digest of one event.
 //!
-//! Layers, bottom up: [`facts`] (event → facts), [`index`] (facts → interned graph),
-//! [`query`] (graph → [`answer`] values), [`subject`] (what a user typed → a query input).
-//! Beside them, [`summary`] keeps each lot's part of a recall answer between queries; the
-//! index forgets a part when an entry may change it.
+//! Layers, bottom up, each importing only from those below it:
+//! - leaves: [`text`] (shared text), [`ids`] (interned ids), [`hash_id`] (Event Hash IDs),
+//!   [`event_ref`] (an event's entry), [`time_format`] (dates as answers write them);
+//! - [`facts`] (event → facts), [`subject`] (what a user typed → a canonical Digital Link),
+//!   [`answer`] (the answer shapes), [`window`] (directions, hazards, time windows);
+//! - `graph` (facts → interned graph, its upkeep and primitive reads);
+//! - [`summary`] (each unit's part of a recall answer, kept between queries, and the rule for
+//!   forgetting it);
+//! - the walk: `memos` (per-thread memo pool), `amounts` (quantities per holder), `handoff`
+//!   (shipment–receipt matching rules), `relied` (the relied-on lists and their sorts),
+//!   `walk` (one query's pass over the graph);
+//! - `query` (what each query starts from), then [`index`] ([`Index`]: the graph and the
+//!   summaries behind one type, the only `impl Index`).
 //!
 //! **Invariant:** every query terminates in time linear in the part of the graph it visits:
 //! each lot is expanded once, pallet nesting is bounded, and cycles recorded by mistake are
 //! reported as warnings instead of being followed again.
 
 pub mod answer;
+pub mod event_ref;
 pub mod facts;
 pub mod hash_id;
+pub mod ids;
 pub mod index;
-pub mod query;
 pub mod subject;
 pub mod summary;
 pub mod synthetic;
+pub mod text;
+pub mod time_format;
+pub mod window;
+
+mod amounts;
+mod graph;
+mod handoff;
+mod memos;
+mod query;
+mod relied;
+mod walk;
 
 pub use answer::{
     Handoff, Holder, LotDetail, LotMaster, OneStepAnswer, Origin, OriginKind, Position,
-    RecallAnswer, Text, TraceAnswer, Visit, Warning,
+    RecallAnswer, TraceAnswer, Visit, Warning,
 };
+pub use event_ref::EventRef;
+pub use graph::{Applied, IndexStats};
 pub use hash_id::EventHashId;
-pub use index::{Applied, Index, IndexStats};
-pub use query::{Direction, Hazard, TimeWindow, WindowError};
+pub use index::Index;
 pub use subject::{Subject, SubjectError};
-
-use serde::{Deserialize, Serialize};
-
-use crate::identity::PublicKey;
-
-/// Where one indexed event lives in the feeds: enough for a client to fetch the signed entry
-/// and check it, so no answer rests on trusting the node that computed it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct EntryRef {
-    /// The organisation whose feed holds the entry (its signing key).
-    #[serde(with = "hex_public_key")]
-    pub author: PublicKey,
-    /// Position of the entry in that feed (0-based), to fetch it and its inclusion proof.
-    pub sequence: u64,
-    /// Hash of the signed entry bytes, to check the fetched entry is the one relied on.
-    #[serde(with = "hex_bytes_32")]
-    pub entry_hash: [u8; 32],
-    /// The EPCIS Event Hash ID of the event carried by the entry (`ni:///sha-256;…`), the
-    /// name users and other EPCIS systems know the event by.
-    pub event_hash_id: EventHashId,
-}
-
-/// Serde for [`PublicKey`] as lower-case hex, the form every other Lotline answer uses.
-mod hex_public_key {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
-
-    use crate::identity::PublicKey;
-
-    pub fn serialize<S: Serializer>(key: &PublicKey, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&key.to_hex())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PublicKey, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        PublicKey::from_hex(&text).map_err(D::Error::custom)
-    }
-}
-
-/// Serde for a 32-byte hash as lower-case hex.
-mod hex_bytes_32 {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8; 32], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&hex::encode(bytes))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 32], D::Error> {
-        let text = String::deserialize(deserializer)?;
-        let raw = hex::decode(&text).map_err(D::Error::custom)?;
-        raw.try_into().map_err(|_| D::Error::custom("entry hash is not 32 bytes"))
-    }
-}
+pub use text::Text;
+pub use time_format::format_time;
+pub use window::{Direction, Hazard, TimeWindow, WindowError};

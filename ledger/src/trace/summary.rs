@@ -1,17 +1,24 @@
 //! Recall summaries: what a recall answer says about one unit (lot, or item without a lot),
-//! kept by the index between queries and forgotten when an applied entry may change it.
+//! kept beside the graph between queries and forgotten when an applied entry may change it.
 //!
-//! A recall spent two thirds of its instructions on each reached lot's own part of the
-//! answer (callgrind, see `docs/performance.md`): its events found through pallets, its
-//! origins, its handoffs paired shipment to receipt, what of it is still in distribution. A
-//! lot's part changes only when an entry about it (or about what it was shipped or packed
-//! with) arrives, so it is computed once and reused until then; the node computes every lot's
-//! part ahead while no entries arrive. The rule for what an entry may change lives with the index
-//! ([`super::Index::apply`] forgets summaries); this module only holds them.
+//! Most of a recall's work is each reached lot's own part of the answer: its events found
+//! through pallets, its origins, its handoffs paired shipment to receipt, what of it is still
+//! in distribution. A lot's part changes only when an entry about it (or about what it was
+//! shipped or packed with) arrives, so it is computed once and reused until then; a recall
+//! then assembles its lots' parts and computes only the closure and the relied-on lists. The
+//! node computes every lot's part ahead while no entries arrive
+//! ([`super::Index::summarise_missing`]).
 //!
 //! Owns the store ([`Summaries`]: one slot per node, filled by queries through a shared
-//! reference, emptied by the index's maintenance through an exclusive one) and its memory
-//! budget. Does not own how a summary is computed (see [`super::query`]).
+//! reference, emptied by maintenance through an exclusive one), its memory budget (past it new
+//! parts are not kept and the recalls needing them are computed in full), and the rule for
+//! what an entry may change ([`Summaries::forget_touched_by`]): for each applied or retracted
+//! event, the slots of every unit standing for an object named by the event or its
+//! transformation group, or named together with one of those by another event (two hops: a
+//! receipt's pairing reads the shipments of every object it names), a pallet standing for
+//! everything ever packed on it; past a budget of object reads it empties every slot. Parts
+//! share their handoffs and lot details with the answers they came from (`Arc`), so a recall
+//! copies a pointer per handoff. Does not own how a part is computed (see [`super::walk`]).
 //!
 //! **Invariant:** a stored summary equals what the walk would compute now: every path by
 //! which an entry can change a unit's part of an answer empties that unit's slot when the
@@ -21,8 +28,12 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use rustc_hash::FxHashSet;
+
 use super::answer::{Handoff, LotDetail, Origin, Position, Warning};
-use super::index::{EventId, NodeId};
+use super::facts::{Kind, ObjectKind};
+use super::graph::{Graph, Role};
+use super::ids::{EventId, NodeId};
 
 /// One unit's part of a recall answer, in answer order.
 #[derive(Debug)]
@@ -95,8 +106,8 @@ impl Default for Summaries {
 
 impl Summaries {
     /// Heap the summaries may take; past it new ones are not kept (answers stay the same, the
-    /// recalls needing them are computed in full). Every lot of the benchmark's million-event
-    /// chain (59,810 lots) takes 117 MB (see `docs/performance.md`).
+    /// recalls needing them are computed in full). Sized to hold every lot of the benchmark's
+    /// full-size chain with room to spare.
     pub const BUDGET_BYTES: usize = 256 << 20;
 
     /// Sets the heap the summaries may take (those held stay).
@@ -104,9 +115,12 @@ impl Summaries {
         self.budget_bytes = bytes;
     }
 
-    /// Makes room for a new node's slot.
-    pub fn add_node(&mut self) {
-        self.slots.push(OnceLock::new());
+    /// Makes room for a slot per node of a graph of `node_count` nodes (slots only grow, as
+    /// the graph's nodes do).
+    pub fn make_slots(&mut self, node_count: usize) {
+        if self.slots.len() < node_count {
+            self.slots.resize_with(node_count, OnceLock::new);
+        }
     }
 
     /// Whether no summary is held (maintenance then has nothing to forget).
@@ -146,6 +160,91 @@ impl Summaries {
         };
         *self.held.get_mut() -= 1;
         *self.bytes.get_mut() -= summary.bytes;
+    }
+
+    /// Forgets the recall summaries that `event_id`, just applied or retracted, may change.
+    ///
+    /// A unit's summary reads the events naming the unit, its items or any pallet it was ever
+    /// packed on (each pallet opened at the event's time); for a transformation output, the
+    /// inputs of every event of its transformation group; and for each shipment or receipt
+    /// among those, the shipments and receipts naming the same objects, whose own pairing
+    /// reads the other objects *they* name. So the event may change the summary of a unit
+    /// standing for any object named by the event or its group (first hop), or named together
+    /// with one of those by another event or that event's group (second hop), where an item
+    /// stands for itself and its lot and a pallet for everything ever packed on it. That set
+    /// is forgotten; when reading it would take more than a budget of object reads (an object
+    /// named by very many events, such as a product class), every summary is forgotten.
+    pub(crate) fn forget_touched_by(&mut self, graph: &Graph, event_id: EventId) {
+        /// Objects read before giving up and forgetting every summary.
+        const READ_BUDGET: usize = 4096;
+        if self.is_empty() {
+            return;
+        }
+        let mut nodes: Vec<NodeId> = Vec::new();
+        let mut seen: FxHashSet<NodeId> = FxHashSet::default();
+        let mut reads = 0;
+        // Counts one object read and keeps its node once.
+        let mut add = |node: NodeId, nodes: &mut Vec<NodeId>, reads: &mut usize| {
+            *reads += 1;
+            if seen.insert(node) {
+                nodes.push(node);
+            }
+        };
+        // The event's objects and its group's, then everything named with them.
+        let event_and_group = |event: EventId| {
+            let group = graph
+                .event(event)
+                .transformation()
+                .map_or(&[][..], |group| graph.transformation_group(group));
+            std::iter::once(event)
+                .chain(group.iter().copied())
+                .flat_map(|member| graph.objects(graph.event(member)))
+        };
+        for object in event_and_group(event_id) {
+            add(object.node, &mut nodes, &mut reads);
+        }
+        let first_hop = nodes.len();
+        'second_hop: for position in 0..first_hop {
+            for event in &graph.node(nodes[position]).events {
+                for object in event_and_group(*event) {
+                    add(object.node, &mut nodes, &mut reads);
+                }
+                if reads > READ_BUDGET {
+                    break 'second_hop;
+                }
+            }
+        }
+        // Pallets stand for everything ever packed on them, nested ones included.
+        let mut position = 0;
+        while position < nodes.len() && reads <= READ_BUDGET {
+            let node = nodes[position];
+            position += 1;
+            if graph.node(node).kind != ObjectKind::LogisticUnit {
+                continue;
+            }
+            for event in &graph.node(node).events {
+                let stored = graph.event(*event);
+                let is_parent =
+                    graph.objects_in(stored, Role::Parent).any(|parent| parent.node == node);
+                if stored.kind != Kind::Aggregation || !is_parent {
+                    continue;
+                }
+                for child in graph.objects_in(stored, Role::Child) {
+                    add(child.node, &mut nodes, &mut reads);
+                }
+            }
+        }
+        if reads > READ_BUDGET {
+            self.forget_all();
+            return;
+        }
+        for node in nodes {
+            let lot = graph.node(node).lot;
+            self.forget(node);
+            if let Some(lot) = lot {
+                self.forget(lot);
+            }
+        }
     }
 
     /// Forgets every summary.
@@ -189,9 +288,7 @@ mod tests {
     #[test]
     fn summaries_are_kept_once_counted_and_forgotten_within_the_budget() {
         let mut summaries = Summaries::default();
-        for _ in 0..3 {
-            summaries.add_node();
-        }
+        summaries.make_slots(3);
         let one = summary(10).bytes;
         summaries.set_budget(2 * one + one / 2);
         summaries.offer(0, summary(10));

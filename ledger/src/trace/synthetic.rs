@@ -9,16 +9,17 @@
 //! declarations. Optionally it injects inconsistencies (a receipt recorded twice, a
 //! transformation that closes a cycle) so tests can check they are reported.
 //!
-//! Does not own signing or feeds: each event comes with a stand-in [`EntryRef`] (author key
+//! Does not own signing or feeds: each event comes with a stand-in [`EventRef`] (author key
 //! from a seeded keypair, per-author sequence, the real EPCIS Event Hash ID, and a SHA-256 of
-//! those three as entry hash); callers that append to real feeds use the real entry instead. Events are streamed day by day, so a
-//! million-event chain never sits in memory at once.
+//! those three as entry hash); callers that append to real feeds use the real entry instead.
+//! Events are streamed day by day, so a million-event chain never sits in memory at once.
 
 use std::collections::VecDeque;
 
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::entry::{EntryHash, EntryRef};
 use crate::epcis::cbv::VocabularyKind;
 use crate::epcis::{
     Action, BizTransaction, Decimal, ErrorDeclaration, Event, EventType, ExtensionField,
@@ -27,8 +28,9 @@ use crate::epcis::{
 };
 use crate::identity::{Keypair, PublicKey};
 
+use super::event_ref::EventRef;
 use super::facts::lot_link;
-use super::{EntryRef, EventHashId};
+use super::hash_id::EventHashId;
 
 /// Milliseconds in an hour and a day.
 const HOUR_MS: i64 = 3_600_000;
@@ -177,7 +179,7 @@ pub struct SyntheticEntry {
     /// Index of the author in [`Chain::organisations`].
     pub organisation: usize,
     /// Stand-in entry reference (author, per-author sequence, entry hash, event hash id).
-    pub entry: EntryRef,
+    pub entry: EventRef,
     /// The event.
     pub event: Event,
 }
@@ -318,7 +320,10 @@ impl Chain {
         hasher.update(event_hash_id.as_bytes());
         let entry_hash: [u8; 32] = hasher.finalize().into();
         let event_hash_id = EventHashId::new(&event_hash_id);
-        let entry = EntryRef { author, sequence, entry_hash, event_hash_id };
+        let entry = EventRef {
+            entry: EntryRef { author, sequence, entry_hash: EntryHash::from_bytes(entry_hash) },
+            event_hash_id,
+        };
         self.pending.push_back(SyntheticEntry { organisation, entry, event });
     }
 
