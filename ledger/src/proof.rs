@@ -3,8 +3,10 @@
 //!
 //! Owns: [`ProofBundle`] (entry wire bytes, inclusion proofs, the checkpoint note with
 //! cosignatures), its JSON form (base64 fields) and the C2SP `tlog-proof@v1` text form for a
-//! single entry, the [`WitnessPolicy`] (k of n witness keys) and [`verify_bundle`], which needs
-//! nothing but the bundle and the trusted keys.
+//! single entry, [`Evidence`] (the bundles and the not-yet-checkpointed entries behind an
+//! answer, as a node serves them and a client reads them), the [`WitnessPolicy`] (k of n
+//! witness keys) and [`verify_bundle`], which needs nothing but the bundle and the trusted
+//! keys.
 //! Does not own: building trees (`merkle`), checkpoint formats (`checkpoint`), entry bytes
 //! (`feed`/`codec`), or fetching anything: verification does no IO.
 //!
@@ -238,6 +240,32 @@ impl ProofBundle {
             entries: vec![BundledEntry { index, entry, inclusion_proof }],
         })
     }
+}
+
+/// The evidence behind an answer (a trace, a recall scope, one event, one record): one bundle
+/// per feed proving the relied-on entries against the author's latest checkpoint, and the
+/// entries no checkpoint covers yet. The node builds it (`store::Store::evidence`) and the
+/// client deserialises the same type, so both read one JSON shape:
+/// `{"bundles": [ProofBundle…], "unproven": [{"author", "sequence"}…]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// One bundle per author that has a checkpoint covering at least one relied-on entry, in
+    /// author key order, entries by ascending sequence.
+    pub bundles: Vec<ProofBundle>,
+    /// Relied-on entries beyond their author's latest checkpoint (or of an author with none):
+    /// signed and stored, but not yet provable to a client. Absent is read as none.
+    #[serde(default)]
+    pub unproven: Vec<Unproven>,
+}
+
+/// A relied-on entry that no checkpoint covers yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Unproven {
+    /// The feed's author (lower-case hex in JSON, like every organisation key in an answer).
+    #[serde(with = "crate::identity::hex_public_key")]
+    pub author: PublicKey,
+    /// The entry's position in that feed.
+    pub sequence: u64,
 }
 
 /// Which witnesses must have cosigned: at least `threshold` distinct keys of `witnesses`.

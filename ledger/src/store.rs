@@ -143,6 +143,14 @@ pub enum Error {
     /// Stored bytes did not decode.
     #[error(transparent)]
     Codec(#[from] codec::Error),
+    /// Evidence was asked for an entry the store does not hold.
+    #[error("entry {sequence} of {author} missing")]
+    MissingEntry {
+        /// The feed.
+        author: PublicKey,
+        /// The entry's position in it.
+        sequence: u64,
+    },
 }
 
 /// How long opening waits for the directory's lock to be released. Dropping a store does not
@@ -625,9 +633,10 @@ impl Store {
         })
     }
 
-    /// Appends entries already verified (e.g. signed by this node's [`feed::FeedWriter`], or
-    /// verified by [`Store::verify_wires`] in a pipeline): checks the feed rules in order,
-    /// writes one sled batch, flushes, and only then returns.
+    /// Appends entries already verified (signed by this node's [`feed::FeedWriter`], or decoded
+    /// and verified by [`feed::decode_and_verify_parallel`], as [`Store::append_batch`] and
+    /// [`Store::append_pipelined`] do): checks the feed rules in order, writes one sled batch,
+    /// flushes, and only then returns.
     pub fn append_verified(&self, entries: &[VerifiedEntry]) -> Result<Appended, Error> {
         let mut state = self.lock();
         let mut batch_heads: BTreeMap<PublicKey, FeedHead> = BTreeMap::new();
@@ -1243,4 +1252,52 @@ fn decode_checkpoint(author: &PublicKey, note: &[u8]) -> Result<SignedCheckpoint
     let text = std::str::from_utf8(note)
         .map_err(|_| Error::Corrupt("stored checkpoint is not utf-8".to_owned()))?;
     Ok(SignedCheckpoint::verify_feed(text, author)?)
+}
+
+/// Evidence: what a node serves beside an answer so a client can verify it without trusting
+/// the node (see [`crate::proof::Evidence`]).
+impl Store {
+    /// The evidence for `entries` (author, sequence): for each author, the latest checkpoint
+    /// and, for every listed entry it covers, the entry's signed bytes and inclusion proof at
+    /// the checkpoint's size; entries beyond it (or of an author without a checkpoint) are
+    /// listed as unproven. Repeated entries count once; authors come in key order and
+    /// sequences ascending. An author with no covered entry gets no bundle (a bundle proves
+    /// at least one entry). A listed entry the store does not hold is
+    /// [`Error::MissingEntry`].
+    pub fn evidence(&self, entries: &[(PublicKey, u64)]) -> Result<crate::proof::Evidence, Error> {
+        use crate::proof::{BundledEntry, Evidence, ProofBundle, Unproven};
+
+        let mut by_author: BTreeMap<PublicKey, Vec<u64>> = BTreeMap::new();
+        for (author, sequence) in entries {
+            by_author.entry(*author).or_default().push(*sequence);
+        }
+        let mut evidence = Evidence::default();
+        for (author, mut sequences) in by_author {
+            sequences.sort_unstable();
+            sequences.dedup();
+            let checkpoint = self.latest_checkpoint(&author)?;
+            let size = checkpoint.as_ref().map_or(0, |checkpoint| checkpoint.checkpoint().size);
+            let mut bundled_entries = Vec::new();
+            for sequence in sequences {
+                if sequence >= size {
+                    evidence.unproven.push(Unproven { author, sequence });
+                    continue;
+                }
+                let entry = self
+                    .range(&author, sequence, 1)?
+                    .into_iter()
+                    .next()
+                    .ok_or(Error::MissingEntry { author, sequence })?;
+                let inclusion_proof = self.inclusion_proof(&author, sequence, size)?;
+                bundled_entries.push(BundledEntry { index: sequence, entry, inclusion_proof });
+            }
+            if let (Some(checkpoint), false) = (checkpoint, bundled_entries.is_empty()) {
+                evidence.bundles.push(ProofBundle {
+                    checkpoint: checkpoint.to_note_text(),
+                    entries: bundled_entries,
+                });
+            }
+        }
+        Ok(evidence)
+    }
 }
