@@ -463,8 +463,8 @@ impl VerifiedEntry {
     }
 
     /// [`VerifiedEntry::event_id`], borrowed from the decoded payload when every field is
-    /// disclosed (nearly always): the store indexes every appended entry by it, and copying
-    /// it out showed in a catch-up's profile.
+    /// disclosed (nearly always): the store indexes every appended entry by it, so borrowing
+    /// spares a copy per entry appended.
     pub fn event_id_text(&self) -> Option<Cow<'_, str>> {
         if let Some(payload) = &self.payload {
             return payload.event_id().map(Cow::Borrowed);

@@ -2,8 +2,9 @@
 //! arithmetic under it, `curve25519_dalek`).
 //!
 //! Owns: generating and loading Ed25519 signing keys (key files written 0600), the public
-//! [`PublicKey`] that identifies an organisation, [`Signature`], strict single verification and
-//! batch verification with a fallback that names the first bad item.
+//! [`PublicKey`] that identifies an organisation (and its lower-case hex form in JSON,
+//! `hex_public_key`), [`Signature`], strict single verification and batch verification with a
+//! fallback that names the first bad item.
 //! Does not own: what is signed (see `codec`) or who is admitted (see `roster`).
 
 use std::fmt;
@@ -291,8 +292,8 @@ impl Keypair {
 /// `(Σ zᵢ·hᵢ)·A` instead of `Σ (zᵢ·hᵢ)·A`. The sum is the same point (for a key without a
 /// torsion component; a key with one keeps its terms apart), but a range of one feed then
 /// costs one multiscalar product over n + 2 points instead of 2n + 1, and the n points that
-/// remain carry 128-bit coefficients: measured at about 1.6 times the standard batch's rate
-/// (`merged_verifier_per_s` against `ceiling_per_s` in `lotline-bench`).
+/// remain carry 128-bit coefficients. `lotline-bench` measures its rate against the standard
+/// batch's (`merged_verifier_per_s` against `ceiling_per_s`).
 ///
 /// If the batch fails, falls back to strict one-by-one checks (`verify_strict`) to name the
 /// first bad item; a batch whose equation fails although every item passes alone is refused

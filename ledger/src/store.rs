@@ -16,18 +16,20 @@
 //! **Layout.** One sled tree, so that a single `apply_batch` covers entries, heads and
 //! everything else a batch changes (sled batches are atomic per tree). Keys start with a
 //! one-byte prefix: `s`+first order → a segment of up to [`SEGMENT_ENTRIES`] consecutive
-//! entries' wire bytes (at most [`SEGMENT_BYTES`] unless one entry is larger); `H`+author → head; `c`+author+size → checkpoint note (its cosignature
-//! lines included); `f`+author+position+kind → fork proof (JSON, the `fork` module's portable
-//! form); `F`+author → frozen-at sequence; `m/…` → metadata (genesis, layout version).
+//! entries' wire bytes (at most [`SEGMENT_BYTES`] unless one entry is larger); `H`+author →
+//! head; `c`+author+size → checkpoint note (its cosignature lines included);
+//! `f`+author+position+kind → fork proof (JSON, the `fork` module's portable form);
+//! `F`+author → frozen-at sequence; `m/…` → metadata (genesis, layout version).
 //! Integers are big-endian so keys sort numerically.
 //!
 //! **Why segments.** sled copies a leaf on every insert, so the cost of an append is the number
 //! of keys it writes: packing a batch's entries into a few segment values (instead of an entry
 //! key plus three index keys per entry) is what lets append keep up with signature
 //! verification. The lookups by author and sequence, entry hash and event hash id are in-memory
-//! maps from those to the append order, rebuilt from the segments on reopening (about
-//! 100 bytes per entry); an order is found in the segment whose first order is the largest not
-//! above it. Entries dropped by a fork resolution leave an empty slot in their segment.
+//! maps from those to the append order, rebuilt from the segments on reopening (three map
+//! slots and an order per entry); an order is found in the segment whose first order is the
+//! largest not above it. Entries dropped by a fork resolution leave an empty slot in their
+//! segment.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -61,8 +63,7 @@ pub const SEGMENT_ENTRIES: usize = 512;
 /// Most bytes of entries packed into one segment value (a single larger entry gets a segment
 /// of its own). Above sled's inline-message limit (a quarter of its 512 KiB log segment), so a
 /// segment is written to a file of its own: sled rewrites a leaf (up to 16 values) as one
-/// message, and four times fewer, larger segments than at 96 KiB cut a catch-up's CPU per
-/// entry by 5–10 % (docs/performance.md, session 8).
+/// message, so fewer, larger segments mean fewer leaf rewrites per entry appended.
 pub const SEGMENT_BYTES: usize = 384 * 1024;
 
 /// Entries verified per chunk by [`Store::verify`] and when rebuilding.
@@ -155,8 +156,8 @@ pub enum Error {
 
 /// How long opening waits for the directory's lock to be released. Dropping a store does not
 /// release the lock at once: sled's background threads hold the database a moment longer, so a
-/// store reopened in the same process right after it was dropped (a node restarted in place)
-/// found the lock taken: 3 of 80 runs of the store tests failed so under load before this.
+/// store reopened in the same process right after it is dropped (a node restarted in place)
+/// can find the lock taken, most often under load.
 const LOCK_RELEASE_DEADLINE: Duration = Duration::from_secs(5);
 
 /// How often opening retries while the lock is held.
@@ -230,7 +231,7 @@ struct State {
 /// the segments on reopening; changed only by the append that holds the append lock, after
 /// its batch is durable. The maps hash with a seeded fast hash: their keys are digests of
 /// peers' data (an author could grind entries towards colliding buckets of an unseeded hash),
-/// and SipHash showed in the catch-up profile.
+/// and SipHash costs more on a path every appended entry takes.
 #[derive(Debug, Default)]
 struct Indexes {
     /// First order of every segment, ascending.

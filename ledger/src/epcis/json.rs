@@ -85,11 +85,7 @@ pub fn parse_event_json_bytes(bytes: &[u8]) -> Result<Event, Error> {
 pub fn to_json_ld(document: &Document) -> Value {
     let mut root = Map::new();
     root.insert("@context".to_owned(), context_value(&document.namespaces, true));
-    let type_name = match document.kind {
-        DocumentKind::Capture => "EPCISDocument",
-        DocumentKind::Query { .. } => "EPCISQueryDocument",
-    };
-    root.insert("type".to_owned(), Value::from(type_name));
+    root.insert("type".to_owned(), Value::from(document_type_name(&document.kind)));
     if let Some(id) = &document.id {
         root.insert("id".to_owned(), Value::from(id.as_str()));
     }
@@ -120,8 +116,53 @@ pub fn to_json_ld(document: &Document) -> Value {
         .iter()
         .map(|event| event_value(event, &document.namespaces, false))
         .collect();
+    root.insert("epcisBody".to_owned(), body_value(&document.kind, events));
+    insert_extensions(&mut root, &document.extensions);
+    Value::Object(root)
+}
+
+/// An `EPCISDocument` around events already written as JSON-LD objects (each as
+/// [`event_to_json_ld`] gives it, perhaps with fields added, such as an `eventID`): the EPCIS
+/// context, schema version 2.0, `creationDate` as given and the events in order. The same
+/// envelope [`to_json_ld`] writes for a capture document with no header, identifier or
+/// extension namespaces, built without re-reading the events into the model.
+pub fn document_envelope(creation_date: &str, events: Vec<Value>) -> Value {
+    envelope(&DocumentKind::Capture, creation_date, events)
+}
+
+/// An `EPCISQueryDocument` answering the query `query_name` (no subscription) with events
+/// already written as JSON-LD objects; otherwise as [`document_envelope`].
+pub fn query_document_envelope(query_name: &str, creation_date: &str, events: Vec<Value>) -> Value {
+    let kind = DocumentKind::Query { query_name: query_name.to_owned(), subscription_id: None };
+    envelope(&kind, creation_date, events)
+}
+
+/// The envelope [`to_json_ld`] writes for a document of `kind` with nothing but events.
+fn envelope(kind: &DocumentKind, creation_date: &str, events: Vec<Value>) -> Value {
+    let mut root = Map::new();
+    root.insert("@context".to_owned(), context_value(&[], true));
+    root.insert("type".to_owned(), Value::from(document_type_name(kind)));
+    root.insert("schemaVersion".to_owned(), Value::from(SCHEMA_VERSION));
+    root.insert("creationDate".to_owned(), Value::from(creation_date));
+    root.insert("epcisBody".to_owned(), body_value(kind, events));
+    Value::Object(root)
+}
+
+/// The schema version this binding writes in the envelopes it builds.
+const SCHEMA_VERSION: &str = "2.0";
+
+/// The document's JSON-LD `type`.
+fn document_type_name(kind: &DocumentKind) -> &'static str {
+    match kind {
+        DocumentKind::Capture => "EPCISDocument",
+        DocumentKind::Query { .. } => "EPCISQueryDocument",
+    }
+}
+
+/// `epcisBody`: the event list, inside `queryResults` for a query document.
+fn body_value(kind: &DocumentKind, events: Vec<Value>) -> Value {
     let mut body = Map::new();
-    match &document.kind {
+    match kind {
         DocumentKind::Capture => {
             body.insert("eventList".to_owned(), Value::Array(events));
         }
@@ -137,9 +178,7 @@ pub fn to_json_ld(document: &Document) -> Value {
             body.insert("queryResults".to_owned(), Value::Object(results));
         }
     }
-    root.insert("epcisBody".to_owned(), Value::Object(body));
-    insert_extensions(&mut root, &document.extensions);
-    Value::Object(root)
+    Value::Object(body)
 }
 
 /// [`to_json_ld`] as compact JSON text.
@@ -1373,5 +1412,65 @@ fn extension_value_to_json(value: &ExtensionValue) -> Value {
         ExtensionValue::List(items) => {
             Value::Array(items.iter().map(extension_value_to_json).collect())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn commissioning() -> Value {
+        json!({
+            "type": "ObjectEvent",
+            "eventTime": "2026-03-01T08:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "epcList": [],
+            "action": "ADD",
+            "bizStep": "commissioning",
+            "quantityList": [{"epcClass": "https://id.gs1.org/01/09506000134352/10/LOT42"}],
+        })
+    }
+
+    #[test]
+    fn envelopes_are_the_documents_to_json_ld_writes_and_read_back() {
+        let event = parse_event_json(&commissioning(), &[]).unwrap();
+        let events = vec![event_to_json_ld(&event)];
+        let capture = document_envelope("2026-03-02T00:00:00Z", events.clone());
+        assert_eq!(
+            capture.to_string(),
+            json!({
+                "@context": [EPCIS_CONTEXT_URL],
+                "type": "EPCISDocument",
+                "schemaVersion": "2.0",
+                "creationDate": "2026-03-02T00:00:00Z",
+                "epcisBody": {"eventList": events.clone()},
+            })
+            .to_string()
+        );
+        let document = parse_document(capture.to_string().as_bytes()).unwrap();
+        assert_eq!(document.events, vec![event.clone()]);
+        let written = to_json_ld(&document);
+        let written_events = written["epcisBody"]["eventList"].as_array().unwrap().clone();
+        assert_eq!(
+            document_envelope("2026-03-02T00:00:00Z", written_events.clone()).to_string(),
+            written.to_string()
+        );
+
+        let query = query_document_envelope("SimpleEventQuery", "2026-03-02T00:00:00Z", events);
+        let document = parse_document(query.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            document.kind,
+            DocumentKind::Query {
+                query_name: "SimpleEventQuery".to_owned(),
+                subscription_id: None
+            }
+        );
+        assert_eq!(
+            query_document_envelope("SimpleEventQuery", "2026-03-02T00:00:00Z", written_events)
+                .to_string(),
+            to_json_ld(&document).to_string()
+        );
     }
 }

@@ -9,6 +9,8 @@
 //!
 //! **API Boundary:** [`parse_document`] is the one entry point for capture payloads: it sniffs
 //! the binding, parses and validates, so a caller never holds an unchecked [`Document`].
+//! [`decode_stored_event`] is the one way to read an event back from a feed entry, for the
+//! node (index, catalogue, queries) and the client (verification) alike.
 
 pub mod cbv;
 pub mod error;
@@ -21,7 +23,8 @@ pub mod xml;
 pub use error::{Error, ErrorLocation, Problem};
 pub use hash::{document_event_hash_ids, event_hash_id, prehash_string};
 pub use json::{
-    event_to_json_ld, parse_event_json, parse_event_json_bytes, to_json_ld, to_json_ld_string,
+    document_envelope, event_to_json_ld, parse_event_json, parse_event_json_bytes,
+    query_document_envelope, to_json_ld, to_json_ld_string,
 };
 pub use model::*;
 
@@ -38,5 +41,43 @@ pub fn parse_document(bytes: &[u8]) -> Result<Document, Error> {
         None => {
             Err(Error::document(Problem::UnsupportedBinding("the document is empty".to_owned())))
         }
+    }
+}
+
+/// Reads back one event as a feed entry stores it (`records::EpcisCapture::original`): XML
+/// when the first non-blank byte is `<`, otherwise JSON-LD through the streaming reader
+/// ([`parse_event_json_bytes`], which gives the strict tree reader's event or error). Stored
+/// bytes are signed by their author but not trusted to be well-formed, so the event is
+/// validated as a capture would be.
+pub fn decode_stored_event(original: &[u8]) -> Result<Event, Error> {
+    match original.iter().find(|byte| !byte.is_ascii_whitespace()) {
+        Some(b'<') => xml::parse_event(original),
+        _ => parse_event_json_bytes(original),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_event_reads_back_from_either_binding() {
+        let event_json = serde_json::json!({
+            "type": "ObjectEvent",
+            "eventTime": "2026-03-01T08:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "epcList": [],
+            "action": "ADD",
+            "bizStep": "commissioning",
+            "quantityList": [{"epcClass": "https://id.gs1.org/01/09506000134352/10/LOT42"}],
+        });
+        let event = parse_event_json(&event_json, &[]).unwrap();
+        let json_bytes = event_to_json_ld(&event).to_string().into_bytes();
+        assert_eq!(decode_stored_event(&json_bytes).unwrap(), event);
+        let xml_text = xml::event_to_xml(&event, &xml::WriteOptions::default());
+        let xml_bytes = format!("\n  {xml_text}").into_bytes();
+        assert_eq!(event_hash_id(&decode_stored_event(&xml_bytes).unwrap()), event_hash_id(&event));
+        assert!(decode_stored_event(b"{\"type\": \"ObjectEvent\"}").is_err());
+        assert!(decode_stored_event(b"").is_err());
     }
 }

@@ -4,7 +4,7 @@
 //! Code map:
 //! * [`check_digit`] – mod-10 check digits and the `csumalpha` check character pair.
 //! * [`linter`] – the dictionary's content checks (`csum`, `yymmd0`, …).
-//! * [`dictionary`] – the syntax dictionary staged by `build.rs`, parsed once.
+//! * [`dictionary`](mod@dictionary) – the syntax dictionary staged by `build.rs`, parsed once.
 //! * [`ai_data`] – AI data, bracketed `(01)…` input, element strings `^01…`, `req`/`ex` rules.
 //! * [`digital_link`] – DL URI parse/generate on any domain, path/query escaping.
 //! * [`epc`] – EPC URNs (TDS) ↔ AI data / DL.
@@ -217,8 +217,7 @@ pub fn classify(identifier: &str) -> Option<Identifier> {
 
 /// [`classify`], with the identifier's canonical Digital Link ([`Identifier::to_canonical_link`]),
 /// borrowed from `identifier` when it is already in a canonical shape: readers of replicated
-/// events meet canonical links nearly always, and writing each one out again cost about 1 %
-/// of a catch-up.
+/// events meet canonical links nearly always, and need not write each one out again.
 pub fn classify_with_canonical_link(identifier: &str) -> Option<(Identifier, Cow<'_, str>)> {
     if let Some(classified) = classify_canonical_link(identifier) {
         // The fast path accepts only links that are their own canonical form (see there).
@@ -257,7 +256,7 @@ const MAX_LOT_OR_SERIAL_CHARS: usize = 20;
 /// `https://id.gs1.org/01/<14 digits>`, optionally followed by `/10/<lot>` or `/21/<serial>`;
 /// `/00/<18 digits>`; `/414/<13 digits>`; `/417/<13 digits>`. `None` for any other shape,
 /// which the general parser then reads. A replicating node meets a new serial in nearly every
-/// event, and the general Digital Link parser cost about 5 % of a catch-up on them.
+/// event, and the general Digital Link parser does far more work than these shapes need.
 ///
 /// Lots and serials are accepted here only when made of letters, digits, `-`, `.` and `_`:
 /// characters every AI's character set (CSET 82) admits and the canonical form writes

@@ -1,23 +1,28 @@
 //! Answers to trace and recall queries: plain serde values the node serves as JSON and the
-//! client prints.
+//! client reads back into the same types.
 //!
 //! Owns the shape of every answer (the client's contract: `lots`, `consignees`, `events`,
-//! `entries`, plus per-lot detail and `warnings`). Does not own how answers are computed (see
-//! [`super::query`]) nor rendering (the client's).
+//! `entries`, plus per-lot detail and `warnings`) and of the replies that carry one over HTTP
+//! with its evidence ([`TraceReply`], [`RecallReply`]). Every type here deserialises what it
+//! serialises. Does not own how answers are computed (see [`super::query`]), how evidence is
+//! gathered (`store::Store::evidence`) nor rendering (the client's).
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::facts::{DocumentRef, Flow};
 use super::event_ref::EventRef;
+use super::facts::{DocumentRef, Flow};
 use super::hash_id::EventHashId;
 use super::text::Text;
+use crate::proof::Evidence;
 
 pub use super::facts::MasterData as LotMaster;
 
-/// Answer to trace back or trace forward.
+/// Answer to trace back or trace forward. A field missing from the JSON reads as empty, so
+/// a reader accepts an answer from a node that leaves one out.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TraceAnswer {
     /// The identifiers the walk started from (canonical Digital Links).
     pub subjects: Vec<String>,
@@ -43,7 +48,9 @@ pub struct TraceAnswer {
 }
 
 /// Answer to a recall-scope query: the forward trace of everything the hazard touches.
+/// Missing fields read as empty, as in [`TraceAnswer`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RecallAnswer {
     /// The hazard as understood (human-readable).
     pub hazard: String,
@@ -52,6 +59,36 @@ pub struct RecallAnswer {
     /// The forward trace from the implicated lots.
     #[serde(flatten)]
     pub trace: TraceAnswer,
+}
+
+/// `GET /trace/back` and `GET /trace/forward`: the answer, the subject as the node understood
+/// it (canonical Digital Link) and the evidence for every entry the answer relied on. JSON:
+/// the answer's fields, then `subject`, then `evidence`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TraceReply {
+    /// The walk's answer.
+    #[serde(flatten)]
+    pub answer: TraceAnswer,
+    /// The subject traced from, canonical.
+    #[serde(default)]
+    pub subject: String,
+    /// Proof bundles for the entries listed in `answer.entries`; missing reads as none, which
+    /// a verifier reports when the answer names events.
+    #[serde(default)]
+    pub evidence: Evidence,
+}
+
+/// `POST /recall/scope`: the answer and the evidence for every entry it relied on. JSON: the
+/// answer's fields (the trace's flattened in), then `evidence`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecallReply {
+    /// The scope's answer.
+    #[serde(flatten)]
+    pub answer: RecallAnswer,
+    /// Proof bundles for the entries listed in `answer.trace.entries` (missing reads as none,
+    /// as in [`TraceReply`]).
+    #[serde(default)]
+    pub evidence: Evidence,
 }
 
 /// Answer to one step up / one step down for one organisation (the FSMA legal minimum).
@@ -239,4 +276,95 @@ pub enum Warning {
         /// What was asked.
         what: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::proof::Unproven;
+    use crate::trace::synthetic::{ChainConfig, generate};
+    use crate::trace::{Direction, Hazard, Index, Subject};
+
+    /// An index over a small synthetic chain, and every lot it commissions.
+    fn index_and_lots() -> (Index, Vec<Subject>) {
+        let (_, entries) = generate(ChainConfig::small(5));
+        let mut index = Index::new();
+        for entry in &entries {
+            index.apply(entry.entry.clone(), &entry.event);
+        }
+        let mut lots: Vec<Subject> = entries
+            .iter()
+            .flat_map(|entry| &entry.event.quantity_list)
+            .filter_map(|element| Subject::parse(&element.epc_class).ok())
+            .collect();
+        lots.sort();
+        lots.dedup();
+        (index, lots)
+    }
+
+    fn evidence() -> Evidence {
+        let author = crate::identity::Keypair::from_seed([4; 32]).public_key();
+        Evidence { bundles: Vec::new(), unproven: vec![Unproven { author, sequence: 3 }] }
+    }
+
+    /// The reply as the node writes it: the answer's JSON with the other fields appended.
+    fn appended(answer: &impl Serialize, fields: &[(&str, Value)]) -> String {
+        let mut value = serde_json::to_value(answer).unwrap();
+        for (name, field) in fields {
+            value[*name] = field.clone();
+        }
+        value.to_string()
+    }
+
+    #[test]
+    fn a_trace_reply_is_the_answer_then_subject_then_evidence_and_reads_back() {
+        let (index, lots) = index_and_lots();
+        assert!(lots.len() > 4);
+        for subject in lots.iter().step_by(lots.len() / 4) {
+            for direction in [Direction::Back, Direction::Forward] {
+                let answer = index.trace(std::slice::from_ref(subject), direction);
+                let reply = TraceReply {
+                    answer: answer.clone(),
+                    subject: subject.link().to_owned(),
+                    evidence: evidence(),
+                };
+                let text = serde_json::to_string(&reply).unwrap();
+                let expected = appended(
+                    &answer,
+                    &[
+                        ("subject", json!(subject.link())),
+                        ("evidence", serde_json::to_value(evidence()).unwrap()),
+                    ],
+                );
+                assert_eq!(text, expected, "{subject} {direction:?}");
+                let read_back: TraceReply = serde_json::from_str(&text).unwrap();
+                assert_eq!(read_back, reply, "{subject} {direction:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_recall_reply_is_the_answer_then_evidence_and_reads_back() {
+        let (index, lots) = index_and_lots();
+        let answer = index.recall_scope(&Hazard::Lots(lots[..3].to_vec()));
+        assert!(!answer.trace.consignees.is_empty());
+        let reply = RecallReply { answer: answer.clone(), evidence: evidence() };
+        let text = serde_json::to_string(&reply).unwrap();
+        let expected =
+            appended(&answer, &[("evidence", serde_json::to_value(evidence()).unwrap())]);
+        assert_eq!(text, expected);
+        let read_back: RecallReply = serde_json::from_str(&text).unwrap();
+        assert_eq!(read_back, reply);
+    }
+
+    #[test]
+    fn fields_a_node_leaves_out_read_as_empty() {
+        let reply: TraceReply = serde_json::from_value(json!({"lots": ["x"]})).unwrap();
+        assert_eq!(reply.answer.lots, vec![Text::from("x")]);
+        assert_eq!(reply.evidence, Evidence::default());
+        let reply: RecallReply = serde_json::from_value(json!({"hazard": "h"})).unwrap();
+        assert_eq!(reply.answer.hazard, "h");
+    }
 }

@@ -271,7 +271,7 @@ pub struct Facts {
 
 /// Most identifiers a [`CanonicalCache`] remembers per kind before it starts afresh.
 /// Serialised items are mostly named once each: remembering every one would grow the cache
-/// with the ledger (a million entries' worth of text on a joining node) for few hits, while
+/// with the ledger (every entry's text on a joining node) for few hits, while
 /// the identifiers that do recur (lots, places, parties, pallets) are back after a reset.
 pub const CANONICAL_CACHE_LIMIT: usize = 1 << 14;
 
@@ -495,4 +495,30 @@ fn text_of(value: &ExtensionValue) -> Option<String> {
 /// The canonical Digital Link of a lot: `https://id.gs1.org/01/<gtin14>/10/<lot>`.
 pub fn lot_link(gtin: &str, lot: &str) -> String {
     gs1::lot_link(gtin, lot)
+}
+
+/// Which lots an event names: what a verifier checks an answer's lots against.
+impl Facts {
+    /// Every lot (canonical Digital Link) this event names, by the rule the index builds the
+    /// lot graph with: a lot identifier in any what-dimension field (objects, parent,
+    /// children, inputs, outputs), and, for an `ADD` event whose ILMD carries a `lotNumber`,
+    /// the lot GTIN + lotNumber that each item it names outside the parent joins.
+    pub fn lots(&self) -> std::collections::BTreeSet<Text> {
+        let listed =
+            || self.what.iter().chain(&self.children).chain(&self.inputs).chain(&self.outputs);
+        let mut lots: std::collections::BTreeSet<Text> = listed()
+            .map(|object| &object.key)
+            .chain(self.parent.as_ref())
+            .filter(|key| key.kind == ObjectKind::Lot)
+            .map(|key| Text::clone(&key.link))
+            .collect();
+        if let (Some(lot_number), Some(ActionKind::Add)) = (&self.master.lot_number, self.action) {
+            for object in listed().filter(|object| object.key.kind == ObjectKind::Item) {
+                if let Some(gtin) = &object.key.gtin {
+                    lots.insert(Text::from(lot_link(gtin, lot_number)));
+                }
+            }
+        }
+        lots
+    }
 }

@@ -267,7 +267,7 @@ pub struct Node {
     pub items: Vec<NodeId>,
 }
 
-/// What [`Graph::apply`] did with an entry.
+/// What [`Index::apply`](super::Index::apply) did with an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
     /// Indexed as a new event.
@@ -282,8 +282,8 @@ pub enum Applied {
     },
 }
 
-/// Sizes of the index, for the benchmark and the node's status page ([`Graph::stats`] fills
-/// the graph's; [`super::Index::stats`] adds the recall summaries').
+/// Sizes of the index, for the benchmark and the node's status page (the graph fills in
+/// its own; [`super::Index::stats`] adds the recall summaries').
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct IndexStats {
     /// Events indexed (declarations included).

@@ -123,7 +123,7 @@ pub(super) fn sort_handoffs(handoffs: &mut [Arc<Handoff>]) {
         }
     }
     // Handoffs equal on this key are equal altogether (same lot and events): an unstable sort
-    // gives the same order and moves these large structs less.
+    // gives the same order as a stable one, without a stable sort's scratch buffer.
     handoffs.sort_unstable_by(|left, right| {
         text_order(&left.lot, &right.lot)
             .then_with(|| optional_text_order(&left.shipped_at, &right.shipped_at))

@@ -6,9 +6,10 @@
 //! own computing hash ids (see `epcis::hash`).
 //!
 //! Why a type and not a `String`: a recall answer carries thousands of hash ids (each event it
-//! relied on, once in `events` and once in `entries`, plus every handoff's two events), and
-//! making each one a heap text of 89 bytes cost more than the rest of building the answer. The
-//! text is written only when the answer is serialised, straight into the output.
+//! relied on, once in `events` and once in `entries`, plus every handoff's two events), and a
+//! heap text for each would be an allocation and a copy apiece, more work than the rest of
+//! building the answer. The text is written only when the answer is serialised, straight into
+//! the output.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -108,7 +109,7 @@ fn compact_digest(text: &str) -> Option<[u8; 32]> {
         return None;
     }
     // Every event read is named this way, so the digits go through a table rather than a
-    // general hex decoder (which showed in a catch-up's profile).
+    // general hex decoder, which does more work per digit on this hot path.
     let mut digest = [0u8; 32];
     for (byte, pair) in digest.iter_mut().zip(hex_digits.chunks_exact(2)) {
         let high = LOWER_HEX_VALUE[usize::from(pair[0])];

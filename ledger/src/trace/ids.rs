@@ -1,6 +1,6 @@
 //! The graph's interned ids: compact integers standing for nodes, events and strings.
 //!
-//! A leaf shared by the graph that hands the ids out ([`super::graph`]), the walks that read
+//! A leaf shared by the graph that hands the ids out (`graph`), the walks that read
 //! them and the recall summaries that keep them between queries ([`super::summary`]). Owns
 //! only the names; what each id indexes (and its tables) belongs to the graph.
 

@@ -3,7 +3,7 @@
 //!
 //! Owns the public face and the one rule joining its two halves: every entry applied to the
 //! graph makes the summaries forget what the events it touched may change, before any query
-//! sees it. Every method forwards: maintenance and primitive reads to [`super::graph`], the
+//! sees it. Every method forwards: maintenance and primitive reads to `graph`, the
 //! queries to [`super::query`], the summaries' store and forgetting rule to
 //! [`super::summary`]. Does not own any of those, nor the answer types (see
 //! [`super::answer`]).
@@ -84,8 +84,8 @@ impl Index {
         self.summaries.set_budget(bytes);
     }
 
-    /// Forgets every recall summary: the next recalls compute every unit's part in full (the
-    /// benchmark's cold figures).
+    /// Forgets every recall summary: the next recalls compute every unit's part in full (how
+    /// the benchmark measures cold recalls).
     pub fn forget_summaries(&mut self) {
         self.summaries.forget_all();
     }

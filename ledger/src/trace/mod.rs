@@ -10,19 +10,24 @@
 //! nor GS1 identifier syntax (see `gs1`) or EPCIS parsing (see `epcis`): the graph is built
 //! from [`facts::Facts`], a small EPCIS-free digest of one event.
 //!
-//! Layers, bottom up, each importing only from those below it:
-//! - leaves: [`text`] (shared text), [`ids`] (interned ids), [`hash_id`] (Event Hash IDs),
-//!   [`event_ref`] (an event's entry), [`time_format`] (dates as answers write them);
+//! Layers, bottom up; a module imports only from modules named before it (checked by
+//! reading the `use` lines: there are no import circles):
+//! - leaves: [`text`] (text shared by the graph and answers), [`ids`] (interned ids),
+//!   [`hash_id`] (Event Hash IDs), [`event_ref`] (an event's entry), [`time_format`] (dates
+//!   as answers write them);
 //! - [`facts`] (event → facts), [`subject`] (what a user typed → a canonical Digital Link),
 //!   [`answer`] (the answer shapes), [`window`] (directions, hazards, time windows);
-//! - `graph` (facts → interned graph, its upkeep and primitive reads);
-//! - [`summary`] (each unit's part of a recall answer, kept between queries, and the rule for
+//! - `graph` (facts → interned graph: its upkeep, layout and primitive reads);
+//! - [`summary`] (each unit's part of a recall answer kept between queries, and the rule for
 //!   forgetting it);
-//! - the walk: `memos` (per-thread memo pool), `amounts` (quantities per holder), `handoff`
-//!   (shipment–receipt matching rules), `relied` (the relied-on lists and their sorts),
-//!   `walk` (one query's pass over the graph);
-//! - `query` (what each query starts from), then [`index`] ([`Index`]: the graph and the
+//! - the walk's parts: `memos` (the per-thread memo pool), `amounts` (quantities per holder),
+//!   `handoff` (shipment–receipt matching rules), `relied` (the relied-on lists and their
+//!   sorts), then `walk` (one query's pass over the graph);
+//! - [`query`] (what each query starts from), then [`index`] ([`Index`]: the graph and the
 //!   summaries behind one type, the only `impl Index`).
+//!
+//! Beside them, [`synthetic`] generates supply chains (EPCIS events with stand-in entries)
+//! for the tests and the benchmark.
 //!
 //! **Invariant:** every query terminates in time linear in the part of the graph it visits:
 //! each lot is expanded once, pallet nesting is bounded, and cycles recorded by mistake are
@@ -34,6 +39,7 @@ pub mod facts;
 pub mod hash_id;
 pub mod ids;
 pub mod index;
+pub mod query;
 pub mod subject;
 pub mod summary;
 pub mod synthetic;
@@ -45,7 +51,6 @@ mod amounts;
 mod graph;
 mod handoff;
 mod memos;
-mod query;
 mod relied;
 mod walk;
 
@@ -53,6 +58,7 @@ pub use answer::{
     Handoff, Holder, LotDetail, LotMaster, OneStepAnswer, Origin, OriginKind, Position,
     RecallAnswer, TraceAnswer, Visit, Warning,
 };
+pub use answer::{RecallReply, TraceReply};
 pub use event_ref::EventRef;
 pub use graph::{Applied, IndexStats};
 pub use hash_id::EventHashId;

@@ -3,10 +3,10 @@
 //!
 //! Owns the seeds (the units a subject stands for: a lot, an item's lot, everything a pallet
 //! ever held; the units a facility handled or the lots of an ingredient within a window), the
-//! hazard's description, and how each answer is assembled from a [`Walk`]. These are the
-//! bodies of the query methods of [`super::Index`], which only forward here. Does not own the
-//! walk itself (see [`super::walk`]), the graph (see [`super::graph`]) nor the answer types
-//! (see [`super::answer`]).
+//! hazard's description, and how each answer is assembled from a walk. These are the bodies
+//! of the query methods of [`super::Index`], which only forward here. Does not own the walk
+//! itself (`walk`: the closure, the lot pass, handoff pairing), the graph (`graph`) nor the
+//! answer types (see [`super::answer`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -12,13 +12,13 @@
 //! Owns the store ([`Summaries`]: one slot per node, filled by queries through a shared
 //! reference, emptied by maintenance through an exclusive one), its memory budget (past it new
 //! parts are not kept and the recalls needing them are computed in full), and the rule for
-//! what an entry may change ([`Summaries::forget_touched_by`]): for each applied or retracted
+//! what an entry may change (`Summaries::forget_touched_by`): for each applied or retracted
 //! event, the slots of every unit standing for an object named by the event or its
 //! transformation group, or named together with one of those by another event (two hops: a
 //! receipt's pairing reads the shipments of every object it names), a pallet standing for
 //! everything ever packed on it; past a budget of object reads it empties every slot. Parts
 //! share their handoffs and lot details with the answers they came from (`Arc`), so a recall
-//! copies a pointer per handoff. Does not own how a part is computed (see [`super::walk`]).
+//! copies a pointer per handoff. Does not own how a part is computed (see `walk`).
 //!
 //! **Invariant:** a stored summary equals what the walk would compute now: every path by
 //! which an entry can change a unit's part of an answer empties that unit's slot when the

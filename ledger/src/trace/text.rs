@@ -2,7 +2,7 @@
 //!
 //! A leaf: the graph interns strings as [`Text`], answers and recall summaries hold the same
 //! allocations, and the node's query catalogue and the canonical-form caches share them too.
-//! Owns only the type; who interns what belongs to the graph (see [`super::graph`]) and to
+//! Owns only the type; who interns what belongs to the graph (see `graph`) and to
 //! [`super::facts`].
 
 use std::sync::Arc;

@@ -322,8 +322,8 @@ impl<'graph> Walk<'graph> {
     pub(super) fn lot_pass(&mut self, units: &[NodeId]) -> TraceAnswer {
         let graph = self.graph;
         let mut answer = TraceAnswer::default();
-        // About four handoffs per lot (4.2 on average in the benchmark's recalls, as many in the
-        // largest): growing a vector of these large structs copies all of them.
+        // A lot has a few handoffs: room for five per lot is reserved up front, so the vector
+        // of a large recall is not regrown and copied on the way.
         answer.consignees.reserve(units.len() * 5);
         answer.details.reserve(units.len());
         answer.lots.reserve(units.len());
@@ -731,8 +731,8 @@ impl<'graph> Walk<'graph> {
 
     /// `format_time(time_ms)`, formatted once per query.
     fn time_text(&mut self, time_ms: i64) -> Text {
-        // Nearly every lookup finds the time (a recall meets ~300 times ~2,500 times): a plain
-        // look-up first is cheaper than the entry API.
+        // Nearly every lookup finds the time (a recall meets a few hundred distinct times
+        // thousands of times): a plain look-up first is cheaper than the entry API.
         if let Some(text) = self.time_texts.get(&time_ms) {
             return Text::clone(text);
         }
