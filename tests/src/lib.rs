@@ -1,6 +1,11 @@
-//! Shared code of the end-to-end tests and of `lotline-bench`: the cluster harness, test
-//! fixtures (capture documents, a lying node) and the benchmark scenarios.
+//! Shared code of the end-to-end tests and of `lotline-bench`: the cluster harness (nodes in
+//! this process), node processes and the network lab they can run in, test fixtures (capture
+//! documents, a lying node), the workload the process tests send, and the benchmark
+//! scenarios.
 
 pub mod bench;
 pub mod cluster;
 pub mod fixtures;
+pub mod netlab;
+pub mod process;
+pub mod workload;
