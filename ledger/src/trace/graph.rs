@@ -191,7 +191,7 @@ pub struct StoredEvent {
     pub flow: Flow,
     /// [`DECLARATION`], [`RETRACTED`], [`HAS_MASTER`].
     flags: u8,
-    /// The only object, when the event names exactly one (nine events in ten).
+    /// The only object, when the event names exactly one (most events do).
     first_object: ObjectUse,
 }
 
@@ -353,8 +353,9 @@ pub struct Graph {
     /// The documents, sources and destinations of every event naming any, one run per event:
     /// two header pairs (document and source counts, then destination count), then the pairs.
     endpoint_arena: Vec<EndpointPair>,
-    /// ILMD master data by event (events flagged [`StoredEvent::has_master`], one in twenty):
-    /// read only for a lot's origin, so kept out of the event records.
+    /// ILMD master data of the few events that carry any (flagged
+    /// [`StoredEvent::has_master`]): read only for a lot's origin, so kept out of the event
+    /// records.
     masters: FxHashMap<EventId, MasterData>,
     /// `eventID` as written, by [`EventId`]: one of the names an error declaration may use,
     /// read only while applying entries, so kept out of the event records.

@@ -136,7 +136,7 @@ impl<'graph> Walk<'graph> {
             if !event.is_effective() {
                 continue;
             }
-            // Nine events in ten name one object: its role and kind decide at once.
+            // Most events name one object: its role and kind decide at once.
             if let [object] = graph.objects(event) {
                 if object.role == Role::Parent {
                     continue;
