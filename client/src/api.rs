@@ -1,10 +1,15 @@
 //! The node's HTTP answers as typed values (see `docs/http-api.md`), exactly as they arrive,
 //! before verification.
 //!
-//! Owns the JSON shapes only. Unknown fields are kept (`extra`) or ignored so a newer node does
-//! not break an older client. Does not decide whether an answer can be trusted: the evidence
-//! fields are handed to [`crate::verify`] by [`crate::Client`].
+//! Owns the JSON shapes of the answers only the client reads (health, roster, feeds, capture
+//! jobs, records). Trace and recall replies and their evidence are the ledger's types
+//! (`lotline_ledger::trace::{TraceReply, RecallReply}`, `lotline_ledger::proof::Evidence`),
+//! which the node serialises, re-exported here. Unknown fields are kept (`extra`) or ignored so
+//! a newer node does not break an older client. Does not decide whether an answer can be
+//! trusted: the evidence is handed to [`crate::verify`] by [`crate::Client`].
 
+pub use lotline_ledger::proof::Evidence;
+pub use lotline_ledger::trace::{RecallReply, TraceAnswer, TraceReply};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -81,98 +86,44 @@ pub struct CaptureJob {
     pub event_ids: Vec<String>,
 }
 
-/// One consignee in a trace or recall answer: who received how much, where and when.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Consignee {
-    /// The receiving party (GLN Digital Link or name), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub party: Option<String>,
-    /// The receiving location (GLN Digital Link), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    /// The quantity shipped to it, when the events carried one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<f64>,
-    /// The UN/CEFACT Rec 20 unit of `quantity` (`KGM`, `EA`…).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uom: Option<String>,
-    /// The date of the handoff (RFC 3339), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
-    /// The lot (canonical Digital Link) it received, when the node says.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lot: Option<String>,
-    /// Everything else the node said about the handoff (ship-from, shipped_at, received_at,
-    /// documents, the shipping and receiving events), kept for `--json`.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+/// `GET /trace/back|forward` and `POST /recall/scope` as the node sent them: the ledger's
+/// own reply types, so the client reads exactly what the node serialises.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// A trace back or forward, with its subject and evidence.
+    Trace(TraceReply),
+    /// A recall scope (hazard, implicated lots, the forward trace) with its evidence.
+    Recall(RecallReply),
 }
 
-impl Consignee {
-    /// The handoff date: `date`, else when it was received, else when it was shipped.
-    pub fn best_date(&self) -> Option<&str> {
-        self.date.as_deref().or_else(|| {
-            ["received_at", "shipped_at"]
-                .into_iter()
-                .find_map(|field| self.extra.get(field).and_then(Value::as_str))
-        })
+impl Reply {
+    /// The walk's answer: the trace, or the recall scope's forward trace.
+    pub fn answer(&self) -> &TraceAnswer {
+        match self {
+            Self::Trace(reply) => &reply.answer,
+            Self::Recall(reply) => &reply.answer.trace,
+        }
     }
-}
 
-/// A reference from an answer to the feed entry that carries one event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EntryReference {
-    /// The feed's author (public key hex).
-    pub author: String,
-    /// The entry's position in that feed.
-    pub sequence: u64,
-    /// The entry's hash (hex).
-    pub entry_hash: String,
-    /// The hash id of the EPCIS event the entry carries.
-    #[serde(default)]
-    pub event_hash_id: Option<String>,
-}
+    /// The subject a trace started from (canonical); a recall scope has none.
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            Self::Trace(reply) => Some(&reply.subject),
+            Self::Recall(_) => None,
+        }
+    }
 
-/// `GET /trace/back`, `GET /trace/forward` and `POST /recall/scope` (whose `trace` object
-/// is lifted to the top by [`TraceAnswer::from_value`]).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TraceAnswer {
-    /// The identifier the node traced from, canonicalised.
-    #[serde(default)]
-    pub subject: Value,
-    /// Every identifier the walk started from (several for a recall over many lots).
-    #[serde(default)]
-    pub subjects: Vec<String>,
-    /// Every lot reached (canonical Digital Links).
-    #[serde(default)]
-    pub lots: Vec<String>,
-    /// Who received what (forward traces and recall scopes).
-    #[serde(default)]
-    pub consignees: Vec<Consignee>,
-    /// The hash ids of every event the answer relies on.
-    #[serde(default)]
-    pub events: Vec<String>,
-    /// The feed entries carrying those events.
-    #[serde(default)]
-    pub entries: Vec<EntryReference>,
-    /// Gaps the node noticed (an unconfirmed handoff, a feed it does not replicate).
-    #[serde(default)]
-    pub warnings: Vec<Value>,
-    /// What is not yet sold, consumed or destroyed (forward traces).
-    #[serde(default)]
-    pub in_distribution: Vec<Value>,
-    /// A proof bundle over every entry relied on; verified before anything else is used.
-    #[serde(default)]
-    pub evidence: Value,
-    /// Everything else the node sent (kept for `--json` and exports).
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// The evidence as sent, before verification.
+    pub fn evidence(&self) -> &Evidence {
+        match self {
+            Self::Trace(reply) => &reply.evidence,
+            Self::Recall(reply) => &reply.evidence,
+        }
+    }
 
-impl TraceAnswer {
-    /// Decodes a trace answer, or a recall scope `{"hazard", "implicated_lots", "trace": {…},
-    /// "evidence"}` whose `trace` object holds the trace answer.
-    pub fn from_value(mut value: Value) -> Result<Self, serde_json::Error> {
+    /// Decodes a recall scope. The node flattens the forward trace into the scope's object;
+    /// a scope whose trace arrives nested as `"trace": {…}` is read the same way.
+    pub fn recall_from_value(mut value: Value) -> Result<Self, serde_json::Error> {
         if let Some(Value::Object(trace)) = value.get_mut("trace").map(Value::take)
             && let Value::Object(outer) = &mut value
         {
@@ -181,7 +132,7 @@ impl TraceAnswer {
                 outer.entry(key).or_insert(field);
             }
         }
-        serde_json::from_value(value)
+        serde_json::from_value(value).map(Self::Recall)
     }
 }
 
@@ -280,14 +231,22 @@ mod tests {
             },
             "evidence": {"bundles": [], "unproven": []},
         });
-        let answer = TraceAnswer::from_value(recall_scope).unwrap();
+        let reply = Reply::recall_from_value(recall_scope).unwrap();
+        let answer = reply.answer();
         assert_eq!(answer.lots.len(), 1);
-        assert_eq!(answer.subjects, answer.lots);
+        assert_eq!(
+            answer.subjects.iter().map(String::as_str).collect::<Vec<_>>(),
+            answer.lots.iter().map(AsRef::as_ref).collect::<Vec<&str>>()
+        );
         assert_eq!(answer.consignees[0].quantity, Some(12.5));
-        assert_eq!(answer.consignees[0].best_date(), Some("2026-03-03T16:30:00Z"));
-        assert_eq!(answer.evidence["bundles"], json!([]));
-        assert_eq!(answer.extra["implicated_lots"].as_array().map(Vec::len), Some(1));
-        let reserialised = serde_json::to_value(&answer.consignees[0]).unwrap();
+        assert_eq!(
+            crate::render::handoff_date(&answer.consignees[0]),
+            Some("2026-03-03T16:30:00Z")
+        );
+        assert_eq!(reply.evidence().bundles, vec![]);
+        let Reply::Recall(recall) = &reply else { panic!("a recall reply") };
+        assert_eq!(recall.answer.implicated_lots.len(), 1);
+        let reserialised = crate::render::consignee_json(&answer.consignees[0]);
         assert_eq!(reserialised["uom"], "KGM");
         assert_eq!(reserialised["shipped_at"], "2026-03-03T16:30:00Z");
     }

@@ -7,12 +7,16 @@
 use std::sync::OnceLock;
 
 use lotline_ledger::identity::PublicKey;
-use lotline_ledger::proof::ProofBundle;
+use lotline_ledger::proof::{Evidence, ProofBundle};
+/// Which way a trace walks: the ledger's, so the path, the CLI's JSON and the index agree.
+pub use lotline_ledger::trace::Direction;
+use lotline_ledger::trace::TraceAnswer;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::api::{
-    CaptureJob, FeedSummary, Health, RecordItem, RecordList, RecordReceipt, Roster, TraceAnswer,
+    CaptureJob, FeedSummary, Health, RecordItem, RecordList, RecordReceipt, Reply, Roster,
 };
 use crate::error::Error;
 use crate::http::Transport;
@@ -21,30 +25,11 @@ use crate::verify::{self, Policy, VerifiedEvidence, VerifyError};
 /// Most pages `GET /events` is followed for, so a runaway cursor cannot loop forever.
 const MAX_EVENT_PAGES: usize = 1_000;
 
-/// Which way a trace walks the lot graph.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// Upstream: where did this come from?
-    Back,
-    /// Downstream: where did this go, to whom, how much?
-    Forward,
-}
-
-impl Direction {
-    /// `back` or `forward`, as in the path and the JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Back => "back",
-            Self::Forward => "forward",
-        }
-    }
-}
-
-/// A trace or recall answer with the outcome of verifying it.
+/// A trace or recall reply with the outcome of verifying it.
 #[derive(Debug, Clone)]
 pub struct CheckedAnswer {
-    /// The answer as the node sent it.
-    pub answer: TraceAnswer,
+    /// The reply as the node sent it (answer, subject, evidence).
+    pub reply: Reply,
     /// The evidence that verified (empty when verification failed early).
     pub evidence: VerifiedEvidence,
     /// Every verification problem; empty means every entry and proof checked out.
@@ -55,6 +40,11 @@ impl CheckedAnswer {
     /// True when every entry, proof and cross-check passed.
     pub fn verified(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// The walk's answer (a recall scope's forward trace).
+    pub fn answer(&self) -> &TraceAnswer {
+        self.reply.answer()
     }
 }
 
@@ -188,20 +178,19 @@ impl Client {
         Ok(checked_events)
     }
 
-    /// `GET /events/{eventID}/proof`, verified: the bundle as sent, and what it proves.
-    pub fn event_proof(&self, event_id: &str) -> Result<(Value, VerifiedEvidence), Error> {
+    /// `GET /events/{eventID}/proof`, verified: the evidence as sent, and what it proves.
+    pub fn event_proof(&self, event_id: &str) -> Result<(Evidence, VerifiedEvidence), Error> {
         let path = format!("/events/{}/proof", utf8_percent_encode(event_id, NON_ALPHANUMERIC));
-        let bundle_value: Value = self.transport.get_json(&path, &[])?;
-        let bundles = verify::bundles_of(&bundle_value)?;
+        let sent_evidence: Evidence = self.transport.get_json(&path, &[])?;
         let evidence = verify::verify_bundles(
-            &bundles,
+            &sent_evidence.bundles,
             self.trusted_authors()?,
             &self.policy.witness_policy()?,
         )?;
         if !evidence.events.contains_key(event_id) {
             return Err(VerifyError::UnbackedEvent(event_id.to_owned()).into());
         }
-        Ok((bundle_value, evidence))
+        Ok((sent_evidence, evidence))
     }
 
     /// `GET /trace/{back|forward}?id=…`, verified against its evidence.
@@ -209,14 +198,16 @@ impl Client {
         let path = format!("/trace/{}", direction.name());
         let answer_value: Value =
             self.transport.get_json(&path, &[("id".to_owned(), subject.to_owned())])?;
-        self.check(self.trace_answer(&path, answer_value)?)
+        let reply = serde_json::from_value(answer_value).map(Reply::Trace);
+        self.check(self.reply_or_bad_answer(&path, reply)?)
     }
 
     /// `POST /recall/scope` with a hazard (`{"lots": […]}`, `{"facility", "from", "to"}` or
     /// `{"ingredient", "from", "to"}`), verified against its evidence.
     pub fn recall_scope(&self, hazard: &Value) -> Result<CheckedAnswer, Error> {
         let answer_value: Value = self.transport.post_json("/recall/scope", hazard)?;
-        self.check(self.trace_answer("/recall/scope", answer_value)?)
+        let reply = Reply::recall_from_value(answer_value);
+        self.check(self.reply_or_bad_answer("/recall/scope", reply)?)
     }
 
     /// `POST /records`: signs a ledger record into this node's feed.
@@ -237,9 +228,10 @@ impl Client {
             }
             let verified = match item.extra.get("proof") {
                 Some(proof_value) => {
-                    let bundles = verify::bundles_of(proof_value)?;
+                    let sent_evidence = Evidence::deserialize(proof_value)
+                        .map_err(|error| VerifyError::MalformedEvidence(error.to_string()))?;
                     let evidence = verify::verify_bundles(
-                        &bundles,
+                        &sent_evidence.bundles,
                         self.trusted_authors()?,
                         &self.policy.witness_policy()?,
                     )?;
@@ -262,28 +254,34 @@ impl Client {
         Ok(checked_items)
     }
 
-    /// Decodes a trace or recall answer, naming the path when it is not the documented shape.
-    fn trace_answer(&self, path: &str, answer_value: Value) -> Result<TraceAnswer, Error> {
-        TraceAnswer::from_value(answer_value).map_err(|error| Error::BadAnswer {
+    /// A decoded trace or recall reply, or the path named when it is not the documented shape.
+    fn reply_or_bad_answer(
+        &self,
+        path: &str,
+        reply: Result<Reply, serde_json::Error>,
+    ) -> Result<Reply, Error> {
+        reply.map_err(|error| Error::BadAnswer {
             url: format!("{}{path}", self.node_url()),
             detail: format!("the body is not a trace answer: {error}"),
         })
     }
 
-    /// Verifies an answer's evidence and cross-checks its claims.
-    fn check(&self, answer: TraceAnswer) -> Result<CheckedAnswer, Error> {
+    /// Verifies a reply's evidence and cross-checks its answer's claims.
+    fn check(&self, reply: Reply) -> Result<CheckedAnswer, Error> {
         let witness_policy = self.policy.witness_policy()?;
         let trusted_authors = self.trusted_authors()?;
-        let (evidence, mut problems) = match verify::bundles_of(&answer.evidence)
-            .and_then(|bundles| verify::verify_bundles(&bundles, trusted_authors, &witness_policy))
-        {
+        let (evidence, mut problems) = match verify::verify_bundles(
+            &reply.evidence().bundles,
+            trusted_authors,
+            &witness_policy,
+        ) {
             Ok(evidence) => (evidence, Vec::new()),
             Err(problem) => (VerifiedEvidence::default(), vec![problem]),
         };
         if problems.is_empty() {
-            problems = verify::check_answer(&answer, &evidence);
+            problems = verify::check_answer(reply.answer(), reply.subject(), &evidence);
         }
-        Ok(CheckedAnswer { answer, evidence, problems })
+        Ok(CheckedAnswer { reply, evidence, problems })
     }
 }
 
@@ -294,8 +292,9 @@ pub fn merge_evidence(evidence: &mut VerifiedEvidence, more: VerifiedEvidence) {
     evidence.checkpoints.extend(more.checkpoints);
 }
 
-/// Parses a proof bundle file (the JSON of `lotline proof`: one bundle, a list, or
-/// `{"bundles": […]}`) and verifies it offline.
+/// Parses a proof file and verifies it offline: what `lotline proof` writes (the node's
+/// evidence for an event, or `{"subject", "direction", "events", "evidence"}` for a trace) or
+/// one bundle in the ledger's JSON form (see [`verify::bundles_of`]).
 pub fn verify_bundle_file(
     text: &str,
     trusted_authors: &[PublicKey],

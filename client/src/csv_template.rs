@@ -14,9 +14,6 @@ use serde_json::{Map, Value, json};
 
 use crate::identifier::{location_digital_link, lot_digital_link};
 
-/// The JSON-LD context every generated document declares (the ratified EPCIS 2.0.0 context).
-const EPCIS_CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
-
 /// One column of the template. Header names are matched case-insensitively, in any order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Column {
@@ -319,13 +316,7 @@ pub fn parse_template(
     let creation_date = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned());
-    let document = json!({
-        "@context": [EPCIS_CONTEXT],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": creation_date,
-        "epcisBody": {"eventList": events},
-    });
+    let document = lotline_ledger::epcis::document_envelope(&creation_date, events);
     Ok(Template { document, event_lines })
 }
 

@@ -1,57 +1,34 @@
-//! What a user may type to name a lot or an item (a GS1 Digital Link on any host, an EPC URN,
-//! or `GTIN/LOT`) turned into the constrained canonical Digital Link the node and the answers
-//! use (`https://id.gs1.org/01/<gtin14>/10/<lot>`).
+//! Identifiers a user types, as the CLI takes them: trace subjects refused with the CLI's own
+//! wording, and the GTIN, lot and GLN cells of the CSV capture template.
 //!
-//! Owns only the `GTIN/LOT` shorthand and the wording of the refusal. Deliberately does not own
-//! GS1 syntax: check digits, AI character sets and URN conversion are `lotline_ledger::gs1`'s.
+//! Owns only that wording and the template's cell forms (a bare 13-digit GLN). Deliberately
+//! does not own what a subject is (`lotline_ledger::trace::Subject::parse`, which the node
+//! calls too) nor GS1 syntax: check digits, AI character sets, link escaping and URN
+//! conversion are `lotline_ledger::gs1`'s.
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use lotline_ledger::trace::Subject;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::Error;
 
-/// Characters percent-encoded in a Digital Link path value: everything except the RFC 3986
-/// unreserved set, as the Digital Link standard requires.
+/// Characters percent-encoded in a URN component the template writes (a business
+/// transaction number): everything except the RFC 3986 unreserved set.
 pub(crate) const DIGITAL_LINK_PATH_VALUE: &AsciiSet =
     &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
-/// The canonical Digital Link of a lot or item identifier typed by a user.
-///
-/// Accepts a Digital Link on any host, an EPC URN (`urn:epc:class:lgtin:…`,
-/// `urn:epc:id:sgtin:…`, `urn:epc:id:sscc:…`) or `GTIN/LOT` (GTIN-8, -12, -13 or -14).
+/// The canonical Digital Link of a lot, item or pallet typed by a user, by the ledger's rule
+/// ([`Subject::parse`]: a Digital Link on any host, an EPC URN, `GTIN/LOT`, `GTIN LOT` or
+/// `(01)GTIN(10)LOT`); a refusal names the input and says what to give instead.
 pub fn canonical_subject(input: &str) -> Result<String, Error> {
-    let trimmed_input = input.trim();
-    let refuse =
-        |reason: &str| Error::BadIdentifier { input: input.to_owned(), reason: reason.to_owned() };
-    if trimmed_input.is_empty() {
-        return Err(refuse("it is empty"));
-    }
-    let looks_like_uri = trimmed_input.contains("://") || trimmed_input.starts_with("urn:");
-    let digital_link = if looks_like_uri {
-        // Canonicalisation tolerates wrong check digits (the EPCIS hash must); a user's input
-        // gets the strict rules first.
-        if !trimmed_input.starts_with("urn:") {
-            lotline_ledger::gs1::parse_digital_link(trimmed_input)
-                .map_err(|error| refuse(&error.to_string()))?;
-        }
-        trimmed_input.to_owned()
-    } else {
-        let (gtin, lot) = trimmed_input
-            .split_once('/')
-            .ok_or_else(|| refuse("a GTIN alone names a product, not a lot; add /LOT"))?;
-        lot_digital_link(gtin, lot).map_err(|reason| refuse(&reason))?
-    };
-    lotline_ledger::gs1::canonical_digital_link(&digital_link).ok_or_else(|| {
-        refuse(if looks_like_uri {
-            "not a valid GS1 Digital Link or EPC URN of a GS1 key"
-        } else {
-            "the GTIN check digit or the lot characters are not valid"
-        })
+    Subject::parse(input).map(|subject| subject.link().to_owned()).map_err(|error| {
+        Error::BadIdentifier { input: input.to_owned(), reason: error.to_string() }
     })
 }
 
-/// The Digital Link `https://id.gs1.org/01/<gtin14>/10/<lot>` of a GTIN (8, 12, 13 or 14
-/// digits with a valid check digit, left-padded to 14) and a lot (its characters are checked
-/// by the GS1 parser the caller hands the result to).
+/// The Digital Link `https://id.gs1.org/01/<gtin14>/10/<lot>` of a template row's GTIN cell
+/// (8, 12, 13 or 14 digits with a valid check digit, left-padded to 14) and lot cell (its
+/// characters are checked by the GS1 parser the caller hands the result to, so each cell's
+/// error names its own column).
 pub fn lot_digital_link(gtin: &str, lot: &str) -> Result<String, String> {
     let gtin = gtin.trim();
     let is_gtin_length = matches!(gtin.len(), 8 | 12 | 13 | 14);
@@ -64,8 +41,7 @@ pub fn lot_digital_link(gtin: &str, lot: &str) -> Result<String, String> {
     if lot.is_empty() {
         return Err("the lot is empty".to_owned());
     }
-    let encoded_lot = utf8_percent_encode(lot, DIGITAL_LINK_PATH_VALUE);
-    Ok(format!("https://id.gs1.org/01/{padded_gtin}/10/{encoded_lot}"))
+    Ok(lotline_ledger::gs1::lot_link(&padded_gtin, lot))
 }
 
 /// The Digital Link `https://id.gs1.org/414/<gln>` of a 13-digit GLN, or the canonical form of
@@ -98,6 +74,15 @@ mod tests {
         assert!(lot_digital_link("0950600013435x", "LOT").is_err());
         assert!(lot_digital_link("09506000134352", "").is_err());
         assert!(lot_digital_link("09506000134353", "LOT").is_err(), "wrong check digit");
+    }
+
+    #[test]
+    fn a_lot_cell_keeps_every_gs1_character_through_the_link() {
+        let link = lot_digital_link("9506000134352", "A'B;C=D").unwrap();
+        assert_eq!(
+            lotline_ledger::gs1::parse_digital_link(&link).unwrap().qualifiers[0].value,
+            "A'B;C=D"
+        );
     }
 
     #[test]

@@ -1,11 +1,15 @@
-//! Human output: plain aligned text tables for the terminal, and the one JSON printer every
-//! `--json` flag goes through.
+//! Human output: plain aligned text tables for the terminal, the one JSON printer every
+//! `--json` flag goes through, and the `--json` form of a handoff (`consignees`).
 //!
 //! Owns layout only. Deliberately does not decide what goes into a table: each command does.
+//! Nor does it own the answer types: they are the ledger's, shown here as the CLI's contract
+//! words them.
 
 use std::fmt::Write as _;
 
+use lotline_ledger::trace::Handoff;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// A text table: a header row and data rows, columns padded to their widest cell.
 #[derive(Debug, Clone, Default)]
@@ -79,6 +83,47 @@ pub fn quantity_cell(quantity: Option<f64>, uom: Option<&str>) -> String {
     }
 }
 
+/// A handoff's date for a table: when it was received, else when it was shipped.
+pub fn handoff_date(handoff: &Handoff) -> Option<&str> {
+    handoff.received_at.as_deref().or(handoff.shipped_at.as_deref())
+}
+
+/// Fields of a consignee that `--json` writes first, and only when known.
+const CONSIGNEE_LEADING_FIELDS: [&str; 5] = ["party", "location", "quantity", "uom", "lot"];
+
+/// A handoff as one item of `consignees` in `trace --json`, `recall … --json` (an API
+/// boundary that external tests read): `party`, `location`, `quantity`, `uom` and `lot` first
+/// and only when known, then every other field of the handoff in the node's order (nulls
+/// kept).
+pub fn consignee_json(handoff: &Handoff) -> Value {
+    let Ok(Value::Object(fields)) = serde_json::to_value(handoff) else { return Value::Null };
+    let mut leading: [Option<Value>; CONSIGNEE_LEADING_FIELDS.len()] = Default::default();
+    let mut rest = Map::new();
+    for (name, value) in fields {
+        match CONSIGNEE_LEADING_FIELDS.iter().position(|leading_name| *leading_name == name) {
+            Some(position) => leading[position] = Some(value).filter(|value| !value.is_null()),
+            None => {
+                rest.insert(name, value);
+            }
+        }
+    }
+    let mut consignee = Map::new();
+    for (name, value) in CONSIGNEE_LEADING_FIELDS.iter().zip(leading) {
+        if let Some(value) = value {
+            consignee.insert((*name).to_owned(), value);
+        }
+    }
+    consignee.extend(rest);
+    Value::Object(consignee)
+}
+
+/// [`consignee_json`] of each handoff, in order.
+pub fn consignees_json<'handoff>(
+    handoffs: impl IntoIterator<Item = &'handoff Handoff>,
+) -> Vec<Value> {
+    handoffs.into_iter().map(consignee_json).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +145,37 @@ mod tests {
         assert_eq!(quantity_cell(Some(120.0), Some("KGM")), "120 KGM");
         assert_eq!(quantity_cell(Some(2.5), None), "2.5");
         assert_eq!(quantity_cell(None, Some("KGM")), "");
+    }
+
+    #[test]
+    fn a_consignee_leads_with_what_is_known_then_the_rest_as_sent() {
+        let handoff = Handoff {
+            lot: "https://id.gs1.org/01/09506000134352/10/A".into(),
+            location: Some("https://id.gs1.org/414/4012345000115".into()),
+            quantity: Some(10.0),
+            shipped_at: Some("2026-03-03T16:30:00Z".into()),
+            ..Handoff::default()
+        };
+        let json = consignee_json(&handoff);
+        let names: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "location",
+                "quantity",
+                "lot",
+                "shipped_by",
+                "shipped_at",
+                "ship_from",
+                "received_by",
+                "received_at",
+                "documents",
+                "shipping_event",
+                "receiving_event"
+            ]
+        );
+        assert_eq!(json["quantity"], 10.0);
+        assert!(json["received_at"].is_null());
+        assert_eq!(handoff_date(&handoff), Some("2026-03-03T16:30:00Z"));
     }
 }

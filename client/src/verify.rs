@@ -3,9 +3,12 @@
 //! per a [`Policy`], event hash ids recomputed from the signed event bytes, and the consistency
 //! of an answer (trace, recall scope) with the entries it claims to rest on.
 //!
-//! Owns the client-side policy and the cross-checks between an answer's claims and its
-//! evidence. Deliberately does not own any cryptography or proof format: signatures, Merkle
-//! proofs and checkpoint notes are `lotline_ledger::{feed, proof, checkpoint}`, called here.
+//! Owns the client-side policy, the cross-checks between an answer's claims and its
+//! evidence, and which shapes a proof file may take. Deliberately does not own any
+//! cryptography, proof format or reading rule: signatures, Merkle proofs, checkpoint notes and
+//! evidence are `lotline_ledger::{feed, proof, checkpoint}`'s, stored events are read with
+//! `lotline_ledger::epcis::decode_stored_event` and the lots an event names are
+//! `lotline_ledger::trace::facts::Facts::lots`, the rule the index builds the lot graph by.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,11 +16,12 @@ use lotline_ledger::checkpoint::VerifierKey;
 use lotline_ledger::epcis;
 use lotline_ledger::feed::VerifiedEntry;
 use lotline_ledger::identity::PublicKey;
-use lotline_ledger::proof::{self, ProofBundle, WitnessPolicy};
-use lotline_ledger::records::{EventFormat, Payload};
+use lotline_ledger::proof::{self, Evidence, ProofBundle, WitnessPolicy};
+use lotline_ledger::records::Payload;
+use lotline_ledger::trace::facts::Facts;
+use lotline_ledger::trace::{Text, TraceAnswer};
+use serde::Deserialize as _;
 use serde_json::Value;
-
-use crate::api::TraceAnswer;
 
 /// Which authors and witnesses the client trusts, and how many witnesses must cosign each
 /// checkpoint before an inclusion proof against it is accepted.
@@ -166,25 +170,23 @@ impl VerifiedEvidence {
     }
 }
 
-/// The proof bundles inside an `evidence` value: one bundle object, a list of them, or an
-/// object with a `bundles` list.
+/// The proof bundles in a proof file's evidence value: the node's [`Evidence`]
+/// (`{"bundles": […], "unproven": […]}`, which `lotline proof` saves), one [`ProofBundle`] in
+/// the ledger's JSON form ([`ProofBundle::to_json`]), or a list of bundles; `null` holds none.
+/// Answers from a node are read as [`Evidence`] directly; only files come in several shapes.
 pub fn bundles_of(evidence: &Value) -> Result<Vec<ProofBundle>, VerifyError> {
-    let bundle_values: Vec<&Value> = match evidence {
-        Value::Null => Vec::new(),
-        Value::Array(items) => items.iter().collect(),
-        Value::Object(object) => match object.get("bundles") {
-            Some(Value::Array(items)) => items.iter().collect(),
-            _ => vec![evidence],
-        },
-        _ => return Err(VerifyError::MalformedEvidence("expected an object or a list".into())),
-    };
-    bundle_values
-        .into_iter()
-        .map(|bundle_value| {
-            serde_json::from_value::<ProofBundle>(bundle_value.clone())
-                .map_err(|error| VerifyError::MalformedEvidence(error.to_string()))
-        })
-        .collect()
+    let malformed = |error: serde_json::Error| VerifyError::MalformedEvidence(error.to_string());
+    match evidence {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(_) => Vec::<ProofBundle>::deserialize(evidence).map_err(malformed),
+        Value::Object(object) if object.contains_key("bundles") => {
+            Evidence::deserialize(evidence).map(|evidence| evidence.bundles).map_err(malformed)
+        }
+        Value::Object(_) => {
+            ProofBundle::deserialize(evidence).map(|bundle| vec![bundle]).map_err(malformed)
+        }
+        _ => Err(VerifyError::MalformedEvidence("expected an object or a list".into())),
+    }
 }
 
 /// Verifies proof bundles: each checkpoint signed by a trusted author and cosigned per the
@@ -247,25 +249,17 @@ fn check_links(evidence: &VerifiedEvidence) -> Result<(), VerifyError> {
     Ok(())
 }
 
-/// The EPCIS event a verified entry carries, re-hashed; `None` for other payloads or when the
-/// event body is withheld.
+/// The EPCIS event a verified entry carries, read back as the node reads it
+/// ([`epcis::decode_stored_event`]) and re-hashed; `None` for other payloads or when the event
+/// body is withheld.
 fn carried_event(entry: &VerifiedEntry) -> Result<Option<(String, epcis::Event)>, VerifyError> {
     let Some(Payload::Epcis(capture)) = entry.payload() else { return Ok(None) };
-    let bad_event = |reason: String| VerifyError::BadEvent {
-        author: entry.author().to_hex(),
-        sequence: entry.sequence(),
-        reason,
-    };
-    let event = match capture.format {
-        EventFormat::JsonLd => {
-            let event_json: Value = serde_json::from_slice(&capture.original)
-                .map_err(|error| bad_event(error.to_string()))?;
-            epcis::parse_event_json(&event_json, &[])
-                .map_err(|error| bad_event(error.to_string()))?
-        }
-        EventFormat::Xml => epcis::xml::parse_event(&capture.original)
-            .map_err(|error| bad_event(error.to_string()))?,
-    };
+    let event =
+        epcis::decode_stored_event(&capture.original).map_err(|error| VerifyError::BadEvent {
+            author: entry.author().to_hex(),
+            sequence: entry.sequence(),
+            reason: error.to_string(),
+        })?;
     let computed = epcis::event_hash_id(&event);
     if computed != capture.event_id {
         return Err(VerifyError::EventHashMismatch { claimed: capture.event_id.clone(), computed });
@@ -273,70 +267,52 @@ fn carried_event(entry: &VerifiedEntry) -> Result<Option<(String, epcis::Event)>
     Ok(Some((computed, event)))
 }
 
-/// Every lot (canonical Digital Link) an event mentions, in any what-dimension field.
-pub fn lots_of_event(event: &epcis::Event) -> BTreeSet<String> {
-    let quantity_classes = event
-        .quantity_list
-        .iter()
-        .chain(&event.child_quantity_list)
-        .chain(&event.input_quantity_list)
-        .chain(&event.output_quantity_list)
-        .map(|element| element.epc_class.as_str());
-    let instances =
-        [&event.epc_list, &event.child_epcs, &event.input_epc_list, &event.output_epc_list]
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(String::as_str);
-    quantity_classes
-        .chain(instances)
-        .chain(event.parent_id.as_deref())
-        .filter_map(|identifier| match lotline_ledger::gs1::classify(identifier)? {
-            identifier @ lotline_ledger::gs1::Identifier::Lot { .. } => {
-                Some(identifier.to_canonical_link())
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 /// Cross-checks a trace or recall answer against verified evidence: every event it names is
-/// carried by a proven entry, every entry it names is proven, and every lot it lists appears
-/// in a proven event. Returns every problem found (empty = the answer is backed).
-pub fn check_answer(answer: &TraceAnswer, evidence: &VerifiedEvidence) -> Vec<VerifyError> {
+/// carried by a proven entry, every entry it names is proven, and every lot it lists is named
+/// by a proven event (by the index's rule, [`Facts::lots`]), except the subjects themselves:
+/// `subject` is the trace's, when it has one. Returns every problem found (empty = the answer
+/// is backed).
+pub fn check_answer(
+    answer: &TraceAnswer,
+    subject: Option<&str>,
+    evidence: &VerifiedEvidence,
+) -> Vec<VerifyError> {
     let mut problems = Vec::new();
     let proven_event_ids: BTreeSet<String> =
         evidence.entries.values().filter_map(VerifiedEntry::event_id).collect();
     for event_hash_id in &answer.events {
-        if !proven_event_ids.contains(event_hash_id) {
-            problems.push(VerifyError::UnbackedEvent(event_hash_id.clone()));
+        let event_hash_id = event_hash_id.to_text();
+        if !proven_event_ids.contains(&event_hash_id) {
+            problems.push(VerifyError::UnbackedEvent(event_hash_id));
         }
     }
-    for entry_reference in &answer.entries {
-        let key = (entry_reference.author.to_ascii_lowercase(), entry_reference.sequence);
-        let matches = evidence.entries.get(&key).is_some_and(|entry| {
-            entry.entry_hash().to_hex() == entry_reference.entry_hash.to_ascii_lowercase()
-        });
+    for entry_reference in answer.entries.iter().map(|reference| &reference.entry) {
+        let key = (entry_reference.author.to_hex(), entry_reference.sequence);
+        let matches = evidence
+            .entries
+            .get(&key)
+            .is_some_and(|entry| entry.entry_hash() == entry_reference.entry_hash);
         if !matches {
             problems.push(VerifyError::UnbackedEntry {
-                author: entry_reference.author.clone(),
+                author: entry_reference.author.to_hex(),
                 sequence: entry_reference.sequence,
             });
         }
     }
-    let proven_lots: BTreeSet<String> = evidence.events.values().flat_map(lots_of_event).collect();
+    let proven_lots: BTreeSet<Text> =
+        evidence.events.values().flat_map(|event| Facts::from_event(event).lots()).collect();
     // The subjects themselves are listed even when no event mentions them (an unknown lot);
     // only lots the walk claims to have reached need a proven event.
     let subjects: BTreeSet<&str> =
-        answer.subjects.iter().map(String::as_str).chain(answer.subject.as_str()).collect();
+        answer.subjects.iter().map(String::as_str).chain(subject).collect();
     for lot in &answer.lots {
         let canonical_lot =
-            lotline_ledger::gs1::canonical_digital_link(lot).unwrap_or_else(|| lot.clone());
-        if subjects.contains(lot.as_str()) || subjects.contains(canonical_lot.as_str()) {
+            lotline_ledger::gs1::canonical_digital_link(lot).unwrap_or_else(|| lot.to_string());
+        if subjects.contains(&**lot) || subjects.contains(canonical_lot.as_str()) {
             continue;
         }
-        if !proven_lots.contains(&canonical_lot) {
-            problems.push(VerifyError::UnbackedLot(lot.clone()));
+        if !proven_lots.contains(canonical_lot.as_str()) {
+            problems.push(VerifyError::UnbackedLot(lot.to_string()));
         }
     }
     if !answer.events.is_empty() && evidence.entries.is_empty() {
@@ -351,7 +327,7 @@ mod tests {
     use lotline_ledger::feed::FeedWriter;
     use lotline_ledger::identity::Keypair;
     use lotline_ledger::merkle::Tree;
-    use lotline_ledger::records::EpcisCapture;
+    use lotline_ledger::records::{EpcisCapture, EventFormat};
     use serde_json::json;
 
     use super::*;
@@ -376,13 +352,20 @@ mod tests {
 
     /// A signed two-entry feed, its checkpoint, and a bundle proving both entries.
     fn signed_bundle() -> (Keypair, ProofBundle, Vec<String>) {
+        let events = [(LOT_A, "2026-03-01T08:00:00Z"), (LOT_B, "2026-03-02T08:00:00Z")]
+            .map(|(lot, time)| event_bytes(lot, time));
+        bundle_of(&events)
+    }
+
+    /// A signed feed of `events` (JSON-LD bytes and hash ids), its checkpoint, and a bundle
+    /// proving every entry.
+    fn bundle_of(events: &[(Vec<u8>, String)]) -> (Keypair, ProofBundle, Vec<String>) {
         let keypair = Keypair::from_seed([7; 32]);
         let mut writer = FeedWriter::new(Keypair::from_seed([7; 32]), None);
         let mut tree = Tree::new();
         let mut entries = Vec::new();
         let mut event_ids = Vec::new();
-        for (lot, time) in [(LOT_A, "2026-03-01T08:00:00Z"), (LOT_B, "2026-03-02T08:00:00Z")] {
-            let (original, event_id) = event_bytes(lot, time);
+        for (original, event_id) in events.iter().cloned() {
             let payload = Payload::Epcis(EpcisCapture {
                 event_id: event_id.clone(),
                 format: EventFormat::JsonLd,
@@ -403,6 +386,11 @@ mod tests {
         serde_json::from_value(json!({"lots": lots, "events": events})).unwrap()
     }
 
+    /// Checks `answer`, which traced from no subject of its own.
+    fn check(answer: &TraceAnswer, evidence: &VerifiedEvidence) -> Vec<VerifyError> {
+        check_answer(answer, None, evidence)
+    }
+
     #[test]
     fn a_genuine_bundle_verifies_and_backs_the_answer() {
         let (keypair, bundle, event_ids) = signed_bundle();
@@ -414,7 +402,7 @@ mod tests {
             sorted.sort();
             sorted
         });
-        assert!(check_answer(&answer(&event_ids, &[LOT_A, LOT_B]), &evidence).is_empty());
+        assert!(check(&answer(&event_ids, &[LOT_A, LOT_B]), &evidence).is_empty());
         let exported = evidence.events_json_ld();
         assert!(
             exported
@@ -485,7 +473,7 @@ mod tests {
             verify_bundles(&[bundle], &[keypair.public_key()], &WitnessPolicy::none()).unwrap();
         let invented_event = "ni:///sha-256;00?ver=CBV2.0".to_owned();
         let invented_lot = "https://id.gs1.org/01/09506000134352/10/ELSEWHERE";
-        let problems = check_answer(
+        let problems = check(
             &answer(&[event_ids[0].clone(), invented_event.clone()], &[LOT_A, invented_lot]),
             &evidence,
         );
@@ -497,12 +485,37 @@ mod tests {
             ]
         );
         let unknown_subject = "https://id.gs1.org/01/09506000134352/10/NEVERSEEN";
-        let mut subject_only = answer(&[], &[unknown_subject]);
-        subject_only.subject = json!(unknown_subject);
-        assert!(check_answer(&subject_only, &evidence).is_empty(), "a subject needs no event");
+        let subject_only = answer(&[], &[unknown_subject]);
+        assert!(
+            check_answer(&subject_only, Some(unknown_subject), &evidence).is_empty(),
+            "a subject needs no event"
+        );
         let empty = VerifiedEvidence::default();
-        let problems = check_answer(&answer(&event_ids, &[]), &empty);
+        let problems = check(&answer(&event_ids, &[]), &empty);
         assert_eq!(problems[0], VerifyError::MissingEvidence(2));
+    }
+
+    #[test]
+    fn a_lot_is_backed_by_an_event_commissioning_items_into_it() {
+        // Items commissioned with an ILMD lot number join that lot in the index, so a trace
+        // reaches the lot through them; the event that says so backs it.
+        let event_json = json!({
+            "type": "ObjectEvent",
+            "eventTime": "2026-03-01T08:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "epcList": ["https://id.gs1.org/01/09506000134352/21/S1"],
+            "action": "ADD",
+            "bizStep": "commissioning",
+            "ilmd": {"cbvmda:lotNumber": "LOTC"},
+        });
+        let event = epcis::parse_event_json(&event_json, &[]).unwrap();
+        let event_id = epcis::event_hash_id(&event);
+        let (keypair, bundle, _) =
+            bundle_of(&[(serde_json::to_vec(&event_json).unwrap(), event_id.clone())]);
+        let evidence =
+            verify_bundles(&[bundle], &[keypair.public_key()], &WitnessPolicy::none()).unwrap();
+        let lot_c = "https://id.gs1.org/01/09506000134352/10/LOTC";
+        assert!(check(&answer(&[event_id], &[lot_c]), &evidence).is_empty());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use lotline_client::fsma204::{self, Window};
 use lotline_client::identifier::canonical_subject;
 use lotline_client::verify::VerifiedEvidence;
 use lotline_client::{Client, ExitStatus};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::events::QueryArgs;
 use super::recall::{find_notice, notice_scope};
@@ -180,13 +180,7 @@ fn epcis_export(client: &Client, arguments: &EpcisExportArgs) -> Result<ExitStat
     let creation_date = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let document = json!({
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": creation_date,
-        "epcisBody": {"eventList": events},
-    });
+    let document = lotline_ledger::epcis::document_envelope(&creation_date, events);
     let text = serde_json::to_string_pretty(&document)?;
     match &arguments.out {
         Some(path) => {

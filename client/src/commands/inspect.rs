@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use lotline_client::api::Consignee;
 use lotline_client::client::Direction;
 use lotline_client::identifier::canonical_subject;
-use lotline_client::render::{Table, print_json, quantity_cell};
+use lotline_client::render::{Table, handoff_date, print_json, quantity_cell};
 use lotline_client::{Client, ExitStatus};
+use lotline_ledger::trace::Handoff;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
@@ -192,26 +192,29 @@ pub fn run_supervision(context: &Context) -> Result<ExitStatus> {
             .collect();
         for member in &roster.members {
             let Some(gln) = &member.gln else { continue };
-            let received_by_member = |consignee: &&Consignee| {
+            let received_by_member = |consignee: &&Handoff| {
                 [&consignee.party, &consignee.location]
                     .into_iter()
                     .flatten()
                     .any(|identifier| identifier.contains(gln.as_str()))
             };
-            let member_consignees: Vec<&Consignee> =
-                scope.answer.consignees.iter().filter(received_by_member).collect();
+            let member_consignees: Vec<&Handoff> = scope
+                .answer()
+                .consignees
+                .iter()
+                .map(AsRef::as_ref)
+                .filter(received_by_member)
+                .collect();
             if member_consignees.is_empty() {
                 continue;
             }
             if !acknowledging_authors.contains(&member.public_key.to_ascii_lowercase()) {
                 // The evidence: the notice, and the handoffs that make the member a holder.
-                let handoff_events: BTreeSet<&str> = member_consignees
+                let handoff_events: BTreeSet<String> = member_consignees
                     .iter()
-                    .flat_map(|consignee| {
-                        ["shipping_event", "receiving_event"]
-                            .into_iter()
-                            .filter_map(|field| consignee.extra.get(field).and_then(Value::as_str))
-                    })
+                    .flat_map(|consignee| [&consignee.shipping_event, &consignee.receiving_event])
+                    .flatten()
+                    .map(|event| event.to_text())
                     .collect();
                 findings.entry(member.name.clone()).or_default().push(json!({
                     "finding": "unacknowledged recall",
@@ -221,18 +224,16 @@ pub fn run_supervision(context: &Context) -> Result<ExitStatus> {
             }
             // A shipment to the member that no receiving event confirms.
             for consignee in member_consignees {
-                let shipping_event = consignee.extra.get("shipping_event").and_then(Value::as_str);
-                let receiving_event =
-                    consignee.extra.get("receiving_event").and_then(Value::as_str);
-                if let (Some(shipping_event), None) = (shipping_event, receiving_event) {
+                let shipping_event = consignee.shipping_event.as_ref().map(|event| event.to_text());
+                if let (Some(shipping_event), None) = (shipping_event, &consignee.receiving_event) {
                     findings.entry(member.name.clone()).or_default().push(json!({
                         "finding": "unconfirmed handoff",
                         "lot": consignee.lot,
                         "detail": format!(
                             "no receipt recorded for {} of {} shipped{}",
                             quantity_cell(consignee.quantity, consignee.uom.as_deref()),
-                            consignee.lot.as_deref().unwrap_or("a recalled lot"),
-                            consignee.best_date().map(|date| format!(" on {date}")).unwrap_or_default()
+                            consignee.lot,
+                            handoff_date(consignee).map(|date| format!(" on {date}")).unwrap_or_default()
                         ),
                         "evidence": {"shipping_event": shipping_event, "recall": recall_id},
                     }));

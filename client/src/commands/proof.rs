@@ -1,8 +1,8 @@
 //! `lotline proof ID` (fetch, verify and save a self-contained proof bundle for an event or a
 //! trace) and `lotline verify BUNDLE` (check one offline, with no node).
 //!
-//! Owns the proof file layout: `{"subject", "events", "evidence": [ProofBundle…]}` for traces,
-//! the node's bundle as sent for single events. Deliberately does not own the bundle format
+//! Owns the proof file layout: `{"subject", "direction", "events", "evidence"}` for traces,
+//! the node's evidence (`lotline_ledger::proof::Evidence`) as sent for single events. Deliberately does not own the bundle format
 //! (`lotline_ledger::proof`) nor its verification (`lotline_client::verify`).
 
 use std::path::PathBuf;
@@ -52,8 +52,8 @@ pub struct VerifyArgs {
 pub fn run_proof(arguments: &ProofArgs, context: &Context) -> Result<ExitStatus> {
     let client = context.client()?;
     let (proof_file, evidence) = if arguments.id.starts_with("ni:///") {
-        let (bundle_value, evidence) = client.event_proof(&arguments.id)?;
-        (bundle_value, evidence)
+        let (sent_evidence, evidence) = client.event_proof(&arguments.id)?;
+        (serde_json::to_value(&sent_evidence)?, evidence)
     } else {
         let subject = canonical_subject(&arguments.id)?;
         let direction = match arguments.trace {
@@ -67,8 +67,8 @@ pub fn run_proof(arguments: &ProofArgs, context: &Context) -> Result<ExitStatus>
         let proof_file = json!({
             "subject": subject,
             "direction": direction.name(),
-            "events": checked_answer.answer.events,
-            "evidence": checked_answer.answer.evidence,
+            "events": checked_answer.answer().events,
+            "evidence": checked_answer.reply.evidence(),
         });
         (proof_file, checked_answer.evidence)
     };

@@ -7,14 +7,16 @@
 //! not own the scope computation (the node's trace module) nor record signing (the node).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
-use lotline_client::api::{Consignee, RecordItem};
+use lotline_client::api::RecordItem;
 use lotline_client::client::CheckedAnswer;
 use lotline_client::identifier::{canonical_subject, location_digital_link};
-use lotline_client::render::{Table, print_json, quantity_cell};
+use lotline_client::render::{Table, consignees_json, print_json, quantity_cell};
 use lotline_client::{Client, ExitStatus};
+use lotline_ledger::trace::Handoff;
 use serde_json::{Value, json};
 
 use super::trace::{answer_json, print_checked_answer};
@@ -168,15 +170,20 @@ fn issue(client: &Client, arguments: &IssueArgs, context: &Context) -> Result<Ex
         .filter_map(Value::as_str)
         .map(str::to_owned)
         .collect();
+    let scoped_lots = &scope.answer().lots;
     for named_lot in &named_lots {
-        if !scope.answer.lots.contains(named_lot) {
+        if !scoped_lots.iter().any(|lot| **lot == **named_lot) {
             eprintln!(
                 "warning: nothing is recorded about {named_lot} on the node at {}; the recall names it anyway",
                 client.node_url()
             );
         }
     }
-    let recalled_lots: BTreeSet<&String> = named_lots.iter().chain(&scope.answer.lots).collect();
+    let recalled_lots: BTreeSet<&str> = named_lots
+        .iter()
+        .map(String::as_str)
+        .chain(scoped_lots.iter().map(AsRef::as_ref))
+        .collect();
     if recalled_lots.is_empty() {
         return Err(InvalidInput(format!(
             "nothing recorded on the node at {} matches this hazard, so no recall was issued (check the GLN or GTIN and the --from/--to window)",
@@ -212,7 +219,7 @@ fn issue(client: &Client, arguments: &IssueArgs, context: &Context) -> Result<Ex
         arguments.class.name(),
         receipt.entry_hash,
         recalled_lots.len(),
-        scope.answer.consignees.len()
+        scope.answer().consignees.len()
     );
     print_checked_answer(&scope, &format!("recall {recall_id} scope"), None, false)
 }
@@ -244,11 +251,12 @@ pub fn notice_scope(client: &Client, notice: &RecordItem) -> Result<CheckedAnswe
 /// The consignees that have not acknowledged: those whose party or location GLN belongs to no
 /// organisation that signed an acknowledgement of this recall.
 fn outstanding_consignees<'answer>(
-    consignees: &'answer [Consignee],
+    consignees: &'answer [Arc<Handoff>],
     acknowledging_glns: &[String],
-) -> Vec<&'answer Consignee> {
+) -> Vec<&'answer Handoff> {
     consignees
         .iter()
+        .map(AsRef::as_ref)
         .filter(|consignee| {
             let identifiers = [consignee.party.as_deref(), consignee.location.as_deref()];
             !identifiers.into_iter().flatten().any(|identifier| {
@@ -284,7 +292,7 @@ fn status(client: &Client, recall: &str, context: &Context) -> Result<ExitStatus
                 .and_then(|member| member.gln.clone())
         })
         .collect();
-    let outstanding = outstanding_consignees(&scope.answer.consignees, &acknowledging_glns);
+    let outstanding = outstanding_consignees(&scope.answer().consignees, &acknowledging_glns);
     let member_name = |author: &str| {
         roster
             .members
@@ -309,7 +317,7 @@ fn status(client: &Client, recall: &str, context: &Context) -> Result<ExitStatus
             })
             .collect();
         json["acknowledgements"] = json!(acknowledgement_json);
-        json["outstanding"] = json!(outstanding);
+        json["outstanding"] = json!(consignees_json(outstanding.iter().copied()));
         print_json(&json)?;
     } else {
         println!(
@@ -329,8 +337,8 @@ fn status(client: &Client, recall: &str, context: &Context) -> Result<ExitStatus
         let mut outstanding_table = Table::new(["outstanding: party", "location", "quantity"]);
         for consignee in &outstanding {
             outstanding_table.push([
-                consignee.party.clone().unwrap_or_default(),
-                consignee.location.clone().unwrap_or_default(),
+                consignee.party.as_deref().unwrap_or_default().to_owned(),
+                consignee.location.as_deref().unwrap_or_default().to_owned(),
                 quantity_cell(consignee.quantity, consignee.uom.as_deref()),
             ]);
         }
@@ -380,15 +388,15 @@ mod tests {
     #[test]
     fn consignees_of_acknowledging_organisations_are_not_outstanding() {
         let consignees = vec![
-            Consignee {
-                location: Some("https://id.gs1.org/414/4012345000115".to_owned()),
+            Arc::new(Handoff {
+                location: Some("https://id.gs1.org/414/4012345000115".into()),
                 quantity: Some(10.0),
-                ..Consignee::default()
-            },
-            Consignee {
-                party: Some("https://id.gs1.org/417/0614141000005".to_owned()),
-                ..Consignee::default()
-            },
+                ..Handoff::default()
+            }),
+            Arc::new(Handoff {
+                party: Some("https://id.gs1.org/417/0614141000005".into()),
+                ..Handoff::default()
+            }),
         ];
         let outstanding = outstanding_consignees(&consignees, &["4012345000115".to_owned()]);
         assert_eq!(outstanding.len(), 1);

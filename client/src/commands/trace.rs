@@ -10,9 +10,9 @@ use anyhow::Result;
 use clap::Subcommand;
 use lotline_client::client::{CheckedAnswer, Direction};
 use lotline_client::identifier::canonical_subject;
-use lotline_client::render::{Table, print_json, quantity_cell};
+use lotline_client::render::{Table, consignees_json, handoff_date, print_json, quantity_cell};
 use lotline_client::{Client, ExitStatus};
-use lotline_ledger::trace::answer::Warning;
+use lotline_ledger::trace::{Holder, Position, Text, Warning};
 use serde_json::{Value, json};
 
 use super::Context;
@@ -41,7 +41,7 @@ pub fn run(command: &TraceCommand, context: &Context) -> Result<ExitStatus> {
     let subject = canonical_subject(id)?;
     let client = context.client()?;
     let checked_answer = client.trace(direction, &subject)?;
-    let inspections = lot_inspections(&client, &checked_answer.answer.lots)?;
+    let inspections = lot_inspections(&client, &checked_answer.answer().lots)?;
     let heading = format!("trace {} {subject}", direction.name());
     let status = if context.json {
         let mut json = answer_json(&checked_answer, Some(direction));
@@ -68,76 +68,62 @@ pub fn run(command: &TraceCommand, context: &Context) -> Result<ExitStatus> {
 
 /// Whether the node knows nothing of `subject`: it warned so and relied on no event.
 fn is_unknown_subject(checked_answer: &CheckedAnswer, subject: &str) -> bool {
-    checked_answer.answer.events.is_empty()
-        && checked_answer.answer.warnings.iter().any(|warning| {
-            matches!(
-                serde_json::from_value::<Warning>(warning.clone()),
-                Ok(Warning::UnknownIdentifier { identifier }) if identifier == subject
-            )
+    let answer = checked_answer.answer();
+    answer.events.is_empty()
+        && answer.warnings.iter().any(|warning| {
+            matches!(warning, Warning::UnknownIdentifier { identifier } if identifier == subject)
         })
 }
 
-/// A position still in distribution (`{"lot", "holder": {"kind", …}, "quantity", "uom"}`) as
-/// one line of words; anything else is shown as it came.
-fn position_text(position: &Value) -> String {
-    let Some(lot) = position["lot"].as_str() else {
-        return position.as_str().map_or_else(|| position.to_string(), str::to_owned);
-    };
-    let holder = &position["holder"];
-    let holder_text = match holder["kind"].as_str() {
-        Some("organisation") => {
-            format!("organisation {}", holder["key"].as_str().unwrap_or("(unnamed)"))
-        }
-        Some("consignee") => {
-            let place = holder["party"].as_str().or_else(|| holder["location"].as_str());
+/// A position still in distribution as one line of words.
+fn position_text(position: &Position) -> String {
+    let holder_text = match &position.holder {
+        Holder::Organisation { key } => format!("organisation {key}"),
+        Holder::Consignee { party, location } => {
+            let place = party.as_deref().or(location.as_deref());
             format!("consignee {}", place.unwrap_or("(unnamed)"))
         }
-        _ => holder.to_string(),
     };
-    let quantity = quantity_cell(position["quantity"].as_f64(), position["uom"].as_str());
-    if quantity.is_empty() {
-        format!("{lot}  held by {holder_text}")
-    } else {
-        format!("{lot}  {quantity}  held by {holder_text}")
-    }
+    let quantity = quantity_cell(Some(position.quantity), position.uom.as_deref());
+    format!("{}  {quantity}  held by {holder_text}", position.lot)
 }
 
-/// A warning of the node's answer as one line of words (the node sends `{"kind": …}`
-/// objects; anything else is shown as it came).
-pub fn warning_text(warning: &Value) -> String {
-    match serde_json::from_value::<Warning>(warning.clone()) {
-        Ok(Warning::UnknownIdentifier { identifier }) => {
+/// A warning of the node's answer as one line of words.
+pub fn warning_text(warning: &Warning) -> String {
+    match warning {
+        Warning::UnknownIdentifier { identifier } => {
             format!("nothing is recorded about {identifier} on this node")
         }
-        Ok(Warning::Cycle { from, to, event }) => {
+        Warning::Cycle { from, to, event } => {
             format!("the lot graph loops from {from} back to {to} (transformation {event})")
         }
-        Ok(Warning::ReceivedTwice { lot, shipping_event, receiving_events }) => format!(
+        Warning::ReceivedTwice { lot, shipping_event, receiving_events } => format!(
             "a shipment of {lot} ({shipping_event}) was received {} times",
             receiving_events.len()
         ),
-        Ok(Warning::NestingTooDeep { logistic_unit }) => format!(
+        Warning::NestingTooDeep { logistic_unit } => format!(
             "{logistic_unit} is nested too deeply; what it holds beyond the limit is not listed"
         ),
-        Ok(Warning::NothingMatched { what }) => format!("nothing recorded matches {what}"),
-        Err(_) => warning.as_str().map_or_else(|| warning.to_string(), str::to_owned),
+        Warning::NothingMatched { what } => format!("nothing recorded matches {what}"),
     }
 }
 
 /// The JSON form of a checked answer: the external contract of `trace --json` (and the shape
 /// `recall status --json` extends).
 pub fn answer_json(checked_answer: &CheckedAnswer, direction: Option<Direction>) -> Value {
-    let answer = &checked_answer.answer;
+    let answer = checked_answer.answer();
     let lots: Vec<String> = answer
         .lots
         .iter()
-        .map(|lot| lotline_ledger::gs1::canonical_digital_link(lot).unwrap_or_else(|| lot.clone()))
+        .map(|lot| {
+            lotline_ledger::gs1::canonical_digital_link(lot).unwrap_or_else(|| lot.to_string())
+        })
         .collect();
     let problems: Vec<String> = checked_answer.problems.iter().map(ToString::to_string).collect();
     let mut json = json!({
-        "subject": answer.subject,
+        "subject": checked_answer.reply.subject(),
         "lots": lots,
-        "consignees": answer.consignees,
+        "consignees": consignees_json(answer.consignees.iter().map(AsRef::as_ref)),
         "events": answer.events,
         "verified": checked_answer.verified(),
         "problems": problems,
@@ -184,7 +170,7 @@ fn verdict_status(checked_answer: &CheckedAnswer) -> ExitStatus {
 /// The signed inspection results (`inspection_result` records) of any of `lots`: the public
 /// view of a lot shows what labs found. Each item says whether its own proof verified; a
 /// record whose proof fails makes the whole command fail (exit 7) in `Client::records`.
-fn lot_inspections(client: &Client, lots: &[String]) -> Result<Vec<Value>> {
+fn lot_inspections(client: &Client, lots: &[Text]) -> Result<Vec<Value>> {
     let canonical = |lot: &str| {
         lotline_ledger::gs1::canonical_digital_link(lot).unwrap_or_else(|| lot.to_owned())
     };
@@ -249,7 +235,7 @@ fn print_inspection_table(inspections: &[Value]) {
 }
 
 fn print_answer_tables(checked_answer: &CheckedAnswer, heading: &str) {
-    let answer = &checked_answer.answer;
+    let answer = checked_answer.answer();
     let evidence = &checked_answer.evidence;
     let verdict = if checked_answer.verified() {
         format!(
@@ -263,7 +249,7 @@ fn print_answer_tables(checked_answer: &CheckedAnswer, heading: &str) {
     println!("{heading}  ({verdict})\n");
     let mut lot_table = Table::new(["lot"]);
     for lot in &answer.lots {
-        lot_table.push([lot.clone()]);
+        lot_table.push([lot.to_string()]);
     }
     print!("{}", lot_table.render());
     if !answer.consignees.is_empty() {
@@ -271,11 +257,11 @@ fn print_answer_tables(checked_answer: &CheckedAnswer, heading: &str) {
         let mut consignee_table = Table::new(["party", "location", "quantity", "date", "lot"]);
         for consignee in &answer.consignees {
             consignee_table.push([
-                consignee.party.clone().unwrap_or_default(),
-                consignee.location.clone().unwrap_or_default(),
+                consignee.party.as_deref().unwrap_or_default().to_owned(),
+                consignee.location.as_deref().unwrap_or_default().to_owned(),
                 quantity_cell(consignee.quantity, consignee.uom.as_deref()),
-                consignee.best_date().unwrap_or_default().to_owned(),
-                consignee.lot.clone().unwrap_or_default(),
+                handoff_date(consignee).unwrap_or_default().to_owned(),
+                consignee.lot.to_string(),
             ]);
         }
         print!("{}", consignee_table.render());
