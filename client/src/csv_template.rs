@@ -14,6 +14,11 @@ use serde_json::{Map, Value, json};
 
 use crate::identifier::{location_digital_link, lot_digital_link};
 
+/// Characters percent-encoded in a business transaction number written into a CBV URN:
+/// everything except the RFC 3986 unreserved set.
+const URN_COMPONENT_ESCAPES: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 /// One column of the template. Header names are matched case-insensitively, in any order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Column {
@@ -602,8 +607,7 @@ fn business_transaction_uri(row: &Row, number: &str) -> String {
         .flatten()
         .find_map(|link| link.rsplit('/').next().filter(|gln| gln.len() == 13))
         .unwrap_or("0000000000000");
-    let encoded_number =
-        percent_encoding::utf8_percent_encode(number, crate::identifier::DIGITAL_LINK_PATH_VALUE);
+    let encoded_number = percent_encoding::utf8_percent_encode(number, URN_COMPONENT_ESCAPES);
     format!("urn:epcglobal:cbv:bt:{issuer_gln}:{encoded_number}")
 }
 

@@ -7,14 +7,8 @@
 //! conversion are `lotline_ledger::gs1`'s.
 
 use lotline_ledger::trace::Subject;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::Error;
-
-/// Characters percent-encoded in a URN component the template writes (a business
-/// transaction number): everything except the RFC 3986 unreserved set.
-pub(crate) const DIGITAL_LINK_PATH_VALUE: &AsciiSet =
-    &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// The canonical Digital Link of a lot, item or pallet typed by a user, by the ledger's rule
 /// ([`Subject::parse`]: a Digital Link on any host, an EPC URN, `GTIN/LOT`, `GTIN LOT` or
