@@ -111,7 +111,7 @@ impl NodeAccess {
 /// The roster entry (`name`, `gln`) of node `index`'s organisation.
 fn member_of(cluster: &Cluster, index: usize) -> (String, String) {
     let organisation = cluster.node(index).state.organisation_hex();
-    let roster = cluster.node(index).state.roster_json();
+    let roster = serde_json::to_value(cluster.node(index).state.roster()).expect("a roster");
     let member = roster["members"]
         .as_array()
         .into_iter()

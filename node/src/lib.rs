@@ -40,8 +40,8 @@ pub struct RunningNode {
     pub p2p_addresses: Vec<Multiaddr>,
     /// The organisation's public key (hex).
     pub organisation: String,
-    /// The shared state (tests read it directly).
-    pub state: Arc<state::State>,
+    /// The node's ledger, shared with its tasks (tests read it directly).
+    pub state: Arc<state::Ledger>,
     /// Tells every task to stop.
     shutdown: watch::Sender<bool>,
     /// The HTTP server and sync service tasks.
@@ -54,7 +54,7 @@ impl RunningNode {
     ///
     /// Returns once the store is released (a restart on the same directory can open it): work
     /// already handed to blocking threads (applying a fetched range) cannot be aborted and
-    /// holds the state until it finishes, so this waits for it, for at most
+    /// holds the ledger until it finishes, so this waits for it, for at most
     /// [`SHUTDOWN_GRACE`].
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
@@ -88,11 +88,11 @@ const SUMMARY_QUIET_ROUNDS: u32 = 2;
 /// are summarised a batch at a time on the blocking pool, stopping as soon as more entries are
 /// indexed. A recall then only assembles its lots' parts.
 async fn keep_recall_summaries(
-    state: Arc<state::State>,
+    ledger: Arc<state::Ledger>,
     quiet: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut indexed = state.subscribe_indexed();
+    let mut indexed = ledger.subscribe_indexed();
     loop {
         // Wait for quiet: no batch indexed for a while.
         loop {
@@ -104,7 +104,7 @@ async fn keep_recall_summaries(
             }
         }
         while !*shutdown.borrow() && !indexed.has_changed().unwrap_or(true) {
-            let worker = Arc::clone(&state);
+            let worker = Arc::clone(&ledger);
             match tokio::task::spawn_blocking(move || worker.summarise_missing()).await {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
@@ -126,7 +126,7 @@ pub async fn start(
     let http_address = http_listener.local_addr().context("http listener has no address")?;
     let opened = tokio::task::spawn_blocking({
         let config = config.clone();
-        move || state::State::open(&config)
+        move || state::Ledger::open(&config)
     })
     .await
     .context("start-up task failed")??;
@@ -139,13 +139,13 @@ pub async fn start(
     };
     let (network_handle, network_events) = network::spawn(network_config)?;
     let peer_id = network_handle.local_peer_id();
-    let state = Arc::new(opened.with_network(network_handle.clone()));
+    let ledger = Arc::new(opened.with_network(network_handle.clone()));
 
     let p2p_addresses = wait_for_listen_addresses(&network_handle, peer_id).await?;
     let (shutdown_sender, shutdown_receiver) = watch::channel(false);
 
     let sync_service = sync::Service::new(
-        Arc::clone(&state),
+        Arc::clone(&ledger),
         network_handle,
         Duration::from_millis(config.sync_interval_ms),
     );
@@ -154,12 +154,12 @@ pub async fn start(
     let summary_quiet = (Duration::from_millis(config.sync_interval_ms) * SUMMARY_QUIET_ROUNDS)
         .max(Duration::from_millis(200));
     let summaries_task = tokio::spawn(keep_recall_summaries(
-        Arc::clone(&state),
+        Arc::clone(&ledger),
         summary_quiet,
         shutdown_receiver.clone(),
     ));
 
-    let router = http::router(Arc::clone(&state));
+    let router = http::router(Arc::clone(&ledger));
     let mut http_shutdown = shutdown_receiver.clone();
     let http_task = tokio::spawn(async move {
         let served = axum::serve(http_listener, router)
@@ -176,8 +176,8 @@ pub async fn start(
         http_address,
         peer_id,
         p2p_addresses,
-        organisation: state.organisation_hex(),
-        state,
+        organisation: ledger.organisation_hex(),
+        state: ledger,
         shutdown: shutdown_sender,
         tasks: vec![sync_task, http_task, summaries_task],
     })

@@ -1,13 +1,15 @@
 //! Process-wide counters exported at `/metrics` in the Prometheus text format.
 //!
-//! Owns: counters that many layers bump (rejected peer messages, penalties) and the text of the
-//! families only this file knows ([`render`]). Per-feed gauges are computed from the store when
-//! scraped, not kept here. The counters are per process: nodes started in one test process
-//! share them.
+//! Owns: counters that many layers bump (rejected peer messages, penalties) and the whole
+//! exposition text ([`exposition`]). The ledger's gauges (entries, feeds, lag, recall
+//! summaries) are read from the store when scraped ([`crate::state::Gauges`]), not kept here.
+//! The counters are per process: nodes started in one test process share them.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::state::{FeedGauges, Gauges};
 
 /// Peer messages (gossip or sync) dropped as malformed, oversized or invalid.
 static PEER_MESSAGES_REJECTED: AtomicU64 = AtomicU64::new(0);
@@ -55,8 +57,63 @@ pub fn entries_replicated_total() -> u64 {
     ENTRIES_REPLICATED.load(Ordering::Relaxed)
 }
 
+/// The Prometheus text exposition of a scrape: the ledger's `gauges`, the `peers` connected
+/// now, and the counters kept here.
+pub fn exposition(gauges: &Gauges, peers: usize) -> String {
+    let mut text = String::new();
+    let mut family = |name: &str, help: &str, kind: &str, samples: Vec<(String, u64)>| {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for (labels, value) in samples {
+            text.push_str(&format!("{name}{labels} {value}\n"));
+        }
+    };
+    let unlabelled = |value: u64| vec![(String::new(), value)];
+    let per_feed = |value: fn(&FeedGauges) -> u64| {
+        gauges
+            .feeds
+            .iter()
+            .map(|feed| (format!("{{author=\"{}\"}}", feed.author.to_hex()), value(feed)))
+            .collect()
+    };
+    family("lotline_entries_total", "Entries in the store.", "gauge", unlabelled(gauges.entries));
+    family("lotline_peers", "Connected peers.", "gauge", unlabelled(peers as u64));
+    family(
+        "lotline_peer_messages_rejected_total",
+        "Peer messages dropped as malformed or invalid.",
+        "counter",
+        unlabelled(peer_messages_rejected_total()),
+    );
+    family(
+        "lotline_entries_replicated_total",
+        "Entries appended from peers.",
+        "counter",
+        unlabelled(entries_replicated_total()),
+    );
+    family(
+        "lotline_recall_summaries",
+        "Lots whose part of a recall answer is computed and kept.",
+        "gauge",
+        unlabelled(gauges.recall_summaries as u64),
+    );
+    family(
+        "lotline_recall_summary_bytes",
+        "Approximate heap bytes of the kept recall summaries.",
+        "gauge",
+        unlabelled(gauges.recall_summary_bytes as u64),
+    );
+    family("lotline_feed_size", "Entries held per feed.", "gauge", per_feed(|feed| feed.size));
+    family(
+        "lotline_replication_lag",
+        "Entries announced by a feed's author that this node does not hold yet.",
+        "gauge",
+        per_feed(|feed| feed.lag),
+    );
+    render(&mut text);
+    text
+}
+
 /// Appends the families kept only here to a Prometheus text exposition.
-pub fn render(text: &mut String) {
+fn render(text: &mut String) {
     text.push_str(
         "# HELP lotline_peer_messages_rejected_by_reason_total Peer messages dropped, by kind \
          of message and reason.\n# TYPE lotline_peer_messages_rejected_by_reason_total counter\n",

@@ -5,7 +5,7 @@
 //! in parallel, one fetch per feed at a time), handing them to the ledger in order, and
 //! publishing checkpoints, cosignatures and fork proofs.
 //! Does not own: any verification or storage; every such decision is a blocking call on
-//! [`State`] made off the async threads.
+//! [`Ledger`] made off the async threads.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::network::{self, Announcement, Request, Response, protocol::MAX_RANGE_ENTRIES};
-use crate::state::{AnnouncementVerdict, Author, RemoteError, State};
+use crate::state::{AnnouncementVerdict, Author, Ledger, RemoteError};
 
 /// Range requests in flight per feed being fetched.
 const FETCH_WINDOW: u64 = 8;
@@ -24,7 +24,7 @@ const FETCH_WINDOW: u64 = 8;
 /// The replication service of one node.
 pub struct Service {
     /// The ledger side.
-    state: Arc<State>,
+    state: Arc<Ledger>,
     /// The swarm task's handle.
     network: network::Handle,
     /// Time between anti-entropy rounds.
@@ -40,7 +40,7 @@ pub struct Service {
 
 impl Service {
     /// A service over `state`, talking through `network`.
-    pub fn new(state: Arc<State>, network: network::Handle, interval: Duration) -> Self {
+    pub fn new(state: Arc<Ledger>, network: network::Handle, interval: Duration) -> Self {
         Self {
             state,
             network,
@@ -236,7 +236,7 @@ fn release<T: std::hash::Hash + Eq>(set: &Mutex<HashSet<T>>, item: &T) {
 }
 
 /// One anti-entropy round with `peer`: compare heads, fetch what we lack.
-async fn sync_with(state: Arc<State>, network: network::Handle, fetching: Fetching, peer: PeerId) {
+async fn sync_with(state: Arc<Ledger>, network: network::Handle, fetching: Fetching, peer: PeerId) {
     let heads = match network.request(peer, Request::Heads).await {
         Ok(Response::Heads(heads)) => heads,
         Ok(_) => return,
@@ -274,7 +274,7 @@ enum FetchError {
 /// Fetches `author`'s entries from our size up to `target_size` from `peer`, with a window of
 /// range requests in flight, appending each chunk in order as it is verified.
 async fn fetch_feed(
-    state: Arc<State>,
+    state: Arc<Ledger>,
     network: network::Handle,
     fetching: Fetching,
     peers: &[PeerId],
@@ -321,7 +321,7 @@ enum Completion {
 }
 
 async fn fetch_feed_claimed(
-    state: &Arc<State>,
+    state: &Arc<Ledger>,
     network: &network::Handle,
     fetching: &Fetching,
     peer: PeerId,
@@ -404,7 +404,7 @@ struct Prefetch {
 }
 
 /// Our number of entries of `author`.
-async fn feed_size(state: &Arc<State>, author: Author) -> Result<u64, FetchError> {
+async fn feed_size(state: &Arc<Ledger>, author: Author) -> Result<u64, FetchError> {
     let state = Arc::clone(state);
     tokio::task::spawn_blocking(move || state.feed_size(&author))
         .await

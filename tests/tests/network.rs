@@ -109,7 +109,7 @@ async fn a_stopped_node_restarts_and_catches_up() {
     // The restarted node rebuilt its views from its store (LOT-B's events) and indexed what it
     // caught up on: it lists every event the others list.
     // (Indexing follows the durable append, so wait for it.)
-    let events = |index: usize| cluster.node(index).state.health()["events"].as_u64();
+    let events = |index: usize| Some(cluster.node(index).state.health().events);
     wait_for("the restarted node to index every event", DEFAULT_DEADLINE, || async {
         (events(2) == Some(2 + 200 + 1) && events(2) == events(0)).then_some(())
     })

@@ -1,8 +1,14 @@
 //! The one mapping from node errors to HTTP answers: RFC 7807 `application/problem+json`
 //! whose `type` is the EPCIS exception name.
+//!
+//! Owns: the status code and problem type of every [`crate::state::Error`] and of the refusals
+//! only HTTP makes (token, body size, media type, malformed input). Does not own the messages
+//! of the ledger side's errors: their text is the `detail`.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+
+use crate::state;
 
 /// An error answered to an HTTP client.
 #[derive(Debug, thiserror::Error)]
@@ -104,5 +110,32 @@ impl IntoResponse for ApiError {
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         response
+    }
+}
+
+impl From<state::Error> for ApiError {
+    /// Every refusal and failure of the ledger side, as the problem a client gets: the rule
+    /// broken decides the status and EPCIS exception, the error's message is the `detail`.
+    fn from(error: state::Error) -> Self {
+        use state::Error;
+        let detail = error.to_string();
+        match error {
+            Error::Document(_)
+            | Error::EmptyDocument
+            | Error::Signing(_)
+            | Error::AppendRefused(_) => ApiError::Validation(detail),
+            Error::QueryTime { .. }
+            | Error::PageSize { .. }
+            | Error::PageToken { .. }
+            | Error::UnsupportedQueryParameter { .. } => ApiError::QueryParameter(detail),
+            Error::UnknownEvent { .. } | Error::NoCheckpoint { .. } => ApiError::NotFound(detail),
+            Error::RoleRefused { .. } => ApiError::Forbidden(detail),
+            Error::Equivocation(_) => ApiError::Conflict(detail),
+            Error::Storage(_)
+            | Error::IndexedEntryMissing { .. }
+            | Error::IndexedEntryNotEvent
+            | Error::StoredEventUnreadable(_)
+            | Error::NothingAppended => ApiError::Internal(detail),
+        }
     }
 }

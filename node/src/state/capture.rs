@@ -3,14 +3,15 @@
 //!
 //! Owns: the capture job record, how one event is kept as a payload (its binding as received,
 //! re-serialised from the validated model with its own namespace context, plus its Event Hash
-//! ID), and reading it back for indexing and queries.
+//! ID). Does not own reading an event back from its entry
+//! (`lotline_ledger::epcis::decode_stored_event`) nor which media type names which binding
+//! (`http` decides that from `Content-Type`).
 
 use lotline_ledger::epcis::{self, Event};
 use lotline_ledger::records::{EpcisCapture, EventFormat, Payload};
 use serde::Serialize;
 
-use super::{State, lock, now_ms, store_error};
-use crate::http::ApiError;
+use super::{Error, Ledger, lock, now_ms};
 
 /// The standard capture-job answer (`GET /capture/{captureID}`), plus the ids we assigned.
 #[derive(Debug, Clone, Serialize)]
@@ -34,17 +35,6 @@ pub struct CaptureJob {
     pub sequences: Vec<u64>,
 }
 
-/// Reads back a stored event payload (JSON-LD object or XML element), validating it: a peer's
-/// entry is signed by its author but its event is not trusted to be well-formed. JSON-LD is
-/// streamed into the model (the bulk of what a joining node reads), with the same result as
-/// the strict tree reader.
-pub fn decode_event(original: &[u8]) -> Result<Event, epcis::Error> {
-    match original.iter().find(|byte| !byte.is_ascii_whitespace()) {
-        Some(b'<') => epcis::xml::parse_event(original),
-        _ => epcis::parse_event_json_bytes(original),
-    }
-}
-
 /// The payload for one validated event, in the binding it arrived in.
 fn payload_of(event: &Event, format: EventFormat) -> Payload {
     let original = match format {
@@ -56,37 +46,14 @@ fn payload_of(event: &Event, format: EventFormat) -> Payload {
     Payload::Epcis(EpcisCapture { event_id: epcis::event_hash_id(event), format, original })
 }
 
-impl State {
+impl Ledger {
     /// Validates a document and signs every event into this organisation's feed as one durable
-    /// batch. A document with one bad event stores nothing.
-    pub async fn capture(
-        self: &std::sync::Arc<Self>,
-        body: Vec<u8>,
-        content_type: String,
-    ) -> Result<CaptureJob, ApiError> {
-        let state = std::sync::Arc::clone(self);
-        let job = tokio::task::spawn_blocking(move || state.capture_blocking(&body, &content_type))
-            .await
-            .map_err(|error| ApiError::Internal(format!("capture worker failed: {error}")))??;
-        self.local_appends.send_modify(|count| *count += 1);
-        Ok(job)
-    }
-
-    fn capture_blocking(&self, body: &[u8], content_type: &str) -> Result<CaptureJob, ApiError> {
-        let media_type = content_type.split(';').next().unwrap_or_default().trim();
-        let format = match media_type {
-            "application/xml" | "text/xml" => EventFormat::Xml,
-            "application/ld+json" | "application/json" | "" => EventFormat::JsonLd,
-            other => {
-                return Err(ApiError::UnsupportedMediaType(format!(
-                    "content type {other} is not an EPCIS binding: send application/ld+json or application/xml"
-                )));
-            }
-        };
-        let document =
-            epcis::parse_document(body).map_err(|error| ApiError::Validation(error.to_string()))?;
+    /// batch, each event kept in `format` (the binding it arrived in). A document with one bad
+    /// event stores nothing. Blocks (signatures, sled).
+    pub fn capture(&self, body: &[u8], format: EventFormat) -> Result<CaptureJob, Error> {
+        let document = epcis::parse_document(body)?;
         if document.events.is_empty() {
-            return Err(ApiError::Validation("document: eventList has no events".to_owned()));
+            return Err(Error::EmptyDocument);
         }
         let payloads: Vec<Payload> =
             document.events.iter().map(|event| payload_of(event, format)).collect();
@@ -124,6 +91,8 @@ impl State {
             captures.remove(&oldest);
         }
         captures.insert(job.capture_id.clone(), job.clone());
+        drop(captures);
+        self.local_appends.send_modify(|count| *count += 1);
         Ok(job)
     }
 
@@ -133,7 +102,7 @@ impl State {
     pub(super) fn append_local(
         &self,
         payloads: &[Payload],
-    ) -> Result<Vec<lotline_ledger::feed::VerifiedEntry>, ApiError> {
+    ) -> Result<Vec<lotline_ledger::feed::VerifiedEntry>, Error> {
         let mut writer = lock(&self.writer);
         let record_time_ms = now_ms();
         let mut entries = Vec::with_capacity(payloads.len());
@@ -142,13 +111,13 @@ impl State {
                 Ok(entry) => entries.push(entry),
                 Err(error) => {
                     writer.reset(self.store.head(&self.organisation()));
-                    return Err(ApiError::Validation(error.to_string()));
+                    return Err(Error::Signing(error));
                 }
             }
         }
         if let Err(error) = self.store.append_verified(&entries) {
             writer.reset(self.store.head(&self.organisation()));
-            return Err(store_error(error));
+            return Err(error.into());
         }
         drop(writer);
         Ok(entries)

@@ -3,33 +3,33 @@
 //! Owns: the standard query parameters we support (`eventType`, `GE_/LT_eventTime`,
 //! `GE_/LT_recordTime`, `EQ_action`, `EQ_bizStep`, `EQ_disposition`, `EQ_readPoint`,
 //! `EQ_bizLocation`, `MATCH_epc`, `MATCH_anyEPC`, `MATCH_epcClass`, `MATCH_anyEPCClass`,
-//! `EQ_eventID`, `perPage`, `nextPageToken`) and pagination. Identifiers are compared in
-//! canonical Digital Link form, so a URN query matches a Digital Link capture and back.
-//! Does not own the events' bodies: matching rows are read from the store.
+//! `EQ_eventID`, `perPage`, `nextPageToken`) as a typed [`EventQuery`], and pagination.
+//! Identifiers are compared in canonical Digital Link form, so a URN query matches a Digital
+//! Link capture and back. Does not own the events' bodies (matching rows are read from the
+//! store) nor the query document they are answered in (`http` writes it).
 
+use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
 
+use lotline_ledger::entry::EntryRef;
 use lotline_ledger::epcis::{self, Event, VocabularyValue};
 use lotline_ledger::gs1;
 use lotline_ledger::trace::facts::{Facts, ObjectFact};
-use lotline_ledger::trace::{EntryRef, EventHashId, Text};
-use serde::Serialize;
+use lotline_ledger::trace::{EventHashId, EventRef, Text};
 
-use super::State;
 use super::chunked::ChunkedVec;
-use crate::http::ApiError;
+use super::{Error, Ledger};
 
 /// Default page size.
 const DEFAULT_PER_PAGE: usize = 100;
 /// Largest page size.
-const MAX_PER_PAGE: usize = 1_000;
+pub(super) const MAX_PER_PAGE: usize = 1_000;
 
 /// One event, reduced to what queries filter on.
 #[derive(Debug, Clone)]
 pub struct Row {
     /// Where the event is stored.
-    entry: EntryRef,
+    entry: EventRef,
     /// `ObjectEvent`, ...
     event_type: &'static str,
     /// Event time (ms since epoch).
@@ -61,8 +61,8 @@ pub struct Row {
 
 /// A CBV value of a row, compared by its canonical web URI without writing that URI for every
 /// event: a standard value is held as its vocabulary's prefix and word (both static), a custom
-/// one as written. Formatting two URIs per event showed in a catch-up's profile, and held a
-/// hundred bytes per row.
+/// one as written. Writing two URIs per event would cost every indexed event two
+/// allocations and each row a hundred bytes, for a comparison the two words answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum VocabularyTerm {
     /// A standard value: its web URI is `prefix` followed by `word`.
@@ -98,12 +98,12 @@ impl VocabularyTerm {
 #[derive(Debug, Default)]
 pub struct Catalogue {
     /// Rows in the order they were indexed, in fixed-size chunks: a row is a few hundred
-    /// bytes and a joining node pushes millions, so one vector grown by doubling copied (and
-    /// page-faulted twice) hundreds of megabytes during a catch-up.
+    /// bytes and a joining node pushes millions, so one vector grown by doubling would copy
+    /// (and touch fresh pages for) everything it holds at each growth.
     rows: ChunkedVec<Row>,
     /// Event Hash ID (or declared `eventID`) → the first row carrying it, keyed compactly:
-    /// comparing long `ni:///sha-256;…` texts showed in the catch-up profile. Seeded fast
-    /// hash: ids come from peers' events. Almost every id names one row, so the row number is
+    /// a digest compares in a few words where a `ni:///sha-256;…` text takes a long string
+    /// comparison. Seeded fast hash: ids come from peers' events. Almost every id names one row, so the row number is
     /// held inline rather than in a vector allocated per event.
     by_event_id: HashMap<EventHashId, usize, foldhash::fast::RandomState>,
     /// Later rows of ids already in `by_event_id` (the same event in two feeds, or a declared
@@ -111,41 +111,22 @@ pub struct Catalogue {
     more_by_event_id: HashMap<EventHashId, Vec<usize>, foldhash::fast::RandomState>,
 }
 
+/// One event read back from the store for an answer.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    /// The event, validated again as it was read.
+    pub event: Event,
+    /// Its Event Hash ID, for answers whose event declares no `eventID`.
+    pub event_hash_id: String,
+}
+
 /// A page of query results.
-#[derive(Debug, Clone, Serialize)]
-pub struct QueryPage {
-    /// The `EPCISQueryDocument`.
-    pub document: serde_json::Value,
+#[derive(Debug, Clone)]
+pub struct EventPage {
+    /// The matching events, in the order they were indexed.
+    pub events: Vec<StoredEvent>,
     /// Token for the next page, if more results exist.
     pub next_page_token: Option<String>,
-    /// The query's parameters (to build the next-page link).
-    #[serde(skip)]
-    parameters: BTreeMap<String, String>,
-}
-
-impl QueryPage {
-    /// The query string of the next page.
-    pub fn next_query(&self, token: &str) -> String {
-        let mut parameters = self.parameters.clone();
-        parameters.insert("nextPageToken".to_owned(), token.to_owned());
-        parameters
-            .iter()
-            .map(|(name, value)| format!("{name}={}", percent_encode(value)))
-            .collect::<Vec<_>>()
-            .join("&")
-    }
-}
-
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (byte as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 /// Canonical form of an identifier for comparison: the canonical Digital Link when it is a
@@ -163,7 +144,7 @@ impl Row {
     /// same event): its identifiers are already canonical there, in the order the event lists
     /// them (EPCs before quantity classes in each role), so nothing is canonicalised twice.
     /// Pure, so rows are built on all cores before the catalogue is locked.
-    pub fn new(entry: EntryRef, record_time_ms: i64, event: &Event, facts: &Facts) -> Self {
+    pub fn new(entry: EventRef, record_time_ms: i64, event: &Event, facts: &Facts) -> Self {
         let links = |objects: &[ObjectFact], range: std::ops::Range<usize>| -> Vec<Text> {
             objects
                 .iter()
@@ -230,7 +211,7 @@ impl Catalogue {
 
     /// Entry references of the events with this id (hash id or declared eventID), in the
     /// order they were indexed.
-    pub fn entries_for(&self, event_id: &str) -> Vec<EntryRef> {
+    pub fn entries_for(&self, event_id: &str) -> Vec<EventRef> {
         let event_id = EventHashId::new(event_id);
         let Some(first_row) = self.by_event_id.get(&event_id) else {
             return Vec::new();
@@ -253,7 +234,7 @@ fn instant_ms(instant: time::OffsetDateTime) -> i64 {
     i64::try_from(instant.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-/// A parsed query.
+/// What a query's events must match (every parameter given, all at once).
 #[derive(Debug, Default)]
 struct Filter {
     event_types: Option<Vec<String>>,
@@ -277,14 +258,10 @@ fn list(value: &str) -> Vec<String> {
     value.split('|').map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned).collect()
 }
 
-fn time_parameter(name: &str, value: &str) -> Result<i64, ApiError> {
-    epcis::Timestamp::parse(value).map(|timestamp| instant_ms(timestamp.instant())).ok_or_else(
-        || {
-            ApiError::QueryParameter(format!(
-                "{name}: {value:?} is not a date-time with an offset like 2024-05-01T10:00:00Z"
-            ))
-        },
-    )
+fn time_parameter(name: &str, value: &str) -> Result<i64, Error> {
+    epcis::Timestamp::parse(value)
+        .map(|timestamp| instant_ms(timestamp.instant()))
+        .ok_or_else(|| Error::QueryTime { parameter: name.to_owned(), value: value.to_owned() })
 }
 
 fn vocabulary_list(kind: epcis::cbv::VocabularyKind, value: &str) -> Vec<String> {
@@ -408,13 +385,28 @@ fn gs1_key<'link>(link: &'link str, ai: &str) -> Option<&'link str> {
     Some(key.split('/').next().unwrap_or(key))
 }
 
-impl Filter {
-    fn parse(parameters: &BTreeMap<String, String>) -> Result<(Self, usize, usize), ApiError> {
+/// An EPCIS `SimpleEventQuery`: what to match and which page to answer.
+#[derive(Debug)]
+pub struct EventQuery {
+    /// What the events must match.
+    filter: Filter,
+    /// Events per page.
+    per_page: usize,
+    /// Catalogue position the page starts at (the `nextPageToken` this node issued).
+    offset: usize,
+}
+
+impl EventQuery {
+    /// The query named by EPCIS 2.0 query parameters (name, value), as any binding of the
+    /// standard query carries them; the first parameter broken or unknown is refused by name.
+    pub fn parse<'parameter>(
+        parameters: impl IntoIterator<Item = (&'parameter str, &'parameter str)>,
+    ) -> Result<Self, Error> {
         let mut filter = Filter::default();
         let mut per_page = DEFAULT_PER_PAGE;
         let mut offset = 0usize;
         for (name, value) in parameters {
-            match name.as_str() {
+            match name {
                 "eventType" => filter.event_types = Some(list(value)),
                 "GE_eventTime" => filter.ge_event_time = Some(time_parameter(name, value)?),
                 "LT_eventTime" => filter.lt_event_time = Some(time_parameter(name, value)?),
@@ -441,29 +433,23 @@ impl Filter {
                         .parse::<usize>()
                         .ok()
                         .filter(|count| (1..=MAX_PER_PAGE).contains(count))
-                        .ok_or_else(|| {
-                            ApiError::QueryParameter(format!(
-                                "perPage: {value:?} is not a number from 1 to {MAX_PER_PAGE}"
-                            ))
-                        })?
+                        .ok_or_else(|| Error::PageSize { value: value.to_owned() })?
                 }
                 "nextPageToken" => {
-                    offset = value.parse::<usize>().map_err(|_| {
-                        ApiError::QueryParameter(format!(
-                            "nextPageToken: {value:?} is not a token this node issued"
-                        ))
-                    })?
+                    offset = value
+                        .parse::<usize>()
+                        .map_err(|_| Error::PageToken { token: value.to_owned() })?
                 }
                 other => {
-                    return Err(ApiError::QueryParameter(format!(
-                        "query parameter {other} is not supported by this node (see /openapi.json)"
-                    )));
+                    return Err(Error::UnsupportedQueryParameter { parameter: other.to_owned() });
                 }
             }
         }
-        Ok((filter, per_page, offset))
+        Ok(Self { filter, per_page, offset })
     }
+}
 
+impl Filter {
     fn accepts(&self, row: &Row) -> bool {
         let in_vocabulary_list =
             |wanted: &Option<Vec<String>>, term: Option<&VocabularyTerm>| match wanted {
@@ -508,21 +494,17 @@ impl Filter {
     }
 }
 
-impl State {
-    /// Runs an EPCIS query (`GET /events`).
-    pub fn query_events(
-        &self,
-        parameters: &BTreeMap<String, String>,
-    ) -> Result<QueryPage, ApiError> {
-        let (filter, per_page, offset) = Filter::parse(parameters)?;
+impl Ledger {
+    /// Runs an EPCIS query (`GET /events`): one page of matching events, read from the store.
+    pub fn query_events(&self, query: &EventQuery) -> Result<EventPage, Error> {
+        let EventQuery { filter, per_page, offset } = query;
+        let (per_page, offset) = (*per_page, *offset);
         let (matched, next_offset) = {
             let catalogue = super::read_lock(&self.catalogue);
             // Tokens are positions of existing rows (rows are only appended): one beyond the
             // catalogue was never issued, and an empty page would read as "no more results".
             if offset > 0 && offset >= catalogue.rows.len() {
-                return Err(ApiError::QueryParameter(format!(
-                    "nextPageToken: \"{offset}\" is not a token this node issued"
-                )));
+                return Err(Error::PageToken { token: offset.to_string() });
             }
             let mut matched = Vec::new();
             let mut next_offset = None;
@@ -538,62 +520,43 @@ impl State {
             }
             (matched, next_offset)
         };
-        let mut events = Vec::with_capacity(matched.len());
-        for reference in &matched {
-            events.push(self.event_value(reference)?);
-        }
-        let mut parameters_without_token = parameters.clone();
-        parameters_without_token.remove("nextPageToken");
-        let mut document = serde_json::json!({
-            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-            "type": "EPCISQueryDocument",
-            "schemaVersion": "2.0",
-            "creationDate": epcis::Timestamp::from_instant(time::OffsetDateTime::now_utc()).as_str(),
-            "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": events}}}
-        });
+        let events = matched
+            .iter()
+            .map(|reference| self.stored_event(reference))
+            .collect::<Result<_, _>>()?;
         let next_page_token = next_offset.map(|position| position.to_string());
-        if let Some(token) = &next_page_token {
-            document["nextPageToken"] = serde_json::json!(token);
-        }
-        Ok(QueryPage { document, next_page_token, parameters: parameters_without_token })
+        Ok(EventPage { events, next_page_token })
     }
 
-    /// One event as JSON-LD, with its hash id as `eventID` when the capturer gave none.
-    pub(super) fn event_value(&self, reference: &EntryRef) -> Result<serde_json::Value, ApiError> {
+    /// The event an indexed entry carries, read back from the store.
+    fn stored_event(&self, reference: &EventRef) -> Result<StoredEvent, Error> {
+        let EntryRef { author, sequence, .. } = reference.entry;
         let entry = self
             .store
-            .entry(&reference.author, reference.sequence)
-            .map_err(super::store_error)?
-            .ok_or_else(|| {
-                ApiError::Internal(format!(
-                    "indexed entry {} of {} is missing",
-                    reference.sequence, reference.author
-                ))
-            })?;
+            .entry(&author, sequence)?
+            .ok_or(Error::IndexedEntryMissing { author, sequence })?;
         let Some(lotline_ledger::records::Payload::Epcis(capture)) = entry.payload() else {
-            return Err(ApiError::Internal("indexed entry carries no event".to_owned()));
+            return Err(Error::IndexedEntryNotEvent);
         };
-        let event = super::capture::decode_event(&capture.original)
-            .map_err(|error| ApiError::Internal(error.to_string()))?;
-        let mut value = epcis::event_to_json_ld(&event);
-        if value.get("eventID").is_none() {
-            value["eventID"] = serde_json::json!(capture.event_id);
-        }
-        Ok(value)
+        let event =
+            epcis::decode_stored_event(&capture.original).map_err(Error::StoredEventUnreadable)?;
+        Ok(StoredEvent { event, event_hash_id: capture.event_id.clone() })
     }
 
-    /// `GET /events/{eventID}`.
-    pub fn event_json(&self, event_id: &str) -> Result<serde_json::Value, ApiError> {
+    /// `GET /events/{eventID}`: the first event indexed under this Event Hash ID or declared
+    /// `eventID`.
+    pub fn event(&self, event_id: &str) -> Result<StoredEvent, Error> {
         let references = super::read_lock(&self.catalogue).entries_for(event_id);
-        let reference = references.first().ok_or_else(|| {
-            ApiError::NotFound(format!("no event with id {event_id} on this node"))
-        })?;
-        self.event_value(reference)
+        let reference = references
+            .first()
+            .ok_or_else(|| Error::UnknownEvent { event_id: event_id.to_owned() })?;
+        self.stored_event(reference)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use lotline_ledger::entry::EntryHash;
     use lotline_ledger::identity::Keypair;
     use lotline_ledger::trace::facts::CanonicalCache;
 
@@ -617,17 +580,19 @@ mod tests {
             .unwrap_or_else(|error| panic!("the test event parses: {error}"));
         event.event_id = declared_event_id.map(str::to_owned);
         let facts = Facts::from_event_cached(&event, &mut CanonicalCache::default());
-        let entry = EntryRef {
-            author: Keypair::from_seed([3; 32]).public_key(),
-            sequence,
-            entry_hash: [u8::try_from(sequence).unwrap_or(u8::MAX); 32],
+        let entry = EventRef {
+            entry: EntryRef {
+                author: Keypair::from_seed([3; 32]).public_key(),
+                sequence,
+                entry_hash: EntryHash::from_bytes([u8::try_from(sequence).unwrap_or(u8::MAX); 32]),
+            },
             event_hash_id: EventHashId::new(event_hash_id),
         };
         Row::new(entry, 0, &event, &facts)
     }
 
     fn sequences(catalogue: &Catalogue, event_id: &str) -> Vec<u64> {
-        catalogue.entries_for(event_id).iter().map(|entry| entry.sequence).collect()
+        catalogue.entries_for(event_id).iter().map(|reference| reference.entry.sequence).collect()
     }
 
     #[test]

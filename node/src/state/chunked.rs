@@ -3,8 +3,9 @@
 //!
 //! Owns: pushing without ever moving what is already stored, reading by position and iterating
 //! from a position. A `Vec` grown by doubling copies everything it holds at each growth and
-//! touches fresh pages for the copy; a catch-up of a million events spent a visible share of
-//! its CPU on that. Does not own removal or insertion in the middle: the views only append.
+//! touches fresh pages for the copy; with millions of rows that copying takes cores from the
+//! catch-up that pushes them. Does not own removal or insertion in the middle: the views only
+//! append.
 
 /// Elements per chunk: large enough that the list of chunks stays short and a scan stays
 /// sequential, small enough that a new chunk costs little.

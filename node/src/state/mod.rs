@@ -3,8 +3,10 @@
 //!
 //! Owns: every decision the node makes about data (capture, replication, witnessing, fork
 //! handling, answering queries). Its methods block (sled, signatures), so async callers run
-//! them in `spawn_blocking`. Owns no sockets: HTTP (`http`) and libp2p (`network`, `sync`)
-//! call in.
+//! them in `spawn_blocking`. Owns no sockets and no wire formats: HTTP (`http`) and libp2p
+//! (`network`, `sync`) call in with typed requests (a subject, a hazard, a payload, an
+//! [`EventQuery`]) and get typed replies and an [`Error`] naming the rule broken; turning those
+//! into JSON, status codes and problems is `http`'s concern.
 //!
 //! **Invariant:** an entry is acknowledged (capture answered, sync chunk accepted) only after
 //! the store's durable append returned; the index and catalogue are updated after, and are
@@ -13,6 +15,7 @@
 mod capture;
 mod catalogue;
 mod chunked;
+mod error;
 mod records;
 mod replication;
 mod views;
@@ -29,12 +32,15 @@ use lotline_ledger::trace::facts::{CanonicalCache, Facts};
 use tokio::sync::watch;
 
 pub use capture::CaptureJob;
-pub use catalogue::QueryPage;
+pub use catalogue::{EventPage, EventQuery, StoredEvent};
+pub use error::Error;
+pub use records::Record;
 pub use replication::{AnnouncementVerdict, RemoteApplied, RemoteError};
-pub use trace::query::Direction;
+pub use views::{
+    FeedEntries, FeedEntry, FeedGauges, FeedSummary, Gauges, Health, Roster, RosterMember,
+};
 
 use crate::config::{Config, Replicate};
-use crate::http::ApiError;
 use crate::network;
 
 /// A feed author as raw key bytes (the form on the wire).
@@ -43,8 +49,9 @@ pub type Author = [u8; 32];
 /// Most capture jobs remembered for `GET /capture/{id}`.
 const MAX_CAPTURE_JOBS: usize = 1_000;
 
-/// Everything the node knows, shared by the HTTP handlers and the sync service.
-pub struct State {
+/// The node's ledger: its organisation's keys and feed writer, the store of every replicated
+/// feed, and the views derived from it; shared by the HTTP handlers and the sync service.
+pub struct Ledger {
     /// Node name from the config.
     name: String,
     /// Bearer token for writes.
@@ -84,10 +91,10 @@ pub struct State {
     cosigned_sizes: Mutex<BTreeMap<PublicKey, u64>>,
 }
 
-impl std::fmt::Debug for State {
+impl std::fmt::Debug for Ledger {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
-            .debug_struct("State")
+            .debug_struct("Ledger")
             .field("name", &self.name)
             .field("organisation", &self.keypair.public_key())
             .finish()
@@ -117,7 +124,7 @@ pub enum OpenError {
     NotAdmitted(PublicKey),
 }
 
-impl State {
+impl Ledger {
     /// Opens the store, checks the genesis and rebuilds the index and catalogue from the feeds.
     pub fn open(config: &Config) -> Result<Self, OpenError> {
         let keypair = Keypair::read_from_file(&config.key_file)?;
@@ -138,7 +145,7 @@ impl State {
             member.roles.contains(&Role::Witness) || member.roles.contains(&Role::Regulator)
         });
         let writer = FeedWriter::new(Keypair::from_seed(keypair.seed()), store.head(&organisation));
-        let state = State {
+        let ledger = Ledger {
             name: config.name.clone(),
             token: config.api_token.clone(),
             keypair,
@@ -157,8 +164,8 @@ impl State {
             pending_checkpoints: Mutex::new(BTreeMap::new()),
             cosigned_sizes: Mutex::new(BTreeMap::new()),
         };
-        state.rebuild_views()?;
-        Ok(state)
+        ledger.rebuild_views()?;
+        Ok(ledger)
     }
 
     /// Attaches the swarm handle (after the network is up).
@@ -256,8 +263,8 @@ impl State {
     }
 
     /// Replays every stored entry into the (empty) index and catalogue, in append order, a
-    /// chunk at a time through [`State::index_entries`]: events are read and digested on all
-    /// cores, as when they arrive (one thread read them at start-up before).
+    /// chunk at a time through [`Ledger::index_entries`]: events are read and digested on all
+    /// cores, as when they arrive from a peer.
     fn rebuild_views(&self) -> Result<(), OpenError> {
         let mut chunk = Vec::with_capacity(REBUILD_CHUNK);
         for entry in self.store.entries_in_order() {
@@ -279,7 +286,7 @@ impl State {
         let read_chunk = |chunk: &[VerifiedEntry]| {
             self.with_canonical_cache(|cache| {
                 // Sized up front: an `IndexedEvent` is large, and growing the vector by
-                // doubling copied them (a visible share of a catch-up's time).
+                // doubling would copy every one of them again at each growth.
                 let mut events = Vec::with_capacity(chunk.len());
                 events.extend(chunk.iter().filter_map(|entry| IndexedEvent::read(entry, cache)));
                 events
@@ -290,7 +297,7 @@ impl State {
             return;
         }
         // Each reader's events are applied from its own vector, in chunk order: gathering
-        // them into one vector first moved every (large) `IndexedEvent` once more.
+        // them into one vector first would move every (large) `IndexedEvent` once more.
         let parsed_chunks: Vec<Vec<IndexedEvent>> = std::thread::scope(|scope| {
             let workers: Vec<_> = entries
                 .chunks(entries.len().div_ceil(threads))
@@ -338,15 +345,15 @@ impl State {
     }
 }
 
-/// Lots summarised per read-lock hold by [`State::summarise_missing`]: about 3 ms of work at
-/// a million events (every lot of the benchmark's chain, 117 batches, in 0.35–0.41 s), so
-/// indexing waits at most that long behind it.
+/// Lots summarised per read-lock hold by [`Ledger::summarise_missing`]: indexing waits behind
+/// one batch at most, so a batch is kept small enough that entries arriving meanwhile are
+/// indexed without a noticeable pause, and large enough that taking the lock is rare.
 pub const SUMMARY_BATCH: usize = 512;
 
 /// Entries below this count are read on the calling thread (spawning costs more).
 const PARALLEL_PARSE_MIN: usize = 256;
 
-/// Entries replayed per call of [`State::index_entries`] when the views are rebuilt at
+/// Entries replayed per call of [`Ledger::index_entries`] when the views are rebuilt at
 /// start-up: enough to keep both cores reading, few enough to hold in memory.
 const REBUILD_CHUNK: usize = 4_096;
 
@@ -354,7 +361,7 @@ const REBUILD_CHUNK: usize = 4_096;
 /// catalogue.
 struct IndexedEvent {
     /// Where the event is stored.
-    reference: trace::EntryRef,
+    reference: trace::EventRef,
     /// What the lot index keeps of it.
     facts: Facts,
     /// What the query catalogue keeps of it.
@@ -368,7 +375,7 @@ impl IndexedEvent {
         let Some(lotline_ledger::records::Payload::Epcis(capture)) = entry.payload() else {
             return None;
         };
-        match capture::decode_event(&capture.original) {
+        match lotline_ledger::epcis::decode_stored_event(&capture.original) {
             Ok(event) => Some(Self::new(entry, &event, cache)),
             Err(error) => {
                 // Signed by its author but not an event we can read: keep the entry, skip
@@ -389,10 +396,8 @@ impl IndexedEvent {
             Some(payload) => payload.event_id().map(trace::EventHashId::new),
             None => entry.event_id().map(|event_id| trace::EventHashId::new(&event_id)),
         };
-        let reference = trace::EntryRef {
-            author: entry.author(),
-            sequence: entry.sequence(),
-            entry_hash: *entry.entry_hash().as_bytes(),
+        let reference = trace::EventRef {
+            entry: entry.reference(),
             event_hash_id: event_hash_id.unwrap_or_else(|| trace::EventHashId::new("")),
         };
         let facts = Facts::from_event_cached(event, cache);
@@ -420,16 +425,6 @@ fn write_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 /// Locks a mutex, recovering from poisoning.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Maps a store failure to an HTTP error.
-fn store_error(error: lotline_ledger::store::Error) -> ApiError {
-    use lotline_ledger::store::Error as StoreError;
-    match error {
-        StoreError::Rejected(rejected) => ApiError::Validation(rejected.to_string()),
-        StoreError::Equivocation { .. } => ApiError::Conflict(error.to_string()),
-        other => ApiError::Internal(other.to_string()),
-    }
 }
 
 /// Current time in milliseconds since the epoch.

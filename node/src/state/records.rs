@@ -1,531 +1,68 @@
-//! Ledger records over HTTP: JSON in (`POST /records`), signed into this organisation's feed
-//! when its role allows the kind; JSON out (`GET /records`), from every replicated feed.
+//! Ledger records: signed into this organisation's feed when its role allows the kind, and
+//! served from every replicated feed with their proofs.
 //!
-//! Owns: the JSON shape of each record kind (documented in `docs/http-api.md`); every record
-//! served carries its proof bundle once a checkpoint covers it. The roster's
-//! role rules are enforced by the ledger's append rules, not here; this file only reports them
-//! early with a clear message.
+//! Owns: the early role check (the roster's role rules are enforced by the ledger's append
+//! rules; this only refuses with a clear message before signing) and which entries are served
+//! as records. Does not own any record's text form: `http` reads and writes the JSON of each
+//! kind (documented in `docs/http-api.md`).
 
-use lotline_ledger::feed::{EntryHash, VerifiedEntry};
-use lotline_ledger::identity::PublicKey;
-use lotline_ledger::records::{
-    EntryRef, Excursion, InspectionResult, MeasuredValue, Measurement, Payload,
-    RecallAcknowledgement, RecallClass, RecallNotice, SupervisionFlag, Verdict,
-};
-use serde_json::{Value, json};
+use lotline_ledger::entry::{EntryRef, PayloadKind};
+use lotline_ledger::feed::VerifiedEntry;
+use lotline_ledger::proof::Evidence;
+use lotline_ledger::records::Payload;
 
-use super::{State, store_error};
-use crate::http::ApiError;
+use super::{Error, Ledger};
 
-fn text(record: &Value, field: &str) -> Result<String, ApiError> {
-    record.get(field).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| {
-        ApiError::Validation(format!("record field {field}: required text is missing"))
-    })
+/// A record entry served by `GET /records`.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The signed entry; its payload is one of the record kinds (see [`is_record`]).
+    pub entry: VerifiedEntry,
+    /// Its proof: the signed entry, inclusion proof and the author's cosigned checkpoint;
+    /// `None` until a checkpoint covers it.
+    pub proof: Option<Evidence>,
 }
 
-/// An optional text field: absent or null is empty; any other non-text value is refused.
-fn optional_text(record: &Value, field: &str) -> Result<String, ApiError> {
-    match record.get(field) {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(text)) => Ok(text.clone()),
-        Some(_) => {
-            Err(ApiError::Validation(format!("record field {field}: a text or null is required")))
+/// Whether `kind` is served as a record: the business records, not EPCIS events (served as
+/// events) nor governance entries (roster changes, error declarations).
+fn is_record(kind: PayloadKind) -> bool {
+    matches!(
+        kind,
+        PayloadKind::RecallNotice
+            | PayloadKind::RecallAcknowledgement
+            | PayloadKind::InspectionResult
+            | PayloadKind::Excursion
+            | PayloadKind::SupervisionFlag
+    )
+}
+
+impl Ledger {
+    /// `POST /records`: signs a record into our feed and says where it stands. Blocks
+    /// (signature, sled).
+    pub fn append_record(&self, payload: Payload) -> Result<EntryRef, Error> {
+        let kind = payload.kind();
+        if !self.store.roster().role_allows(&self.organisation(), kind) {
+            return Err(Error::RoleRefused { kind });
         }
-    }
-}
-
-/// The fields a record of `kind` may carry (`kind` included); `None` for an unknown kind.
-fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
-    Some(match kind {
-        "recall_notice" => {
-            &["kind", "recall_id", "class", "lots", "hazard", "instructions", "scope"]
-        }
-        "recall_ack" => &["kind", "notice", "recall_id", "action", "quantity_held"],
-        "inspection_result" => {
-            &["kind", "lots", "test", "verdict", "sampled_at", "report", "values"]
-        }
-        "excursion" => &["kind", "lots", "measurement", "limit", "observed", "started", "ended"],
-        "supervision_flag" => &["kind", "subject", "reason", "active"],
-        _ => return None,
-    })
-}
-
-/// Refuses a key of `object` that is not in `fields` (a misspelt optional field would otherwise
-/// be dropped without a word), naming it as `{path}{key}` and saying what `what` holds.
-fn refuse_unknown_keys(
-    object: &Value,
-    fields: &[&str],
-    path: &str,
-    what: &str,
-) -> Result<(), ApiError> {
-    let Some(object) = object.as_object() else {
-        return Ok(());
-    };
-    match object.keys().find(|key| !fields.contains(&key.as_str())) {
-        Some(unknown) => Err(ApiError::Validation(format!(
-            "record field {path}{unknown}: {what} has no such field (its fields: {})",
-            fields.join(", ")
-        ))),
-        None => Ok(()),
-    }
-}
-
-fn text_list(record: &Value, field: &str) -> Result<Vec<String>, ApiError> {
-    let list = record.get(field).and_then(Value::as_array).ok_or_else(|| {
-        ApiError::Validation(format!("record field {field}: a list of identifiers is required"))
-    })?;
-    let items: Vec<String> = list.iter().filter_map(Value::as_str).map(str::to_owned).collect();
-    if items.is_empty() || items.len() != list.len() {
-        return Err(ApiError::Validation(format!(
-            "record field {field}: a non-empty list of strings is required"
-        )));
-    }
-    Ok(items)
-}
-
-fn time_ms(record: &Value, field: &str) -> Result<i64, ApiError> {
-    let written = text(record, field)?;
-    let instant =
-        time::OffsetDateTime::parse(&written, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| {
-                ApiError::Validation(format!(
-                    "record field {field}: {written:?} is not an RFC 3339 time"
-                ))
-            })?;
-    Ok(i64::try_from(instant.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
-}
-
-/// A recall notice's `scope`: the recall-scope query its lots were found with, checked as the
-/// `/recall/scope` endpoint checks it, kept as compact JSON text; `None` when absent or null.
-fn scope(record: &Value) -> Result<Option<String>, ApiError> {
-    let Some(scope) = record.get("scope").filter(|scope| !scope.is_null()) else {
-        return Ok(None);
-    };
-    super::views::parse_hazard(scope)
-        .map_err(|error| ApiError::Validation(format!("record field scope: {error}")))?;
-    Ok(Some(scope.to_string()))
-}
-
-/// An inspection's `values`: `[{"name": text, "value": number or text, "unit": text}]`
-/// (`unit` optional); empty when absent.
-fn measurements(record: &Value) -> Result<Vec<Measurement>, ApiError> {
-    let Some(values) = record.get("values").filter(|values| !values.is_null()) else {
-        return Ok(Vec::new());
-    };
-    let values = values.as_array().ok_or_else(|| {
-        ApiError::Validation("record field values: a list of measured values is required".into())
-    })?;
-    let problem = |position: usize, field: &str, rule: &str| {
-        ApiError::Validation(format!("record field values[{position}].{field}: {rule}"))
-    };
-    values
-        .iter()
-        .enumerate()
-        .map(|(position, measured)| {
-            refuse_unknown_keys(
-                measured,
-                &["name", "value", "unit"],
-                &format!("values[{position}]."),
-                "a measured value",
-            )?;
-            let name = measured
-                .get("name")
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|name| !name.is_empty())
-                .ok_or_else(|| problem(position, "name", "a non-empty text is required"))?;
-            let value = match measured.get("value") {
-                Some(Value::Number(number)) => number
-                    .as_f64()
-                    .filter(|number| number.is_finite())
-                    .map(MeasuredValue::Number)
-                    .ok_or_else(|| problem(position, "value", "a finite number is required"))?,
-                Some(Value::String(text)) if !text.trim().is_empty() => {
-                    MeasuredValue::Text(text.trim().to_owned())
-                }
-                _ => {
-                    return Err(problem(
-                        position,
-                        "value",
-                        "a number or a non-empty text is required",
-                    ));
-                }
-            };
-            let unit = match measured.get("unit") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(unit)) if !unit.trim().is_empty() => {
-                    Some(unit.trim().to_owned())
-                }
-                Some(_) => {
-                    return Err(problem(position, "unit", "a non-empty text or null is required"));
-                }
-            };
-            Ok(Measurement { name: name.to_owned(), value, unit })
-        })
-        .collect()
-}
-
-fn measurement_json(measurement: &Measurement) -> Value {
-    let value = match &measurement.value {
-        MeasuredValue::Number(number) => json!(number),
-        MeasuredValue::Text(text) => json!(text),
-    };
-    json!({"name": measurement.name, "value": value, "unit": measurement.unit})
-}
-
-fn format_ms(time_ms: i64) -> String {
-    lotline_ledger::trace::query::format_time(time_ms)
-}
-
-fn entry_ref_json(entry_ref: &EntryRef) -> Value {
-    json!({"author": entry_ref.author.to_hex(), "sequence": entry_ref.sequence, "entry_hash": entry_ref.entry_hash.to_hex()})
-}
-
-/// A record from its JSON form.
-pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
-    if !record.is_object() {
-        return Err(ApiError::Validation("a record is a JSON object with a kind".to_owned()));
-    }
-    let kind = text(record, "kind")?;
-    if let Some(fields) = fields_of(&kind) {
-        refuse_unknown_keys(record, fields, "", &format!("the {kind} record"))?;
-    }
-    let payload = match kind.as_str() {
-        "recall_notice" => Payload::RecallNotice(RecallNotice {
-            recall_id: text(record, "recall_id")?,
-            class: match optional_text(record, "class")?.as_str() {
-                "I" | "1" | "" => RecallClass::ClassOne,
-                "II" | "2" => RecallClass::ClassTwo,
-                "III" | "3" => RecallClass::ClassThree,
-                other => {
-                    return Err(ApiError::Validation(format!(
-                        "record field class: {other:?} is not I, II or III"
-                    )));
-                }
-            },
-            lots: text_list(record, "lots")?,
-            hazard: text(record, "hazard")?,
-            instructions: optional_text(record, "instructions")?,
-            scope: scope(record)?,
-        }),
-        "recall_ack" => {
-            let notice = record.get("notice").ok_or_else(|| {
-                ApiError::Validation(
-                    "record field notice: the acknowledged notice's entry is required".to_owned(),
-                )
-            })?;
-            refuse_unknown_keys(
-                notice,
-                &["author", "sequence", "entry_hash"],
-                "notice.",
-                "the notice's entry reference",
-            )?;
-            let author = PublicKey::from_hex(&text(notice, "author")?).map_err(|error| {
-                ApiError::Validation(format!("record field notice.author: {error}"))
-            })?;
-            let sequence = notice.get("sequence").and_then(Value::as_u64).ok_or_else(|| {
-                ApiError::Validation(
-                    "record field notice.sequence: a number is required".to_owned(),
-                )
-            })?;
-            let entry_hash =
-                EntryHash::from_hex(&text(notice, "entry_hash")?).ok_or_else(|| {
-                    ApiError::Validation(
-                        "record field notice.entry_hash: 64 hex digits are required".to_owned(),
-                    )
-                })?;
-            Payload::RecallAcknowledgement(RecallAcknowledgement {
-                notice: EntryRef { author, sequence, entry_hash },
-                recall_id: text(record, "recall_id")?,
-                action: text(record, "action")?,
-                quantity_held: optional_text(record, "quantity_held")?,
-            })
-        }
-        "inspection_result" => Payload::InspectionResult(InspectionResult {
-            lots: text_list(record, "lots")?,
-            test: text(record, "test")?,
-            verdict: match text(record, "verdict")?.as_str() {
-                "pass" => Verdict::Pass,
-                "fail" => Verdict::Fail,
-                "inconclusive" => Verdict::Inconclusive,
-                other => {
-                    return Err(ApiError::Validation(format!(
-                        "record field verdict: {other:?} is not pass, fail or inconclusive"
-                    )));
-                }
-            },
-            sampled_at_ms: time_ms(record, "sampled_at")?,
-            report: optional_text(record, "report")?,
-            measurements: measurements(record)?,
-        }),
-        "excursion" => Payload::Excursion(Excursion {
-            lots: text_list(record, "lots")?,
-            measurement: text(record, "measurement")?,
-            limit: text(record, "limit")?,
-            observed: text(record, "observed")?,
-            started_ms: time_ms(record, "started")?,
-            ended_ms: if record.get("ended").is_some_and(|ended| !ended.is_null()) {
-                Some(time_ms(record, "ended")?)
-            } else {
-                None
-            },
-        }),
-        "supervision_flag" => Payload::SupervisionFlag(SupervisionFlag {
-            subject: PublicKey::from_hex(&text(record, "subject")?)
-                .map_err(|error| ApiError::Validation(format!("record field subject: {error}")))?,
-            reason: text(record, "reason")?,
-            active: match record.get("active") {
-                None | Some(Value::Null) => true,
-                Some(Value::Bool(active)) => *active,
-                Some(_) => {
-                    return Err(ApiError::Validation(
-                        "record field active: true, false or null is required".to_owned(),
-                    ));
-                }
-            },
-        }),
-        other => {
-            return Err(ApiError::Validation(format!(
-                "record kind {other:?} is not one of recall_notice, recall_ack, inspection_result, excursion, supervision_flag"
-            )));
-        }
-    };
-    Ok(payload)
-}
-
-/// The JSON form of a record entry (None for EPCIS events and governance records).
-pub fn record_to_json(entry: &VerifiedEntry) -> Option<Value> {
-    let (kind, mut body) = match entry.payload()? {
-        Payload::RecallNotice(notice) => (
-            "recall_notice",
-            json!({
-                "recall_id": notice.recall_id,
-                "class": match notice.class { RecallClass::ClassOne => "I", RecallClass::ClassTwo => "II", RecallClass::ClassThree => "III" },
-                "lots": notice.lots, "hazard": notice.hazard, "instructions": notice.instructions,
-                // Written by a node as JSON; shown as text should a peer have signed other text.
-                "scope": notice.scope.as_deref().map(|scope| serde_json::from_str::<Value>(scope).unwrap_or_else(|_| json!(scope))),
-            }),
-        ),
-        Payload::RecallAcknowledgement(ack) => (
-            "recall_ack",
-            json!({"notice": entry_ref_json(&ack.notice), "recall_id": ack.recall_id, "action": ack.action, "quantity_held": ack.quantity_held}),
-        ),
-        Payload::InspectionResult(result) => (
-            "inspection_result",
-            json!({
-                "lots": result.lots, "test": result.test,
-                "verdict": match result.verdict { Verdict::Pass => "pass", Verdict::Fail => "fail", Verdict::Inconclusive => "inconclusive" },
-                "sampled_at": format_ms(result.sampled_at_ms), "report": result.report,
-                "values": result.measurements.iter().map(measurement_json).collect::<Vec<_>>(),
-            }),
-        ),
-        Payload::Excursion(excursion) => (
-            "excursion",
-            json!({
-                "lots": excursion.lots, "measurement": excursion.measurement, "limit": excursion.limit,
-                "observed": excursion.observed, "started": format_ms(excursion.started_ms),
-                "ended": excursion.ended_ms.map(format_ms),
-            }),
-        ),
-        Payload::SupervisionFlag(flag) => (
-            "supervision_flag",
-            json!({"subject": flag.subject.to_hex(), "reason": flag.reason, "active": flag.active}),
-        ),
-        _ => return None,
-    };
-    body["kind"] = json!(kind);
-    body["author"] = json!(entry.author().to_hex());
-    body["sequence"] = json!(entry.sequence());
-    body["entry_hash"] = json!(entry.entry_hash().to_hex());
-    body["record_time"] = json!(format_ms(entry.record_time_ms()));
-    Some(body)
-}
-
-impl State {
-    /// `POST /records`: signs a record into our feed.
-    pub async fn append_record(
-        self: &std::sync::Arc<Self>,
-        record: Value,
-    ) -> Result<Value, ApiError> {
-        let payload = record_from_json(&record)?;
-        let roster = self.store.roster();
-        if !roster.role_allows(&self.organisation(), payload.kind()) {
-            return Err(ApiError::Forbidden(format!(
-                "this organisation's roles do not allow {}",
-                payload.kind()
-            )));
-        }
-        let state = std::sync::Arc::clone(self);
-        let entries = tokio::task::spawn_blocking(move || state.append_local(&[payload]))
-            .await
-            .map_err(|error| ApiError::Internal(error.to_string()))??;
+        let entries = self.append_local(&[payload])?;
         self.local_appends.send_modify(|count| *count += 1);
-        let entry =
-            entries.first().ok_or_else(|| ApiError::Internal("nothing appended".to_owned()))?;
-        Ok(
-            json!({"author": entry.author().to_hex(), "sequence": entry.sequence(), "entry_hash": entry.entry_hash().to_hex()}),
-        )
+        entries.first().map(VerifiedEntry::reference).ok_or(Error::NothingAppended)
     }
 
-    /// `GET /records`: records of every replicated feed, optionally of one kind.
-    pub fn records(&self, kind: Option<&str>) -> Result<Value, ApiError> {
+    /// `GET /records`: the records of every replicated feed in append order, only those of
+    /// `kind` when given.
+    pub fn records(&self, kind: Option<PayloadKind>) -> Result<Vec<Record>, Error> {
         let mut records = Vec::new();
         for entry in self.store.entries_in_order() {
-            let entry = entry.map_err(store_error)?;
-            if matches!(entry.payload(), Some(Payload::Epcis(_)) | None) {
+            let entry = entry?;
+            let Some(entry_kind) = entry.payload().map(Payload::kind) else { continue };
+            if !is_record(entry_kind) || kind.is_some_and(|kind| kind != entry_kind) {
                 continue;
             }
-            if let Some(mut record) = record_to_json(&entry)
-                && kind.is_none_or(|kind| record["kind"] == kind)
-            {
-                // The record's own proof: its signed entry, inclusion proof and the author's
-                // cosigned checkpoint (absent until a checkpoint covers it).
-                let reference = lotline_ledger::trace::EntryRef {
-                    author: entry.author(),
-                    sequence: entry.sequence(),
-                    entry_hash: *entry.entry_hash().as_bytes(),
-                    event_hash_id: lotline_ledger::trace::EventHashId::new(""),
-                };
-                let evidence = self.evidence(std::slice::from_ref(&reference))?;
-                if evidence["bundles"].as_array().is_some_and(|bundles| !bundles.is_empty()) {
-                    record["proof"] = evidence;
-                }
-                records.push(record);
-            }
+            let evidence = self.store.evidence(&[(entry.author(), entry.sequence())])?;
+            let proof = (!evidence.bundles.is_empty()).then_some(evidence);
+            records.push(Record { entry, proof });
         }
-        Ok(Value::Array(records))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn inspection_with(values: Value) -> Value {
-        json!({
-            "kind": "inspection_result",
-            "lots": ["urn:epc:class:lgtin:4012345.012345.L1"],
-            "test": "EU 2073/2005",
-            "verdict": "fail",
-            "sampled_at": "2026-03-01T08:00:00Z",
-            "values": values,
-        })
-    }
-
-    #[test]
-    fn unknown_fields_and_wrong_types_are_refused_by_name() {
-        let with = |field: &str, value: Value| {
-            let mut record = inspection_with(json!([]));
-            record[field] = value;
-            record
-        };
-        let message = refusal(&with("reprot", json!("lab sheet 12")));
-        assert!(
-            message
-                .starts_with("record field reprot: the inspection_result record has no such field"),
-            "{message}"
-        );
-        assert!(message.contains("report"), "{message}");
-        let message = refusal(&with("report", json!(12)));
-        assert_eq!(message, "record field report: a text or null is required");
-        let message = refusal(&with("values", json!([{"name": "a", "value": 1, "units": "g"}])));
-        assert!(
-            message.starts_with("record field values[0].units: a measured value has no such"),
-            "{message}"
-        );
-        // Null stands for absent.
-        assert!(record_from_json(&with("report", Value::Null)).is_ok());
-        let acknowledgement = json!({
-            "kind": "recall_ack", "recall_id": "R-1", "action": "held",
-            "notice": {"author": "00", "sequence": 1, "entry_hash": "00", "hash": "00"},
-        });
-        let message = refusal(&acknowledgement);
-        assert!(
-            message.starts_with("record field notice.hash: the notice's entry reference has"),
-            "{message}"
-        );
-        let subject = lotline_ledger::identity::Keypair::from_seed([1; 32]).public_key().to_hex();
-        let flag =
-            json!({"kind": "supervision_flag", "subject": subject, "reason": "r", "active": "yes"});
-        assert!(refusal(&flag).contains("record field active"), "{}", refusal(&flag));
-        assert_eq!(refusal(&json!(["kind"])), "a record is a JSON object with a kind");
-    }
-
-    fn refusal(record: &Value) -> String {
-        match record_from_json(record) {
-            Err(ApiError::Validation(message)) => message,
-            other => panic!("expected a validation error, got {other:?}"),
-        }
-    }
-
-    /// Measured values are kept typed (numbers as numbers, findings as text, units trimmed)
-    /// and served back in the same shape.
-    #[test]
-    fn measured_values_are_kept_typed() {
-        let record = inspection_with(json!([
-            {"name": "listeria", "value": "present"},
-            {"name": " aflatoxin B1 ", "value": 1.8, "unit": " MC "},
-        ]));
-        let Ok(Payload::InspectionResult(result)) = record_from_json(&record) else {
-            panic!("an inspection result");
-        };
-        assert_eq!(
-            result.measurements,
-            [
-                Measurement {
-                    name: "listeria".to_owned(),
-                    value: MeasuredValue::Text("present".to_owned()),
-                    unit: None
-                },
-                Measurement {
-                    name: "aflatoxin B1".to_owned(),
-                    value: MeasuredValue::Number(1.8),
-                    unit: Some("MC".to_owned())
-                },
-            ]
-        );
-        let served: Vec<Value> = result.measurements.iter().map(measurement_json).collect();
-        assert_eq!(
-            served,
-            [
-                json!({"name": "listeria", "value": "present", "unit": null}),
-                json!({"name": "aflatoxin B1", "value": 1.8, "unit": "MC"}),
-            ]
-        );
-        let Ok(Payload::InspectionResult(plain)) = record_from_json(&inspection_with(Value::Null))
-        else {
-            panic!("an inspection result without values");
-        };
-        assert!(plain.measurements.is_empty());
-    }
-
-    /// A bad measured value or scope is refused naming the field and the rule.
-    #[test]
-    fn bad_values_and_scopes_are_refused_by_field() {
-        for (values, expected) in [
-            (json!({"name": "x"}), "record field values: a list"),
-            (json!([{"value": 1}]), "record field values[0].name"),
-            (json!([{"name": "a", "value": 1}, {"name": "b", "value": {}}]), "values[1].value"),
-            (json!([{"name": "a", "value": " "}]), "values[0].value"),
-            (json!([{"name": "a", "value": 2, "unit": 3}]), "values[0].unit"),
-        ] {
-            let message = refusal(&inspection_with(values.clone()));
-            assert!(message.contains(expected), "{values}: {message}");
-        }
-        let notice = |scope: Value| {
-            json!({
-                "kind": "recall_notice", "recall_id": "R-1", "lots": ["urn:epc:class:lgtin:4012345.012345.L1"],
-                "hazard": "listeria", "scope": scope,
-            })
-        };
-        let message = refusal(&notice(json!({"facility": "123"})));
-        assert!(message.starts_with("record field scope: facility"), "{message}");
-        let Ok(Payload::RecallNotice(kept)) =
-            record_from_json(&notice(json!({"lots": ["urn:epc:class:lgtin:4012345.012345.L1"]})))
-        else {
-            panic!("a recall notice");
-        };
-        let kept: Value = serde_json::from_str(kept.scope.as_deref().unwrap_or_default()).unwrap();
-        assert_eq!(kept, json!({"lots": ["urn:epc:class:lgtin:4012345.012345.L1"]}));
+        Ok(records)
     }
 }

@@ -15,7 +15,7 @@ use lotline_ledger::identity::{Keypair, PublicKey};
 use lotline_ledger::roster::Role;
 use lotline_ledger::store;
 
-use super::{Author, State, lock};
+use super::{Author, Ledger, lock};
 use crate::network::{Announcement, Head, Request, Response, protocol::MAX_RANGE_ENTRIES};
 
 /// The verdict on a gossiped announcement.
@@ -77,7 +77,7 @@ pub fn witness_name(organisation: &PublicKey) -> String {
     format!("lotline.dev/witness/{}", organisation.to_hex())
 }
 
-impl State {
+impl Ledger {
     /// Answers a peer's sync request from the store.
     pub fn answer(&self, request: &Request) -> Response {
         match request {

@@ -26,7 +26,7 @@ use lotline_ledger::codec;
 use lotline_ledger::feed::{FeedWriter, VerifiedEntry};
 use lotline_ledger::identity::{Keypair, PublicKey};
 use lotline_ledger::records::{EpcisCapture, EventFormat, Payload};
-use lotline_node::state::State;
+use lotline_node::state::Ledger;
 
 use super::{
     Options, Report, SignedMessage, Verifier, percentile_ms, process_cpu_time,
@@ -176,7 +176,7 @@ async fn start_cluster(count: usize) -> anyhow::Result<Cluster> {
 }
 
 /// Number of entries of `author` held by `state`.
-fn held(state: &State, author: &PublicKey) -> u64 {
+fn held(state: &Ledger, author: &PublicKey) -> u64 {
     state.feed_size(author.as_bytes())
 }
 
@@ -287,7 +287,7 @@ async fn propagation(sizes: Sizes) -> anyhow::Result<Report> {
     wait_until_meshed(&cluster, NODES).await?;
     let transport = Transport::new(&cluster.url(0), Some(cluster.token(0).to_owned()))?;
     let author = cluster.node(0).state.organisation();
-    let peers: Vec<Arc<State>> =
+    let peers: Vec<Arc<Ledger>> =
         (1..NODES).map(|index| Arc::clone(&cluster.node(index).state)).collect();
     let rounds = sizes.propagation_rounds;
 
@@ -345,7 +345,7 @@ fn cpu_used_since(before: Option<Duration>) -> Option<Duration> {
 /// Signs `count` entries into `keypair`'s feed and appends them to `state`'s store in durable
 /// batches; returns the signed messages of the first `sample` entries (for the ceiling).
 fn fill_feed(
-    state: &State,
+    state: &Ledger,
     keypair: Keypair,
     first_serial: u64,
     count: usize,
@@ -484,7 +484,7 @@ async fn measure_catchup(cluster: &mut Cluster, sizes: Sizes) -> anyhow::Result<
         measure_verification(Arc::clone(&messages), Verifier::Standard).await?;
     let (merged_verifier, _) = measure_verification(messages, Verifier::Merged).await?;
     // Start-up with the whole ledger: the joined node reopens its store and rebuilds its views.
-    let events_indexed = cluster.node(joiner).state.health()["events"].as_u64();
+    let events_indexed = Some(cluster.node(joiner).state.health().events);
     // Our handle on its state would keep the store open (and locked) across the restart.
     drop(joined);
     cluster.stop_node(joiner).await;
@@ -496,7 +496,7 @@ async fn measure_catchup(cluster: &mut Cluster, sizes: Sizes) -> anyhow::Result<
     anyhow::ensure!(holds_after == expected, "the restarted node holds {holds_after} entries");
     // At least what it listed before (indexing follows the durable append, so the count read
     // before may lag by the last window; a rebuild that dropped events would show here).
-    let events_rebuilt = restarted.health()["events"].as_u64();
+    let events_rebuilt = Some(restarted.health().events);
     anyhow::ensure!(
         events_rebuilt.is_some() && events_rebuilt >= events_indexed,
         "the restarted node indexed {events_rebuilt:?} events, {events_indexed:?} before"
