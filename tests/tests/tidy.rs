@@ -107,3 +107,85 @@ fn the_readme_test_command_is_what_ci_runs() {
         ".ci/run must run the README's test command"
     );
 }
+
+/// What the node's ledger side (`node/src/state/`) must not name: it takes typed requests and
+/// returns typed replies and errors, and only `node/src/http/` turns them into HTTP and JSON.
+/// Each found item is (what is named, the line it is named on).
+fn http_names_in(source: &str) -> Vec<(&'static str, String)> {
+    let code: Vec<&str> =
+        source.lines().map(|line| line.split("//").next().unwrap_or_default()).collect();
+    let mut found = Vec::new();
+    for line in &code {
+        for (needle, what) in [
+            ("crate::http", "crate::http"),
+            ("ApiError", "crate::http"),
+            ("axum", "axum"),
+            ("serde_json::Value", "serde_json::Value"),
+            ("json!", "serde_json::json!"),
+        ] {
+            if line.contains(needle) {
+                found.push((what, line.trim().to_owned()));
+            }
+        }
+    }
+    // `use serde_json::{Value, ...}` and `use crate::{http, ...}`, on one line or several.
+    let joined = code.join(" ");
+    for (group, member, what) in
+        [("serde_json::{", "Value", "serde_json::Value"), ("crate::{", "http", "crate::http")]
+    {
+        let mut rest = joined.as_str();
+        while let Some(start) = rest.find(group) {
+            let inside = &rest[start + group.len()..];
+            let items = &inside[..inside.find('}').unwrap_or(inside.len())];
+            if items.split(|c: char| !c.is_alphanumeric() && c != '_').any(|item| item == member) {
+                found.push((what, format!("{group}{items}}}")));
+            }
+            rest = inside;
+        }
+    }
+    found
+}
+
+#[test]
+fn the_http_check_finds_every_way_of_naming_http_in_the_ledger_side() {
+    for source in [
+        "use crate::http::ApiError;",
+        "fn parse(value: &str) -> Result<u64, ApiError> {",
+        "use axum::Json;",
+        "use serde_json::{Value, json};",
+        "use serde_json::{\n    Map,\n    Value,\n};",
+        "pub fn health(&self) -> serde_json::Value {",
+        "    let body = json!({\"status\": \"ok\"});",
+        "use crate::{config, http};",
+    ] {
+        assert!(!http_names_in(source).is_empty(), "not caught: {source}");
+    }
+    for source in [
+        "//! `crate::http` maps each error to a problem.",
+        "let bytes = serde_json::to_vec(&proof)?;",
+        "use crate::{config::Config, network};",
+        "let values = record.values(); // not a serde_json::Value",
+    ] {
+        assert!(http_names_in(source).is_empty(), "wrongly caught: {source}");
+    }
+}
+
+#[test]
+fn the_node_ledger_side_names_no_http_type() {
+    let mut sources = Vec::new();
+    rust_files(&workspace_root().join("node/src/state"), &mut sources);
+    assert!(!sources.is_empty(), "node/src/state holds the ledger side");
+    let mut offences = Vec::new();
+    for path in sources {
+        let text = std::fs::read_to_string(&path).expect("readable source file");
+        for (what, line) in http_names_in(&text) {
+            offences.push(format!("{} names {what}: {line}", path.display()));
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "node/src/state takes typed requests and returns typed replies and state::Error; only \
+         node/src/http turns them into HTTP (move the parsing or mapping there):\n{}",
+        offences.join("\n")
+    );
+}
