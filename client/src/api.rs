@@ -121,6 +121,14 @@ impl Reply {
         }
     }
 
+    /// The evidence, to be replaced by what was read apart from the reply.
+    pub fn evidence_mut(&mut self) -> &mut Evidence {
+        match self {
+            Self::Trace(reply) => &mut reply.evidence,
+            Self::Recall(reply) => &mut reply.evidence,
+        }
+    }
+
     /// Decodes a recall scope. The node flattens the forward trace into the scope's object;
     /// a scope whose trace arrives nested as `"trace": {…}` is read the same way.
     pub fn recall_from_value(mut value: Value) -> Result<Self, serde_json::Error> {

@@ -12,7 +12,6 @@ use lotline_ledger::proof::{Evidence, ProofBundle};
 pub use lotline_ledger::trace::Direction;
 use lotline_ledger::trace::TraceAnswer;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::api::{
@@ -181,7 +180,8 @@ impl Client {
     /// `GET /events/{eventID}/proof`, verified: the evidence as sent, and what it proves.
     pub fn event_proof(&self, event_id: &str) -> Result<(Evidence, VerifiedEvidence), Error> {
         let path = format!("/events/{}/proof", utf8_percent_encode(event_id, NON_ALPHANUMERIC));
-        let sent_evidence: Evidence = self.transport.get_json(&path, &[])?;
+        let sent_value: Value = self.transport.get_json(&path, &[])?;
+        let sent_evidence = read_evidence(sent_value)?;
         let evidence = verify::verify_bundles(
             &sent_evidence.bundles,
             self.trusted_authors()?,
@@ -196,18 +196,20 @@ impl Client {
     /// `GET /trace/{back|forward}?id=…`, verified against its evidence.
     pub fn trace(&self, direction: Direction, subject: &str) -> Result<CheckedAnswer, Error> {
         let path = format!("/trace/{}", direction.name());
-        let answer_value: Value =
+        let mut answer_value: Value =
             self.transport.get_json(&path, &[("id".to_owned(), subject.to_owned())])?;
+        let sent_evidence = take_evidence(&mut answer_value);
         let reply = serde_json::from_value(answer_value).map(Reply::Trace);
-        self.check(self.reply_or_bad_answer(&path, reply)?)
+        self.check(self.reply_or_bad_answer(&path, reply)?, sent_evidence)
     }
 
     /// `POST /recall/scope` with a hazard (`{"lots": […]}`, `{"facility", "from", "to"}` or
     /// `{"ingredient", "from", "to"}`), verified against its evidence.
     pub fn recall_scope(&self, hazard: &Value) -> Result<CheckedAnswer, Error> {
-        let answer_value: Value = self.transport.post_json("/recall/scope", hazard)?;
+        let mut answer_value: Value = self.transport.post_json("/recall/scope", hazard)?;
+        let sent_evidence = take_evidence(&mut answer_value);
         let reply = Reply::recall_from_value(answer_value);
-        self.check(self.reply_or_bad_answer("/recall/scope", reply)?)
+        self.check(self.reply_or_bad_answer("/recall/scope", reply)?, sent_evidence)
     }
 
     /// `POST /records`: signs a ledger record into this node's feed.
@@ -228,8 +230,7 @@ impl Client {
             }
             let verified = match item.extra.get("proof") {
                 Some(proof_value) => {
-                    let sent_evidence = Evidence::deserialize(proof_value)
-                        .map_err(|error| VerifyError::MalformedEvidence(error.to_string()))?;
+                    let sent_evidence = read_evidence(proof_value.clone())?;
                     let evidence = verify::verify_bundles(
                         &sent_evidence.bundles,
                         self.trusted_authors()?,
@@ -266,10 +267,25 @@ impl Client {
         })
     }
 
-    /// Verifies a reply's evidence and cross-checks its answer's claims.
-    fn check(&self, reply: Reply) -> Result<CheckedAnswer, Error> {
+    /// Verifies a reply's evidence (read apart from it: see [`take_evidence`]) and
+    /// cross-checks its answer's claims.
+    fn check(
+        &self,
+        mut reply: Reply,
+        sent_evidence: Result<Evidence, VerifyError>,
+    ) -> Result<CheckedAnswer, Error> {
         let witness_policy = self.policy.witness_policy()?;
         let trusted_authors = self.trusted_authors()?;
+        match sent_evidence {
+            Ok(sent_evidence) => *reply.evidence_mut() = sent_evidence,
+            Err(problem) => {
+                return Ok(CheckedAnswer {
+                    reply,
+                    evidence: VerifiedEvidence::default(),
+                    problems: vec![problem],
+                });
+            }
+        }
         let (evidence, mut problems) = match verify::verify_bundles(
             &reply.evidence().bundles,
             trusted_authors,
@@ -283,6 +299,24 @@ impl Client {
         }
         Ok(CheckedAnswer { reply, evidence, problems })
     }
+}
+
+/// Takes a reply's `evidence` out of its JSON and reads it. Evidence that is not the ledger's
+/// [`Evidence`] makes the answer unverifiable, which is a verification problem (exit status
+/// 7), not an unusable answer; missing evidence reads as none, which the cross-checks report
+/// when the answer names events.
+fn take_evidence(answer_value: &mut Value) -> Result<Evidence, VerifyError> {
+    let taken = answer_value.as_object_mut().and_then(|fields| fields.remove("evidence"));
+    match taken {
+        None | Some(Value::Null) => Ok(Evidence::default()),
+        Some(evidence_value) => read_evidence(evidence_value),
+    }
+}
+
+/// Reads the ledger's [`Evidence`], naming what is wrong when it is not that shape.
+fn read_evidence(evidence_value: Value) -> Result<Evidence, VerifyError> {
+    serde_json::from_value(evidence_value)
+        .map_err(|error| VerifyError::MalformedEvidence(error.to_string()))
 }
 
 /// Adds `more` to `evidence` (entries and events are keyed, so repeats collapse).
@@ -308,4 +342,22 @@ pub fn verify_bundle_file(
         return Err(VerifyError::MalformedEvidence("the file holds no proof bundle".into()).into());
     }
     Ok(verify::verify_bundles(&bundles, trusted_authors, &policy.witness_policy()?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_replys_evidence_is_read_apart_and_a_wrong_shape_is_a_verification_problem() {
+        let mut reply = json!({"lots": [], "evidence": {"bundles": [], "unproven": []}});
+        assert_eq!(take_evidence(&mut reply), Ok(Evidence::default()));
+        assert_eq!(reply, json!({"lots": []}), "taken out of the reply");
+        let mut missing = json!({"lots": []});
+        assert_eq!(take_evidence(&mut missing), Ok(Evidence::default()));
+        let mut garbled = json!({"lots": [], "evidence": "nonsense"});
+        assert!(matches!(take_evidence(&mut garbled), Err(VerifyError::MalformedEvidence(_))));
+    }
 }
