@@ -179,10 +179,27 @@ struct Chain {
 /// on a pallet for the retailer and ships 8 to an export customer off the ledger; the retailer
 /// receives and unpacks the pallet and sells 5 cases.
 fn chain() -> Chain {
+    chain_after(|_| {})
+}
+
+/// The export shipment of [`chain`] (packer to the export customer, 8 cases).
+fn export_shipping() -> Event {
+    shipping(
+        "2026-03-02T13:00:00Z",
+        vec![quantity(&lot(PACKED_GTIN, "PACK-1"), "8", "CS")],
+        PACKER_GLN,
+        EXPORT_GLN,
+        "D3",
+    )
+}
+
+/// [`chain`], with `earlier` applied to the index before any of its entries.
+fn chain_after(earlier: impl FnOnce(&mut Ledger)) -> Chain {
     let (farm, packer, retailer) = (key(1), key(2), key(3));
     let raw_lot = lot(RAW_GTIN, "FARM-1");
     let packed_lot = lot(PACKED_GTIN, "PACK-1");
     let mut ledger = Ledger::default();
+    earlier(&mut ledger);
     let mut harvest = object("2026-03-01T08:00:00Z", Action::Add, "commissioning", FARM_GLN);
     harvest.quantity_list = vec![quantity(&raw_lot, "100", "KGM")];
     harvest.ilmd = Some(vec![
@@ -222,16 +239,7 @@ fn chain() -> Chain {
         shipping("2026-03-02T12:00:00Z", Vec::new(), PACKER_GLN, RETAILER_GLN, "D2");
     pallet_out.epc_list = Some(vec![PALLET.to_owned()]);
     ledger.add(packer, pallet_out);
-    ledger.add(
-        packer,
-        shipping(
-            "2026-03-02T13:00:00Z",
-            vec![quantity(&packed_lot, "8", "CS")],
-            PACKER_GLN,
-            EXPORT_GLN,
-            "D3",
-        ),
-    );
+    ledger.add(packer, export_shipping());
     let mut pallet_in =
         receiving("2026-03-03T08:00:00Z", Vec::new(), PACKER_GLN, RETAILER_GLN, "D2");
     pallet_in.epc_list = Some(vec![PALLET.to_owned()]);
@@ -570,6 +578,99 @@ fn applying_an_entry_twice_changes_nothing() {
     assert_eq!(ledger.index.apply(entry.clone(), &harvest), Applied::Indexed(0));
     assert_eq!(ledger.index.apply(entry, &harvest), Applied::Duplicate);
     assert_eq!(ledger.index.stats().events, 1);
+}
+
+/// The consignees of a forward trace as (lot, party, quantity, received) lines.
+fn consignee_lines(
+    answer: &lotline_ledger::trace::TraceAnswer,
+) -> Vec<(String, Option<String>, Option<f64>, bool)> {
+    answer
+        .consignees
+        .iter()
+        .map(|handoff| {
+            (
+                handoff.lot.to_string(),
+                handoff.party.as_deref().map(str::to_owned),
+                handoff.quantity,
+                handoff.received_by.is_some(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_event_in_two_feeds_counts_once_whatever_the_arrival_order() {
+    let plain = chain();
+    let expected = plain.ledger.index.trace_forward(&subject(&plain.raw_lot));
+    let expected_recall =
+        plain.ledger.index.recall_scope(&Hazard::Lots(vec![subject(&plain.raw_lot)]));
+    // Other organisations' keys sort before and after the packer's.
+    for other in (4..12).map(key) {
+        let mut copy_last = chain();
+        let copy_hash_id = copy_last.ledger.add(other, export_shipping());
+        let copy_first = chain_after(|ledger| {
+            assert_eq!(ledger.add(other, export_shipping()), copy_hash_id);
+        });
+        let raw_lot = subject(&plain.raw_lot);
+        let last = copy_last.ledger.index.trace_forward(&raw_lot);
+        let first = copy_first.ledger.index.trace_forward(&raw_lot);
+        assert_eq!(consignee_lines(&last), consignee_lines(&expected));
+        assert_eq!(
+            serde_json::to_value(&last).unwrap(),
+            serde_json::to_value(&first).unwrap(),
+            "the answer depends on which copy arrived first"
+        );
+        // Stock is held by the author of the kept copy: the packer's, when its key sorts first.
+        if plain.packer < other {
+            assert_eq!(last.in_distribution, expected.in_distribution);
+        }
+        // The shipment is relied on once: the answer cites one of the two entries.
+        assert_eq!(last.entries.len(), expected.entries.len());
+        let cited: Vec<_> = last
+            .entries
+            .iter()
+            .filter(|entry| entry.event_hash_id.to_text() == copy_hash_id)
+            .collect();
+        assert_eq!(cited.len(), 1);
+        assert_eq!(cited[0].entry.author, other.min(plain.packer));
+        let hazard = Hazard::Lots(vec![raw_lot]);
+        let recall_last = copy_last.ledger.index.recall_scope(&hazard);
+        let recall_first = copy_first.ledger.index.recall_scope(&hazard);
+        assert_eq!(recall_last, recall_first);
+        assert_eq!(consignee_lines(&recall_last.trace), consignee_lines(&expected_recall.trace));
+    }
+}
+
+#[test]
+fn a_retracted_copy_leaves_the_other_organisations_copy_relied_on() {
+    let plain = chain();
+    let expected = plain.ledger.index.trace_forward(&subject(&plain.raw_lot));
+    for other in (4..12).map(key) {
+        let mut chain = chain();
+        let hash_id = chain.ledger.add(other, export_shipping());
+        let kept = other.min(chain.packer);
+        let mut declaration = export_shipping();
+        declaration.error_declaration = Some(ErrorDeclaration {
+            declaration_time: at("2026-03-04T08:00:00Z"),
+            reason: Some(VocabularyValue::new(VocabularyKind::ErrorReason, "incorrect_data")),
+            corrective_event_ids: Vec::new(),
+            extensions: Vec::new(),
+        });
+        let entry = chain.ledger.entry(kept, &declaration);
+        assert_eq!(
+            chain.ledger.index.apply(entry, &declaration),
+            Applied::Declaration { retracted: 1 }
+        );
+        let answer = chain.ledger.index.trace_forward(&subject(&chain.raw_lot));
+        assert_eq!(consignee_lines(&answer), consignee_lines(&expected));
+        let cited: Vec<_> = answer
+            .entries
+            .iter()
+            .filter(|entry| entry.event_hash_id.to_text() == hash_id)
+            .collect();
+        assert_eq!(cited.len(), 1);
+        assert_eq!(cited[0].entry.author, other.max(chain.packer));
+    }
 }
 
 #[test]

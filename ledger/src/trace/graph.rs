@@ -153,6 +153,7 @@ impl EndpointPair {
 const DECLARATION: u8 = 1;
 const RETRACTED: u8 = 2;
 const HAS_MASTER: u8 = 4;
+const COPY: u8 = 8;
 
 /// One indexed event: its facts in interned form, in one cache line.
 ///
@@ -189,7 +190,7 @@ pub struct StoredEvent {
     pub action: Option<ActionKind>,
     /// What it means for custody of its what-objects.
     pub flow: Flow,
-    /// [`DECLARATION`], [`RETRACTED`], [`HAS_MASTER`].
+    /// [`DECLARATION`], [`RETRACTED`], [`HAS_MASTER`], [`COPY`].
     flags: u8,
     /// The only object, when the event names exactly one (most events do).
     first_object: ObjectUse,
@@ -198,7 +199,7 @@ pub struct StoredEvent {
 impl StoredEvent {
     /// Whether queries may rely on this event.
     pub fn is_effective(&self) -> bool {
-        self.flags & (DECLARATION | RETRACTED) == 0
+        self.flags & (DECLARATION | RETRACTED | COPY) == 0
     }
 
     /// This event is an error declaration (never used as a fact itself).
@@ -209,6 +210,12 @@ impl StoredEvent {
     /// Declared in error by its author: marked, never used.
     pub fn is_retracted(&self) -> bool {
         self.flags & RETRACTED != 0
+    }
+
+    /// Another entry carries the same Event Hash ID and is the one relied on (see
+    /// [`Graph::apply_facts`]): this entry is a copy of one event, never counted again.
+    pub fn is_copy(&self) -> bool {
+        self.flags & COPY != 0
     }
 
     /// Whether the event carries ILMD master data ([`Graph::master`]).
@@ -505,7 +512,48 @@ impl Graph {
         if self.is_declared(event_id) {
             self.mark_retracted(event_id, touched);
         }
+        self.settle_copies(event_id, touched);
         Applied::Indexed(event_id)
+    }
+
+    /// Chooses which of the entries carrying `event_id`'s Event Hash ID queries rely on, so one
+    /// event captured twice, or replicated from two organisations' feeds, adds its handoffs and
+    /// quantities once. The kept entry is the first by (author, sequence) among those not
+    /// declared in error, whatever order the entries arrived in, so answers do not depend on
+    /// arrival order; the others are marked [`COPY`] and left out of answers (evidence included,
+    /// which cites the kept entry). Pushes onto `touched` every entry whose mark changes.
+    fn settle_copies(&mut self, event_id: EventId, touched: &mut Vec<EventId>) {
+        if self.events[event_id as usize].is_declaration() {
+            return;
+        }
+        let hash_id = &self.entries[event_id as usize].event_hash_id;
+        let copies: Vec<EventId> = self
+            .events_named(hash_id.hash_with(&self.fingerprint_state))
+            .into_iter()
+            .filter(|candidate| {
+                !self.events[*candidate as usize].is_declaration()
+                    && self.entries[*candidate as usize].event_hash_id == *hash_id
+            })
+            .collect();
+        if copies.len() < 2 {
+            return;
+        }
+        let kept = copies
+            .iter()
+            .copied()
+            .filter(|copy| !self.events[*copy as usize].is_retracted())
+            .min_by_key(|copy| {
+                let entry = &self.entries[*copy as usize];
+                (self.authors[entry.author as usize], entry.sequence)
+            });
+        for copy in copies {
+            let is_copy = kept.is_some_and(|kept| kept != copy);
+            let event = &mut self.events[copy as usize];
+            if event.is_copy() != is_copy {
+                event.flags ^= COPY;
+                touched.push(copy);
+            }
+        }
     }
 
     /// Appends an event's documents, sources and destinations to the endpoint arena; returns
@@ -690,6 +738,8 @@ impl Graph {
             event.flags |= RETRACTED;
             self.retracted_count += 1;
             touched.push(event_id);
+            // Another organisation's copy of the retracted event, if any, is now relied on.
+            self.settle_copies(event_id, touched);
         }
     }
 

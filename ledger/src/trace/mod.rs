@@ -32,6 +32,10 @@
 //! **Invariant:** every query terminates in time linear in the part of the graph it visits:
 //! each lot is expanded once, pallet nesting is bounded, and cycles recorded by mistake are
 //! reported as warnings instead of being followed again.
+//!
+//! **Invariant:** an event counts once however many entries carry its Event Hash ID (captured
+//! again, or by two organisations): the first entry by (author, sequence) not declared in
+//! error is relied on and the others are copies, so answers do not depend on arrival order.
 
 pub mod answer;
 pub mod event_ref;
