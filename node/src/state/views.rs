@@ -203,9 +203,11 @@ impl Ledger {
     pub fn entries(&self, author: &PublicKey, from: u64, limit: u64) -> Result<FeedEntries, Error> {
         let limit = limit.clamp(1, MAX_ENTRIES_PER_PAGE) as usize;
         let wires = self.store.range(author, from, limit)?;
-        let entries = (from..)
-            .zip(wires)
-            .map(|(sequence, wire)| {
+        let entries = wires
+            .into_iter()
+            .enumerate()
+            .map(|(offset, wire)| {
+                let sequence = from + offset as u64;
                 let entry_hash = lotline_ledger::feed::DecodedEntry::decode(wire.clone())
                     .map(|decoded| decoded.entry_hash().to_hex())
                     .unwrap_or_default();
