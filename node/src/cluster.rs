@@ -153,6 +153,9 @@ pub fn prepare(
             replicate: Replicate::All,
             witness: None,
             sync_interval_ms: 1_000,
+            // A development cluster on loopback: the README's examples query it without a token.
+            public_queries: true,
+            http_limits: crate::config::HttpLimits::default(),
         };
         config.save(&config_path)?;
         configs.push(Config::load(&config_path)?);

@@ -1,7 +1,8 @@
 //! The node's TOML configuration file.
 //!
 //! Owns: the settings a node operator edits, their defaults, and reading/writing the file.
-//! Does not own: key material (the key file is separate and written 0600 by `identity`).
+//! Does not own: key material (the key file is separate and written 0600 by `identity`), nor
+//! how the HTTP limits are enforced (`crate::http`).
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,19 @@ use serde::{Deserialize, Serialize};
 
 /// Default interval between anti-entropy rounds.
 const DEFAULT_SYNC_INTERVAL_MS: u64 = 1_000;
+
+/// Default time a client has to send a complete request head (also how long an idle
+/// keep-alive connection stays open: the server waits for the next head under this timeout).
+const DEFAULT_HEADER_TIMEOUT_MS: u64 = 10_000;
+/// Default longest wait for the next piece of a request body.
+const DEFAULT_BODY_TIMEOUT_MS: u64 = 30_000;
+/// Default cap on open HTTP connections; beyond it a new connection is closed at once, so
+/// the process keeps file descriptors for its store and its peers.
+const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// Default cap on trace, recall and event queries running at once.
+const DEFAULT_MAX_EXPENSIVE_QUERIES: usize = 4;
+/// Default cap on the lots one recall-scope answer lists.
+const DEFAULT_MAX_RECALL_LOTS: usize = 10_000;
 
 /// Which feeds this node stores and serves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -33,8 +47,13 @@ pub struct Config {
     pub key_file: PathBuf,
     /// The network's genesis file (signed by the governance key).
     pub genesis_file: PathBuf,
-    /// Bearer token required for writes and for the full view.
+    /// Bearer token required for writes, and for trace, recall, event and capture-job reads
+    /// unless `public_queries` is set.
     pub api_token: String,
+    /// Answer trace, recall, event and capture-job reads without the token (public feeds,
+    /// checkpoints, proofs, records, health and metrics never need it).
+    #[serde(default)]
+    pub public_queries: bool,
     /// HTTP API listen address, e.g. `127.0.0.1:8080`.
     pub http_listen: String,
     /// libp2p listen multiaddrs (TCP and QUIC).
@@ -54,10 +73,43 @@ pub struct Config {
     /// Milliseconds between anti-entropy rounds.
     #[serde(default = "default_sync_interval_ms")]
     pub sync_interval_ms: u64,
+    /// Time, size and concurrency limits of the HTTP API.
+    #[serde(default)]
+    pub http_limits: HttpLimits,
 }
 
 fn default_sync_interval_ms() -> u64 {
     DEFAULT_SYNC_INTERVAL_MS
+}
+
+/// The HTTP API's bounds on time and concurrency (`[http_limits]` in the file); every field
+/// has a default, so the table is optional.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpLimits {
+    /// Milliseconds a client has to send a complete request head; an idle keep-alive
+    /// connection is closed after the same time.
+    pub header_timeout_ms: u64,
+    /// Milliseconds the server waits for the next piece of a request body.
+    pub body_timeout_ms: u64,
+    /// Open connections served at once; more are closed as soon as they are accepted.
+    pub max_connections: usize,
+    /// Trace, recall and event queries computed at once; more are answered `503`.
+    pub max_expensive_queries: usize,
+    /// Lots one recall-scope answer may list; a wider scope is answered `413`.
+    pub max_recall_lots: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            header_timeout_ms: DEFAULT_HEADER_TIMEOUT_MS,
+            body_timeout_ms: DEFAULT_BODY_TIMEOUT_MS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_expensive_queries: DEFAULT_MAX_EXPENSIVE_QUERIES,
+            max_recall_lots: DEFAULT_MAX_RECALL_LOTS,
+        }
+    }
 }
 
 /// Errors reading or writing a config.
@@ -100,20 +152,31 @@ impl Config {
         Ok(config)
     }
 
-    /// Writes the config (mode 0600: it holds the API token).
+    /// Writes the config with mode 0600 (it holds the API token): a new file is created with
+    /// that mode, and an existing one is narrowed to it before the token is written, so no
+    /// other user can read the token at any moment.
     pub fn save(&self, path: &Path) -> Result<(), Error> {
+        use std::io::Write;
         let text = toml::to_string_pretty(self).map_err(|error| Error::Invalid {
             path: path.display().to_string(),
             reason: error.to_string(),
         })?;
         let io_error = |source| Error::Io { path: path.display().to_string(), source };
-        std::fs::write(path, text).map_err(io_error)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(io_error)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-                .map_err(io_error)?;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(io_error)?;
         }
+        file.write_all(text.as_bytes()).map_err(io_error)?;
+        file.sync_all().map_err(io_error)?;
         Ok(())
     }
 }

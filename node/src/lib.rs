@@ -159,18 +159,18 @@ pub async fn start(
         shutdown_receiver.clone(),
     ));
 
-    let router = http::router(Arc::clone(&ledger));
-    let mut http_shutdown = shutdown_receiver.clone();
-    let http_task = tokio::spawn(async move {
-        let served = axum::serve(http_listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = http_shutdown.wait_for(|stopping| *stopping).await;
-            })
-            .await;
-        if let Err(error) = served {
-            tracing::error!(%error, "http server failed");
-        }
-    });
+    let router = http::router(Arc::clone(&ledger), &http::Settings::of(&config));
+    let serve_options = http::serve::Options {
+        header_timeout: Duration::from_millis(config.http_limits.header_timeout_ms),
+        max_connections: config.http_limits.max_connections,
+        shutdown_grace: SHUTDOWN_GRACE,
+    };
+    let http_task = tokio::spawn(http::serve::serve(
+        http_listener,
+        router,
+        serve_options,
+        shutdown_receiver.clone(),
+    ));
     tracing::info!(name = %config.name, %http_address, %peer_id, "node started");
     Ok(RunningNode {
         http_address,

@@ -46,6 +46,12 @@ enum Command {
         /// Bootstrap peers (multiaddrs ending in /p2p/<peer id>).
         #[arg(long)]
         bootstrap: Vec<String>,
+        /// Host libp2p listens on (0.0.0.0 to accept peers from other machines).
+        #[arg(long, default_value = lotline_node::setup::DEFAULT_P2P_HOST)]
+        p2p_host: String,
+        /// Discover peers on the LAN with mDNS.
+        #[arg(long)]
+        mdns: bool,
     },
     /// Run a node from its config file until SIGINT or SIGTERM.
     Run {
@@ -76,7 +82,7 @@ fn main() -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Init { dir, name, genesis, http, p2p_port, bootstrap } => {
+            Command::Init { dir, name, genesis, http, p2p_port, bootstrap, p2p_host, mdns } => {
                 let options = lotline_node::setup::InitOptions {
                     dir,
                     name,
@@ -84,6 +90,8 @@ fn main() -> anyhow::Result<()> {
                     http,
                     p2p_port,
                     bootstrap,
+                    p2p_host,
+                    mdns,
                 };
                 let created = lotline_node::setup::init(&options)?;
                 println!("{}", created.display());

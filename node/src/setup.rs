@@ -31,7 +31,16 @@ pub struct InitOptions {
     pub p2p_port: u16,
     /// Bootstrap peers.
     pub bootstrap: Vec<String>,
+    /// Host libp2p listens on: `127.0.0.1` unless the operator opens it (`0.0.0.0` or an
+    /// interface address) to take part in a network beyond this machine.
+    pub p2p_host: String,
+    /// Discover peers on the LAN with mDNS (off unless asked for: it announces the node to
+    /// every machine on the segment).
+    pub mdns: bool,
 }
+
+/// The libp2p host `init` writes unless told otherwise: this machine only.
+pub const DEFAULT_P2P_HOST: &str = "127.0.0.1";
 
 /// A random API token: 32 bytes of OS randomness in hex.
 pub fn new_token() -> anyhow::Result<String> {
@@ -68,12 +77,15 @@ pub fn init(options: &InitOptions) -> anyhow::Result<PathBuf> {
         genesis_file: genesis,
         api_token: new_token()?,
         http_listen: options.http.clone(),
-        p2p_listen: listen_addresses("0.0.0.0", options.p2p_port),
+        p2p_listen: listen_addresses(&options.p2p_host, options.p2p_port),
         bootstrap: options.bootstrap.clone(),
-        mdns: true,
+        mdns: options.mdns,
         replicate: Replicate::All,
         witness: None,
         sync_interval_ms: 1_000,
+        // Queries carry business data: only token holders read them unless the operator opts in.
+        public_queries: false,
+        http_limits: crate::config::HttpLimits::default(),
     };
     let config_path = options.dir.join(CONFIG_FILE);
     config.save(&config_path)?;

@@ -15,7 +15,7 @@ use anyhow::Context;
 use futures::{AsyncReadExt as _, AsyncWriteExt as _, StreamExt as _};
 use libp2p::swarm::{NetworkBehaviour, Swarm, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, gossipsub, noise, request_response, tcp, yamux};
-use lotline_node::http::MAX_BODY_BYTES;
+use lotline_node::http::{MAX_BODY_BYTES, limit_of};
 use lotline_node::network::protocol::{
     MAX_ANNOUNCEMENT_BYTES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL,
 };
@@ -125,16 +125,16 @@ async fn entry_count(address: SocketAddr) -> u64 {
     answer.json().unwrap()["entries"].as_u64().expect("/health reports entries")
 }
 
-/// Asserts `answer` is the problem document of an oversized body.
-fn assert_too_large(answer: &HttpAnswer, declared: Option<u64>) {
+/// Asserts `answer` is the problem document of a body over `limit`.
+fn assert_too_large(answer: &HttpAnswer, limit: usize, declared: Option<u64>) {
     assert_eq!(answer.status, 413, "body: {}", String::from_utf8_lossy(&answer.body));
     assert_eq!(answer.header("content-type"), Some("application/problem+json"));
     let problem = answer.json().unwrap();
     assert_eq!(problem["status"], 413);
     assert_eq!(problem["type"], "epcisException:CaptureLimitExceededException");
-    assert_eq!(problem["limit"], MAX_BODY_BYTES as u64);
+    assert_eq!(problem["limit"], limit as u64);
     let detail = problem["detail"].as_str().unwrap_or_default();
-    assert!(detail.contains(&MAX_BODY_BYTES.to_string()), "detail names the limit: {detail}");
+    assert!(detail.contains(&limit.to_string()), "detail names the limit: {detail}");
     match declared {
         Some(declared) => {
             assert_eq!(problem["received"], declared);
@@ -178,7 +178,7 @@ async fn a_declared_oversized_body_gets_a_problem_413_on_every_body_route_and_st
     for (path, content_type) in routes {
         let body = Body::Declared { declared: just_over as u64, sent: just_over };
         let answer = post_filler(address, path, content_type, &token, body).await.unwrap();
-        assert_too_large(&answer, Some(just_over as u64));
+        assert_too_large(&answer, limit_of(path), Some(just_over as u64));
     }
     assert_eq!(entry_count(address).await, entries_before, "nothing of a refused body is stored");
     assert_capture_accepted(address, &token, "LOT-AFTER-DECLARED").await;
@@ -196,7 +196,7 @@ async fn a_client_that_declares_a_huge_body_and_sends_none_is_answered_at_once()
     let body = Body::Declared { declared, sent: 0 };
     let answer = post_filler(address, "/capture", "application/ld+json", &token, body).await;
     let answer = answer.expect("the 413 arrives without the body being sent");
-    assert_too_large(&answer, Some(declared));
+    assert_too_large(&answer, MAX_BODY_BYTES, Some(declared));
     assert_eq!(answer.header("connection"), Some("close"));
     assert_eq!(entry_count(address).await, entries_before);
     assert_capture_accepted(address, &token, "LOT-AFTER-HEADERS-ONLY").await;
@@ -215,7 +215,7 @@ async fn an_oversized_chunked_body_gets_a_problem_413_and_stores_nothing() {
     {
         let body = Body::Chunked { sent: twice_the_limit };
         let answer = post_filler(address, path, content_type, &token, body).await.unwrap();
-        assert_too_large(&answer, None);
+        assert_too_large(&answer, limit_of(path), None);
     }
     assert_eq!(entry_count(address).await, entries_before, "nothing of a refused body is stored");
     assert_capture_accepted(address, &token, "LOT-AFTER-CHUNKED").await;

@@ -1,27 +1,34 @@
 //! The node's HTTP API (axum): EPCIS 2.0 capture and query, feeds, checkpoints and proofs,
 //! trace and recall queries, ledger records, health, metrics and the OpenAPI document.
 //!
-//! Owns: routing, authentication by bearer token, body limits, reading requests into the
-//! ledger side's typed inputs (`epcis`, `trace`, `records`), serialising its typed replies,
-//! and turning its errors into problems (`error`). Calls on [`crate::state::Ledger`] run off
-//! the async threads, since the store blocks. Does not own any ledger logic; every answer is
-//! computed by `Ledger`.
+//! Owns: routing, authentication by bearer token and the cap on expensive queries
+//! (`admission`), body limits per route (`body_limit`), the body read timeout, serving
+//! connections under a cap and timeouts (`serve`), reading requests into the ledger side's
+//! typed inputs (`epcis`, `trace`, `records`), serialising its typed replies, and turning its
+//! errors, extractor rejections and unknown routes into problems (`error`). Calls on
+//! [`crate::state::Ledger`] run off the async threads, since the store blocks. Does not own any
+//! ledger logic; every answer is computed by `Ledger`.
 //! **API Boundary**: the routes and JSON shapes are documented in `docs/http-api.md` and served
 //! at `/openapi.json`; external tools and the `lotline` client depend on them.
 
+mod admission;
 mod body_limit;
 mod epcis;
 mod error;
 mod openapi;
 mod records;
+pub mod serve;
 mod trace;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRef, Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -30,22 +37,66 @@ use lotline_ledger::proof::Evidence;
 use lotline_ledger::trace::{Direction, RecallReply, TraceReply};
 use serde::Serialize;
 
+pub use body_limit::{MAX_BODY_BYTES, SMALL_BODY_BYTES, limit_of};
 pub use error::ApiError;
 
+use crate::config::HttpLimits;
 use crate::state::{self, Ledger};
 
-/// Largest request body accepted (a capture document); larger ones get a problem+json `413`.
-pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// What the router needs of the node's configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Trace, recall, event and capture-job reads are answered without the token.
+    pub public_queries: bool,
+    /// Time, size and concurrency limits.
+    pub limits: HttpLimits,
+}
+
+impl Settings {
+    /// The settings of `config`.
+    pub fn of(config: &crate::config::Config) -> Self {
+        Settings { public_queries: config.public_queries, limits: config.http_limits.clone() }
+    }
+}
+
+/// The handlers' state: the ledger, and the bounds of answers.
+#[derive(Debug, Clone)]
+struct Api {
+    /// The node's ledger.
+    ledger: Arc<Ledger>,
+    /// Lots one recall-scope answer may name.
+    max_recall_lots: usize,
+}
+
+impl FromRef<Api> for Arc<Ledger> {
+    fn from_ref(api: &Api) -> Self {
+        Arc::clone(&api.ledger)
+    }
+}
 
 /// Builds the router over the node's ledger.
-pub fn router(ledger: Arc<Ledger>) -> Router {
+///
+/// Layers run outermost first: the body read timeout wraps every body; on a matched route the
+/// token and query-slot check (`admission`) runs before the declared-size check, so a client
+/// without the token learns nothing about body limits and sends no body; the streaming body
+/// limit is per route.
+pub fn router(ledger: Arc<Ledger>, settings: &Settings) -> Router {
+    let admission = Arc::new(admission::Admission::new(
+        Arc::clone(&ledger),
+        settings.public_queries,
+        settings.limits.max_expensive_queries,
+    ));
+    let api = Api { ledger, max_recall_lots: settings.limits.max_recall_lots };
     Router::new()
         .route("/", get(index))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi_document))
         .route("/roster", get(roster))
-        .route("/capture", post(capture).get(capture_jobs))
+        .route(
+            "/capture",
+            post(capture).layer(DefaultBodyLimit::max(limit_of("/capture"))).get(capture_jobs),
+        )
         .route("/capture/{capture_id}", get(capture_job))
         .route("/events", get(events))
         .route("/events/{event_id}", get(event))
@@ -58,11 +109,30 @@ pub fn router(ledger: Arc<Ledger>) -> Router {
         .route("/trace/forward", get(trace_forward))
         .route("/recall/scope", post(recall_scope))
         .route("/records", post(append_record).get(records))
-        // Streaming limit for bodies without `Content-Length` (chunked); the middleware below
-        // refuses declared oversized bodies before they are read and gives both one answer.
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(body_limit::reject_oversized_bodies))
-        .with_state(ledger)
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        // Streaming limit for bodies without `Content-Length` (chunked) on every route but
+        // capture; the middleware refuses declared oversized bodies before they are read.
+        .layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
+        .route_layer(axum::middleware::from_fn(body_limit::reject_oversized_bodies))
+        .route_layer(axum::middleware::from_fn_with_state(admission, admission::admit))
+        // A client that stops sending its body is cut off (with `408`) instead of holding its
+        // connection and what it sent.
+        .layer(axum::middleware::from_fn_with_state(
+            Duration::from_millis(settings.limits.body_timeout_ms),
+            body_limit::limit_body_time,
+        ))
+        .with_state(api)
+}
+
+/// The answer to a path no route serves.
+async fn no_route(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no resource at {}", uri.path()))
+}
+
+/// The answer to a method a route does not serve.
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed { method: method.to_string(), path: uri.path().to_owned() }
 }
 
 /// Runs blocking ledger work off the async threads.
@@ -75,15 +145,6 @@ where
     tokio::task::spawn_blocking(move || work(&ledger))
         .await
         .map_err(|error| ApiError::Internal(format!("worker failed: {error}")))?
-}
-
-fn require_token(ledger: &Ledger, headers: &HeaderMap) -> Result<(), ApiError> {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if ledger.token_matches(presented) { Ok(()) } else { Err(ApiError::Unauthorized) }
 }
 
 /// An organisation key named in a path (`/feeds/{author}/...`); a malformed one names no feed.
@@ -134,9 +195,10 @@ async fn roster(State(ledger): State<Arc<Ledger>>) -> Json<state::Roster> {
 async fn capture(
     State(ledger): State<Arc<Ledger>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require_token(&ledger, &headers)?;
+    let body =
+        body.map_err(|rejection| ApiError::from_body_rejection(rejection, limit_of("/capture")))?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -156,8 +218,9 @@ async fn capture_jobs(State(ledger): State<Arc<Ledger>>) -> Json<Vec<state::Capt
 
 async fn capture_job(
     State(ledger): State<Arc<Ledger>>,
-    Path(capture_id): Path<String>,
+    capture_id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<state::CaptureJob>, ApiError> {
+    let Path(capture_id) = capture_id?;
     ledger
         .capture_job(&capture_id)
         .map(Json)
@@ -166,8 +229,9 @@ async fn capture_job(
 
 async fn events(
     State(ledger): State<Arc<Ledger>>,
-    Query(parameters): Query<BTreeMap<String, String>>,
+    parameters: Result<Query<BTreeMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(parameters) = parameters?;
     let query = state::EventQuery::parse(
         parameters.iter().map(|(name, value)| (name.as_str(), value.as_str())),
     )?;
@@ -188,8 +252,9 @@ async fn events(
 
 async fn event(
     State(ledger): State<Arc<Ledger>>,
-    Path(event_id): Path<String>,
+    event_id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let Path(event_id) = event_id?;
     blocking(&ledger, move |ledger| Ok(epcis::event_json(&ledger.event(&event_id)?)))
         .await
         .map(Json)
@@ -197,8 +262,9 @@ async fn event(
 
 async fn event_proof(
     State(ledger): State<Arc<Ledger>>,
-    Path(event_id): Path<String>,
+    event_id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Evidence>, ApiError> {
+    let Path(event_id) = event_id?;
     blocking(&ledger, move |ledger| Ok(ledger.event_proof(&event_id)?)).await.map(Json)
 }
 
@@ -225,9 +291,10 @@ fn default_range_limit() -> u64 {
 
 async fn feed_entries(
     State(ledger): State<Arc<Ledger>>,
-    Path(author): Path<String>,
-    Query(range): Query<RangeQuery>,
+    author: Result<Path<String>, PathRejection>,
+    range: Result<Query<RangeQuery>, QueryRejection>,
 ) -> Result<Json<state::FeedEntries>, ApiError> {
+    let (Path(author), Query(range)) = (author?, range?);
     let author = parse_author(&author)?;
     blocking(&ledger, move |ledger| Ok(ledger.entries(&author, range.from, range.limit)?))
         .await
@@ -236,8 +303,9 @@ async fn feed_entries(
 
 async fn feed_checkpoint(
     State(ledger): State<Arc<Ledger>>,
-    Path(author): Path<String>,
+    author: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let Path(author) = author?;
     let author = parse_author(&author)?;
     let note = blocking(&ledger, move |ledger| Ok(ledger.checkpoint_note(&author)?)).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
@@ -258,15 +326,17 @@ struct TraceQuery {
 
 async fn trace_back(
     State(ledger): State<Arc<Ledger>>,
-    Query(query): Query<TraceQuery>,
+    query: Result<Query<TraceQuery>, QueryRejection>,
 ) -> Result<Json<TraceReply>, ApiError> {
+    let Query(query) = query?;
     trace_in(ledger, &query.id, Direction::Back).await
 }
 
 async fn trace_forward(
     State(ledger): State<Arc<Ledger>>,
-    Query(query): Query<TraceQuery>,
+    query: Result<Query<TraceQuery>, QueryRejection>,
 ) -> Result<Json<TraceReply>, ApiError> {
+    let Query(query) = query?;
     trace_in(ledger, &query.id, Direction::Forward).await
 }
 
@@ -279,20 +349,32 @@ async fn trace_in(
     blocking(&ledger, move |ledger| Ok(ledger.trace(&subject, direction)?)).await.map(Json)
 }
 
+/// `POST /recall/scope`: the whole scope in one answer, or `413` when it names more lots than
+/// one answer may hold. A recall is acted on as a whole (every consignee notified, every lot
+/// held), so the answer is not split into pages a client could stop reading early; a scope too
+/// wide for one answer is refused, naming its size, so the client narrows the question.
 async fn recall_scope(
-    State(ledger): State<Arc<Ledger>>,
-    Json(hazard): Json<serde_json::Value>,
+    State(api): State<Api>,
+    hazard: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Json<RecallReply>, ApiError> {
+    let Json(hazard) = hazard
+        .map_err(|rejection| ApiError::from_json_rejection(rejection, limit_of("/recall/scope")))?;
     let hazard = trace::parse_hazard(&hazard)?;
-    blocking(&ledger, move |ledger| Ok(ledger.recall_scope(&hazard)?)).await.map(Json)
+    let limit = api.max_recall_lots;
+    let reply = blocking(&api.ledger, move |ledger| Ok(ledger.recall_scope(&hazard)?)).await?;
+    let found = reply.answer.trace.lots.len();
+    if found > limit {
+        return Err(ApiError::QueryTooLarge { limit, found });
+    }
+    Ok(Json(reply))
 }
 
 async fn append_record(
     State(ledger): State<Arc<Ledger>>,
-    headers: HeaderMap,
-    Json(record): Json<serde_json::Value>,
+    record: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    require_token(&ledger, &headers)?;
+    let Json(record) = record
+        .map_err(|rejection| ApiError::from_json_rejection(rejection, limit_of("/records")))?;
     let payload = records::record_from_json(&record)?;
     let appended = blocking(&ledger, move |ledger| Ok(ledger.append_record(payload)?)).await?;
     Ok((StatusCode::CREATED, Json(appended)).into_response())
@@ -307,8 +389,9 @@ struct RecordsQuery {
 
 async fn records(
     State(ledger): State<Arc<Ledger>>,
-    Query(query): Query<RecordsQuery>,
+    query: Result<Query<RecordsQuery>, QueryRejection>,
 ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    let Query(query) = query?;
     let kind = match query.kind.as_deref() {
         None => None,
         Some(name) => match records::kind_named(name) {
