@@ -77,14 +77,17 @@ impl<'de> Deserialize<'de> for EntryHash {
 /// proof, and to tell it from a forked entry at the same position.
 ///
 /// JSON: `{"author": hex, "sequence": n, "entry_hash": hex}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct EntryRef {
     /// The feed's author (its signing key).
     #[serde(with = "crate::identity::hex_public_key")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub author: PublicKey,
     /// The entry's position in that feed (0-based).
     pub sequence: u64,
     /// The entry's hash, so the reference cannot be satisfied by a forked entry.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub entry_hash: EntryHash,
 }
 

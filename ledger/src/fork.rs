@@ -55,6 +55,7 @@ pub enum Error {
 }
 
 /// Where the histories conflict.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ForkPosition {
@@ -66,15 +67,18 @@ pub enum ForkPosition {
 }
 
 /// The signed material that proves a fork.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ForkEvidence))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Evidence {
     /// Two entries with one author and sequence number but different entry hashes.
     ConflictingEntries {
         /// Wire bytes of one entry (may be a redacted copy).
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
         #[serde(with = "base64_bytes")]
         first_entry: Vec<u8>,
         /// Wire bytes of the other entry.
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
         #[serde(with = "base64_bytes")]
         second_entry: Vec<u8>,
     },
@@ -92,18 +96,22 @@ pub enum Evidence {
         /// The larger signed checkpoint note.
         larger_checkpoint: String,
         /// Root of the larger tree's first `smaller.size` leaves; differs from smaller's root.
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
         #[serde(with = "base64_hash")]
         prefix_root: Hash,
         /// Consistency proof from `prefix_root` to the larger checkpoint's root.
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
         #[serde(with = "base64_hashes")]
         consistency_proof: Vec<Hash>,
     },
 }
 
 /// Offline-verifiable proof that `author` signed two incompatible histories of its feed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForkProof {
     /// The equivocating author; kept explicit so the proof can be filed and gossiped by author.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(with = "crate::identity::hex_public_key")]
     author: PublicKey,
     /// Where the histories conflict; lets the store freeze the feed from there.

@@ -121,19 +121,23 @@ pub enum BundleError {
 }
 
 /// One entry in a bundle with its inclusion proof.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundledEntry {
     /// Leaf index in the feed's tree (equals the entry's sequence number).
     pub index: u64,
     /// The entry's exact signed wire bytes (possibly a redacted copy).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
     #[serde(with = "base64_bytes")]
     pub entry: Vec<u8>,
     /// RFC 6962 inclusion proof of the entry's leaf at the checkpoint's size.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     #[serde(with = "base64_hashes")]
     pub inclusion_proof: Vec<Hash>,
 }
 
 /// A self-contained proof that entries belong to a feed committed to by a signed checkpoint.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProofBundle {
     /// The checkpoint note verbatim: body, author signature and any witness cosignatures.
@@ -247,6 +251,7 @@ impl ProofBundle {
 /// entries no checkpoint covers yet. The node builds it (`store::Store::evidence`) and the
 /// client deserialises the same type, so both read one JSON shape:
 /// `{"bundles": [ProofBundle…], "unproven": [{"author", "sequence"}…]}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
     /// One bundle per author that has a checkpoint covering at least one relied-on entry, in
@@ -259,9 +264,11 @@ pub struct Evidence {
 }
 
 /// A relied-on entry that no checkpoint covers yet.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Unproven {
     /// The feed's author (lower-case hex in JSON, like every organisation key in an answer).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(with = "crate::identity::hex_public_key")]
     pub author: PublicKey,
     /// The entry's position in that feed.

@@ -99,6 +99,7 @@ pub enum Error {
 }
 
 /// What an organisation does in the network; decides which payload kinds it may write.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

@@ -21,15 +21,18 @@ pub use super::facts::MasterData as LotMaster;
 
 /// Answer to trace back or trace forward. A field missing from the JSON reads as empty, so
 /// a reader accepts an answer from a node that leaves one out.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TraceAnswer {
     /// The identifiers the walk started from (canonical Digital Links).
     pub subjects: Vec<String>,
     /// Every lot reached, the subjects included (canonical Digital Links), sorted.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub lots: Vec<Text>,
     /// Items reached that could not be tied to a lot (no lot number in their master data).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub items: Vec<Text>,
     /// Every shipment or receipt of a reached lot: who got how much, where and when. Shared
     /// with the index's recall summaries (see [`super::summary`]), so a recall copies a
@@ -49,12 +52,14 @@ pub struct TraceAnswer {
 
 /// Answer to a recall-scope query: the forward trace of everything the hazard touches.
 /// Missing fields read as empty, as in [`TraceAnswer`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RecallAnswer {
     /// The hazard as understood (human-readable).
     pub hazard: String,
     /// The lots the hazard names directly (before the forward walk), sorted.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub implicated_lots: Vec<Text>,
     /// The forward trace from the implicated lots.
     #[serde(flatten)]
@@ -64,6 +69,7 @@ pub struct RecallAnswer {
 /// `GET /trace/back` and `GET /trace/forward`: the answer, the subject as the node understood
 /// it (canonical Digital Link) and the evidence for every entry the answer relied on. JSON:
 /// the answer's fields, then `subject`, then `evidence`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TraceReply {
     /// The walk's answer.
@@ -80,6 +86,7 @@ pub struct TraceReply {
 
 /// `POST /recall/scope`: the answer and the evidence for every entry it relied on. JSON: the
 /// answer's fields (the trace's flattened in), then `evidence`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RecallReply {
     /// The scope's answer.
@@ -92,6 +99,7 @@ pub struct RecallReply {
 }
 
 /// Answer to one step up / one step down for one organisation (the FSMA legal minimum).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OneStepAnswer {
     /// The organisation asked about (hex public key).
@@ -99,8 +107,10 @@ pub struct OneStepAnswer {
     /// The lot asked about (canonical Digital Link).
     pub lot: String,
     /// Lots this organisation transformed into the lot (its inputs), sorted.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub made_from: Vec<Text>,
     /// Lots this organisation made from the lot, sorted.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub made_into: Vec<Text>,
     /// One step up: receipts by this organisation of the lot or of its inputs.
     pub received: Vec<Arc<Handoff>>,
@@ -116,29 +126,39 @@ pub struct OneStepAnswer {
 
 /// Custody of one lot passing from one organisation to another: a shipment and its receipt
 /// (either may be missing from the ledger). Carries FSMA's shipping / receiving KDEs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Handoff {
     /// The lot handed off (canonical Digital Link).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub lot: Text,
     /// The receiving party: the shipment's `owning_party` (else `possessing_party`)
     /// destination, else the receipt's; `None` when nobody said.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub party: Option<Text>,
     /// Where it went: the shipment's `location` destination, else where it was received.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub location: Option<Text>,
     /// Amount of this lot handed off (pallets resolved to their contents): as shipped, or as
     /// received when no shipment is recorded.
     pub quantity: Option<f64>,
     /// Unit of `quantity`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub uom: Option<Text>,
     /// Sender's organisation key (hex), when a shipping event is recorded.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub shipped_by: Option<Text>,
     /// Ship date (RFC 3339, UTC).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub shipped_at: Option<Text>,
     /// Ship-from place (source `location`, else where the shipping event happened).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub ship_from: Option<Text>,
     /// Receiver's organisation key (hex), when a receiving event is recorded.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub received_by: Option<Text>,
     /// Receive date (RFC 3339, UTC).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub received_at: Option<Text>,
     /// Reference documents of both sides (despatch advice, bill of lading, purchase order).
     pub documents: Vec<DocumentRef>,
@@ -149,54 +169,67 @@ pub struct Handoff {
 }
 
 /// Who holds some of a lot now.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Holder {
     /// An organisation on the ledger (hex public key) that recorded holding it.
     Organisation {
         /// Hex public key.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         key: Text,
     },
     /// Shipped and not (yet) received on the ledger: with the consignee named by the shipment.
     Consignee {
         /// The ship-to party, when stated.
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
         party: Option<Text>,
         /// The ship-to location, when stated.
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
         location: Option<Text>,
     },
 }
 
 /// An amount of one lot still in distribution with one holder.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Position {
     /// The lot (canonical Digital Link).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub lot: Text,
     /// Who holds it.
     pub holder: Holder,
     /// Remaining amount: received or produced minus shipped, consumed, sold or destroyed.
     pub quantity: f64,
     /// Unit of `quantity`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub uom: Option<Text>,
 }
 
 /// How a lot came to be.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Origin {
     /// Harvest / commissioning (`produced`) or transformation output.
     pub how: OriginKind,
     /// The organisation that recorded it (hex public key).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub organisation: Text,
     /// Where (canonical Digital Link of the place).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub place: Option<Text>,
     /// When (RFC 3339, UTC).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub date: Text,
     /// The lots it was made from (transformations only), sorted.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub inputs: Vec<Text>,
     /// Event Hash ID of the event.
     pub event: EventHashId,
 }
 
 /// The two ways a lot code comes into being (FSMA: initial packing / harvest, transformation).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OriginKind {
@@ -207,15 +240,20 @@ pub enum OriginKind {
 }
 
 /// One visit of a lot to a place: what happened there, by whom, when.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Visit {
     /// Canonical Digital Link of the place, when stated.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub place: Option<Text>,
     /// The organisation that recorded it (hex public key).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub organisation: Text,
     /// When (RFC 3339, UTC).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub date: Text,
     /// Business step as a bare CBV word (or custom URI).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub biz_step: Option<Text>,
     /// What it meant for custody.
     pub flow: Flow,
@@ -224,11 +262,14 @@ pub struct Visit {
 }
 
 /// Everything known about one reached lot.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LotDetail {
     /// The lot (canonical Digital Link).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub lot: Text,
     /// Its GTIN (14 digits), when it is a GS1 lot.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub gtin: Option<Text>,
     /// How (and where, when, by whom) it came to be; empty when no creating event is recorded.
     pub origins: Vec<Origin>,
@@ -240,6 +281,7 @@ pub struct LotDetail {
 }
 
 /// A problem met while answering; answers stay usable and say what they could not do.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Warning {

@@ -53,13 +53,37 @@ impl Serialize for EventRef {
 /// The four fields as JSON names them, read with serde's own struct rules (any order, unknown
 /// fields ignored, each required once).
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename = "EntryRef")]
 struct EventRefFields {
+    /// The feed's author (lower-case hex).
     #[serde(with = "crate::identity::hex_public_key")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     author: PublicKey,
+    /// The entry's position in that feed.
     sequence: u64,
+    /// The hash of the entry's signed bytes (lower-case hex).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     entry_hash: EntryHash,
+    /// The EPCIS Event Hash ID of the event the entry carries.
     event_hash_id: EventHashId,
+}
+
+/// In the OpenAPI document: the four fields it serialises as.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for EventRef {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <EventRefFields as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for EventRef {
+    fn schemas(
+        schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+    ) {
+        <EventRefFields as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 impl<'de> Deserialize<'de> for EventRef {

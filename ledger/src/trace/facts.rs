@@ -112,12 +112,15 @@ impl Place {
 }
 
 /// A business document an event refers to (purchase order, despatch advice, bill of lading).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct DocumentRef {
     /// CBV type as a bare word (`desadv`, `bol`, `po`) or a custom URI; `None` when unstated.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub document_type: Option<Text>,
     /// The document identifier URI.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: Text,
 }
 
@@ -131,6 +134,7 @@ pub struct Endpoint {
 }
 
 /// Lot master data from ILMD: what FSMA and consumers ask about a lot's origin.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MasterData {
     /// `countryOfOrigin` (ISO 3166 code as written).
@@ -206,6 +210,7 @@ pub enum ActionKind {
 
 /// What an event means for the quantity an organisation holds of the objects in its
 /// what-dimension (epcList / quantityList).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Flow {

@@ -203,6 +203,20 @@ impl Serialize for EventHashId {
     }
 }
 
+/// In the OpenAPI document: the text it serialises as.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for EventHashId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("EPCIS Event Hash ID (`ni:///sha-256;<hex>?ver=CBV2.0`)"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for EventHashId {}
+
 impl<'de> Deserialize<'de> for EventHashId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_str(HashIdVisitor)

@@ -154,6 +154,15 @@ fn parse_author(author: &str) -> Result<PublicKey, ApiError> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "node",
+    summary = "Top-level resources",
+    responses(
+        (status = 200, description = "The resources", body = openapi::Resources),
+    )
+)]
 async fn index() -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "resources": ["/capture", "/events", "/feeds", "/trace/back", "/trace/forward",
@@ -162,7 +171,7 @@ async fn index() -> Json<serde_json::Value> {
 }
 
 /// `GET /health`: the ledger's view and the peers connected now.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct HealthReply {
     /// What the ledger side reports.
     #[serde(flatten)]
@@ -171,12 +180,32 @@ struct HealthReply {
     peers: usize,
 }
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "node",
+    summary = "Liveness and a summary of the node",
+    responses(
+        (status = 200, description = "The node is up", body = HealthReply),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn health(State(ledger): State<Arc<Ledger>>) -> Result<Json<HealthReply>, ApiError> {
     let peers = ledger.connected_peer_count().await;
     let health = blocking(&ledger, |ledger| Ok(ledger.health())).await?;
     Ok(Json(HealthReply { health, peers }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "node",
+    summary = "Prometheus metrics",
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn metrics(State(ledger): State<Arc<Ledger>>) -> Result<Response, ApiError> {
     let peers = ledger.connected_peer_count().await;
     let gauges = blocking(&ledger, |ledger| Ok(ledger.gauges())).await?;
@@ -184,14 +213,55 @@ async fn metrics(State(ledger): State<Arc<Ledger>>) -> Result<Response, ApiError
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
-async fn openapi_document() -> Json<serde_json::Value> {
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "node",
+    summary = "This document",
+    responses(
+        (status = 200, description = "The OpenAPI document", body = Object),
+    )
+)]
+async fn openapi_document() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi::document())
 }
 
+#[utoipa::path(
+    get,
+    path = "/roster",
+    tag = "node",
+    summary = "Admitted organisations and roles",
+    responses(
+        (status = 200, description = "The roster", body = state::Roster),
+    )
+)]
 async fn roster(State(ledger): State<Arc<Ledger>>) -> Json<state::Roster> {
     Json(ledger.roster())
 }
 
+#[utoipa::path(
+    post,
+    path = "/capture",
+    tag = "epcis",
+    summary = "Capture an EPCISDocument (JSON-LD or XML); every event is signed into this organisation's feed",
+    request_body(content(
+        (openapi::EpcisDocument = "application/ld+json"),
+        (openapi::EpcisDocument = "application/json"),
+        (String = "application/xml"),
+    ), description = "An EPCISDocument in the JSON-LD or the XML binding; `Content-Type` names which"),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Every event is signed and stored; the job is finished", body = state::CaptureJob,
+            headers(("Location" = String, description = "The capture job: `/capture/{captureID}`"))),
+        (status = 400, description = "the document or an event in it breaks the standard (names event and field); nothing stored", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no or a wrong API token", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "this organisation's role may not capture events", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "this organisation's feed is frozen by a fork proof", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "the body is larger than the limit; nothing stored", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "the content type is not an EPCIS binding", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn capture(
     State(ledger): State<Arc<Ledger>>,
     headers: HeaderMap,
@@ -212,10 +282,34 @@ async fn capture(
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(job)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/capture",
+    tag = "epcis",
+    summary = "Capture jobs",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Every capture job this node ran", body = Vec<state::CaptureJob>),
+        (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn capture_jobs(State(ledger): State<Arc<Ledger>>) -> Json<Vec<state::CaptureJob>> {
     Json(ledger.capture_jobs())
 }
 
+#[utoipa::path(
+    get,
+    path = "/capture/{captureID}",
+    tag = "epcis",
+    summary = "One capture job",
+    params(("captureID" = String, Path, description = "The job's id")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The job", body = state::CaptureJob),
+        (status = 404, description = "no capture job has this id", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn capture_job(
     State(ledger): State<Arc<Ledger>>,
     capture_id: Result<Path<String>, PathRejection>,
@@ -227,6 +321,23 @@ async fn capture_job(
         .ok_or_else(|| ApiError::NotFound(format!("no capture job {capture_id}")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "epcis",
+    summary = "EPCIS query (EPCISQueryDocument)",
+    params(openapi::EventQueryParameters),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of matching events", body = openapi::EpcisQueryDocument,
+            headers(("Link" = String, description = "`</events?...>; rel=\"next\"` when more pages follow"))),
+        (status = 400, description = "a query parameter is malformed or not supported (QueryParameterException)", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "every slot for expensive queries is taken; retry after `Retry-After` seconds", body = openapi::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn events(
     State(ledger): State<Arc<Ledger>>,
     parameters: Result<Query<BTreeMap<String, String>>, QueryRejection>,
@@ -250,6 +361,20 @@ async fn events(
     Ok(response)
 }
 
+#[utoipa::path(
+    get,
+    path = "/events/{eventID}",
+    tag = "epcis",
+    summary = "One event",
+    params(("eventID" = String, Path, description = "The event's `eventID` or Event Hash ID")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The event as JSON-LD", body = openapi::EpcisEvent),
+        (status = 404, description = "no event has this id", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn event(
     State(ledger): State<Arc<Ledger>>,
     event_id: Result<Path<String>, PathRejection>,
@@ -260,6 +385,18 @@ async fn event(
         .map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/events/{eventID}/proof",
+    tag = "feeds",
+    summary = "Proof bundle for the entry carrying an event",
+    params(("eventID" = String, Path, description = "The event's `eventID` or Event Hash ID")),
+    responses(
+        (status = 200, description = "The evidence for the entry carrying the event", body = Evidence),
+        (status = 404, description = "no event has this id", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn event_proof(
     State(ledger): State<Arc<Ledger>>,
     event_id: Result<Path<String>, PathRejection>,
@@ -268,6 +405,16 @@ async fn event_proof(
     blocking(&ledger, move |ledger| Ok(ledger.event_proof(&event_id)?)).await.map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/feeds",
+    tag = "feeds",
+    summary = "Feeds held by this node",
+    responses(
+        (status = 200, description = "One summary per feed", body = Vec<state::FeedSummary>),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn feeds(
     State(ledger): State<Arc<Ledger>>,
 ) -> Result<Json<Vec<state::FeedSummary>>, ApiError> {
@@ -275,7 +422,8 @@ async fn feeds(
 }
 
 /// Query of `/feeds/{author}/entries`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RangeQuery {
     /// First sequence number.
     #[serde(default)]
@@ -289,6 +437,19 @@ fn default_range_limit() -> u64 {
     100
 }
 
+#[utoipa::path(
+    get,
+    path = "/feeds/{author}/entries",
+    tag = "feeds",
+    summary = "A range of a feed's signed entries",
+    params(("author" = String, Path, description = "The organisation key (64 hex digits)"), RangeQuery),
+    responses(
+        (status = 200, description = "The entries held in the range (at most 1000)", body = state::FeedEntries),
+        (status = 400, description = "`from` or `limit` is not a non-negative integer", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "the author is not an organisation key", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn feed_entries(
     State(ledger): State<Arc<Ledger>>,
     author: Result<Path<String>, PathRejection>,
@@ -301,6 +462,18 @@ async fn feed_entries(
         .map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/feeds/{author}/checkpoint",
+    tag = "feeds",
+    summary = "A feed's latest signed (and cosigned) checkpoint",
+    params(("author" = String, Path, description = "The organisation key (64 hex digits)")),
+    responses(
+        (status = 200, description = "The checkpoint note (C2SP signed note)", body = String, content_type = "text/plain; charset=utf-8"),
+        (status = 404, description = "the author is not an organisation key, or its feed has no checkpoint", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn feed_checkpoint(
     State(ledger): State<Arc<Ledger>>,
     author: Result<Path<String>, PathRejection>,
@@ -311,6 +484,16 @@ async fn feed_checkpoint(
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/forks",
+    tag = "feeds",
+    summary = "Fork proofs held by this node",
+    responses(
+        (status = 200, description = "Every fork proof held", body = Vec<lotline_ledger::fork::ForkProof>),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn forks(
     State(ledger): State<Arc<Ledger>>,
 ) -> Result<Json<Vec<lotline_ledger::fork::ForkProof>>, ApiError> {
@@ -318,12 +501,29 @@ async fn forks(
 }
 
 /// Query of the trace endpoints.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TraceQuery {
     /// A Digital Link, an EPC URN, or `GTIN/LOT`.
     id: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/trace/back",
+    tag = "trace",
+    summary = "Trace a lot back to its origins",
+    params(TraceQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The answer and its evidence", body = TraceReply),
+        (status = 400, description = "`id` is missing or names no lot or item", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "every slot for expensive queries is taken; retry after `Retry-After` seconds", body = openapi::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn trace_back(
     State(ledger): State<Arc<Ledger>>,
     query: Result<Query<TraceQuery>, QueryRejection>,
@@ -332,6 +532,22 @@ async fn trace_back(
     trace_in(ledger, &query.id, Direction::Back).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/trace/forward",
+    tag = "trace",
+    summary = "Trace a lot forward to every consignee",
+    params(TraceQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The answer and its evidence", body = TraceReply),
+        (status = 400, description = "`id` is missing or names no lot or item", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "every slot for expensive queries is taken; retry after `Retry-After` seconds", body = openapi::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn trace_forward(
     State(ledger): State<Arc<Ledger>>,
     query: Result<Query<TraceQuery>, QueryRejection>,
@@ -353,6 +569,24 @@ async fn trace_in(
 /// one answer may hold. A recall is acted on as a whole (every consignee notified, every lot
 /// held), so the answer is not split into pages a client could stop reading early; a scope too
 /// wide for one answer is refused, naming its size, so the client narrows the question.
+#[utoipa::path(
+    post,
+    path = "/recall/scope",
+    tag = "trace",
+    summary = "Recall scope of a hazard (lots, facility + window, ingredient + window)",
+    request_body = openapi::Hazard,
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The scope and its evidence", body = RecallReply),
+        (status = 400, description = "the body is not JSON, or the hazard is malformed", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "the body is larger than the limit", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "the body is not `application/json`", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "every slot for expensive queries is taken; retry after `Retry-After` seconds", body = openapi::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn recall_scope(
     State(api): State<Api>,
     hazard: Result<Json<serde_json::Value>, JsonRejection>,
@@ -369,6 +603,24 @@ async fn recall_scope(
     Ok(Json(reply))
 }
 
+#[utoipa::path(
+    post,
+    path = "/records",
+    tag = "records",
+    summary = "Append a ledger record (recall, acknowledgement, inspection, excursion, supervision flag)",
+    request_body = openapi::RecordRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The record is signed and stored: its entry", body = lotline_ledger::entry::EntryRef),
+        (status = 400, description = "the body is not JSON, or the record breaks a rule (names the field)", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no or a wrong API token", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "this organisation's role may not write this kind of record", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "this organisation's feed is frozen by a fork proof", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "the body is larger than the limit; nothing stored", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "the body is not `application/json`", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn append_record(
     State(ledger): State<Arc<Ledger>>,
     record: Result<Json<serde_json::Value>, JsonRejection>,
@@ -381,12 +633,24 @@ async fn append_record(
 }
 
 /// Query of `GET /records`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RecordsQuery {
     /// Only records of this kind (`recall_notice`, `inspection_result`, ...).
     kind: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/records",
+    tag = "records",
+    summary = "Ledger records on every replicated feed",
+    params(RecordsQuery),
+    responses(
+        (status = 200, description = "The records in append order", body = Vec<openapi::StoredRecord>),
+        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn records(
     State(ledger): State<Arc<Ledger>>,
     query: Result<Query<RecordsQuery>, QueryRejection>,

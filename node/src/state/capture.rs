@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::{Error, Ledger, lock, now_ms};
 
 /// The standard capture-job answer (`GET /capture/{captureID}`), plus the ids we assigned.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CaptureJob {
     /// The job's id.

@@ -24,9 +24,10 @@ use super::{Error, Ledger, read_lock};
 const MAX_ENTRIES_PER_PAGE: u64 = 1_000;
 
 /// `GET /health`, without the peer count (the network, not the ledger, knows it).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Health {
     /// Always `ok`: a node that answers is up.
+    #[schema(value_type = String)]
     pub status: &'static str,
     /// Node name from the config.
     pub name: String,
@@ -41,7 +42,7 @@ pub struct Health {
 }
 
 /// `GET /roster`: the network's admitted organisations.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Roster {
     /// The network's name.
     pub network: String,
@@ -52,7 +53,7 @@ pub struct Roster {
 }
 
 /// One organisation of [`Roster`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RosterMember {
     /// Its signing key (hex).
     pub public_key: String,
@@ -65,7 +66,7 @@ pub struct RosterMember {
 }
 
 /// One feed of `GET /feeds`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FeedSummary {
     /// The author's key (hex).
     pub author: String,
@@ -80,7 +81,7 @@ pub struct FeedSummary {
 }
 
 /// `GET /feeds/{author}/entries`: a range of one feed's signed entries.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FeedEntries {
     /// The author's key (hex).
     pub author: String,
@@ -89,7 +90,7 @@ pub struct FeedEntries {
 }
 
 /// One entry of [`FeedEntries`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FeedEntry {
     /// Its position in the feed.
     pub sequence: u64,
@@ -97,6 +98,7 @@ pub struct FeedEntry {
     pub entry_hash: String,
     /// The signed wire bytes.
     #[serde(serialize_with = "base64_text")]
+    #[schema(value_type = String, format = Byte)]
     pub wire: Vec<u8>,
 }
 
