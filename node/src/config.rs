@@ -20,7 +20,7 @@ const DEFAULT_BODY_TIMEOUT_MS: u64 = 30_000;
 /// the process keeps file descriptors for its store and its peers.
 const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// Default cap on trace, recall and event queries running at once.
-const DEFAULT_MAX_EXPENSIVE_QUERIES: usize = 4;
+const DEFAULT_MAX_EXPENSIVE_QUERIES: usize = 2;
 /// Default cap on the lots one recall-scope answer lists.
 const DEFAULT_MAX_RECALL_LOTS: usize = 10_000;
 
