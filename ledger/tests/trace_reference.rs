@@ -126,17 +126,34 @@ impl<'chain> Reference<'chain> {
                 names
             })
             .collect();
+        let is_named = |entry: &SyntheticEntry| {
+            let author = entry.entry.entry.author.to_hex();
+            declared.contains(&(author.clone(), entry.entry.event_hash_id.to_text()))
+                || entry
+                    .event
+                    .event_id
+                    .as_ref()
+                    .is_some_and(|id| declared.contains(&(author.clone(), id.clone())))
+        };
+        // Entries carrying one Event Hash ID are one event: the first by (author, sequence)
+        // among those not declared in error is relied on, the others are copies.
+        let mut kept: BTreeMap<String, (String, u64)> = BTreeMap::new();
+        for entry in entries {
+            if entry.event.error_declaration.is_some() || is_named(entry) {
+                continue;
+            }
+            let position = (entry.entry.entry.author.to_hex(), entry.entry.entry.sequence);
+            kept.entry(entry.entry.event_hash_id.to_text())
+                .and_modify(|first| *first = first.clone().min(position.clone()))
+                .or_insert(position);
+        }
         let events = entries
             .iter()
             .map(|entry| {
                 let author = entry.entry.entry.author.to_hex();
-                let named = declared
-                    .contains(&(author.clone(), entry.entry.event_hash_id.to_text()))
-                    || entry
-                        .event
-                        .event_id
-                        .as_ref()
-                        .is_some_and(|id| declared.contains(&(author.clone(), id.clone())));
+                let named = is_named(entry);
+                let is_copy = kept.get(&entry.entry.event_hash_id.to_text())
+                    != Some(&(author.clone(), entry.entry.entry.sequence));
                 Raw {
                     author,
                     hash_id: entry.entry.event_hash_id.to_text(),
@@ -145,7 +162,7 @@ impl<'chain> Reference<'chain> {
                     )
                     .unwrap(),
                     event: &entry.event,
-                    effective: entry.event.error_declaration.is_none() && !named,
+                    effective: entry.event.error_declaration.is_none() && !named && !is_copy,
                 }
             })
             .collect();
