@@ -45,6 +45,34 @@ pub enum Error {
     },
 }
 
+/// Why a text is not a lot identifier a record may name ([`check_lot`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LotError {
+    /// The text is not a well-formed identifier (a forbidden character, a broken GS1 form).
+    #[error("{0}")]
+    Identifier(#[from] crate::gs1::Error),
+    /// The text is a well-formed identifier of something other than a lot, or no GS1
+    /// identifier at all (free text, markup, a formula).
+    #[error(
+        "is not a lot identifier (an LGTIN URN like urn:epc:class:lgtin:4012345.012345.L1 or a Digital Link with a GTIN and a lot, like https://id.gs1.org/01/09506000134352/10/L1)"
+    )]
+    NotALot,
+}
+
+/// Judges one entry of a record's `lots` before it is signed: an LGTIN class URN or a GS1
+/// Digital Link naming a GTIN and a lot, passing every GS1 rule (check digits included) and
+/// free of control, whitespace and bidirectional-formatting characters. Every writer of records
+/// calls this, so no record names as a lot what the lot graph cannot trace (nor markup or a
+/// spreadsheet formula that a reader's tools might run).
+pub fn check_lot(lot: &str) -> Result<(), LotError> {
+    crate::gs1::check_identifier(lot)?;
+    match crate::gs1::classify(lot) {
+        Some(crate::gs1::Identifier::Lot { .. }) => Ok(()),
+        _ => Err(LotError::NotALot),
+    }
+}
+
 /// The serialisation an EPCIS event was captured in; its original bytes are kept as given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventFormat {

@@ -20,6 +20,7 @@ pub mod model;
 pub mod validate;
 pub mod xml;
 
+use crate::records::EventFormat;
 pub use error::{Error, ErrorLocation, Problem};
 pub use hash::{document_event_hash_ids, event_hash_id, prehash_string};
 pub use json::{
@@ -32,15 +33,28 @@ pub use model::*;
 /// non-blank byte is `{`, XML when it is `<`.
 pub fn parse_document(bytes: &[u8]) -> Result<Document, Error> {
     let without_bom = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match without_bom.iter().find(|byte| !byte.is_ascii_whitespace()) {
-        Some(b'{') => json::parse_document(without_bom),
-        Some(b'<') => xml::parse_document(without_bom),
-        Some(_) => Err(Error::document(Problem::UnsupportedBinding(
-            "the document is neither JSON-LD (starts with {) nor XML (starts with <)".to_owned(),
-        ))),
-        None => {
+    match binding_of_document(without_bom) {
+        Some(EventFormat::Xml) => xml::parse_document(without_bom),
+        Some(_) => json::parse_document(without_bom),
+        None if without_bom.iter().all(u8::is_ascii_whitespace) => {
             Err(Error::document(Problem::UnsupportedBinding("the document is empty".to_owned())))
         }
+        None => Err(Error::document(Problem::UnsupportedBinding(
+            "the document is neither JSON-LD (starts with {) nor XML (starts with <)".to_owned(),
+        ))),
+    }
+}
+
+/// The binding a document is written in, by its first non-blank byte after any byte order
+/// mark: `{` is JSON-LD, `<` is XML; `None` for anything else. [`parse_document`] reads a
+/// document by this rule, so a caller that was told a binding (an HTTP `Content-Type`) can
+/// refuse a body written in the other one.
+pub fn binding_of_document(bytes: &[u8]) -> Option<EventFormat> {
+    let without_bom = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match without_bom.iter().find(|byte| !byte.is_ascii_whitespace()) {
+        Some(b'{') => Some(EventFormat::JsonLd),
+        Some(b'<') => Some(EventFormat::Xml),
+        _ => None,
     }
 }
 

@@ -1,7 +1,9 @@
 //! The binding-independent rules of EPCIS 2.0 / CBV 2.0, checked on the model.
 //!
 //! Owns: required and forbidden fields per event type, the what-dimension constraints, `ilmd`
-//! only with `ADD`, value formats (`eventTimeZoneOffset`, `uom`, URIs, hex binary), CBV
+//! only with `ADD`, value formats (`eventTimeZoneOffset`, `uom`, URIs, hex binary), every URI
+//! of a document to be signed judged as an identifier by [`crate::gs1::check_identifier`] (GS1
+//! forms strictly), CBV
 //! vocabulary membership, namespaced extensions. Both bindings call [`validate_document`] after
 //! building the model, so a JSON-LD and an XML document are judged alike.
 //! Does not own syntax or shape (a string where a list belongs): the bindings report those while
@@ -15,6 +17,7 @@ use super::model::{
     Action, Decimal, Document, DocumentKind, Event, EventType, ExtensionField, Location,
     QuantityElement, SensorElement, VocabularyValue,
 };
+use crate::gs1;
 
 /// Longest value quoted back in an error message; longer values are cut so a hostile payload
 /// cannot blow up logs.
@@ -35,19 +38,50 @@ pub fn validate_document(document: &Document) -> Result<(), Error> {
     {
         return Err(Error::document(invalid("queryName", query_name, "is empty")));
     }
+    // A capture document's events are about to be signed; a query document's were signed
+    // elsewhere and are read as they are (see `check_document_to_sign`).
+    let strict = document.kind == DocumentKind::Capture;
     for (index, event) in document.events.iter().enumerate() {
-        validate_event(event)
+        validate_event_as(event, strict)
+            .map_err(|problem| Error::event(index, event.event_type.name(), problem))?;
+    }
+    Ok(())
+}
+
+/// Judges the events of a validated document as events to be signed, whatever its kind: a
+/// capture document's were judged so by [`validate_document`]; a query document's (which a
+/// node may be sent for capture) are judged here.
+pub fn check_document_to_sign(document: &Document) -> Result<(), Error> {
+    if document.kind == DocumentKind::Capture {
+        return Ok(());
+    }
+    for (index, event) in document.events.iter().enumerate() {
+        validate_event_to_sign(event)
             .map_err(|problem| Error::event(index, event.event_type.name(), problem))?;
     }
     Ok(())
 }
 
 /// Checks one event against every binding-independent rule; the first broken rule is returned.
+/// Its URIs are judged as URIs only: this is how a stored event is read back, and an event
+/// signed before stays readable whatever its identifiers hold (see
+/// [`validate_event_to_sign`]).
 pub fn validate_event(event: &Event) -> Result<(), Problem> {
+    validate_event_as(event, false)
+}
+
+/// [`validate_event`], with every URI also judged as an identifier before it is signed (see
+/// [`gs1::check_identifier`]): what a capture and `lotline epcis check` apply to every event
+/// of a capture document ([`validate_document`]), since a signed value is forever.
+pub fn validate_event_to_sign(event: &Event) -> Result<(), Problem> {
+    validate_event_as(event, true)
+}
+
+fn validate_event_as(event: &Event, strict: bool) -> Result<(), Problem> {
     check_offset(&event.event_time_zone_offset)?;
     check_fields_allowed_for_type(event)?;
     check_what_dimension(event)?;
-    check_values(event)?;
+    check_values(event, strict)?;
     check_extensions_are_namespaced(&"", &event.extensions)?;
     if let Some(ilmd) = &event.ilmd {
         check_extensions_are_namespaced(&"ilmd.", ilmd)?;
@@ -216,19 +250,19 @@ fn check_what_dimension(event: &Event) -> Result<(), Problem> {
 }
 
 /// Value formats and vocabulary membership of every standard field.
-fn check_values(event: &Event) -> Result<(), Problem> {
+fn check_values(event: &Event, strict: bool) -> Result<(), Problem> {
     for certification in &event.certification_info {
-        check_uri(&"certificationInfo", certification)?;
+        check_uri(strict, &"certificationInfo", certification)?;
     }
     if let Some(event_id) = &event.event_id {
-        check_uri(&"eventID", event_id)?;
+        check_uri(strict, &"eventID", event_id)?;
     }
     if let Some(declaration) = &event.error_declaration {
         if let Some(reason) = &declaration.reason {
             check_vocabulary(&"errorDeclaration.reason", reason)?;
         }
         for corrective_event_id in &declaration.corrective_event_ids {
-            check_uri(&"errorDeclaration.correctiveEventIDs", corrective_event_id)?;
+            check_uri(strict, &"errorDeclaration.correctiveEventIDs", corrective_event_id)?;
         }
         check_extensions_are_namespaced(&"errorDeclaration.", &declaration.extensions)?;
     }
@@ -240,14 +274,14 @@ fn check_values(event: &Event) -> Result<(), Problem> {
     ];
     for (field, epcs) in epc_lists {
         for epc in epcs {
-            check_uri(&field, epc)?;
+            check_uri(strict, &field, epc)?;
         }
     }
     if let Some(parent_id) = &event.parent_id {
-        check_uri(&"parentID", parent_id)?;
+        check_uri(strict, &"parentID", parent_id)?;
     }
     if let Some(transformation_id) = &event.transformation_id {
-        check_uri(&"transformationID", transformation_id)?;
+        check_uri(strict, &"transformationID", transformation_id)?;
     }
     let quantity_lists = [
         ("quantityList", &event.quantity_list),
@@ -257,7 +291,7 @@ fn check_values(event: &Event) -> Result<(), Problem> {
     ];
     for (field, quantity_list) in quantity_lists {
         for (position, quantity_element) in quantity_list.iter().enumerate() {
-            check_quantity_element(&format_args!("{field}[{position}]"), quantity_element)?;
+            check_quantity_element(strict, &format_args!("{field}[{position}]"), quantity_element)?;
         }
     }
     if let Some(biz_step) = &event.biz_step {
@@ -275,13 +309,13 @@ fn check_values(event: &Event) -> Result<(), Problem> {
         }
     }
     if let Some(read_point) = &event.read_point {
-        check_location(&"readPoint", read_point)?;
+        check_location(strict, &"readPoint", read_point)?;
     }
     if let Some(biz_location) = &event.biz_location {
-        check_location(&"bizLocation", biz_location)?;
+        check_location(strict, &"bizLocation", biz_location)?;
     }
     for biz_transaction in &event.biz_transaction_list {
-        check_uri(&"bizTransaction", &biz_transaction.value)?;
+        check_uri(strict, &"bizTransaction", &biz_transaction.value)?;
         if let Some(transaction_type) = &biz_transaction.transaction_type {
             check_vocabulary(&"bizTransaction type", transaction_type)?;
         }
@@ -289,7 +323,7 @@ fn check_values(event: &Event) -> Result<(), Problem> {
     for (field, list) in [("source", &event.source_list), ("destination", &event.destination_list)]
     {
         for source_or_destination in list {
-            check_uri(&field, &source_or_destination.id)?;
+            check_uri(strict, &field, &source_or_destination.id)?;
             check_vocabulary(
                 &format_args!("{field} type"),
                 &source_or_destination.source_destination_type,
@@ -297,16 +331,21 @@ fn check_values(event: &Event) -> Result<(), Problem> {
         }
     }
     for (position, sensor_element) in event.sensor_element_list.iter().enumerate() {
-        check_sensor_element(&format_args!("sensorElementList[{position}]"), sensor_element)?;
+        check_sensor_element(
+            strict,
+            &format_args!("sensorElementList[{position}]"),
+            sensor_element,
+        )?;
     }
     Ok(())
 }
 
 fn check_quantity_element(
+    strict: bool,
     field: &dyn Display,
     quantity_element: &QuantityElement,
 ) -> Result<(), Problem> {
-    check_uri(&format_args!("{field}.epcClass"), &quantity_element.epc_class)?;
+    check_uri(strict, &format_args!("{field}.epcClass"), &quantity_element.epc_class)?;
     if let Some(uom) = &quantity_element.uom {
         check_uom(&format_args!("{field}.uom"), uom)?;
     }
@@ -318,12 +357,13 @@ fn check_quantity_element(
     Ok(())
 }
 
-fn check_location(field: &dyn Display, location: &Location) -> Result<(), Problem> {
-    check_uri(&format_args!("{field}.id"), &location.id)?;
+fn check_location(strict: bool, field: &dyn Display, location: &Location) -> Result<(), Problem> {
+    check_uri(strict, &format_args!("{field}.id"), &location.id)?;
     check_extensions_are_namespaced(&format_args!("{field}."), &location.extensions)
 }
 
 fn check_sensor_element(
+    strict: bool,
     field: &dyn Display,
     sensor_element: &SensorElement,
 ) -> Result<(), Problem> {
@@ -340,7 +380,7 @@ fn check_sensor_element(
         ];
         for (name, value) in uris {
             if let Some(value) = value {
-                check_uri(&format_args!("{field}.sensorMetadata.{name}"), value)?;
+                check_uri(strict, &format_args!("{field}.sensorMetadata.{name}"), value)?;
             }
         }
         check_extensions_are_namespaced(
@@ -372,7 +412,7 @@ fn check_sensor_element(
         ];
         for (name, value) in uris {
             if let Some(value) = value {
-                check_uri(&format_args!("{report_field}.{name}"), value)?;
+                check_uri(strict, &format_args!("{report_field}.{name}"), value)?;
             }
         }
         if let Some(uom) = &report.uom {
@@ -440,8 +480,19 @@ fn check_vocabulary(field: &dyn Display, value: &VocabularyValue) -> Result<(), 
     Ok(())
 }
 
-fn check_uri(field: &dyn Display, value: &str) -> Result<(), Problem> {
-    if is_absolute_uri(value.trim()) { Ok(()) } else { Err(invalid(field, value, "is not a URI")) }
+/// A URI; when `strict` (a document about to be signed), also judged as an identifier (see
+/// [`gs1::check_identifier`]: no control, whitespace or bidirectional-formatting characters;
+/// GS1 forms strictly, check digits included).
+fn check_uri(strict: bool, field: &dyn Display, value: &str) -> Result<(), Problem> {
+    let trimmed = value.trim();
+    if !is_absolute_uri(trimmed) {
+        return Err(invalid(field, value, "is not a URI"));
+    }
+    if !strict {
+        return Ok(());
+    }
+    gs1::check_identifier(trimmed)
+        .map_err(|error| invalid(field, value, &format!("is refused: {error}")))
 }
 
 fn check_uom(field: &dyn Display, uom: &str) -> Result<(), Problem> {

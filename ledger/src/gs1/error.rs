@@ -127,6 +127,22 @@ pub enum Error {
         /// The offending character.
         character: char,
     },
+    /// A control, bidirectional-formatting or whitespace character in an identifier: it would
+    /// be signed forever and shown to people who cannot see it.
+    #[error(
+        "character U+{code:04X} is not allowed in an identifier (control, bidirectional-formatting and whitespace characters are refused)",
+        code = u32::from(*character)
+    )]
+    IllegalIdentifierCharacter {
+        /// The offending character.
+        character: char,
+    },
+    /// A character outside ASCII in an EPC URN, whose grammar is ASCII only.
+    #[error("epc urn: character U+{code:04X} is not ASCII", code = u32::from(*character))]
+    NonAsciiEpcUrn {
+        /// The offending character.
+        character: char,
+    },
     /// The path ends with `/` or contains `//`.
     #[error("digital link: path must not contain empty segments or end with '/'")]
     EmptyPathSegment,

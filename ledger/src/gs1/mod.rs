@@ -66,6 +66,79 @@ const CANONICALISING_OPTIONS: Options = Options {
     skip_linters: true,
 };
 
+/// Options for judging an identifier before it is signed ([`check_identifier`]): the legacy
+/// forms links in the wild use are accepted, as canonicalising accepts them, but every value
+/// must pass the dictionary's linters (check digits included).
+const CHECKING_OPTIONS: Options = Options { skip_linters: false, ..CANONICALISING_OPTIONS };
+
+/// Whether `character` may not appear in any identifier: control characters, whitespace, and
+/// the bidirectional formatting characters (marks, embeddings, overrides, isolates) that make
+/// text display differently from what it is.
+pub fn is_forbidden_in_identifier(character: char) -> bool {
+    character.is_control()
+        || character.is_whitespace()
+        || matches!(
+            character,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Judges an identifier (any URI an EPCIS event carries) before it is signed: no control,
+/// whitespace or bidirectional-formatting character anywhere; an EPC URN of a GS1 scheme
+/// (`urn:epc:id:`, `urn:epc:class:`) must follow its Tag Data Standard grammar; a Digital Link
+/// on GS1's resolver (`https://id.gs1.org/...`) must pass every dictionary rule, check digits
+/// included. Other URIs (`urn:uuid:`, a company's own `https://` names, EPC
+/// schemes with no GS1 key such as `gid`) are not GS1's to judge and pass.
+///
+/// ```
+/// use lotline_ledger::gs1::check_identifier;
+///
+/// assert!(check_identifier("https://id.gs1.org/01/09506000134352/10/L1").is_ok());
+/// assert!(check_identifier("https://id.gs1.org/01/09506000134353/10/L1").is_err());
+/// assert!(check_identifier("urn:epc:id:sgln:4012345.00011.\u{202E}987").is_err());
+/// assert!(check_identifier("https://example.com/desadv/D1").is_ok());
+/// ```
+pub fn check_identifier(identifier: &str) -> Result<(), Error> {
+    if let Some(character) =
+        identifier.chars().find(|character| is_forbidden_in_identifier(*character))
+    {
+        return Err(Error::IllegalIdentifierCharacter { character });
+    }
+    if identifier.starts_with("urn:epc:") {
+        if let Some(character) = identifier.chars().find(|character| !character.is_ascii()) {
+            return Err(Error::NonAsciiEpcUrn { character });
+        }
+        if identifier.starts_with("urn:epc:id:") || identifier.starts_with("urn:epc:class:") {
+            return match urn_to_ai_data(identifier) {
+                Ok(_) | Err(Error::UnsupportedEpcScheme { .. }) => Ok(()),
+                Err(error) => Err(error),
+            };
+        }
+        return Ok(());
+    }
+    if is_on_gs1_resolver(identifier) {
+        digital_link::parse_with(identifier, &CHECKING_OPTIONS)?;
+    }
+    Ok(())
+}
+
+/// Whether `identifier` is a URI on GS1's own resolver (`http(s)://id.gs1.org/...`), which
+/// names nothing but GS1 keys. Links on other hosts are judged by their characters only:
+/// published valid EPCIS documents carry such links with check digits that do not hold, and
+/// the host's owner, not GS1, decides what its paths mean.
+fn is_on_gs1_resolver(identifier: &str) -> bool {
+    let after_scheme = ["https://", "http://"].iter().find_map(|scheme| {
+        identifier
+            .get(..scheme.len())
+            .filter(|written| written.eq_ignore_ascii_case(scheme))
+            .map(|_| &identifier[scheme.len()..])
+    });
+    after_scheme.is_some_and(|rest| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        host.eq_ignore_ascii_case("id.gs1.org")
+    })
+}
+
 /// Parses a Digital Link URI (strict) and returns it with its element string and AI map, the
 /// data behind `lotline dl parse URI --json`.
 pub fn parse_digital_link(uri: &str) -> Result<DigitalLink, Error> {
