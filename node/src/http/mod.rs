@@ -257,6 +257,7 @@ async fn roster(State(ledger): State<Arc<Ledger>>) -> Json<state::Roster> {
         (status = 401, description = "no or a wrong API token", body = openapi::Problem, content_type = "application/problem+json"),
         (status = 403, description = "this organisation's role may not capture events", body = openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "this organisation's feed is frozen by a fork proof", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 408, description = "the body stopped arriving for longer than the body read timeout; nothing stored", body = openapi::Problem, content_type = "application/problem+json"),
         (status = 413, description = "the body is larger than the limit; nothing stored", body = openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "the content type is not an EPCIS binding", body = openapi::Problem, content_type = "application/problem+json"),
         (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
@@ -505,6 +506,7 @@ async fn forks(
 #[into_params(parameter_in = Query)]
 struct TraceQuery {
     /// A Digital Link, an EPC URN, or `GTIN/LOT`.
+    #[param(min_length = 1)]
     id: String,
 }
 
@@ -579,7 +581,8 @@ async fn trace_in(
     responses(
         (status = 200, description = "The scope and its evidence", body = RecallReply),
         (status = 400, description = "the body is not JSON, or the hazard is malformed", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "the body is larger than the limit", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 408, description = "the body stopped arriving for longer than the body read timeout; nothing stored", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "the body is larger than the limit, or the scope names more lots than one answer may (QueryTooLargeException)", body = openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "the body is not `application/json`", body = openapi::Problem, content_type = "application/problem+json"),
         (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
@@ -616,6 +619,7 @@ async fn recall_scope(
         (status = 401, description = "no or a wrong API token", body = openapi::Problem, content_type = "application/problem+json"),
         (status = 403, description = "this organisation's role may not write this kind of record", body = openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "this organisation's feed is frozen by a fork proof", body = openapi::Problem, content_type = "application/problem+json"),
+        (status = 408, description = "the body stopped arriving for longer than the body read timeout; nothing stored", body = openapi::Problem, content_type = "application/problem+json"),
         (status = 413, description = "the body is larger than the limit; nothing stored", body = openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "the body is not `application/json`", body = openapi::Problem, content_type = "application/problem+json"),
         (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
