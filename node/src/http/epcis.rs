@@ -2,7 +2,8 @@
 //! the `EPCISQueryDocument` a query page is answered in, one stored event as JSON-LD, and the
 //! `Link` to the next page.
 //!
-//! Owns: these texts, and the two fields the node adds to what the EPCIS binding writes (an
+//! Owns: these texts, the refusal of a body whose binding is not the one its media type
+//! names, and the two fields the node adds to what the EPCIS binding writes (an
 //! `eventID` where the capturer gave none, the `nextPageToken`). Does not own validation, the
 //! query's parameters or which events match (`crate::state`), nor the JSON-LD of an event or
 //! of the document's envelope (`lotline_ledger::epcis`).
@@ -26,6 +27,29 @@ pub fn binding_of(content_type: &str) -> Result<EventFormat, ApiError> {
             "content type {other} is not an EPCIS binding: send application/ld+json or application/xml"
         ))),
     }
+}
+
+/// Refuses a body written in another binding than the one its `Content-Type` names (JSON-LD
+/// labelled XML or the reverse), so what is stored is what the client said it sent. A body in
+/// neither binding is left to the document reader, which refuses it naming the rule.
+pub fn check_body_binding(
+    content_type: &str,
+    format: EventFormat,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let Some(written) = epcis::binding_of_document(body) else {
+        return Ok(());
+    };
+    if written == format {
+        return Ok(());
+    }
+    let (media_type, body_binding, send_as) = match written {
+        EventFormat::Xml => (content_type, "XML", "application/xml"),
+        _ => (content_type, "JSON-LD", "application/ld+json"),
+    };
+    Err(ApiError::UnsupportedMediaType(format!(
+        "content type {media_type} does not match the body, which is {body_binding}: send it as {send_as}"
+    )))
 }
 
 /// One event as JSON-LD, with its hash id as `eventID` when the capturer gave none.

@@ -232,7 +232,8 @@ impl From<state::Error> for ApiError {
             Error::Document(_)
             | Error::EmptyDocument
             | Error::Signing(_)
-            | Error::AppendRefused(_) => ApiError::Validation(detail),
+            | Error::AppendRefused(_)
+            | Error::UnknownNotice { .. } => ApiError::Validation(detail),
             Error::QueryTime { .. }
             | Error::PageSize { .. }
             | Error::PageToken { .. }

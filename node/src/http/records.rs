@@ -83,6 +83,22 @@ fn text_list(record: &Value, field: &str) -> Result<Vec<String>, ApiError> {
     Ok(items)
 }
 
+/// A record's `lots`: a non-empty list in which every entry is a lot identifier (see
+/// [`lotline_ledger::records::check_lot`]), refused naming `lots[i]`.
+fn lot_list(record: &Value) -> Result<Vec<String>, ApiError> {
+    let lots = text_list(record, "lots")?;
+    for (position, lot) in lots.iter().enumerate() {
+        lotline_ledger::records::check_lot(lot).map_err(|error| {
+            let quoted: String = lot.chars().take(QUOTED_CHARS).collect();
+            ApiError::Validation(format!("record field lots[{position}]: {quoted:?} {error}"))
+        })?;
+    }
+    Ok(lots)
+}
+
+/// Longest value quoted back in a refusal.
+const QUOTED_CHARS: usize = 120;
+
 fn time_ms(record: &Value, field: &str) -> Result<i64, ApiError> {
     let written = text(record, field)?;
     let instant =
@@ -199,7 +215,7 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
                     )));
                 }
             },
-            lots: text_list(record, "lots")?,
+            lots: lot_list(record)?,
             hazard: text(record, "hazard")?,
             instructions: optional_text(record, "instructions")?,
             scope: scope(record)?,
@@ -238,7 +254,7 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
             })
         }
         "inspection_result" => Payload::InspectionResult(InspectionResult {
-            lots: text_list(record, "lots")?,
+            lots: lot_list(record)?,
             test: text(record, "test")?,
             verdict: match text(record, "verdict")?.as_str() {
                 "pass" => Verdict::Pass,
@@ -254,18 +270,27 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
             report: optional_text(record, "report")?,
             measurements: measurements(record)?,
         }),
-        "excursion" => Payload::Excursion(Excursion {
-            lots: text_list(record, "lots")?,
-            measurement: text(record, "measurement")?,
-            limit: text(record, "limit")?,
-            observed: text(record, "observed")?,
-            started_ms: time_ms(record, "started")?,
-            ended_ms: if record.get("ended").is_some_and(|ended| !ended.is_null()) {
+        "excursion" => {
+            let started_ms = time_ms(record, "started")?;
+            let ended_ms = if record.get("ended").is_some_and(|ended| !ended.is_null()) {
                 Some(time_ms(record, "ended")?)
             } else {
                 None
-            },
-        }),
+            };
+            if ended_ms.is_some_and(|ended_ms| ended_ms < started_ms) {
+                return Err(ApiError::Validation(
+                    "record field ended: the excursion ends before it started".to_owned(),
+                ));
+            }
+            Payload::Excursion(Excursion {
+                lots: lot_list(record)?,
+                measurement: text(record, "measurement")?,
+                limit: text(record, "limit")?,
+                observed: text(record, "observed")?,
+                started_ms,
+                ended_ms,
+            })
+        }
         "supervision_flag" => Payload::SupervisionFlag(SupervisionFlag {
             subject: PublicKey::from_hex(&text(record, "subject")?)
                 .map_err(|error| ApiError::Validation(format!("record field subject: {error}")))?,

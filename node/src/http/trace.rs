@@ -2,8 +2,8 @@
 //! the `id` of `/trace/*` into a [`Subject`], the body of `POST /recall/scope` (and a recall
 //! notice's `scope`) into a [`Hazard`].
 //!
-//! Owns: the accepted JSON shapes and the `QueryParameterException` texts naming the broken
-//! field. Does not own what a subject or a GTIN is (`lotline_ledger::trace::subject`) nor the
+//! Owns: the accepted JSON shapes (unknown and conflicting keys refused) and the
+//! `QueryParameterException` texts naming the broken field. Does not own what a subject or a GTIN is (`lotline_ledger::trace::subject`) nor the
 //! walk itself (`crate::state`).
 
 use lotline_ledger::trace::{self, Hazard, Subject, TimeWindow};
@@ -22,8 +22,29 @@ fn window_of(hazard: &Value) -> Result<TimeWindow, ApiError> {
         .map_err(|error| ApiError::QueryParameter(format!("window: {error}")))
 }
 
+/// The keys a hazard may hold: one of the three kinds, and the window of the last two.
+const HAZARD_KEYS: [&str; 5] = ["lots", "facility", "ingredient", "from", "to"];
+
 /// Parses `{"lots": [...]}`, `{"facility": GLN, "from", "to"}` or `{"ingredient": GTIN, ...}`.
+/// A key outside these, or two kinds at once, is refused naming the key: a hazard never
+/// silently matches other lots than asked.
 pub fn parse_hazard(hazard: &Value) -> Result<Hazard, ApiError> {
+    if let Some(object) = hazard.as_object() {
+        if let Some(unknown) = object.keys().find(|key| !HAZARD_KEYS.contains(&key.as_str())) {
+            return Err(ApiError::QueryParameter(format!(
+                "{unknown}: is not a hazard field (a hazard has lots, or facility or ingredient with from and to)"
+            )));
+        }
+        let kinds: Vec<&str> = ["lots", "facility", "ingredient"]
+            .into_iter()
+            .filter(|kind| object.contains_key(*kind))
+            .collect();
+        if let [first, second, ..] = kinds.as_slice() {
+            return Err(ApiError::QueryParameter(format!(
+                "{second}: conflicts with {first}: a hazard names one of lots, facility, ingredient"
+            )));
+        }
+    }
     if let Some(lots) = hazard.get("lots") {
         let lots = lots.as_array().ok_or_else(|| {
             ApiError::QueryParameter("lots: must be a list of identifiers".to_owned())

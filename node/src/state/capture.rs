@@ -1,13 +1,18 @@
-//! EPCIS capture: a document in, every event signed into this organisation's feed, one durable
-//! batch, a capture job out.
+//! EPCIS capture: a document in, every event not yet recorded signed into this organisation's
+//! feed as one durable batch, a capture job out.
 //!
-//! Owns: the capture job record, how one event is kept as a payload (its binding as received,
+//! Owns: the capture job record, the idempotency rule (an event whose Event Hash ID any feed
+//! of the store already carries, or that the document repeats, is not appended again; the job
+//! says where it is recorded), how one event is kept as a payload (its binding as received,
 //! re-serialised from the validated model with its own namespace context, plus its Event Hash
 //! ID). Does not own reading an event back from its entry
 //! (`lotline_ledger::epcis::decode_stored_event`) nor which media type names which binding
 //! (`http` decides that from `Content-Type`).
 
+use std::collections::HashSet;
+
 use lotline_ledger::epcis::{self, Event};
+use lotline_ledger::feed::{FeedWriter, VerifiedEntry};
 use lotline_ledger::records::{EpcisCapture, EventFormat, Payload};
 use serde::Serialize;
 
@@ -22,7 +27,7 @@ pub struct CaptureJob {
     pub capture_id: String,
     /// Always false: capture is synchronous, the job is finished when answered.
     pub running: bool,
-    /// Whether every event was stored.
+    /// Whether every event is stored (appended now, or recorded before).
     pub success: bool,
     /// `rollback`: one bad event stores nothing.
     pub capture_error_behaviour: String,
@@ -31,8 +36,26 @@ pub struct CaptureJob {
     /// The Event Hash ID of every event, in document order.
     #[serde(rename = "eventIDs")]
     pub event_ids: Vec<String>,
-    /// Sequence numbers of the entries written, in document order.
+    /// Sequence numbers of the entries written, in document order (events already recorded
+    /// write none).
     pub sequences: Vec<u64>,
+    /// The events of the document that were not appended because an entry of this store
+    /// already carries their Event Hash ID (a retried capture, or the same event captured by
+    /// another organisation), with where; in document order, each once.
+    pub already_recorded: Vec<RecordedEvent>,
+}
+
+/// Where an event already recorded lives: the first entry (by author, then sequence) carrying
+/// its Event Hash ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RecordedEvent {
+    /// The event's Event Hash ID.
+    #[serde(rename = "eventID")]
+    pub event_id: String,
+    /// The feed holding it (its author's public key, hex).
+    pub author: String,
+    /// Its entry's position in that feed.
+    pub sequence: u64,
 }
 
 /// The payload for one validated event, in the binding it arrived in.
@@ -47,44 +70,77 @@ fn payload_of(event: &Event, format: EventFormat) -> Payload {
 }
 
 impl Ledger {
-    /// Validates a document and signs every event into this organisation's feed as one durable
-    /// batch, each event kept in `format` (the binding it arrived in). A document with one bad
-    /// event stores nothing. Blocks (signatures, sled).
+    /// Validates a document and signs every event not yet recorded into this organisation's
+    /// feed as one durable batch, each event kept in `format` (the binding it arrived in). A
+    /// document with one bad event stores nothing. Capture is idempotent on the Event Hash ID:
+    /// an event any feed of the store already carries, or one the document repeats, is not
+    /// appended again, and the job lists the recorded ones with where they are. The check and
+    /// the append hold the feed writer's lock, so two identical captures at once append once.
+    /// Blocks (signatures, sled).
     pub fn capture(&self, body: &[u8], format: EventFormat) -> Result<CaptureJob, Error> {
         let document = epcis::parse_document(body)?;
+        epcis::validate::check_document_to_sign(&document)?;
         if document.events.is_empty() {
             return Err(Error::EmptyDocument);
         }
         let payloads: Vec<Payload> =
             document.events.iter().map(|event| payload_of(event, format)).collect();
-        let entries = self.append_local(&payloads)?;
+        let event_ids: Vec<String> =
+            payloads.iter().filter_map(|payload| payload.event_id().map(str::to_owned)).collect();
+        let mut writer = lock(&self.writer);
+        let mut seen: HashSet<&str> = HashSet::with_capacity(event_ids.len());
+        let mut already_recorded = Vec::new();
+        let mut fresh_payloads = Vec::with_capacity(payloads.len());
+        let mut fresh_events = Vec::with_capacity(payloads.len());
+        for ((event_id, payload), event) in event_ids.iter().zip(&payloads).zip(&document.events) {
+            if !seen.insert(event_id) {
+                continue;
+            }
+            if let Some(recorded) = self.recorded_event(event_id)? {
+                already_recorded.push(recorded);
+                continue;
+            }
+            fresh_payloads.push(payload.clone());
+            fresh_events.push(event);
+        }
+        let entries = if fresh_payloads.is_empty() {
+            Vec::new()
+        } else {
+            self.append_with(&mut writer, &fresh_payloads)?
+        };
+        let next_sequence = writer.next_sequence();
+        drop(writer);
         // Index the events just validated rather than reading them back from the entries.
         let indexed: Vec<super::IndexedEvent> = self.with_canonical_cache(|cache| {
             entries
                 .iter()
-                .zip(&document.events)
+                .zip(fresh_events)
                 .map(|(entry, event)| super::IndexedEvent::new(entry, event, cache))
                 .collect()
         });
         self.index_events(indexed);
+        let mut captures = lock(&self.captures);
+        // The first entry's sequence number: unique per node and in capture order, so the job
+        // map evicts the oldest first. A capture that appends nothing takes the next sequence
+        // number with a suffix, which sorts after the jobs before it and before the next
+        // appending one.
+        let capture_id = match entries.first() {
+            Some(entry) => format!("{:012}", entry.sequence()),
+            None => (1..)
+                .map(|suffix| format!("{next_sequence:012}-{suffix}"))
+                .find(|candidate| !captures.contains_key(candidate))
+                .unwrap_or_default(),
+        };
         let job = CaptureJob {
-            // The first entry's sequence number: unique per node and in capture order, so the
-            // job map evicts the oldest first.
-            capture_id: format!(
-                "{:012}",
-                entries.first().map(|entry| entry.sequence()).unwrap_or(0)
-            ),
+            capture_id,
             running: false,
             success: true,
             capture_error_behaviour: "rollback".to_owned(),
             errors: Vec::new(),
-            event_ids: payloads
-                .iter()
-                .filter_map(|payload| payload.event_id().map(str::to_owned))
-                .collect(),
+            event_ids,
             sequences: entries.iter().map(|entry| entry.sequence()).collect(),
+            already_recorded,
         };
-        let mut captures = lock(&self.captures);
         if captures.len() >= super::MAX_CAPTURE_JOBS
             && let Some(oldest) = captures.keys().next().cloned()
         {
@@ -92,18 +148,42 @@ impl Ledger {
         }
         captures.insert(job.capture_id.clone(), job.clone());
         drop(captures);
-        self.local_appends.send_modify(|count| *count += 1);
+        if !entries.is_empty() {
+            self.local_appends.send_modify(|count| *count += 1);
+        }
         Ok(job)
+    }
+
+    /// Where the store already records `event_id`: its first entry by (author, sequence), so
+    /// the answer does not depend on which copy arrived first.
+    fn recorded_event(&self, event_id: &str) -> Result<Option<RecordedEvent>, Error> {
+        Ok(self
+            .store
+            .entries_by_event_id(event_id)?
+            .iter()
+            .map(|entry| (entry.author(), entry.sequence()))
+            .min()
+            .map(|(author, sequence)| RecordedEvent {
+                event_id: event_id.to_owned(),
+                author: author.to_hex(),
+                sequence,
+            }))
     }
 
     /// Signs `payloads` as this organisation's next entries and appends them durably as one
     /// batch; on failure nothing is stored and the writer is rewound to the stored head. The
     /// caller adds EPCIS events to the views (ledger records are not indexed).
-    pub(super) fn append_local(
-        &self,
-        payloads: &[Payload],
-    ) -> Result<Vec<lotline_ledger::feed::VerifiedEntry>, Error> {
+    pub(super) fn append_local(&self, payloads: &[Payload]) -> Result<Vec<VerifiedEntry>, Error> {
         let mut writer = lock(&self.writer);
+        self.append_with(&mut writer, payloads)
+    }
+
+    /// [`Ledger::append_local`] with the writer's lock already held.
+    fn append_with(
+        &self,
+        writer: &mut FeedWriter,
+        payloads: &[Payload],
+    ) -> Result<Vec<VerifiedEntry>, Error> {
         let record_time_ms = now_ms();
         let mut entries = Vec::with_capacity(payloads.len());
         for payload in payloads {
@@ -119,7 +199,6 @@ impl Ledger {
             writer.reset(self.store.head(&self.organisation()));
             return Err(error.into());
         }
-        drop(writer);
         Ok(entries)
     }
 

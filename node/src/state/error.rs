@@ -44,6 +44,19 @@ pub enum Error {
         /// The refused record kind.
         kind: PayloadKind,
     },
+    /// A recall acknowledgement names a notice this node does not hold: no recall notice at
+    /// that position of that feed with that entry hash.
+    #[error(
+        "record field notice: no recall notice {sequence} of {author} with entry hash {entry_hash} on this node"
+    )]
+    UnknownNotice {
+        /// The notice's feed.
+        author: PublicKey,
+        /// Its position.
+        sequence: u64,
+        /// Its entry hash, as given.
+        entry_hash: String,
+    },
     /// No indexed event has this Event Hash ID or declared `eventID`.
     #[error("no event with id {event_id} on this node")]
     UnknownEvent {

@@ -2,7 +2,8 @@
 //! served from every replicated feed with their proofs.
 //!
 //! Owns: the early role check (the roster's role rules are enforced by the ledger's append
-//! rules; this only refuses with a clear message before signing) and which entries are served
+//! rules; this only refuses with a clear message before signing), the rule that an
+//! acknowledgement names a recall notice this node holds, and which entries are served
 //! as records. Does not own any record's text form: `http` reads and writes the JSON of each
 //! kind (documented in `docs/http-api.md`).
 
@@ -44,9 +45,30 @@ impl Ledger {
         if !self.store.roster().role_allows(&self.organisation(), kind) {
             return Err(Error::RoleRefused { kind });
         }
+        if let Payload::RecallAcknowledgement(acknowledgement) = &payload {
+            self.check_notice_held(&acknowledgement.notice)?;
+        }
         let entries = self.append_local(&[payload])?;
         self.local_appends.send_modify(|count| *count += 1);
         entries.first().map(VerifiedEntry::reference).ok_or(Error::NothingAppended)
+    }
+
+    /// Refuses an acknowledgement of a notice this node does not hold: the entry it names must
+    /// be a recall notice with that entry hash, so a signed acknowledgement always points at
+    /// something its readers can fetch.
+    fn check_notice_held(&self, notice: &EntryRef) -> Result<(), Error> {
+        let held = self.store.entry(&notice.author, notice.sequence)?.is_some_and(|entry| {
+            entry.reference().entry_hash == notice.entry_hash
+                && matches!(entry.payload(), Some(Payload::RecallNotice(_)))
+        });
+        if held {
+            return Ok(());
+        }
+        Err(Error::UnknownNotice {
+            author: notice.author,
+            sequence: notice.sequence,
+            entry_hash: notice.entry_hash.to_hex(),
+        })
     }
 
     /// `GET /records`: the records of every replicated feed in append order, only those of
