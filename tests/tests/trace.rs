@@ -236,3 +236,169 @@ async fn traces_on_a_node_match_the_ledger_index_and_their_evidence_verifies() {
     .unwrap();
     cluster.shutdown().await;
 }
+
+/// A document with one shipment of 40 kg of `lot` from the farm to the packer.
+fn one_shipment(lot: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2024-03-01T12:00:00.000Z",
+        "epcisBody": {"eventList": [{
+            "type": "ObjectEvent",
+            "eventTime": "2024-03-01T10:00:00.000Z",
+            "eventTimeZoneOffset": "+00:00",
+            "action": "OBSERVE",
+            "bizStep": "shipping",
+            "disposition": "in_transit",
+            "quantityList": [{"epcClass": lot, "quantity": 40, "uom": "KGM"}],
+            "bizLocation": {"id": "https://id.gs1.org/414/4000000000013"},
+            "sourceList": [{"type": "owning_party", "source": "https://id.gs1.org/417/4000000000013"}],
+            "destinationList": [{"type": "owning_party", "destination": "https://id.gs1.org/417/4000000000020"}]
+        }]}
+    }))
+    .unwrap()
+}
+
+/// Posts a capture on node `index` and returns (status, job).
+async fn post_capture(
+    cluster: &Cluster,
+    index: usize,
+    document: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    let transport =
+        Transport::new(&cluster.url(index), Some(cluster.token(index).to_owned())).unwrap();
+    tokio::task::spawn_blocking(move || {
+        let answer =
+            transport.post("/capture", "application/ld+json", &document).expect("capture accepted");
+        (answer.status, serde_json::from_slice(&answer.body).unwrap())
+    })
+    .await
+    .unwrap()
+}
+
+/// The forward trace of `lot` on node `index`: its consignees as (party, quantity).
+fn forward_consignees(cluster: &Cluster, index: usize, lot: &str) -> Vec<(String, f64)> {
+    let transport = Transport::new(&cluster.url(index), None).unwrap();
+    let answer = get_json(&transport, "/trace/forward", lot);
+    answer["consignees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|handoff| {
+            (handoff["party"].as_str().unwrap().to_owned(), handoff["quantity"].as_f64().unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn capturing_a_document_twice_stores_each_event_once() {
+    let cluster = Cluster::start(1).await.unwrap();
+    let lot = "https://id.gs1.org/01/09506000134352/10/TWICE";
+    let (status, first) = post_capture(&cluster, 0, one_shipment(lot)).await;
+    assert_eq!(status, 202, "{first}");
+    assert_eq!(first["alreadyRecorded"], json!([]));
+    let entries = cluster.node(0).state.store().len();
+    let (status, second) = post_capture(&cluster, 0, one_shipment(lot)).await;
+    assert_eq!(status, 202, "{second}");
+    assert_eq!(second["success"], json!(true));
+    assert_eq!(second["eventIDs"], first["eventIDs"]);
+    assert_eq!(second["sequences"], json!([]));
+    assert_eq!(
+        second["alreadyRecorded"],
+        json!([{
+            "eventID": first["eventIDs"][0],
+            "author": cluster.node(0).state.organisation_hex(),
+            "sequence": first["sequences"][0],
+        }])
+    );
+    assert_ne!(second["captureID"], first["captureID"]);
+    assert_eq!(cluster.node(0).state.store().len(), entries, "the second capture appended");
+    // A document repeating an event stores it once too.
+    let other_lot = "https://id.gs1.org/01/09506000134352/10/REPEATED";
+    let mut repeated: serde_json::Value = serde_json::from_slice(&one_shipment(other_lot)).unwrap();
+    let event = repeated["epcisBody"]["eventList"][0].clone();
+    repeated["epcisBody"]["eventList"].as_array_mut().unwrap().push(event);
+    let (status, job) = post_capture(&cluster, 0, serde_json::to_vec(&repeated).unwrap()).await;
+    assert_eq!(status, 202, "{job}");
+    assert_eq!(job["sequences"].as_array().unwrap().len(), 1, "{job}");
+    assert_eq!(cluster.node(0).state.store().len(), entries + 1);
+    assert_eq!(
+        forward_consignees(&cluster, 0, lot),
+        vec![("https://id.gs1.org/417/4000000000020".to_owned(), 40.0)]
+    );
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_event_captured_by_two_organisations_counts_once_in_a_trace() {
+    let mut cluster = Cluster::start(2).await.unwrap();
+    // Two islands, so each node captures the event before it sees the other's copy.
+    cluster.stop_node(0).await;
+    cluster.stop_node(1).await;
+    cluster.start_island(&[0]).await.unwrap();
+    cluster.start_island(&[1]).await.unwrap();
+    let lot = "https://id.gs1.org/01/09506000134352/10/BOTH";
+    let (status, on_zero) = post_capture(&cluster, 0, one_shipment(lot)).await;
+    assert_eq!(status, 202, "{on_zero}");
+    let (status, on_one) = post_capture(&cluster, 1, one_shipment(lot)).await;
+    assert_eq!(status, 202, "{on_one}");
+    assert_eq!(on_zero["eventIDs"], on_one["eventIDs"]);
+    assert_eq!(on_one["alreadyRecorded"], json!([]), "the islands share nothing yet");
+    let event_id = on_zero["eventIDs"][0].as_str().unwrap().to_owned();
+    cluster.connect(1, 0).await.unwrap();
+    wait_for("both nodes to hold both copies", DEFAULT_DEADLINE, || async {
+        (0..2)
+            .all(|node| {
+                cluster.node(node).state.store().entries_by_event_id(&event_id).unwrap().len() == 2
+            })
+            .then_some(())
+    })
+    .await
+    .unwrap();
+    let expected = vec![("https://id.gs1.org/417/4000000000020".to_owned(), 40.0)];
+    for node in 0..2 {
+        // The catalogue and the lot graph are updated together: once the query lists both
+        // copies, the trace has seen both.
+        wait_for("both copies to be indexed", DEFAULT_DEADLINE, || async {
+            let transport =
+                Transport::new(&cluster.url(node), Some(cluster.token(node).to_owned())).unwrap();
+            let answer = tokio::task::spawn_blocking(move || {
+                transport.get("/events", &[("EQ_bizStep".to_owned(), "shipping".to_owned())])
+            })
+            .await
+            .unwrap()
+            .ok()?;
+            let page: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
+            let events =
+                page["epcisBody"]["queryResults"]["resultsBody"]["eventList"].as_array()?;
+            (events.len() == 2).then_some(())
+        })
+        .await
+        .unwrap();
+        let consignees = {
+            let cluster = &cluster;
+            tokio::task::block_in_place(|| forward_consignees(cluster, node, lot))
+        };
+        assert_eq!(consignees, expected, "node {node}");
+        // The trace relies on one copy, the same one on both nodes whatever arrived first.
+        let transport = Transport::new(&cluster.url(node), None).unwrap();
+        let lot = lot.to_owned();
+        let answer =
+            tokio::task::block_in_place(move || get_json(&transport, "/trace/forward", &lot));
+        let cited = answer["entries"].as_array().unwrap();
+        assert_eq!(cited.len(), 1, "node {node}: {answer}");
+        let first_author =
+            [cluster.node(0).state.organisation_hex(), cluster.node(1).state.organisation_hex()]
+                .into_iter()
+                .min()
+                .unwrap();
+        assert_eq!(cited[0]["author"].as_str(), Some(first_author.as_str()), "node {node}");
+    }
+    // Capturing it again on either node records nothing more.
+    let (status, again) = post_capture(&cluster, 1, one_shipment(lot)).await;
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(again["sequences"], json!([]));
+    assert_eq!(again["alreadyRecorded"].as_array().unwrap().len(), 1, "{again}");
+    cluster.shutdown().await;
+}

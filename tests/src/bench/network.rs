@@ -119,13 +119,13 @@ fn object_event_json(serial: u64) -> String {
             r#""eventTimeZoneOffset":"+00:00","#,
             r#""epcList":["https://id.gs1.org/01/09506000134352/21/{serial}"],"#,
             r#""action":"OBSERVE","bizStep":"shipping","disposition":"in_transit","#,
-            r#""readPoint":{{"id":"https://id.gs1.org/414/9506000000009"}},"#,
-            r#""bizLocation":{{"id":"https://id.gs1.org/414/9506000000009"}},"#,
+            r#""readPoint":{{"id":"https://id.gs1.org/414/9506000000008"}},"#,
+            r#""bizLocation":{{"id":"https://id.gs1.org/414/9506000000008"}},"#,
             r#""quantityList":[{{"epcClass":"https://id.gs1.org/01/09506000134352/10/LOT-{lot}","#,
             r#""quantity":{quantity},"uom":"KGM"}}],"#,
-            r#""sourceList":[{{"type":"owning_party","source":"https://id.gs1.org/417/9506000000009"}}],"#,
+            r#""sourceList":[{{"type":"owning_party","source":"https://id.gs1.org/417/9506000000008"}}],"#,
             r#""destinationList":[{{"type":"owning_party","#,
-            r#""destination":"https://id.gs1.org/417/9506000000009"}}]}}"#
+            r#""destination":"https://id.gs1.org/417/9506000000008"}}]}}"#
         ),
         minute = second / 60,
         second = second % 60,
