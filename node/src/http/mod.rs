@@ -275,6 +275,7 @@ async fn capture(
         .and_then(|value| value.to_str().ok())
         .unwrap_or("application/ld+json");
     let format = epcis::binding_of(content_type)?;
+    epcis::check_body_binding(content_type, format, &body)?;
     let ledger = Arc::clone(&ledger);
     let job = tokio::task::spawn_blocking(move || ledger.capture(&body, format))
         .await
