@@ -56,7 +56,7 @@ pub fn shipping_document(label: &str, events: usize) -> anyhow::Result<Document>
                 "bizStep": "shipping",
                 "disposition": "in_transit",
                 "quantityList": [{"epcClass": lot, "quantity": index + 1, "uom": "KGM"}],
-                "readPoint": {"id": "https://id.gs1.org/414/9506000000009"}
+                "readPoint": {"id": "https://id.gs1.org/414/9506000000008"}
             })
         })
         .collect();

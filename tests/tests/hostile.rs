@@ -42,7 +42,7 @@ fn shipping_document(lot: &str) -> Vec<u8> {
             "bizStep": "shipping",
             "disposition": "in_transit",
             "quantityList": [{"epcClass": format!("https://id.gs1.org/01/09506000134352/10/{lot}"), "quantity": 1, "uom": "KGM"}],
-            "readPoint": {"id": "https://id.gs1.org/414/9506000000009"}
+            "readPoint": {"id": "https://id.gs1.org/414/9506000000008"}
         }]}
     }))
     .unwrap()
