@@ -333,7 +333,7 @@ impl Node {
 
     /// `GET /health`, failing on anything but 200.
     pub async fn health(&self) -> anyhow::Result<Value> {
-        crate::workload::get_json(self.http, "/health").await
+        crate::workload::get_json(self.http, "/health", None).await
     }
 
     /// Waits until the node answers `GET /health` with 200 and returns the answer; fails at

@@ -211,9 +211,17 @@ impl CaptureStream {
     }
 }
 
-/// GETs `path_and_query` and returns the body as JSON, failing on any status but 200.
-pub async fn get_json(address: SocketAddr, path_and_query: &str) -> anyhow::Result<Value> {
-    let answer = exchange(address, "GET", path_and_query, &[], &[]).await?;
+/// GETs `path_and_query` (with the node's API `token`, which business queries need unless
+/// the node serves them publicly) and returns the body as JSON, failing on any status but 200.
+pub async fn get_json(
+    address: SocketAddr,
+    path_and_query: &str,
+    token: Option<&str>,
+) -> anyhow::Result<Value> {
+    let authorization = token.map(|token| format!("Bearer {token}"));
+    let headers: Vec<(&str, &str)> =
+        authorization.iter().map(|value| ("Authorization", value.as_str())).collect();
+    let answer = exchange(address, "GET", path_and_query, &headers, &[]).await?;
     anyhow::ensure!(
         answer.status == 200,
         "GET {path_and_query} answered {}: {}",
@@ -223,12 +231,16 @@ pub async fn get_json(address: SocketAddr, path_and_query: &str) -> anyhow::Resu
     answer.json()
 }
 
-/// Every event id the node at `address` lists in `GET /events`, page by page.
-pub async fn stored_event_ids(address: SocketAddr) -> anyhow::Result<BTreeSet<String>> {
+/// Every event id the node at `address` (API token `token`) lists in `GET /events`, page by
+/// page.
+pub async fn stored_event_ids(
+    address: SocketAddr,
+    token: &str,
+) -> anyhow::Result<BTreeSet<String>> {
     let mut found = BTreeSet::new();
     let mut path = format!("/events?perPage={EVENTS_PAGE}");
     loop {
-        let page = get_json(address, &path).await?;
+        let page = get_json(address, &path, Some(token)).await?;
         let events = page
             .pointer("/epcisBody/queryResults/resultsBody/eventList")
             .and_then(Value::as_array)
@@ -264,7 +276,7 @@ pub struct FeedView {
 /// Every feed the node at `address` holds, by author (hex): `GET /feeds`, then
 /// `GET /feeds/{author}/checkpoint` for each non-empty one.
 pub async fn feed_views(address: SocketAddr) -> anyhow::Result<BTreeMap<String, FeedView>> {
-    let feeds = get_json(address, "/feeds").await?;
+    let feeds = get_json(address, "/feeds", None).await?;
     let mut views = BTreeMap::new();
     for feed in feeds.as_array().context("GET /feeds answers a list")? {
         let author = feed["author"].as_str().context("a feed has an author")?.to_owned();

@@ -126,7 +126,8 @@ async fn acknowledged_captures_survive_sigkill_mid_stream() {
             .wait_healthy(START_DEADLINE)
             .await
             .unwrap_or_else(|error| panic!("cycle {cycle}: the node does not restart: {error:#}"));
-        let served: BTreeSet<String> = workload::stored_event_ids(node.http).await.unwrap();
+        let served: BTreeSet<String> =
+            workload::stored_event_ids(node.http, node.token()).await.unwrap();
         for document in &acknowledged {
             for event_id in &document.event_ids {
                 assert!(
