@@ -165,9 +165,12 @@ pub(super) struct Problem {
     status: u16,
     /// What was wrong, naming the field, event or rule.
     detail: String,
-    /// With `413`: the body limit in bytes.
+    /// With `413`: the body limit in bytes, or the most lots one recall answer may name.
     #[schema(required = false)]
     limit: Option<u64>,
+    /// With `413` for a recall scope: the lots the scope named.
+    #[schema(required = false)]
+    found: Option<u64>,
     /// With `413`: the size the client declared in `Content-Length`.
     #[schema(required = false)]
     received: Option<u64>,
