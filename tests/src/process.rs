@@ -4,9 +4,11 @@
 //! loopback or each in a namespace of a [`netlab::Lab`], SIGKILLed and restarted on the same
 //! store, waited for with deadlines, and killed on drop (even when a test panics).
 //!
-//! The binary is not built by the tests: `cargo build -p lotline-node` (in the tests'
-//! profile) puts it next to the test executables, where [`node_binary`] finds it, or
-//! `LOTLINE_NODE_BINARY` names it.
+//! The binary is not built by this crate (a crate cannot depend on another's binary on
+//! stable cargo): `cargo test --workspace` builds it for the node's own command-line tests,
+//! and `cargo build -p lotline-node` (with `--release` for a release bench) builds it alone,
+//! next to the test executables and the bench, where [`node_binary`] finds it;
+//! `LOTLINE_NODE_BINARY` names another.
 //!
 //! Owns: process lifecycle and where each node listens. Does not own what the tests send
 //! (`crate::workload`), the namespaces (`crate::netlab`), nor the in-process harness
@@ -73,7 +75,8 @@ pub fn node_binary() -> anyhow::Result<PathBuf> {
         .with_context(|| {
             format!(
                 "no lotline-node binary next to {}: run `cargo build -p lotline-node` first (with \
-                 --release if the tests or bench run with it), or set {NODE_BINARY_VARIABLE}",
+                 --release if the tests or bench run with it; `cargo test --workspace` builds it \
+                 too), or set {NODE_BINARY_VARIABLE}",
                 executable.display()
             )
         })

@@ -6,7 +6,8 @@
 //! checkpoints), answers, and serves every acknowledged event.
 //!
 //! Cycles: `LOTLINE_KILL_CYCLES` (default [`DEFAULT_KILL_CYCLES`]; `.ci/full` runs 50). Needs
-//! `target/<profile>/lotline-node` (`cargo build -p lotline-node`; see `process::node_binary`).
+//! `target/<profile>/lotline-node` (`cargo build -p lotline-node`, or `cargo test --workspace`; see
+//! `process::node_binary`).
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -6,7 +6,8 @@
 //! each by 200 ms, all nodes capture, and they must agree again within [`BAD_LINK_BOUND`].
 //!
 //! Needs root (namespaces; CI runs as root) and `target/<profile>/lotline-node`
-//! (`cargo build -p lotline-node`); without either it fails saying so.
+//! (`cargo build -p lotline-node`, or `cargo test --workspace`); without either it fails
+//! saying so.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
