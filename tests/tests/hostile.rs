@@ -199,7 +199,7 @@ async fn a_client_that_declares_a_huge_body_and_sends_none_is_answered_at_once()
     assert_too_large(&answer, MAX_BODY_BYTES, Some(declared));
     assert_eq!(answer.header("connection"), Some("close"));
     assert_eq!(entry_count(address).await, entries_before);
-    assert_capture_accepted(address, &token, "LOT-AFTER-HEADERS-ONLY").await;
+    assert_capture_accepted(address, &token, "LOT-AFTER-HEAD-ONLY").await;
     cluster.shutdown().await;
 }
 
