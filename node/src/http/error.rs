@@ -246,6 +246,7 @@ impl From<state::Error> for ApiError {
             | Error::IndexedEntryNotEvent
             | Error::StoredEventUnreadable(_)
             | Error::NothingAppended => ApiError::Internal(detail),
+            Error::RecallTooWide { limit, found } => ApiError::QueryTooLarge { limit, found },
         }
     }
 }

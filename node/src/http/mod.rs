@@ -599,11 +599,8 @@ async fn recall_scope(
         .map_err(|rejection| ApiError::from_json_rejection(rejection, limit_of("/recall/scope")))?;
     let hazard = trace::parse_hazard(&hazard)?;
     let limit = api.max_recall_lots;
-    let reply = blocking(&api.ledger, move |ledger| Ok(ledger.recall_scope(&hazard)?)).await?;
-    let found = reply.answer.trace.lots.len();
-    if found > limit {
-        return Err(ApiError::QueryTooLarge { limit, found });
-    }
+    let reply =
+        blocking(&api.ledger, move |ledger| Ok(ledger.recall_scope(&hazard, limit)?)).await?;
     Ok(Json(reply))
 }
 

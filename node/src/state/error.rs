@@ -115,6 +115,17 @@ pub enum Error {
     /// An append returned no entry for the one payload it was given.
     #[error("nothing appended")]
     NothingAppended,
+    /// A recall scope names more lots than one answer may hold: refused before its evidence
+    /// (the signed entries and their proofs, most of an answer's size) is gathered.
+    #[error(
+        "the recall scope names {found} lots, more than the {limit} one answer may hold: narrow the time window or name the lots"
+    )]
+    RecallTooWide {
+        /// Lots one answer may name.
+        limit: usize,
+        /// Lots the scope reached.
+        found: usize,
+    },
 }
 
 impl From<store::Error> for Error {

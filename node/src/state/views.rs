@@ -255,9 +255,14 @@ impl Ledger {
         Ok(TraceReply { answer, subject: subject.link().to_owned(), evidence })
     }
 
-    /// `POST /recall/scope`.
-    pub fn recall_scope(&self, hazard: &Hazard) -> Result<RecallReply, Error> {
+    /// `POST /recall/scope`: refused with [`Error::RecallTooWide`] when the scope reaches more
+    /// than `max_lots` lots.
+    pub fn recall_scope(&self, hazard: &Hazard, max_lots: usize) -> Result<RecallReply, Error> {
         let answer = read_lock(&self.index).recall_scope(hazard);
+        let found = answer.trace.lots.len();
+        if found > max_lots {
+            return Err(Error::RecallTooWide { limit: max_lots, found });
+        }
         let evidence = self.evidence(&answer.trace.entries)?;
         Ok(RecallReply { answer, evidence })
     }
