@@ -1,7 +1,9 @@
-//! Benchmark scenarios of `lotline-bench`; each prints one JSON line (see docs/performance.md).
+//! Benchmark scenarios of `lotline-bench`; each prints one JSON line (see docs/performance.md;
+//! the `soak` scenario's figures are in docs/reliability.md).
 
 pub mod ingest;
 pub mod network;
+pub mod soak;
 pub mod trace;
 
 use std::time::{Duration, Instant};

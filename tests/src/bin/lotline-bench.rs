@@ -1,5 +1,6 @@
 //! `lotline-bench`: runs every benchmark scenario and prints one line per scenario (JSON with
-//! `--json`, see docs/performance.md). A thin binary over `lotline_tests::bench`.
+//! `--json`, see docs/performance.md), the soak only when named (`--scenario soak`, see
+//! docs/reliability.md). A thin binary over `lotline_tests::bench`.
 
 use clap::Parser;
 use lotline_tests::bench::{self, Options, Report};
@@ -20,9 +21,12 @@ struct Arguments {
     /// Print one JSON object per line instead of a readable summary.
     #[arg(long)]
     json: bool,
-    /// Run only the named scenarios (repeatable); all when absent.
+    /// Run only the named scenarios (repeatable); all but `soak` when absent.
     #[arg(long = "scenario", value_name = "NAME")]
     scenarios: Vec<String>,
+    /// How long the `soak` scenario runs, in minutes (it runs only when named).
+    #[arg(long, default_value_t = 10)]
+    soak_minutes: u64,
 }
 
 fn print_report(report: &Report, json: bool) -> anyhow::Result<()> {
@@ -66,6 +70,12 @@ fn main() -> anyhow::Result<()> {
         for report in bench::network::run(&options, selected)? {
             print_report(&report, arguments.json)?;
         }
+    }
+    // The soak takes minutes of wall time: only when asked for by name.
+    if arguments.scenarios.iter().any(|wanted| wanted == "soak") {
+        let report = bench::soak::run(arguments.soak_minutes)?;
+        print_report(&report, arguments.json)?;
+        bench::soak::check(&report)?;
     }
     Ok(())
 }
