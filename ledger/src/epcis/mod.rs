@@ -69,29 +69,3 @@ pub fn decode_stored_event(original: &[u8]) -> Result<Event, Error> {
         _ => parse_event_json_bytes(original),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_stored_event_reads_back_from_either_binding() {
-        let event_json = serde_json::json!({
-            "type": "ObjectEvent",
-            "eventTime": "2026-03-01T08:00:00Z",
-            "eventTimeZoneOffset": "+00:00",
-            "epcList": [],
-            "action": "ADD",
-            "bizStep": "commissioning",
-            "quantityList": [{"epcClass": "https://id.gs1.org/01/09506000134352/10/LOT42"}],
-        });
-        let event = parse_event_json(&event_json, &[]).unwrap();
-        let json_bytes = event_to_json_ld(&event).to_string().into_bytes();
-        assert_eq!(decode_stored_event(&json_bytes).unwrap(), event);
-        let xml_text = xml::event_to_xml(&event, &xml::WriteOptions::default());
-        let xml_bytes = format!("\n  {xml_text}").into_bytes();
-        assert_eq!(event_hash_id(&decode_stored_event(&xml_bytes).unwrap()), event_hash_id(&event));
-        assert!(decode_stored_event(b"{\"type\": \"ObjectEvent\"}").is_err());
-        assert!(decode_stored_event(b"").is_err());
-    }
-}
