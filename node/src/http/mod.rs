@@ -187,7 +187,7 @@ struct HealthReply {
     summary = "Liveness and a summary of the node",
     responses(
         (status = 200, description = "The node is up", body = HealthReply),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::Fault,
     )
 )]
 async fn health(State(ledger): State<Arc<Ledger>>) -> Result<Json<HealthReply>, ApiError> {
@@ -203,7 +203,7 @@ async fn health(State(ledger): State<Arc<Ledger>>) -> Result<Json<HealthReply>, 
     summary = "Prometheus metrics",
     responses(
         (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4"),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::Fault,
     )
 )]
 async fn metrics(State(ledger): State<Arc<Ledger>>) -> Result<Response, ApiError> {
@@ -254,13 +254,13 @@ async fn roster(State(ledger): State<Arc<Ledger>>) -> Json<state::Roster> {
         (status = 202, description = "Every event is signed and stored; the job is finished", body = state::CaptureJob,
             headers(("Location" = String, description = "The capture job: `/capture/{captureID}`"))),
         (status = 400, description = "the document or an event in it breaks the standard (names event and field); nothing stored", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no or a wrong API token", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::Unauthorized,
         (status = 403, description = "this organisation's role may not capture events", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "this organisation's feed is frozen by a fork proof", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 408, description = "the body stopped arriving for longer than the body read timeout; nothing stored", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "the body is larger than the limit; nothing stored", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::FeedFrozen,
+        openapi::BodyTimeout,
+        openapi::BodyTooLarge,
         (status = 415, description = "the content type is not an EPCIS binding", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::Fault,
     )
 )]
 async fn capture(
@@ -292,7 +292,7 @@ async fn capture(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "Every capture job this node ran", body = Vec<state::CaptureJob>),
-        (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::QueryUnauthorized,
     )
 )]
 async fn capture_jobs(State(ledger): State<Arc<Ledger>>) -> Json<Vec<state::CaptureJob>> {
@@ -309,7 +309,7 @@ async fn capture_jobs(State(ledger): State<Arc<Ledger>>) -> Json<Vec<state::Capt
     responses(
         (status = 200, description = "The job", body = state::CaptureJob),
         (status = 404, description = "no capture job has this id", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::QueryUnauthorized,
     )
 )]
 async fn capture_job(
@@ -334,10 +334,9 @@ async fn capture_job(
         (status = 200, description = "One page of matching events", body = openapi::EpcisQueryDocument,
             headers(("Link" = String, description = "`</events?...>; rel=\"next\"` when more pages follow"))),
         (status = 400, description = "a query parameter is malformed or not supported (QueryParameterException)", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "every slot for expensive queries is taken; retry after `Retry-After` seconds", body = openapi::Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        openapi::Fault,
+        openapi::QueryUnauthorized,
+        openapi::Busy,
     )
 )]
 async fn events(
@@ -372,9 +371,9 @@ async fn events(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The event as JSON-LD", body = openapi::EpcisEvent),
-        (status = 404, description = "no event has this id", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::NoSuchEvent,
+        openapi::Fault,
+        openapi::QueryUnauthorized,
     )
 )]
 async fn event(
@@ -395,8 +394,8 @@ async fn event(
     params(("eventID" = String, Path, description = "The event's `eventID` or Event Hash ID")),
     responses(
         (status = 200, description = "The evidence for the entry carrying the event", body = Evidence),
-        (status = 404, description = "no event has this id", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::NoSuchEvent,
+        openapi::Fault,
     )
 )]
 async fn event_proof(
@@ -414,7 +413,7 @@ async fn event_proof(
     summary = "Feeds held by this node",
     responses(
         (status = 200, description = "One summary per feed", body = Vec<state::FeedSummary>),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::Fault,
     )
 )]
 async fn feeds(
@@ -449,7 +448,7 @@ fn default_range_limit() -> u64 {
         (status = 200, description = "The entries held in the range (at most 1000)", body = state::FeedEntries),
         (status = 400, description = "`from` or `limit` is not a non-negative integer", body = openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "the author is not an organisation key", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::Fault,
     )
 )]
 async fn feed_entries(
@@ -473,7 +472,7 @@ async fn feed_entries(
     responses(
         (status = 200, description = "The checkpoint note (C2SP signed note)", body = String, content_type = "text/plain; charset=utf-8"),
         (status = 404, description = "the author is not an organisation key, or its feed has no checkpoint", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::Fault,
     )
 )]
 async fn feed_checkpoint(
@@ -493,7 +492,7 @@ async fn feed_checkpoint(
     summary = "Fork proofs held by this node",
     responses(
         (status = 200, description = "Every fork proof held", body = Vec<lotline_ledger::fork::ForkProof>),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::Fault,
     )
 )]
 async fn forks(
@@ -520,19 +519,17 @@ struct TraceQuery {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The answer and its evidence", body = TraceReply),
-        (status = 400, description = "`id` is missing or names no lot or item", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "every slot for expensive queries is taken; retry after `Retry-After` seconds", body = openapi::Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        openapi::BadTraceId,
+        openapi::Fault,
+        openapi::QueryUnauthorized,
+        openapi::Busy,
     )
 )]
 async fn trace_back(
     State(ledger): State<Arc<Ledger>>,
     query: Result<Query<TraceQuery>, QueryRejection>,
 ) -> Result<Json<TraceReply>, ApiError> {
-    let Query(query) = query?;
-    trace_in(ledger, &query.id, Direction::Back).await
+    trace_in(ledger, query, Direction::Back).await
 }
 
 #[utoipa::path(
@@ -544,27 +541,27 @@ async fn trace_back(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The answer and its evidence", body = TraceReply),
-        (status = 400, description = "`id` is missing or names no lot or item", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "every slot for expensive queries is taken; retry after `Retry-After` seconds", body = openapi::Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        openapi::BadTraceId,
+        openapi::Fault,
+        openapi::QueryUnauthorized,
+        openapi::Busy,
     )
 )]
 async fn trace_forward(
     State(ledger): State<Arc<Ledger>>,
     query: Result<Query<TraceQuery>, QueryRejection>,
 ) -> Result<Json<TraceReply>, ApiError> {
-    let Query(query) = query?;
-    trace_in(ledger, &query.id, Direction::Forward).await
+    trace_in(ledger, query, Direction::Forward).await
 }
 
+/// The body of both trace routes, which differ only in their direction (and their document).
 async fn trace_in(
     ledger: Arc<Ledger>,
-    id: &str,
+    query: Result<Query<TraceQuery>, QueryRejection>,
     direction: Direction,
 ) -> Result<Json<TraceReply>, ApiError> {
-    let subject = trace::parse_subject(id)?;
+    let Query(query) = query?;
+    let subject = trace::parse_subject(&query.id)?;
     blocking(&ledger, move |ledger| Ok(ledger.trace(&subject, direction)?)).await.map(Json)
 }
 
@@ -582,13 +579,12 @@ async fn trace_in(
     responses(
         (status = 200, description = "The scope and its evidence", body = RecallReply),
         (status = 400, description = "the body is not JSON, or the hazard is malformed", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 408, description = "the body stopped arriving for longer than the body read timeout; nothing stored", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::BodyTimeout,
         (status = 413, description = "the body is larger than the limit, or the scope names more lots than one answer may (QueryTooLargeException)", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "the body is not `application/json`", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no or a wrong API token (unless the node answers queries publicly)", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "every slot for expensive queries is taken; retry after `Retry-After` seconds", body = openapi::Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        openapi::NotJson,
+        openapi::Fault,
+        openapi::QueryUnauthorized,
+        openapi::Busy,
     )
 )]
 async fn recall_scope(
@@ -614,13 +610,13 @@ async fn recall_scope(
     responses(
         (status = 201, description = "The record is signed and stored: its entry", body = lotline_ledger::entry::EntryRef),
         (status = 400, description = "the body is not JSON, or the record breaks a rule (names the field)", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "no or a wrong API token", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::Unauthorized,
         (status = 403, description = "this organisation's role may not write this kind of record", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "this organisation's feed is frozen by a fork proof", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 408, description = "the body stopped arriving for longer than the body read timeout; nothing stored", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "the body is larger than the limit; nothing stored", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "the body is not `application/json`", body = openapi::Problem, content_type = "application/problem+json"),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::FeedFrozen,
+        openapi::BodyTimeout,
+        openapi::BodyTooLarge,
+        openapi::NotJson,
+        openapi::Fault,
     )
 )]
 async fn append_record(
@@ -650,7 +646,7 @@ struct RecordsQuery {
     params(RecordsQuery),
     responses(
         (status = 200, description = "The records in append order", body = Vec<openapi::StoredRecord>),
-        (status = 500, description = "a fault of this node (store, disk)", body = openapi::Problem, content_type = "application/problem+json"),
+        openapi::Fault,
     )
 )]
 async fn records(

@@ -5,9 +5,10 @@
 //!
 //! Owns: the document's assembly, the bearer security scheme, and the schemas of bodies the
 //! handlers read as free JSON and check themselves (a hazard, a record, a served record), the
-//! problem document of `error`, and the EPCIS documents, which are the standard's (described
-//! here and referenced, not restated). Does not own routing (`router`), the problem mapping
-//! (`error`) nor any reply's shape (the reply types own theirs).
+//! problem document of `error` and the problem responses several routes answer alike, and the
+//! EPCIS documents, which are the standard's (described here and referenced, not restated). Does
+//! not own routing (`router`), the problem mapping (`error`) nor any reply's shape (the reply
+//! types own theirs).
 
 use std::collections::BTreeMap;
 
@@ -174,6 +175,51 @@ pub(super) struct Problem {
     /// With `413`: the size the client declared in `Content-Length`.
     #[schema(required = false)]
     received: Option<u64>,
+}
+
+/// The refusals and failures several routes answer alike, each a problem document under one
+/// status. A handler's `#[utoipa::path]` names them in `responses(...)`; they are written into
+/// each operation in full (not referenced), so every operation reads on its own.
+macro_rules! problem_responses {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident = ($status:tt, $description:tt $(, $header:tt)?);
+    )*) => {$(
+        $(#[$doc])*
+        #[derive(utoipa::IntoResponses)]
+        #[response(
+            status = $status,
+            description = $description,
+            content_type = "application/problem+json"
+            $(, headers($header))?
+        )]
+        #[allow(dead_code, reason = "a response only: error.rs writes the problem")]
+        pub(super) struct $name(Problem);
+    )*};
+}
+
+problem_responses! {
+    /// `500`: the store or the disk failed; the client is not at fault.
+    Fault = (500, "a fault of this node (store, disk)");
+    /// `401` on a route that always needs the token (a write).
+    Unauthorized = (401, "no or a wrong API token");
+    /// `401` on a query route, which a node may answer publicly.
+    QueryUnauthorized = (401, "no or a wrong API token (unless the node answers queries publicly)");
+    /// `503` on an expensive query when admission has no slot free.
+    Busy = (503, "every slot for expensive queries is taken; retry after `Retry-After` seconds",
+        ("Retry-After" = u64, description = "Seconds to wait"));
+    /// `408` on a route that reads a body.
+    BodyTimeout = (408, "the body stopped arriving for longer than the body read timeout; nothing stored");
+    /// `413` on a write whose body is over its route's limit.
+    BodyTooLarge = (413, "the body is larger than the limit; nothing stored");
+    /// `415` on a route that reads JSON only.
+    NotJson = (415, "the body is not `application/json`");
+    /// `409` on a write by an organisation whose feed a fork proof froze.
+    FeedFrozen = (409, "this organisation's feed is frozen by a fork proof");
+    /// `404` on a route naming an event.
+    NoSuchEvent = (404, "no event has this id");
+    /// `400` on a trace whose `id` names nothing traceable.
+    BadTraceId = (400, "`id` is missing or names no lot or item");
 }
 
 /// `GET /`: the top-level resources.
