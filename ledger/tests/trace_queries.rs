@@ -264,20 +264,7 @@ fn forward_trace_passes_through_the_pallet_to_every_consignee() {
     let answer = chain.ledger.index.trace_forward(&subject(&chain.raw_lot));
     assert_eq!(texts(&answer.lots), vec![chain.raw_lot.clone(), chain.packed_lot.clone()]);
     assert!(answer.warnings.is_empty(), "{:?}", answer.warnings);
-    type Line = (String, Option<String>, Option<f64>, Option<String>, bool);
-    let consignees: Vec<Line> = answer
-        .consignees
-        .iter()
-        .map(|handoff| {
-            (
-                handoff.lot.to_string(),
-                handoff.party.as_deref().map(str::to_owned),
-                handoff.quantity,
-                handoff.uom.as_deref().map(str::to_owned),
-                handoff.received_by.is_some(),
-            )
-        })
-        .collect();
+    let consignees = consignee_lines(&answer);
     assert_eq!(
         consignees,
         vec![
@@ -580,10 +567,10 @@ fn applying_an_entry_twice_changes_nothing() {
     assert_eq!(ledger.index.stats().events, 1);
 }
 
-/// The consignees of a forward trace as (lot, party, quantity, received) lines.
+/// The consignees of a forward trace as (lot, party, quantity, unit, received) lines.
 fn consignee_lines(
     answer: &lotline_ledger::trace::TraceAnswer,
-) -> Vec<(String, Option<String>, Option<f64>, bool)> {
+) -> Vec<(String, Option<String>, Option<f64>, Option<String>, bool)> {
     answer
         .consignees
         .iter()
@@ -592,6 +579,7 @@ fn consignee_lines(
                 handoff.lot.to_string(),
                 handoff.party.as_deref().map(str::to_owned),
                 handoff.quantity,
+                handoff.uom.as_deref().map(str::to_owned),
                 handoff.received_by.is_some(),
             )
         })
