@@ -1,8 +1,9 @@
 //! Writes the committed seed inputs of the fuzz targets that take signed bytes (`entry_wire`,
 //! `checkpoint_note`, `proof_bundle`, `sync_messages`) into `fuzz/seeds/<target>/`: one entry
 //! of every payload kind and a redacted copy, a cosigned checkpoint with its keys, fork proofs,
-//! proof bundles in both text forms and every sync message. Random bytes never carry a valid
-//! signature or commitment, so these give the fuzzer well-formed material to mutate.
+//! proof bundles in both text forms, an answer's evidence and every sync message. Random bytes
+//! never carry a valid signature or commitment, so these give the fuzzer well-formed material
+//! to mutate.
 //!
 //! Keys and salts come from fixed seeds, so the output only changes with the wire format. Run
 //! it again after a format change:
@@ -21,7 +22,7 @@ use lotline_ledger::feed::VerifiedEntry;
 use lotline_ledger::fork::ForkProof;
 use lotline_ledger::identity::Keypair;
 use lotline_ledger::merkle::{self, Tree};
-use lotline_ledger::proof::ProofBundle;
+use lotline_ledger::proof::{Evidence, ProofBundle, Unproven};
 use lotline_ledger::records::{
     EpcisCapture, ErrorDeclaration, EventFormat, Excursion, InspectionResult, MeasuredValue,
     Measurement, Payload, RecallAcknowledgement, RecallClass, RecallNotice, SupervisionFlag,
@@ -100,6 +101,12 @@ fn main() {
     let several = ProofBundle::build(&signed, &tree, &[entries[1].clone(), entries[5].clone()])
         .expect("builds");
     write(&bundle_dir, "bundle.json", several.to_json().as_bytes());
+    let evidence = Evidence {
+        bundles: vec![several],
+        unproven: vec![Unproven { author: author.public_key(), sequence: size }],
+    };
+    let evidence = serde_json::to_string(&evidence).expect("evidence serialises");
+    write(&bundle_dir, "evidence.json", evidence.as_bytes());
     let single = ProofBundle::build(&signed, &tree, &[redacted]).expect("builds");
     let tlog_proof = single.to_tlog_proof().expect("one entry");
     write(&bundle_dir, "bundle.tlog-proof", tlog_proof.as_bytes());

@@ -1,6 +1,6 @@
 //! Fuzz target `entry_wire`: entry wire decoding (`feed::DecodedEntry::decode`) and what a node
 //! does with a decoded entry next: strict and batched signature checks, redaction, reading the
-//! payload and signing it again.
+//! payload (and a captured event, `epcis::decode_stored_event`) and signing it again.
 //!
 //! Owns the properties of entry bytes; does not own checkpoints or bundles (`checkpoint_note`,
 //! `proof_bundle`) nor the sync framing around entries (`sync_messages`).
@@ -19,8 +19,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use lotline_ledger::codec::{self, RawEntry, RawHeader, RawOpening};
+use lotline_ledger::epcis;
 use lotline_ledger::feed::{self, DecodedEntry, VerifiedEntry};
 use lotline_ledger::identity::Keypair;
+use lotline_ledger::records::Payload;
 
 /// Seed of the key every re-signed entry is signed with: fixed, so a crash input replays.
 const AUTHOR_SEED: [u8; 32] = [7; 32];
@@ -127,6 +129,10 @@ fn check_verified(verified: &VerifiedEntry) {
             // One payload, one encoding: what decoded is exactly what encoding writes.
             assert_eq!(fields.iter().map(Vec::as_slice).collect::<Vec<_>>(), *values);
             assert_eq!(verified.event_id().as_deref(), payload.event_id());
+            if let Payload::Epcis(capture) = payload {
+                // What a node does next with a replicated capture: read its event back.
+                let _ = epcis::decode_stored_event(&capture.original);
+            }
             check_signed_again(verified, payload);
         }
         (None, None) => {}
@@ -156,7 +162,7 @@ fn check_verified(verified: &VerifiedEntry) {
 }
 
 /// Signing the decoded payload again yields an entry that verifies and carries the same fields.
-fn check_signed_again(verified: &VerifiedEntry, payload: &lotline_ledger::records::Payload) {
+fn check_signed_again(verified: &VerifiedEntry, payload: &Payload) {
     let keypair = Keypair::from_seed(AUTHOR_SEED);
     let signed = VerifiedEntry::sign(
         &keypair,

@@ -1,12 +1,13 @@
 //! Fuzz target `proof_bundle`: proof bundles (`lotline_ledger::proof`) in their JSON and C2SP
-//! `tlog-proof@v1` text forms, and `verify_bundle`, which a client runs on what a node sends.
+//! `tlog-proof@v1` text forms, the `Evidence` a node attaches to its answers, and
+//! `verify_bundle`, which a client runs on what a node sends.
 //!
-//! Owns two properties. Parsing: a bundle that parses survives its JSON form, a `tlog-proof`
-//! text prints back exactly as read, and verifying either never panics. Soundness: inputs of at
-//! most [`BUILD_INPUT_LEN`] bytes instead choose a small honest bundle (how many entries, which
-//! ones, the checkpoint size) and one bit to damage in it; the honest bundle must verify, also
-//! after both text forms, and the damaged one must not. Does not own entry or note parsing on
-//! its own (`entry_wire`, `checkpoint_note`).
+//! Owns two properties. Parsing: a bundle or evidence that parses survives its JSON form, a
+//! `tlog-proof` text prints back exactly as read, and verifying any of them never panics.
+//! Soundness: inputs of at most [`BUILD_INPUT_LEN`] bytes instead choose a small honest bundle
+//! (how many entries, which ones, the checkpoint size) and one bit to damage in it; the honest
+//! bundle must verify, also after both text forms, and the damaged one must not. Does not own
+//! entry or note parsing on their own (`entry_wire`, `checkpoint_note`).
 
 #![no_main]
 
@@ -17,7 +18,7 @@ use lotline_ledger::checkpoint::{Checkpoint, Cosignature, Cosigner, SignedCheckp
 use lotline_ledger::feed::VerifiedEntry;
 use lotline_ledger::identity::Keypair;
 use lotline_ledger::merkle::Tree;
-use lotline_ledger::proof::{self, ProofBundle, WitnessPolicy};
+use lotline_ledger::proof::{self, Evidence, ProofBundle, WitnessPolicy};
 use lotline_ledger::records::{Excursion, Payload};
 
 /// Inputs up to this length describe a bundle to build and damage rather than text to parse.
@@ -47,6 +48,15 @@ fuzz_target!(|bytes: &[u8]| {
         let printed = bundle.to_tlog_proof().expect("a parsed tlog-proof has one entry");
         assert_eq!(printed, text, "a tlog-proof prints back as read");
         verify_as_client(&bundle);
+    }
+    // The evidence a node attaches to an answer: a bundle per feed and the unproven entries.
+    if let Ok(evidence) = serde_json::from_str::<Evidence>(text) {
+        let written = serde_json::to_string(&evidence).expect("evidence serialises");
+        let reread: Evidence = serde_json::from_str(&written).expect("its JSON reads back");
+        assert_eq!(reread, evidence, "evidence survives its JSON form");
+        for bundle in &evidence.bundles {
+            verify_as_client(bundle);
+        }
     }
 });
 
