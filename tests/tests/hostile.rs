@@ -21,32 +21,12 @@ use lotline_node::network::protocol::{
 };
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
 use lotline_tests::fixtures::{ANSWER_DEADLINE, HttpAnswer, exchange, read_answer};
+use lotline_tests::workload::shipping_document;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Size of each piece of a body written by the test clients.
 const BODY_PIECE_BYTES: usize = 64 * 1024;
-
-/// A small valid EPCIS document with one shipping event of lot `lot`.
-fn shipping_document(lot: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2024-03-01T12:00:00.000Z",
-        "epcisBody": {"eventList": [{
-            "type": "ObjectEvent",
-            "eventTime": "2024-03-01T10:00:00.000Z",
-            "eventTimeZoneOffset": "+00:00",
-            "action": "OBSERVE",
-            "bizStep": "shipping",
-            "disposition": "in_transit",
-            "quantityList": [{"epcClass": format!("https://id.gs1.org/01/09506000134352/10/{lot}"), "quantity": 1, "uom": "KGM"}],
-            "readPoint": {"id": "https://id.gs1.org/414/9506000000008"}
-        }]}
-    }))
-    .unwrap()
-}
 
 /// Writes `total` filler bytes in pieces, in `Transfer-Encoding: chunked` framing if asked.
 /// Errors are the point of some tests (the server closes the connection once it refused the
@@ -153,7 +133,7 @@ async fn assert_capture_accepted(address: SocketAddr, token: &str, lot: &str) {
         "POST",
         "/capture",
         &[("Content-Type", "application/ld+json"), ("Authorization", &authorization)],
-        &shipping_document(lot),
+        &shipping_document(lot, 1).unwrap().body,
     )
     .await
     .unwrap();

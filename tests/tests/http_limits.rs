@@ -15,32 +15,12 @@ use anyhow::Context;
 use lotline_node::config::Config;
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
 use lotline_tests::fixtures::{ANSWER_DEADLINE, HttpAnswer, exchange, read_answer};
+use lotline_tests::workload::shipping_document;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Short enough that a test waits for it, long enough that a busy machine meets it.
 const SHORT_TIMEOUT_MS: u64 = 400;
-
-/// A small valid EPCIS document with one shipping event of lot `lot`.
-fn shipping_document(lot: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2024-03-01T12:00:00.000Z",
-        "epcisBody": {"eventList": [{
-            "type": "ObjectEvent",
-            "eventTime": "2024-03-01T10:00:00.000Z",
-            "eventTimeZoneOffset": "+00:00",
-            "action": "OBSERVE",
-            "bizStep": "shipping",
-            "disposition": "in_transit",
-            "quantityList": [{"epcClass": format!("https://id.gs1.org/01/09506000134352/10/{lot}"), "quantity": 1, "uom": "KGM"}],
-            "readPoint": {"id": "https://id.gs1.org/414/9506000000008"}
-        }]}
-    }))
-    .unwrap()
-}
 
 /// One node whose config `adjust` edits; queries need the token unless `adjust` says otherwise.
 async fn one_node(adjust: impl Fn(&mut Config)) -> Cluster {
@@ -105,7 +85,9 @@ async fn capture(address: SocketAddr, token: &str, lot: &str) {
     let headers =
         [("Content-Type", "application/ld+json"), ("Authorization", authorization.as_str())];
     let answer =
-        exchange(address, "POST", "/capture", &headers, &shipping_document(lot)).await.unwrap();
+        exchange(address, "POST", "/capture", &headers, &shipping_document(lot, 1).unwrap().body)
+            .await
+            .unwrap();
     assert_eq!(answer.status, 202, "body: {}", String::from_utf8_lossy(&answer.body));
 }
 

@@ -7,32 +7,7 @@ use lotline_ledger::identity::Keypair;
 use lotline_ledger::records::{EpcisCapture, EventFormat, Payload};
 use lotline_node::state::RemoteError;
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
-
-/// A small valid EPCIS document with `count` shipping events of lot `lot`.
-fn shipping_document(lot: &str, count: usize) -> Vec<u8> {
-    let events: Vec<serde_json::Value> = (0..count)
-        .map(|index| {
-            serde_json::json!({
-                "type": "ObjectEvent",
-                "eventTime": format!("2024-03-01T10:{:02}:{:02}.000Z", index / 60 % 60, index % 60),
-                "eventTimeZoneOffset": "+00:00",
-                "action": "OBSERVE",
-                "bizStep": "shipping",
-                "disposition": "in_transit",
-                "quantityList": [{"epcClass": format!("https://id.gs1.org/01/09506000134352/10/{lot}"), "quantity": index + 1, "uom": "KGM"}],
-                "readPoint": {"id": "https://id.gs1.org/414/9506000000008"}
-            })
-        })
-        .collect();
-    serde_json::to_vec(&serde_json::json!({
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2024-03-01T12:00:00.000Z",
-        "epcisBody": {"eventList": events}
-    }))
-    .unwrap()
-}
+use lotline_tests::workload::shipping_document;
 
 /// Captures a document on node `index` over HTTP.
 async fn capture(cluster: &Cluster, index: usize, document: Vec<u8>) -> serde_json::Value {
@@ -79,7 +54,7 @@ async fn wait_until_identical(cluster: &Cluster, nodes: &[usize], expected_entri
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_capture_reaches_every_node_with_identical_checkpoints() {
     let cluster = Cluster::start(4).await.unwrap();
-    let job = capture(&cluster, 0, shipping_document("LOT-A", 3)).await;
+    let job = capture(&cluster, 0, shipping_document("LOT-A", 3).unwrap().body).await;
     assert_eq!(job["success"], true);
     assert_eq!(job["eventIDs"].as_array().unwrap().len(), 3);
     wait_until_identical(&cluster, &[0, 1, 2, 3], 3).await;
@@ -97,13 +72,13 @@ async fn a_capture_reaches_every_node_with_identical_checkpoints() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stopped_node_restarts_and_catches_up() {
     let mut cluster = Cluster::start(3).await.unwrap();
-    capture(&cluster, 0, shipping_document("LOT-B", 2)).await;
+    capture(&cluster, 0, shipping_document("LOT-B", 2).unwrap().body).await;
     wait_until_identical(&cluster, &[0, 1, 2], 2).await;
     cluster.stop_node(2).await;
     for round in 0..5 {
-        capture(&cluster, 0, shipping_document(&format!("LOT-C{round}"), 40)).await;
+        capture(&cluster, 0, shipping_document(&format!("LOT-C{round}"), 40).unwrap().body).await;
     }
-    capture(&cluster, 1, shipping_document("LOT-D", 1)).await;
+    capture(&cluster, 1, shipping_document("LOT-D", 1).unwrap().body).await;
     cluster.start_node(2).await.unwrap();
     wait_until_identical(&cluster, &[0, 1, 2], 2 + 200 + 1).await;
     // The restarted node rebuilt its views from its store (LOT-B's events) and indexed what it
@@ -128,8 +103,8 @@ async fn a_partition_with_writes_on_both_sides_heals_to_identical_state() {
     }
     cluster.start_island(&[0, 1]).await.unwrap();
     cluster.start_island(&[2, 3]).await.unwrap();
-    capture(&cluster, 0, shipping_document("LOT-E", 5)).await;
-    capture(&cluster, 2, shipping_document("LOT-F", 7)).await;
+    capture(&cluster, 0, shipping_document("LOT-E", 5).unwrap().body).await;
+    capture(&cluster, 2, shipping_document("LOT-F", 7).unwrap().body).await;
     wait_until_identical(&cluster, &[0, 1], 5).await;
     wait_until_identical(&cluster, &[2, 3], 7).await;
     assert_ne!(feed_summary(&cluster, 0), feed_summary(&cluster, 2));
@@ -142,7 +117,7 @@ async fn a_partition_with_writes_on_both_sides_heals_to_identical_state() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forged_and_forked_feeds_are_rejected_and_the_fork_proof_reaches_every_node() {
     let cluster = Cluster::start(4).await.unwrap();
-    capture(&cluster, 0, shipping_document("LOT-G", 1)).await;
+    capture(&cluster, 0, shipping_document("LOT-G", 1).unwrap().body).await;
     wait_until_identical(&cluster, &[0, 1, 2, 3], 1).await;
     let author = cluster.node(0).state.organisation();
 
@@ -151,7 +126,7 @@ async fn forged_and_forked_feeds_are_rejected_and_the_fork_proof_reaches_every_n
     let payload = Payload::Epcis(EpcisCapture {
         event_id: "ni:///sha-256;00?ver=CBV2.0".to_owned(),
         format: EventFormat::JsonLd,
-        original: shipping_document("LOT-X", 1),
+        original: shipping_document("LOT-X", 1).unwrap().body,
     });
     let forged = FeedWriter::new(outsider, None).next_entry(1, &payload).unwrap();
     let rejected = cluster
@@ -198,7 +173,11 @@ async fn forged_and_forked_feeds_are_rejected_and_the_fork_proof_reaches_every_n
     // A frozen feed takes no more entries, from its author either.
     let transport = Transport::new(&cluster.url(0), Some(cluster.token(0).to_owned())).unwrap();
     let refused = tokio::task::spawn_blocking(move || {
-        transport.post("/capture", "application/ld+json", &shipping_document("LOT-H", 1))
+        transport.post(
+            "/capture",
+            "application/ld+json",
+            &shipping_document("LOT-H", 1).unwrap().body,
+        )
     })
     .await
     .unwrap();
