@@ -1,15 +1,20 @@
 //! Shared fixtures of the end-to-end tests: an EPCISDocument built from model events, a lying
-//! node (an HTTP proxy in front of a real node that tampers with trace evidence), and a raw
-//! HTTP/1.1 client for tests that must control every byte sent (limits, bad requests).
+//! node (an HTTP proxy in front of a real node that tampers with trace evidence), a raw
+//! HTTP/1.1 client for tests that must control every byte sent (limits, bad requests), and
+//! extra roster members no node runs, whose keys a test holds to play a member turned hostile.
 //!
-//! Owns: how tests make capture bodies and how they fake a dishonest node, so every test that
-//! checks "the client catches a lie" lies the same way. Does not own: the cluster itself
-//! (see [`crate::cluster`]) nor what the client does with the lie.
+//! Owns: how tests make capture bodies and how they fake a dishonest node or member, so every
+//! test that checks "the client catches a lie" lies the same way. Does not own: the cluster
+//! itself (see [`crate::cluster`]) nor what the client does with the lie.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use anyhow::Context;
 use lotline_ledger::epcis;
+use lotline_ledger::gs1::check_digit::with_mod10_check_digit;
+use lotline_ledger::identity::Keypair;
+use lotline_ledger::roster::{Genesis, Member, Role};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -104,6 +109,40 @@ async fn relay_one_request(mut client: tokio::net::TcpStream, upstream: SocketAd
     );
     let _ = client.write_all(reply.as_bytes()).await;
     let _ = client.write_all(&body).await;
+}
+
+/// Rewrites a test cluster's genesis, before its nodes start, to admit one extra producer per
+/// key seed in `seeds` (named `mallory-<n>`): organisations no node runs, whose keys the test
+/// holds, so it can run a libp2p peer with a member's identity or sign as that member. The
+/// genesis is signed again with the cluster's governance key, which
+/// `lotline_node::cluster::prepare` keeps beside it. Seeds already admitted are skipped, so
+/// calling it from `Cluster::start_with`'s per-node hook is fine.
+pub fn admit_extra_members(genesis_file: &Path, seeds: &[[u8; 32]]) -> anyhow::Result<()> {
+    let directory = genesis_file.parent().context("the genesis file has a directory")?;
+    let governance = Keypair::read_from_file(&directory.join("governance.key"))?;
+    let mut genesis = Genesis::from_json(&std::fs::read_to_string(genesis_file)?)?;
+    let mut admitted = false;
+    for seed in seeds {
+        let key = Keypair::from_seed(*seed).public_key();
+        if genesis.members.iter().any(|member| member.key == key) {
+            continue;
+        }
+        let number = genesis.members.len();
+        let gln_body = format!("0950600{:05}", 90_000 + number);
+        genesis.members.push(Member {
+            key,
+            name: format!("mallory-{number}"),
+            gln: with_mod10_check_digit(&gln_body).unwrap_or(gln_body),
+            roles: [Role::Producer].into(),
+        });
+        admitted = true;
+    }
+    if admitted {
+        genesis.signatures.clear();
+        genesis.sign(&governance)?;
+        std::fs::write(genesis_file, genesis.to_json())?;
+    }
+    Ok(())
 }
 
 /// An HTTP answer read off a raw socket.

@@ -1,6 +1,9 @@
 //! Hostile input against real nodes: oversized HTTP bodies (declared, undeclared and never
 //! sent) over raw sockets, and a libp2p peer built here that speaks the node's own sync
 //! protocol and gossip topic with broken bytes, so each test controls exactly what goes out.
+//! Nodes admit only roster members' peer ids, so the peer runs with the identity of a member
+//! the cluster's genesis admits for the purpose (a member turned hostile); strangers, forged
+//! and equivocating announcements are `hostile_peers.rs`'s.
 //!
 //! Owns: the "bad input" end-to-end checks: every oversized body is answered with an RFC 7807
 //! `413` naming the limit, promptly, stores nothing, and leaves the node serving; every broken
@@ -20,7 +23,9 @@ use lotline_node::network::protocol::{
     MAX_ANNOUNCEMENT_BYTES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL,
 };
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
-use lotline_tests::fixtures::{ANSWER_DEADLINE, HttpAnswer, exchange, read_answer};
+use lotline_tests::fixtures::{
+    ANSWER_DEADLINE, HttpAnswer, admit_extra_members, exchange, read_answer,
+};
 use lotline_tests::workload::shipping_document;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -288,7 +293,8 @@ fn frame_claiming(length: usize, body: &[u8]) -> Vec<u8> {
     frame
 }
 
-/// A libp2p peer with a fresh identity of the nodes' key type, connected to one node.
+/// A libp2p peer with the identity of an extra roster member (see [`admit_extra_members`]),
+/// connected to one node.
 struct HostilePeer {
     /// Its swarm, driven by the test itself.
     swarm: Swarm<HostileBehaviour>,
@@ -455,9 +461,20 @@ fn rejected_series(message: &str, reason: &str) -> String {
     )
 }
 
+/// Key seeds of the attackers, `[seed; 32]` for seed in this range: one per attack, since each
+/// attack gets its attacker blocked.
+const ATTACKER_SEEDS: std::ops::Range<u8> = 0xA0..0xB0;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hostile_peers_are_counted_penalised_and_refused_while_honest_replication_goes_on() {
-    let cluster = Cluster::start(2).await.unwrap();
+    let attackers: Vec<[u8; 32]> = ATTACKER_SEEDS.map(|seed| [seed; 32]).collect();
+    let cluster = Cluster::start_with(2, |index, config| {
+        if index == 0 {
+            admit_extra_members(&config.genesis_file, &attackers).unwrap();
+        }
+    })
+    .await
+    .unwrap();
     let victim = cluster.node(0);
     let victim_http = victim.http_address;
     let victim_address = victim
@@ -491,7 +508,8 @@ async fn hostile_peers_are_counted_penalised_and_refused_while_honest_replicatio
         let series = rejected_series(message, reason);
         let rejected_before = metric(victim_http, &series).await;
         let penalties_before = metric(victim_http, "lotline_peer_penalties_total").await;
-        let seed = 0xA0 + index as u8;
+        let seed = ATTACKER_SEEDS.start + index as u8;
+        assert!(ATTACKER_SEEDS.contains(&seed), "one admitted attacker per attack");
         let mut hostile =
             HostilePeer::connect(seed, victim.peer_id, victim_address.clone()).await.unwrap();
         hostile.attack(attack, &topic).await.unwrap();
