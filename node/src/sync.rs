@@ -11,15 +11,23 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use libp2p::{PeerId, gossipsub::MessageAcceptance};
+use libp2p::PeerId;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::network::{self, Announcement, Request, Response, protocol::MAX_RANGE_ENTRIES};
-use crate::state::{AnnouncementVerdict, Author, Ledger, RemoteError};
+use crate::network::throttle::LogThrottle;
+use crate::network::{
+    self, Announcement, Request, Response, Validation, protocol::MAX_RANGE_ENTRIES,
+};
+use crate::state::{AnnouncementVerdict, Author, Ledger, RemoteError, Unwanted};
 
 /// Range requests in flight per feed being fetched.
 const FETCH_WINDOW: u64 = 8;
+/// Shortest time between two log lines about peers sending invalid entries.
+const LOG_INTERVAL: Duration = Duration::from_secs(10);
+/// Rate-limits the log of invalid ranges (each also penalises its sender, so a peer appears
+/// once per penalty, but members are many).
+static INVALID_ENTRIES_LOG: LogThrottle = LogThrottle::new(LOG_INTERVAL);
 
 /// The replication service of one node.
 pub struct Service {
@@ -34,8 +42,11 @@ pub struct Service {
     fetching: Fetching,
     /// Peers being synced with now.
     syncing: Arc<Mutex<HashSet<PeerId>>>,
-    /// Background work (answers, fetches); bounded by the peers and feeds in flight.
+    /// Background work (answers, fetches); bounded by the peers and feeds in flight, and by
+    /// the swarm task's budget of announcements being judged.
     tasks: JoinSet<()>,
+    /// The roster version whose members the swarm admits (see [`install_roster`]).
+    roster_version: Arc<Mutex<Option<u64>>>,
 }
 
 impl Service {
@@ -48,6 +59,7 @@ impl Service {
             fetching: Arc::default(),
             syncing: Arc::default(),
             tasks: JoinSet::new(),
+            roster_version: Arc::default(),
         }
     }
 
@@ -57,6 +69,8 @@ impl Service {
         mut events: mpsc::Receiver<network::Event>,
         mut shutdown: watch::Receiver<bool>,
     ) {
+        // Before anything else: until the swarm holds the roster, any peer may connect.
+        install_roster(&self.state, &self.network, &self.roster_version).await;
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut local_appends = self.state.subscribe_local_appends();
@@ -90,24 +104,15 @@ impl Service {
                 let network = self.network.clone();
                 let fetching = Arc::clone(&self.fetching);
                 self.tasks.spawn(async move {
-                    let verdict = {
-                        let state = Arc::clone(&state);
-                        tokio::task::spawn_blocking(move || state.judge_announcement(&announcement))
-                            .await
-                            .unwrap_or(AnnouncementVerdict::Ignore)
-                    };
-                    let acceptance = match &verdict {
-                        AnnouncementVerdict::Accept { .. } => MessageAcceptance::Accept,
-                        AnnouncementVerdict::Ignore => MessageAcceptance::Ignore,
-                        AnnouncementVerdict::Reject(reason) => {
-                            tracing::debug!(%propagation_source, %reason, "announcement rejected");
-                            crate::metrics::peer_message_rejected();
-                            MessageAcceptance::Reject
-                        }
-                    };
-                    let _ =
-                        network.report_validation(message_id, propagation_source, acceptance).await;
-                    if let AnnouncementVerdict::Accept { fetch: Some((author, size)) } = verdict {
+                    let judged = judge_and_report(
+                        &state,
+                        &network,
+                        message_id,
+                        propagation_source,
+                        announcement,
+                    )
+                    .await;
+                    if let Some((author, size)) = judged {
                         // The forwarder may not hold the entries yet (it accepted the
                         // announcement before fetching them): the author's own node does.
                         let mut peers = vec![propagation_source];
@@ -129,7 +134,10 @@ impl Service {
         let state = Arc::clone(&self.state);
         let fetching = Arc::clone(&self.fetching);
         let syncing = Arc::clone(&self.syncing);
+        let roster_version = Arc::clone(&self.roster_version);
         self.tasks.spawn(async move {
+            // Roster changes arrive as entries, fetched or captured: follow them every round.
+            install_roster(&state, &network, &roster_version).await;
             let Ok(peers) = network.connected_peers().await else { return };
             let mut rounds = JoinSet::new();
             for peer in peers {
@@ -191,6 +199,87 @@ impl Service {
                 }
             }
         });
+    }
+}
+
+/// Judges an announcement off the async threads and reports the verdict to the swarm task
+/// (which forwards, drops, scores or bans, and counts); gossips the fork proof an
+/// equivocation yields and penalises the equivocating organisation's node. Returns the feed
+/// to catch up on when the announcement is ahead of our copy.
+async fn judge_and_report(
+    state: &Arc<Ledger>,
+    network: &network::Handle,
+    message_id: libp2p::gossipsub::MessageId,
+    propagation_source: PeerId,
+    announcement: Announcement,
+) -> Option<(Author, u64)> {
+    let verdict = {
+        let state = Arc::clone(state);
+        tokio::task::spawn_blocking(move || state.judge_announcement(&announcement))
+            .await
+            .unwrap_or_else(|error| {
+                AnnouncementVerdict::Ignore(Unwanted::LocalFailure(error.to_string()))
+            })
+    };
+    let validation = match &verdict {
+        AnnouncementVerdict::Accept { .. } => Validation::Accept,
+        AnnouncementVerdict::Ignore(unwanted) => {
+            if let Unwanted::LocalFailure(reason) = unwanted {
+                tracing::error!(%reason, "could not take in an announcement");
+            }
+            Validation::Ignore { reason: unwanted.label() }
+        }
+        AnnouncementVerdict::Reject { fault, reason } => {
+            tracing::debug!(%propagation_source, %reason, "announcement rejected");
+            if fault.is_objective() {
+                Validation::RejectAndBan { reason: fault.label() }
+            } else {
+                Validation::Reject { reason: fault.label() }
+            }
+        }
+        AnnouncementVerdict::Equivocation { reason, .. } => {
+            tracing::debug!(%propagation_source, %reason, "announcement shows an equivocation");
+            Validation::Ignore { reason: "equivocation" }
+        }
+    };
+    let _ = network.report_validation(message_id, propagation_source, validation).await;
+    match verdict {
+        AnnouncementVerdict::Accept { fetch } => fetch,
+        AnnouncementVerdict::Equivocation { author, proof, .. } => {
+            if let Some(author_peer) = network::peer_id_of_organisation(&author) {
+                let _ = network.penalise(author_peer, "equivocation").await;
+            }
+            if let Some(proof) = proof {
+                let _ = network.publish(proof).await;
+            }
+            None
+        }
+        AnnouncementVerdict::Ignore(_) | AnnouncementVerdict::Reject { .. } => None,
+    }
+}
+
+/// Hands the swarm task the peer ids of the roster's members when the roster changed since
+/// the last time (`installed` holds that version): only they may stay connected.
+async fn install_roster(
+    state: &Arc<Ledger>,
+    network: &network::Handle,
+    installed: &Mutex<Option<u64>>,
+) {
+    let members = {
+        let state = Arc::clone(state);
+        tokio::task::spawn_blocking(move || state.roster_members()).await
+    };
+    let Ok((version, keys)) = members else { return };
+    let changed = installed.lock().is_ok_and(|mut installed| {
+        let changed = *installed != Some(version);
+        *installed = Some(version);
+        changed
+    });
+    if changed && network.set_members(network::peer_ids_of_organisations(&keys)).await.is_err() {
+        // The swarm has stopped: the next round (if any) tries again.
+        if let Ok(mut installed) = installed.lock() {
+            *installed = None;
+        }
     }
 }
 
@@ -302,8 +391,10 @@ async fn fetch_feed(
             }
             Err(FetchError::Invalid(reason)) => {
                 crate::metrics::peer_message_rejected();
-                tracing::warn!(%peer, author = %hex::encode(author), %reason, "peer sent invalid entries");
-                let _ = network.penalise(peer).await;
+                if let Some(held_back) = INVALID_ENTRIES_LOG.admit() {
+                    tracing::warn!(%peer, author = %hex::encode(author), %reason, held_back, "peer sent invalid entries");
+                }
+                let _ = network.penalise(peer, "invalid_entries").await;
             }
         }
     }

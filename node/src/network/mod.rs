@@ -1,15 +1,24 @@
 //! The peer-to-peer layer: one task owns the libp2p `Swarm`; everyone else holds a [`Handle`].
 //!
 //! Owns: transports (TCP + Noise + Yamux, and QUIC), peer discovery (bootstrap list, mDNS,
-//! private Kademlia), liveness (identify, ping), connection limits, penalties (a peer that
-//! breaks the protocol or the ledger rules is disconnected and blocked for a while), gossip of
-//! small announcements, and the anti-entropy request-response protocol.
-//! Does not own: what messages mean. Inbound requests and gossip go up to the node's sync
-//! service as [`Event`]s; verification and storage happen there, off this task.
+//! private Kademlia), liveness (identify, ping), who may connect (only roster members, see
+//! `membership`, within connection limits), penalties (a peer that breaks the protocol or the
+//! ledger rules, or whose gossip score falls too low, is disconnected and blocked for a while),
+//! gossip of small announcements with peer scoring and a bounded number of validations in
+//! flight, and the anti-entropy request-response protocol.
+//! Does not own: what messages mean or who the members are. Inbound requests and gossip go up
+//! to the node's sync service as [`Event`]s; verification and storage happen there, off this
+//! task, and the sync service pushes the roster's peer ids down ([`Handle::set_members`]).
 
 mod event_loop;
+pub mod membership;
 pub mod protocol;
+mod scoring;
+#[cfg(test)]
+mod tests;
+pub(crate) mod throttle;
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use libp2p::{
@@ -28,8 +37,28 @@ const COMMAND_CHANNEL_CAPACITY: usize = 256;
 const EVENT_CHANNEL_CAPACITY: usize = 1024;
 /// Connections we keep at most, in and out.
 const MAX_ESTABLISHED_CONNECTIONS: u32 = 256;
+/// Inbound connections we keep at most: room is left for our own dials to members, so peers
+/// dialling us can never take every slot.
+const MAX_ESTABLISHED_INCOMING: u32 = 192;
+/// Inbound connections in their handshake at most. A peer's id is known, and a stranger
+/// refused, only once the handshake is done; this bounds the work strangers can start.
+const MAX_PENDING_INCOMING: u32 = 32;
+/// Our own dials in progress at most (bootstrap peers, mDNS and DHT discoveries).
+const MAX_PENDING_OUTGOING: u32 = 32;
 /// Connections per peer at most (one TCP and one QUIC is plenty).
 const MAX_CONNECTIONS_PER_PEER: u32 = 2;
+/// Announcements handed to the node and not judged yet, at most; beyond it new ones are
+/// ignored (neither forwarded nor held against their sender) and counted as `busy`, so a flood
+/// costs the node bounded work. Each judgement verifies a signature or two.
+const MAX_VALIDATIONS_IN_FLIGHT: usize = 64;
+/// Gossipsub's heartbeat (mesh upkeep, message cache shifts).
+const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(500);
+/// Heartbeats a received message stays in gossipsub's cache: its validation must be reported
+/// within that time, or gossipsub has dropped it and the report is void. Long enough for a
+/// validation queued behind a catch-up's signature checks.
+const MESSAGE_CACHE_HEARTBEATS: usize = 20;
+/// Shortest time between two log lines about one kind of peer misbehaviour.
+const LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// How long an idle connection stays open. request-response and ping do not keep
 /// connections alive, so without this, peers would drop between sync rounds.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(300);
@@ -118,7 +147,10 @@ enum Command {
     ReportValidation {
         message_id: gossipsub::MessageId,
         propagation_source: PeerId,
-        acceptance: gossipsub::MessageAcceptance,
+        validation: Validation,
+    },
+    SetMembers {
+        members: HashSet<PeerId>,
     },
     ConnectedPeers {
         reply: oneshot::Sender<Vec<PeerId>>,
@@ -128,6 +160,34 @@ enum Command {
     },
     Penalise {
         peer: PeerId,
+        reason: &'static str,
+    },
+}
+
+/// The node's verdict on an announcement, as the swarm task acts on it. Every verdict but
+/// `Accept` is counted in the rejected-messages metrics with its reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validation {
+    /// Valid and new: forward it.
+    Accept,
+    /// Not forwarded, nobody blamed (a feed we do not replicate, an announcement we already
+    /// hold, a failure of our own).
+    Ignore {
+        /// Why, for the metrics (`replayed`, `local_failure`, ...).
+        reason: &'static str,
+    },
+    /// Invalid in a way an honest peer may still forward (it depends on the roster, which
+    /// peers learn at different times): gossipsub's score of the forwarder drops, and it is
+    /// banned only when the score falls below the graylist threshold.
+    Reject {
+        /// Why, for the metrics (`not_member`, ...).
+        reason: &'static str,
+    },
+    /// Invalid from its bytes alone (a forged signature, a malformed note): honest peers
+    /// validate before forwarding and never pass it on, so the forwarder is banned at once.
+    RejectAndBan {
+        /// Why, for the metrics (`bad_signature`, `malformed`, ...).
+        reason: &'static str,
     },
 }
 
@@ -162,14 +222,22 @@ impl Handle {
         answer.await.map_err(|_| Error::Stopped)?
     }
 
-    /// Reports whether a received announcement is valid (forward it) or not (drop, penalise).
+    /// Reports the node's verdict on a received announcement (forward it, drop it, penalise
+    /// its forwarder).
     pub async fn report_validation(
         &self,
         message_id: gossipsub::MessageId,
         propagation_source: PeerId,
-        acceptance: gossipsub::MessageAcceptance,
+        validation: Validation,
     ) -> Result<(), Error> {
-        self.send(Command::ReportValidation { message_id, propagation_source, acceptance }).await
+        self.send(Command::ReportValidation { message_id, propagation_source, validation }).await
+    }
+
+    /// Installs the peer ids of the roster's members: only they may hold a connection from
+    /// now on, and connected peers outside the set are disconnected. Until the first call
+    /// (made by the sync service as it starts) every peer is let in.
+    pub async fn set_members(&self, members: HashSet<PeerId>) -> Result<(), Error> {
+        self.send(Command::SetMembers { members }).await
     }
 
     /// Peers we are connected to now.
@@ -189,10 +257,11 @@ impl Handle {
         Ok(addresses.clone())
     }
 
-    /// Penalises a peer that sent us invalid data: it is disconnected, forgotten by the DHT,
-    /// and no connection to or from it is accepted for a while.
-    pub async fn penalise(&self, peer: PeerId) -> Result<(), Error> {
-        self.send(Command::Penalise { peer }).await
+    /// Penalises a peer that sent us invalid data, or whose organisation provably lied
+    /// (`reason` says which, for the log): it is disconnected, forgotten by the DHT, and no
+    /// connection to or from it is accepted for a while.
+    pub async fn penalise(&self, peer: PeerId, reason: &'static str) -> Result<(), Error> {
+        self.send(Command::Penalise { peer, reason }).await
     }
 
     /// Dials an address (e.g. a bootstrap peer learnt later).
@@ -205,9 +274,12 @@ impl Handle {
     }
 }
 
-/// The composed libp2p behaviour.
+/// The composed libp2p behaviour. The gates come first: a connection they deny is never
+/// offered to the others.
 #[derive(NetworkBehaviour)]
 struct Behaviour {
+    /// Admits only the roster's members.
+    members: membership::Behaviour,
     /// Caps connections so a flood of dials cannot exhaust the node.
     limits: connection_limits::Behaviour,
     /// Penalised peers: their connections are closed and refused, in and out.
@@ -220,7 +292,8 @@ struct Behaviour {
     gossipsub: gossipsub::Behaviour,
     /// Anti-entropy: heads and entry ranges.
     sync: request_response::Behaviour<protocol::Codec>,
-    /// Private DHT for peer routing beyond the bootstrap list.
+    /// Private DHT for peer routing beyond the bootstrap list; members' addresses only, and
+    /// no records (Lotline stores none in it).
     kademlia: kad::Behaviour<kad::store::MemoryStore>,
     /// LAN discovery (off in tests and dev clusters on one machine unless asked).
     mdns: Toggle<mdns::tokio::Behaviour>,
@@ -234,7 +307,12 @@ pub fn announcement_topic(network_name: &str) -> gossipsub::IdentTopic {
 /// Content-derived gossip message ids: the same announcement relayed by different peers is
 /// one message (the default id, source + seqno, would not deduplicate it).
 fn content_message_id(message: &gossipsub::Message) -> gossipsub::MessageId {
-    let digest = Sha256::digest(&message.data);
+    content_id(&message.data)
+}
+
+/// The gossip message id of announcement bytes `data`.
+fn content_id(data: &[u8]) -> gossipsub::MessageId {
+    let digest = Sha256::digest(data);
     gossipsub::MessageId::from(hex::encode(&digest[..20]))
 }
 
@@ -251,16 +329,21 @@ pub fn spawn(config: Config) -> Result<(Handle, mpsc::Receiver<Event>), Error> {
         .with_behaviour(|key| {
             let local_peer_id = key.public().to_peer_id();
             let gossipsub_config = gossipsub::ConfigBuilder::default()
-                .heartbeat_interval(Duration::from_millis(500))
+                .heartbeat_interval(HEARTBEAT_INTERVAL)
+                .history_length(MESSAGE_CACHE_HEARTBEATS)
                 .validation_mode(gossipsub::ValidationMode::Strict)
                 .validate_messages()
                 .message_id_fn(content_message_id)
                 .max_transmit_size(protocol::MAX_ANNOUNCEMENT_BYTES * 2)
                 .build()
                 .map_err(|error| error.to_string())?;
-            let gossipsub = gossipsub::Behaviour::new(
+            let mut gossipsub = gossipsub::Behaviour::new(
                 gossipsub::MessageAuthenticity::Signed(key.clone()),
                 gossipsub_config,
+            )?;
+            gossipsub.with_peer_score(
+                scoring::params(announcement_topic(&network_name).hash()),
+                scoring::thresholds(),
             )?;
             let sync = request_response::Behaviour::with_codec(
                 protocol::Codec,
@@ -269,10 +352,17 @@ pub fn spawn(config: Config) -> Result<(Handle, mpsc::Receiver<Event>), Error> {
                     .with_request_timeout(REQUEST_TIMEOUT)
                     .with_max_concurrent_streams(64),
             );
+            let mut kademlia_config = kad::Config::new(protocol::KAD_PROTOCOL);
+            // Peers enter the routing table only through `add_address`, which the swarm task
+            // calls for members alone; records peers put are handed to the swarm task instead
+            // of stored, and it stores none.
+            kademlia_config
+                .set_kbucket_inserts(kad::BucketInserts::Manual)
+                .set_record_filtering(kad::StoreInserts::FilterBoth);
             let mut kademlia = kad::Behaviour::with_config(
                 local_peer_id,
                 kad::store::MemoryStore::new(local_peer_id),
-                kad::Config::new(protocol::KAD_PROTOCOL),
+                kademlia_config,
             );
             // Every Lotline node is infrastructure: answer DHT queries even before an
             // external address is confirmed (on loopback it never is).
@@ -283,8 +373,12 @@ pub fn spawn(config: Config) -> Result<(Handle, mpsc::Receiver<Event>), Error> {
                 None
             };
             Ok(Behaviour {
+                members: membership::Behaviour::default(),
                 limits: connection_limits::Behaviour::new(
                     connection_limits::ConnectionLimits::default()
+                        .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
+                        .with_max_pending_outgoing(Some(MAX_PENDING_OUTGOING))
+                        .with_max_established_incoming(Some(MAX_ESTABLISHED_INCOMING))
                         .with_max_established(Some(MAX_ESTABLISHED_CONNECTIONS))
                         .with_max_established_per_peer(Some(MAX_CONNECTIONS_PER_PEER)),
                 ),
@@ -353,6 +447,14 @@ pub fn peer_id_of(address: &Multiaddr) -> Option<PeerId> {
 pub fn peer_id_of_organisation(organisation: &[u8; 32]) -> Option<PeerId> {
     let key = identity::ed25519::PublicKey::try_from_bytes(organisation).ok()?;
     Some(identity::PublicKey::from(key).to_peer_id())
+}
+
+/// The peer ids of the nodes the organisations with these keys run (keys that are not Ed25519
+/// keys have none).
+pub fn peer_ids_of_organisations<'key>(
+    organisations: impl IntoIterator<Item = &'key [u8; 32]>,
+) -> HashSet<PeerId> {
+    organisations.into_iter().filter_map(peer_id_of_organisation).collect()
 }
 
 /// Derives the libp2p identity from the organisation's 32-byte key seed, so a node's peer id

@@ -35,7 +35,7 @@ pub use capture::CaptureJob;
 pub use catalogue::{EventPage, EventQuery, StoredEvent};
 pub use error::Error;
 pub use records::Record;
-pub use replication::{AnnouncementVerdict, RemoteApplied, RemoteError};
+pub use replication::{AnnouncementVerdict, Fault, RemoteApplied, RemoteError, Unwanted};
 pub use views::{
     FeedEntries, FeedEntry, FeedGauges, FeedSummary, Gauges, Health, Roster, RosterMember,
 };

@@ -6,8 +6,10 @@
 //! and our own copy of the feed before it is stored, cosigned or forwarded.
 //! Does not own: when or from whom to fetch (see `crate::sync`).
 
+use std::collections::HashSet;
+
 use lotline_ledger::checkpoint::{
-    Checkpoint, Cosignature, Cosigner, KeyKind, SignedCheckpoint, VerifierKey,
+    self, Checkpoint, Cosignature, Cosigner, KeyKind, SignedCheckpoint, VerifierKey,
 };
 use lotline_ledger::feed::DecodedEntry;
 use lotline_ledger::fork::ForkProof;
@@ -21,15 +23,99 @@ use crate::network::{Announcement, Head, Request, Response, protocol::MAX_RANGE_
 /// The verdict on a gossiped announcement.
 #[derive(Debug)]
 pub enum AnnouncementVerdict {
-    /// Valid: forward it; `fetch` names a feed we should catch up on (author, size).
+    /// Valid and new: forward it; `fetch` names a feed we should catch up on (author, size).
     Accept {
         /// A feed that is ahead of ours.
         fetch: Option<(Author, u64)>,
     },
-    /// Not invalid but not useful (a feed we do not replicate): do not forward, no penalty.
-    Ignore,
-    /// Invalid (bad signature, not admitted, malformed): drop and penalise the sender.
-    Reject(String),
+    /// Nothing wrong with it, but not worth forwarding: nobody is blamed.
+    Ignore(Unwanted),
+    /// Invalid: dropped; `fault` decides how its forwarder is penalised.
+    Reject {
+        /// What is wrong with it.
+        fault: Fault,
+        /// The rule broken, for the log.
+        reason: String,
+    },
+    /// A checkpoint showing that its author signed two histories of its feed: another
+    /// checkpoint of the same size with another root, or a root other than the entries we hold
+    /// give. The feed is frozen. The author is to blame, not the forwarder (a peer holding
+    /// less of the feed cannot tell).
+    Equivocation {
+        /// The organisation that equivocated.
+        author: Author,
+        /// The fork proof to gossip, when the two statements make one (a checkpoint against
+        /// entries does not: the proof would be the whole feed).
+        proof: Option<Announcement>,
+        /// What contradicts what, for the log.
+        reason: String,
+    },
+}
+
+/// Why a valid announcement is not forwarded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unwanted {
+    /// It is about a feed this node does not replicate.
+    NotReplicated,
+    /// We hold everything it says already: a replay (or an empty feed's checkpoint, which
+    /// says nothing).
+    Known,
+    /// Our own side failed while taking it in (storage); the sender is not to blame.
+    LocalFailure(String),
+}
+
+impl Unwanted {
+    /// The reason label of the metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Unwanted::NotReplicated => "not_replicated",
+            Unwanted::Known => "replayed",
+            Unwanted::LocalFailure(_) => "local_failure",
+        }
+    }
+}
+
+/// What is wrong with an invalid announcement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// It does not parse (note syntax, checkpoint body, fork-proof JSON).
+    Malformed,
+    /// A signature does not verify, or no signature is by the key the checkpoint names.
+    BadSignature,
+    /// It is about an organisation our roster does not admit.
+    NotAMember,
+    /// A fork proof whose two statements do not verify or do not conflict.
+    InvalidForkProof,
+}
+
+impl Fault {
+    /// The reason label of the metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Fault::Malformed => "malformed",
+            Fault::BadSignature => "bad_signature",
+            Fault::NotAMember => "not_member",
+            Fault::InvalidForkProof => "invalid_fork_proof",
+        }
+    }
+
+    /// Whether every node reaches this verdict from the bytes alone (syntax, signatures).
+    /// Honest peers validate before forwarding, so such an announcement comes from a peer
+    /// that skipped validation. Membership is not such a fault: peers learn roster changes at
+    /// different times.
+    pub fn is_objective(self) -> bool {
+        !matches!(self, Fault::NotAMember)
+    }
+
+    /// The fault of a checkpoint note that failed verification.
+    fn of_checkpoint_error(error: &checkpoint::Error) -> Self {
+        match error {
+            checkpoint::Error::BadSignature { .. }
+            | checkpoint::Error::NoTrustedSignature
+            | checkpoint::Error::DuplicateSignature { .. } => Fault::BadSignature,
+            _ => Fault::Malformed,
+        }
+    }
 }
 
 /// Why a fetched range was not applied. Whose fault it is decides whether the peer that sent
@@ -137,38 +223,160 @@ impl Ledger {
         wanted
     }
 
-    /// Judges a gossiped announcement.
+    /// Judges a gossiped announcement: whether to forward it, and whom to blame if not.
     pub fn judge_announcement(&self, announcement: &Announcement) -> AnnouncementVerdict {
         match announcement {
             Announcement::Checkpoint(note) => self.judge_checkpoint(note),
-            Announcement::Fork(proof) => match self.take_fork_proof(proof) {
-                Ok(true) => AnnouncementVerdict::Accept { fetch: None },
-                Ok(false) => AnnouncementVerdict::Ignore,
-                Err(reason) => AnnouncementVerdict::Reject(reason),
-            },
+            Announcement::Fork(proof) => self.judge_fork_proof(proof),
         }
     }
 
     fn judge_checkpoint(&self, note: &str) -> AnnouncementVerdict {
         let signed = match SignedCheckpoint::verify_self_certifying_feed(note) {
             Ok(signed) => signed,
-            Err(error) => return AnnouncementVerdict::Reject(format!("checkpoint: {error}")),
+            Err(error) => {
+                let fault = Fault::of_checkpoint_error(&error);
+                return AnnouncementVerdict::Reject {
+                    fault,
+                    reason: format!("checkpoint: {error}"),
+                };
+            }
         };
         let author = signed.author();
         if !self.store.roster().is_admitted(&author) {
-            return AnnouncementVerdict::Reject(format!("checkpoint of unadmitted {author}"));
+            let reason = format!("checkpoint of unadmitted {author}");
+            return AnnouncementVerdict::Reject { fault: Fault::NotAMember, reason };
         }
         if !self.wants_feed(&author) {
-            return AnnouncementVerdict::Ignore;
-        }
-        if let Err(reason) = self.take_checkpoint(&author, note) {
-            return AnnouncementVerdict::Reject(reason);
+            return AnnouncementVerdict::Ignore(Unwanted::NotReplicated);
         }
         let size = signed.checkpoint().size;
+        if size == 0 {
+            return AnnouncementVerdict::Ignore(Unwanted::Known);
+        }
+        match self.store.checkpoint_at(&author, size) {
+            Ok(Some(stored)) if holds_every_line(&stored.to_note_text(), note) => {
+                return AnnouncementVerdict::Ignore(Unwanted::Known);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                return AnnouncementVerdict::Ignore(Unwanted::LocalFailure(error.to_string()));
+            }
+        }
         let local = self.feed_size(author.as_bytes());
-        let fetch = (size > local && self.store.is_frozen(&author).is_none())
-            .then_some((*author.as_bytes(), size));
-        AnnouncementVerdict::Accept { fetch }
+        if size > local {
+            return self.judge_checkpoint_ahead(note, &signed);
+        }
+        let was_frozen = self.store.is_frozen(&author).is_some();
+        if let Err(reason) = self.take_checkpoint(&author, note) {
+            return self.judge_refused_checkpoint(&signed, was_frozen, reason);
+        }
+        AnnouncementVerdict::Accept { fetch: None }
+    }
+
+    /// A checkpoint ahead of our copy of the feed: kept pending until the entries arrive (as
+    /// [`Self::take_checkpoint`] keeps one), and checked against the one pending for that
+    /// feed, under one lock so that two announcements judged at once are still compared: one
+    /// of the same size with another root makes a fork proof, stored here (which freezes the
+    /// feed).
+    fn judge_checkpoint_ahead(&self, note: &str, signed: &SignedCheckpoint) -> AnnouncementVerdict {
+        let author = signed.author();
+        let head = signed.checkpoint();
+        let conflicting = {
+            let mut pending = lock(&self.pending_checkpoints);
+            let held = pending.get(&author).and_then(|held_note| {
+                let held = SignedCheckpoint::verify_feed(held_note, &author).ok()?;
+                let known = holds_every_line(held_note, note);
+                (held.checkpoint().size == head.size).then_some((held, known))
+            });
+            match held {
+                Some((_, true)) => return AnnouncementVerdict::Ignore(Unwanted::Known),
+                Some((held, false)) if held.checkpoint().root != head.root => Some(held),
+                _ => {
+                    pending.insert(author, note.to_owned());
+                    None
+                }
+            }
+        };
+        let Some(held) = conflicting else {
+            let fetch =
+                self.store.is_frozen(&author).is_none().then_some((*author.as_bytes(), head.size));
+            return AnnouncementVerdict::Accept { fetch };
+        };
+        let proof = match ForkProof::from_checkpoints(&held, signed) {
+            Ok(proof) => proof,
+            Err(error) => {
+                return AnnouncementVerdict::Ignore(Unwanted::LocalFailure(error.to_string()));
+            }
+        };
+        if let Err(error) = self.store.put_fork_proof(&proof) {
+            return AnnouncementVerdict::Ignore(Unwanted::LocalFailure(error.to_string()));
+        }
+        AnnouncementVerdict::Equivocation {
+            author: *author.as_bytes(),
+            proof: serde_json::to_vec(&proof).ok().map(Announcement::Fork),
+            reason: format!(
+                "two checkpoints of {author} at size {} with different roots",
+                head.size
+            ),
+        }
+    }
+
+    /// Why a verified checkpoint of a member was not taken in: it contradicts what we hold
+    /// (the author's fault), or our store failed (nobody's but ours).
+    fn judge_refused_checkpoint(
+        &self,
+        signed: &SignedCheckpoint,
+        was_frozen: bool,
+        reason: String,
+    ) -> AnnouncementVerdict {
+        let author = signed.author();
+        if !was_frozen && self.store.is_frozen(&author).is_some() {
+            // The store found a stored checkpoint of that size with another root: a fork proof.
+            let proof = self.fork_announcement(&author);
+            return AnnouncementVerdict::Equivocation { author: *author.as_bytes(), proof, reason };
+        }
+        let head = signed.checkpoint();
+        match self.store.feed_root(&author, head.size) {
+            Ok(root) if root != head.root => AnnouncementVerdict::Equivocation {
+                author: *author.as_bytes(),
+                proof: None,
+                reason,
+            },
+            _ => AnnouncementVerdict::Ignore(Unwanted::LocalFailure(reason)),
+        }
+    }
+
+    fn judge_fork_proof(&self, bytes: &[u8]) -> AnnouncementVerdict {
+        let proof: ForkProof = match serde_json::from_slice(bytes) {
+            Ok(proof) => proof,
+            Err(error) => {
+                let reason = format!("malformed fork proof: {error}");
+                return AnnouncementVerdict::Reject { fault: Fault::Malformed, reason };
+            }
+        };
+        let author = proof.author();
+        if !self.store.roster().is_admitted(&author) {
+            let reason = format!("fork proof about unadmitted {author}");
+            return AnnouncementVerdict::Reject { fault: Fault::NotAMember, reason };
+        }
+        if let Err(error) = proof.verify(&author) {
+            let reason = format!("fork proof does not verify: {error}");
+            return AnnouncementVerdict::Reject { fault: Fault::InvalidForkProof, reason };
+        }
+        // Checked above, so what `take_fork_proof` can still refuse is our storage failing.
+        match self.take_fork_proof(bytes) {
+            Ok(true) => AnnouncementVerdict::Accept { fetch: None },
+            Ok(false) => AnnouncementVerdict::Ignore(Unwanted::Known),
+            Err(reason) => AnnouncementVerdict::Ignore(Unwanted::LocalFailure(reason)),
+        }
+    }
+
+    /// The roster's version and its members' keys: the sync service admits the members' peer
+    /// ids to the swarm and installs them again whenever the version changes.
+    pub fn roster_members(&self) -> (u64, Vec<Author>) {
+        let roster = self.store.roster();
+        (roster.version(), roster.members().map(|member| *member.key.as_bytes()).collect())
     }
 
     /// Takes in a signed checkpoint of `author`: stores it (with its witness cosignatures)
@@ -395,6 +603,13 @@ impl Ledger {
         }
         announcements
     }
+}
+
+/// Whether every line of `note` is a line of `held`: the same checkpoint, with no signature or
+/// cosignature that `held` lacks.
+fn holds_every_line(held: &str, note: &str) -> bool {
+    let held: HashSet<&str> = held.lines().collect();
+    note.lines().all(|line| held.contains(line))
 }
 
 fn now_seconds() -> u64 {
