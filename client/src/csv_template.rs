@@ -451,6 +451,21 @@ fn parse_row<'record>(
                     ),
                 );
             }
+            if names_a_uri(number)
+                && let Err(problem) =
+                    lotline_ledger::epcis::validate::check_uri_to_sign("bizTransaction", number)
+            {
+                let rule = match problem {
+                    lotline_ledger::epcis::Problem::InvalidValue { rule, .. } => rule,
+                    other => other.to_string(),
+                };
+                fail(
+                    Column::DocumentNumber,
+                    format!(
+                        "{number:?} is taken as a URI (it begins with a scheme and a colon) but {rule}"
+                    ),
+                );
+            }
             Some((document_type, number.to_owned()))
         }
     };
@@ -595,11 +610,12 @@ fn event_json(group: &[&Row]) -> Value {
     Value::Object(event)
 }
 
-/// A business transaction identifier for a document number: kept when it already is a URI,
-/// otherwise the CBV form `urn:epcglobal:cbv:bt:<GLN>:<number>` under the GLN of the party
-/// that issued it (the ship-from for shipping and receiving documents, else the location).
+/// A business transaction identifier for a document number: kept when it already is a URI
+/// (checked by [`parse_row`]), otherwise the CBV form `urn:epcglobal:cbv:bt:<GLN>:<number>`
+/// under the GLN of the party that issued it (the ship-from for shipping and receiving
+/// documents, else the location).
 fn business_transaction_uri(row: &Row, number: &str) -> String {
-    if number.contains(':') {
+    if names_a_uri(number) {
         return number.to_owned();
     }
     let issuer_gln = [&row.from, &row.location, &row.to]
@@ -609,6 +625,18 @@ fn business_transaction_uri(row: &Row, number: &str) -> String {
         .unwrap_or("0000000000000");
     let encoded_number = percent_encoding::utf8_percent_encode(number, URN_COMPONENT_ESCAPES);
     format!("urn:epcglobal:cbv:bt:{issuer_gln}:{encoded_number}")
+}
+
+/// Whether a document number is written as a URI: it begins with an RFC 3986 scheme (a
+/// letter, then letters, digits, `+`, `-` or `.`) and a colon, as `urn:` and `https:` do. Any
+/// other number, colons and all (`12:30`, `:7`), is a plain number for the CBV URN.
+fn names_a_uri(number: &str) -> bool {
+    number.split_once(':').is_some_and(|(scheme, _)| {
+        let mut scheme_chars = scheme.chars();
+        scheme_chars.next().is_some_and(|first| first.is_ascii_alphabetic())
+            && scheme_chars
+                .all(|other| other.is_ascii_alphanumeric() || matches!(other, '+' | '-' | '.'))
+    })
 }
 
 #[cfg(test)]
@@ -710,6 +738,61 @@ s1,shipping,2026-03-02T10:00:00Z,09506000134352,B,
         assert!(errors[0].message.contains("one input row and one output row"));
         assert_eq!((errors[1].line, errors[1].column), (4, Some("time")));
         assert!(errors[1].message.contains("differs from line 3"));
+    }
+
+    /// The property the `csv_import` fuzz target checks: a file the template accepts builds a
+    /// document EPCIS accepts.
+    fn assert_epcis_accepts(template: &Template) {
+        let document_bytes = serde_json::to_vec(&template.document).unwrap();
+        if let Err(error) = lotline_ledger::epcis::parse_document(&document_bytes) {
+            panic!("the template built a document EPCIS refuses: {error}\n{}", template.document);
+        }
+    }
+
+    #[test]
+    fn a_document_number_with_a_colon_but_no_scheme_is_a_plain_number() {
+        // The fuzzer's minimised input: the number `:` was once kept as a URI.
+        let text = "\
+event,step,time,gtin,lot,document_number
+,harvesting,2026-03-01T07:00:00+01:00,95064352,2,:
+,harvesting,2026-03-01T07:00:00+01:00,95064352,2,12:30
+,harvesting,2026-03-01T07:00:00+01:00,95064352,2,B\u{8}01300+01:00
+";
+        let template = parse(text).unwrap();
+        assert_epcis_accepts(&template);
+        let events = template.document["epcisBody"]["eventList"].as_array().unwrap();
+        let transactions: Vec<&Value> =
+            events.iter().map(|event| &event["bizTransactionList"][0]["bizTransaction"]).collect();
+        assert_eq!(
+            transactions,
+            [
+                "urn:epcglobal:cbv:bt:0000000000000:%3A",
+                "urn:epcglobal:cbv:bt:0000000000000:12%3A30",
+                "urn:epcglobal:cbv:bt:0000000000000:B%0801300%2B01%3A00",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_document_number_written_as_a_uri_is_judged_as_a_node_judges_it() {
+        let text = "\
+event,step,time,gtin,lot,document_number
+,harvesting,2026-03-01T07:00:00+01:00,95064352,2,urn:epcglobal:cbv:bt:9506000134352:BOL-1
+,harvesting,2026-03-01T07:00:00+01:00,95064352,2,urn:epc:id:sgtin:0614141.107346
+,harvesting,2026-03-01T07:00:00+01:00,95064352,2,https://example.com/bol\u{7}/1
+";
+        let errors = parse(text).unwrap_err().0;
+        let described: Vec<(u64, Option<&str>)> =
+            errors.iter().map(|error| (error.line, error.column)).collect();
+        assert_eq!(described, [(3, Some("document_number")), (4, Some("document_number"))]);
+        assert!(errors[0].message.contains("is taken as a URI"), "{}", errors[0]);
+
+        let accepted = parse(&text.lines().take(2).collect::<Vec<_>>().join("\n")).unwrap();
+        assert_epcis_accepts(&accepted);
+        assert_eq!(
+            accepted.document["epcisBody"]["eventList"][0]["bizTransactionList"][0]["bizTransaction"],
+            "urn:epcglobal:cbv:bt:9506000134352:BOL-1"
+        );
     }
 
     #[test]

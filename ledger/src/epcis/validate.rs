@@ -480,6 +480,14 @@ fn check_vocabulary(field: &dyn Display, value: &VocabularyValue) -> Result<(), 
     Ok(())
 }
 
+/// Judges `value`, the value of the URI-valued `field`, as [`validate_document`] judges every
+/// URI of a capture document: an absolute URI ([`is_absolute_uri`], surrounding whitespace
+/// aside) that is also an identifier fit to be signed ([`gs1::check_identifier`]). For code
+/// that builds events from other input (the CSV template) and names the bad input itself.
+pub fn check_uri_to_sign(field: &str, value: &str) -> Result<(), Problem> {
+    check_uri(true, &field, value)
+}
+
 /// A URI; when `strict` (a document about to be signed), also judged as an identifier (see
 /// [`gs1::check_identifier`]: no control, whitespace or bidirectional-formatting characters;
 /// GS1 forms strictly, check digits included).
