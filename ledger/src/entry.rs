@@ -111,11 +111,13 @@ pub enum PayloadKind {
     RosterChange,
     /// A declaration that an earlier entry was wrong.
     ErrorDeclaration,
+    /// An EPCIS master-data statement about a product, place or party the author owns.
+    MasterData,
 }
 
 impl PayloadKind {
     /// Every kind, in code order.
-    pub const ALL: [PayloadKind; 8] = [
+    pub const ALL: [PayloadKind; 9] = [
         PayloadKind::EpcisEvent,
         PayloadKind::RecallNotice,
         PayloadKind::RecallAcknowledgement,
@@ -124,6 +126,7 @@ impl PayloadKind {
         PayloadKind::SupervisionFlag,
         PayloadKind::RosterChange,
         PayloadKind::ErrorDeclaration,
+        PayloadKind::MasterData,
     ];
 
     /// The wire code (the header's `payload_kind` byte).
@@ -137,6 +140,7 @@ impl PayloadKind {
             PayloadKind::SupervisionFlag => 5,
             PayloadKind::RosterChange => 6,
             PayloadKind::ErrorDeclaration => 7,
+            PayloadKind::MasterData => 8,
         }
     }
 
@@ -157,6 +161,7 @@ impl PayloadKind {
             PayloadKind::SupervisionFlag => "supervision_flag",
             PayloadKind::RosterChange => "roster_change",
             PayloadKind::ErrorDeclaration => "error_declaration",
+            PayloadKind::MasterData => "master_data",
         }
     }
 }
@@ -198,6 +203,6 @@ mod tests {
         for kind in PayloadKind::ALL {
             assert_eq!(PayloadKind::from_code(kind.code()), Some(kind));
         }
-        assert_eq!(PayloadKind::from_code(8), None);
+        assert_eq!(PayloadKind::from_code(PayloadKind::ALL.len() as u8), None);
     }
 }

@@ -6,7 +6,7 @@
 //! ([`check_append`], [`verify_feed`]) and [`FeedWriter`], which builds an organisation's next
 //! entries.
 //! Does not own: byte layouts (`codec`), entry hashes and references (`entry`), who may write
-//! what (`roster`), storage (`store`) or fork proofs (`fork`). Nothing here does IO; the only side effect is drawing salt seeds from
+//! what (`roster`) or describe which identifier (`masterdata::check_owner`, applied here), storage (`store`) or fork proofs (`fork`). Nothing here does IO; the only side effect is drawing salt seeds from
 //! the operating system's random source in [`FeedWriter`].
 
 use std::borrow::Cow;
@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use crate::codec::{self, RawHeader};
 use crate::entry::{EntryHash, EntryRef, PayloadKind};
 use crate::identity::{self, Keypair, PublicKey, Signature};
+use crate::masterdata;
 use crate::records::{self, Payload};
 use crate::roster::{self, Roster};
 
@@ -112,6 +113,9 @@ pub enum Error {
     /// A roster change entry is not acceptable to the roster.
     #[error("rejected roster change: {0}")]
     RosterChange(#[from] roster::Error),
+    /// A master-data entry describes an identifier its author does not own.
+    #[error("rejected master data: {0}")]
+    MasterData(#[from] masterdata::Error),
     /// The operating system's random source failed while drawing a salt seed.
     #[error("no randomness for payload salts: {0}")]
     Randomness(String),
@@ -591,7 +595,8 @@ pub struct FeedState {
 
 /// The pure append rules: the author is admitted and its role allows the payload kind, the
 /// feed is not frozen, the sequence number is the next one, and the previous hash names the
-/// head. Roster change entries must also be acceptable to `roster` (checked, not applied).
+/// head. Roster change entries must also be acceptable to `roster` (checked, not applied), and
+/// a disclosed master-data statement must be about an identifier its author owns.
 pub fn check_append(
     state: &FeedState,
     entry: &VerifiedEntry,
@@ -632,6 +637,11 @@ pub fn check_append(
             Some(Payload::RosterChange(change)) => roster.check_change(&author, change)?,
             _ => return Err(Error::RosterChangeWithheld { sequence }),
         }
+    }
+    // The ownership rule needs the statement's id; a copy with fields withheld (a partner's
+    // redacted view) cannot be judged by it and is judged by the rules above only.
+    if let Some(Payload::MasterData(statement)) = entry.payload() {
+        masterdata::check_owner(roster, &author, &statement.id)?;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod feed;
 pub mod fork;
 pub mod gs1;
 pub mod identity;
+pub mod masterdata;
 pub mod merkle;
 pub mod proof;
 pub mod records;

@@ -1,6 +1,6 @@
 //! What an entry carries: the EPCIS capture payload and the ledger records (recall notice and
 //! acknowledgement, inspection result, excursion, supervision flag, roster change, error
-//! declaration), and how each splits into separately committed fields.
+//! declaration), master-data statements, and how each splits into separately committed fields.
 //!
 //! Owns: the payload types and their field lists (each field is one unit of selective
 //! disclosure; its bytes come from `codec`).
@@ -13,6 +13,7 @@
 use crate::codec::{self, Canonical};
 use crate::entry::{EntryHash, EntryRef, PayloadKind};
 use crate::identity::{PublicKey, Signature};
+use crate::masterdata::{Attribute, Statement, VocabularyType};
 use crate::roster::{self, Approval, RosterChange};
 
 /// Errors turning payload fields back into a payload.
@@ -334,6 +335,8 @@ pub enum Payload {
     RosterChange(RosterChange),
     /// An error declaration.
     ErrorDeclaration(ErrorDeclaration),
+    /// A master-data statement (one vocabulary element).
+    MasterData(Statement),
 }
 
 fn field<Value: Canonical>(value: &Value, what: &'static str) -> Result<Vec<u8>, codec::Error> {
@@ -434,6 +437,7 @@ impl Payload {
             Payload::SupervisionFlag(_) => PayloadKind::SupervisionFlag,
             Payload::RosterChange(_) => PayloadKind::RosterChange,
             Payload::ErrorDeclaration(_) => PayloadKind::ErrorDeclaration,
+            Payload::MasterData(_) => PayloadKind::MasterData,
         }
     }
 
@@ -521,6 +525,25 @@ impl Payload {
                 field(&declaration.reason, "reason")?,
                 field(&declaration.corrective_event_ids, "corrective event ids")?,
             ]),
+            Payload::MasterData(statement) => {
+                // Refused here as on reading: a signed entry nobody can read back must not be
+                // written.
+                statement.check_canonical().map_err(|error| codec::Error::Encode {
+                    what: "master data",
+                    reason: error.to_string(),
+                })?;
+                let attributes: Vec<(String, String)> = statement
+                    .attributes
+                    .iter()
+                    .map(|attribute| (attribute.id.clone(), attribute.value.clone()))
+                    .collect();
+                Ok(vec![
+                    field(&statement.vocabulary_type.code(), "vocabulary type")?,
+                    field(&statement.id, "id")?,
+                    field(&attributes, "attributes")?,
+                    field(&statement.children, "children")?,
+                ])
+            }
         }
     }
 
@@ -622,6 +645,33 @@ impl Payload {
                     reason: reader.next("reason")?,
                     corrective_event_ids: reader.next("corrective event ids")?,
                 }))
+            }
+            PayloadKind::MasterData => {
+                let mut reader = FieldReader::new(kind, fields, 4)?;
+                let code: u8 = reader.next("vocabulary type")?;
+                let vocabulary_type =
+                    VocabularyType::from_code(code).ok_or_else(|| Error::InvalidValue {
+                        field: "vocabulary type",
+                        reason: format!("no vocabulary type {code}"),
+                    })?;
+                let id = reader.next("id")?;
+                let attributes: Vec<(String, String)> = reader.next("attributes")?;
+                let statement = Statement {
+                    vocabulary_type,
+                    id,
+                    attributes: attributes
+                        .into_iter()
+                        .map(|(id, value)| Attribute { id, value })
+                        .collect(),
+                    children: reader.next("children")?,
+                };
+                // A signed statement is read only in its one canonical form, so equal content
+                // is equal bytes and every reader shows the same thing.
+                statement.check_canonical().map_err(|error| Error::InvalidValue {
+                    field: "statement",
+                    reason: error.to_string(),
+                })?;
+                Ok(Payload::MasterData(statement))
             }
         }
     }

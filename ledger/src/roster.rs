@@ -1,10 +1,11 @@
 //! Who is admitted and what each organisation may write: the genesis document, roster changes,
 //! and the role rules.
 //!
-//! Owns: [`Role`], [`Member`], the governance-signed [`Genesis`] document (a JSON file whose
-//! signatures cover canonical bytes), roster [`Change`]s, the [`RosterChange`] payload that
-//! carries one with its governance [`Approval`]s and their threshold check, and
-//! [`Roster::role_allows`], the table of which role may write which payload kind.
+//! Owns: [`Role`], [`Member`] (with the GS1 company prefixes it is granted), the
+//! governance-signed [`Genesis`] document (a JSON file whose signatures cover canonical bytes),
+//! roster [`Change`]s, the [`RosterChange`] payload that carries one with its governance
+//! [`Approval`]s and their threshold check, and [`Roster::role_allows`], the table of which role
+//! may write which payload kind.
 //! Does not own: how a roster change payload splits into fields (`records`, which carries it
 //! as `Payload::RosterChange`), the order changes apply in (append order, by `store`), payload
 //! kinds themselves (`entry`) or signature primitives (`identity`).
@@ -87,6 +88,9 @@ pub enum Error {
     /// The GLN is not 13 digits with a valid GS1 check digit.
     #[error("invalid gln {0:?}")]
     InvalidGln(String),
+    /// A granted GS1 company prefix is not 4 to 12 digits.
+    #[error("invalid gs1 company prefix {0:?}: a company prefix is 4 to 12 digits")]
+    InvalidPrefix(String),
     /// A role name is not one of the seven roles.
     #[error("unknown role {0:?}")]
     UnknownRole(String),
@@ -161,7 +165,7 @@ impl Role {
             }
             Kind::InspectionResult => self == Role::Lab,
             Kind::RecallAcknowledgement | Kind::Excursion => holds_product,
-            Kind::ErrorDeclaration => self != Role::Witness,
+            Kind::ErrorDeclaration | Kind::MasterData => self != Role::Witness,
         }
     }
 }
@@ -178,8 +182,14 @@ pub struct Member {
     pub gln: String,
     /// Roles held; a set so that order never changes the canonical bytes.
     pub roles: BTreeSet<Role>,
+    /// GS1 company prefixes (4 to 12 digits) whose keys the organisation may describe in
+    /// master data, besides its own GLN; a set so that order never changes the canonical bytes.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub prefixes: BTreeSet<String>,
 }
 
+/// A member's canonical bytes without its prefixes: the layout genesis documents and admit
+/// changes signed before prefixes existed, kept so their signatures still verify.
 type MemberTuple = ([u8; 32], String, String, Vec<u8>);
 
 impl Member {
@@ -192,15 +202,31 @@ impl Member {
         )
     }
 
-    fn from_tuple(tuple: MemberTuple) -> Result<Self, Error> {
+    fn from_tuple(tuple: MemberTuple, prefixes: Vec<String>) -> Result<Self, Error> {
         let roles = tuple.3.into_iter().map(Role::from_code).collect::<Result<BTreeSet<_>, _>>()?;
-        let member =
-            Member { key: PublicKey::from_bytes(tuple.0)?, name: tuple.1, gln: tuple.2, roles };
+        if !prefixes.windows(2).all(|pair| pair[0] < pair[1]) {
+            return Err(Error::Codec(codec::Error::Malformed {
+                what: "member",
+                reason: "company prefixes are not sorted and unique".to_owned(),
+            }));
+        }
+        let member = Member {
+            key: PublicKey::from_bytes(tuple.0)?,
+            name: tuple.1,
+            gln: tuple.2,
+            roles,
+            prefixes: prefixes.into_iter().collect(),
+        };
         member.check()?;
         Ok(member)
     }
 
-    /// Checks the GLN and that at least one role is held.
+    /// The granted prefixes in canonical (sorted) order.
+    fn prefix_list(&self) -> Vec<String> {
+        self.prefixes.iter().cloned().collect()
+    }
+
+    /// Checks the GLN, every granted prefix, and that at least one role is held.
     pub fn check(&self) -> Result<(), Error> {
         if self.roles.is_empty() {
             return Err(Error::NoRoles { key: self.key });
@@ -208,7 +234,15 @@ impl Member {
         if !is_valid_gln(&self.gln) {
             return Err(Error::InvalidGln(self.gln.clone()));
         }
-        Ok(())
+        check_prefixes(&self.prefixes)
+    }
+}
+
+/// Every prefix is a GS1 company prefix (4 to 12 digits).
+fn check_prefixes(prefixes: &BTreeSet<String>) -> Result<(), Error> {
+    match prefixes.iter().find(|prefix| !crate::masterdata::is_company_prefix(prefix)) {
+        Some(prefix) => Err(Error::InvalidPrefix(prefix.clone())),
+        None => Ok(()),
     }
 }
 
@@ -257,7 +291,10 @@ pub struct Genesis {
 }
 
 impl Genesis {
-    /// The canonical bytes governance keys sign (everything but the signatures).
+    /// The canonical bytes governance keys sign (everything but the signatures). When any
+    /// member is granted company prefixes, the grants follow as one more value (members with
+    /// prefixes, in member order), so a genesis without grants keeps the bytes, and the
+    /// signatures, it always had.
     pub fn signing_bytes(&self) -> Result<Vec<u8>, Error> {
         let keys: Vec<[u8; 32]> = self.governance_keys.iter().map(|key| *key.as_bytes()).collect();
         let members: Vec<MemberTuple> = self.members.iter().map(Member::to_tuple).collect();
@@ -266,6 +303,15 @@ impl Genesis {
             &(self.network.clone(), keys, self.threshold, members),
             "genesis",
         )?);
+        let grants: Vec<([u8; 32], Vec<String>)> = self
+            .members
+            .iter()
+            .filter(|member| !member.prefixes.is_empty())
+            .map(|member| (*member.key.as_bytes(), member.prefix_list()))
+            .collect();
+        if !grants.is_empty() {
+            bytes.extend_from_slice(&codec::encode(&grants, "genesis prefix grants")?);
+        }
         Ok(bytes)
     }
 
@@ -358,13 +404,30 @@ pub enum Change {
         /// Hash of the entry that stands.
         keep: EntryHash,
     },
+    /// Replace the GS1 company prefixes an organisation may describe in master data.
+    SetPrefixes {
+        /// The member.
+        key: PublicKey,
+        /// Its new prefixes (empty: only its own GLN).
+        prefixes: BTreeSet<String>,
+    },
 }
 
 impl Change {
-    /// Canonical bytes: a tag byte, then the variant's fields.
+    /// Canonical bytes: a tag byte, then the variant's fields. A member admitted with company
+    /// prefixes has its own tag (4), so admissions without prefixes keep their bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>, codec::Error> {
         match self {
-            Change::Admit(member) => codec::encode(&(0u8, member.to_tuple()), "roster change"),
+            Change::Admit(member) if member.prefixes.is_empty() => {
+                codec::encode(&(0u8, member.to_tuple()), "roster change")
+            }
+            Change::Admit(member) => {
+                codec::encode(&(4u8, member.to_tuple(), member.prefix_list()), "roster change")
+            }
+            Change::SetPrefixes { key, prefixes } => {
+                let prefixes: Vec<String> = prefixes.iter().cloned().collect();
+                codec::encode(&(5u8, *key.as_bytes(), prefixes), "roster change")
+            }
             Change::SetRoles { key, roles } => {
                 let codes: Vec<u8> = roles.iter().map(|role| role.code()).collect();
                 codec::encode(&(1u8, *key.as_bytes(), codes), "roster change")
@@ -382,7 +445,32 @@ impl Change {
         match bytes.first() {
             Some(0) => {
                 let (_, tuple): (u8, MemberTuple) = codec::decode(bytes, "roster change")?;
-                Ok(Change::Admit(Member::from_tuple(tuple)?))
+                Ok(Change::Admit(Member::from_tuple(tuple, Vec::new())?))
+            }
+            Some(4) => {
+                let (_, tuple, prefixes): (u8, MemberTuple, Vec<String>) =
+                    codec::decode(bytes, "roster change")?;
+                if prefixes.is_empty() {
+                    return Err(Error::Codec(codec::Error::Malformed {
+                        what: "roster change",
+                        reason: "an admission with prefixes lists none (tag 0 admits without)"
+                            .to_owned(),
+                    }));
+                }
+                Ok(Change::Admit(Member::from_tuple(tuple, prefixes)?))
+            }
+            Some(5) => {
+                let (_, key, prefixes): (u8, [u8; 32], Vec<String>) =
+                    codec::decode(bytes, "roster change")?;
+                if !prefixes.windows(2).all(|pair| pair[0] < pair[1]) {
+                    return Err(Error::Codec(codec::Error::Malformed {
+                        what: "roster change",
+                        reason: "company prefixes are not sorted and unique".to_owned(),
+                    }));
+                }
+                let prefixes: BTreeSet<String> = prefixes.into_iter().collect();
+                check_prefixes(&prefixes)?;
+                Ok(Change::SetPrefixes { key: PublicKey::from_bytes(key)?, prefixes })
             }
             Some(1) => {
                 let (_, key, codes): (u8, [u8; 32], Vec<u8>) =
@@ -573,6 +661,12 @@ impl Roster {
                     return Err(Error::NotMember { key: *key });
                 }
             }
+            Change::SetPrefixes { key, prefixes } => {
+                if !self.members.contains_key(key) {
+                    return Err(Error::NotMember { key: *key });
+                }
+                check_prefixes(prefixes)?;
+            }
             Change::ResolveFork { .. } => {}
         }
         Ok(())
@@ -592,6 +686,11 @@ impl Roster {
             }
             Change::Remove { key } => {
                 self.members.remove(key);
+            }
+            Change::SetPrefixes { key, prefixes } => {
+                if let Some(member) = self.members.get_mut(key) {
+                    member.prefixes = prefixes.clone();
+                }
             }
             Change::ResolveFork { .. } => {}
         }
@@ -641,5 +740,8 @@ mod tests {
         assert!(!Role::Witness.may_write(PayloadKind::EpcisEvent));
         assert!(Role::Regulator.may_write(PayloadKind::SupervisionFlag));
         assert!(!Role::Logistics.may_write(PayloadKind::SupervisionFlag));
+        assert!(Role::Producer.may_write(PayloadKind::MasterData));
+        assert!(Role::Lab.may_write(PayloadKind::MasterData));
+        assert!(!Role::Witness.may_write(PayloadKind::MasterData));
     }
 }

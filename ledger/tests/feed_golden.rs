@@ -6,7 +6,11 @@ use lotline_ledger::codec;
 use lotline_ledger::entry::EntryHash;
 use lotline_ledger::feed::VerifiedEntry;
 use lotline_ledger::identity::Keypair;
+use std::collections::BTreeSet;
+
+use lotline_ledger::masterdata::{Attribute, Statement, VocabularyType};
 use lotline_ledger::records::{EpcisCapture, EventFormat, Payload, RecallClass, RecallNotice};
+use lotline_ledger::roster::{Genesis, Member, Role};
 
 const RECORD_TIME_MS: i64 = 1_767_225_600_000;
 
@@ -129,4 +133,101 @@ fn golden_header_fields_sit_at_their_documented_offsets() {
     let mut tagged = b"lotline/entry-hash\0".to_vec();
     tagged.extend_from_slice(&bytes[..178]);
     assert_eq!(hex::encode(codec::digest(&tagged)), RECALL_ENTRY_HASH);
+}
+
+fn master_data_vector() -> VerifiedEntry {
+    let payload = Payload::MasterData(Statement {
+        vocabulary_type: VocabularyType::BusinessLocation,
+        id: "https://id.gs1.org/414/4012345000115".to_owned(),
+        attributes: vec![
+            Attribute { id: "urn:epcglobal:cbv:mda#city".to_owned(), value: "Salinas".to_owned() },
+            Attribute {
+                id: "urn:epcglobal:cbv:mda#name".to_owned(),
+                value: "Green Valley Farms".to_owned(),
+            },
+        ],
+        children: vec!["https://id.gs1.org/414/4012345000115/254/7".to_owned()],
+    });
+    VerifiedEntry::sign(
+        &Keypair::from_seed([4; 32]),
+        0,
+        EntryHash::ZERO,
+        RECORD_TIME_MS,
+        &payload,
+        &[0xc3; 32],
+    )
+    .unwrap()
+}
+
+fn granting_genesis(prefixes: &[&str]) -> Genesis {
+    Genesis {
+        network: "lotline-golden".to_owned(),
+        governance_keys: vec![Keypair::from_seed([0x10; 32]).public_key()],
+        threshold: 1,
+        members: vec![Member {
+            key: Keypair::from_seed([0x11; 32]).public_key(),
+            name: "Farm".to_owned(),
+            gln: "4012345000009".to_owned(),
+            roles: BTreeSet::from([Role::Producer]),
+            prefixes: prefixes.iter().map(|prefix| (*prefix).to_owned()).collect(),
+        }],
+        signatures: Vec::new(),
+    }
+}
+
+const MASTER_DATA_WIRE: &str = concat!(
+    "01ca93ac1705187071d67b83c7ff0efe8108e8ec4530575d7726879333dbdabe7c0000000000000000000000",
+    "000000000000000000000000000000000000000000000000000000000000a8da769b01000008ad8fdf6592ce",
+    "798b4ce2fc4d6478df6c8c36627d31b4e84710f409b27e5c10f97d1674cadaa52554205152ed8798db63fe6b",
+    "4e583144d27ff7b473c06c26c2e88aba6b8f43309907e7d8406a974151536f9ab0418782c1edabd666b0cb87",
+    "8003040000000000000000e4a1d76ed45f3271f08efad8a561d878010000000000000001005c00a10121d051",
+    "5fb19693475ba73d9f2c00000000000000240000000000000068747470733a2f2f69642e6773312e6f72672f",
+    "3431342f343031323334353030303131350081ff2c81ac9e09c38a80b111e6d688cf75000000000000000200",
+    "0000000000001a0000000000000075726e3a657063676c6f62616c3a6362763a6d6461236369747907000000",
+    "0000000053616c696e61731a0000000000000075726e3a657063676c6f62616c3a6362763a6d6461236e616d",
+    "651200000000000000477265656e2056616c6c6579204661726d7300784c1036ee31627212f79185522d8c02",
+    "3a0000000000000001000000000000002a0000000000000068747470733a2f2f69642e6773312e6f72672f34",
+    "31342f343031323334353030303131352f3235342f37",
+);
+const MASTER_DATA_ENTRY_HASH: &str =
+    "5dddceb87ec7203854d78b47836d36c939cb66464321fb2d9ecc5efa37ecf97e";
+/// Genesis signing bytes of a member granted the company prefix `4012345`.
+const GRANTING_GENESIS_BYTES: &str = concat!(
+    "6c6f746c696e652f67656e65736973000e000000000000006c6f746c696e652d676f6c64656e010000000000",
+    "00005c9c6df261c9cb840475776aaefcd944b405328fab28f9b3a95ef40490d3de8401000000010000000000",
+    "0000d04ab232742bb4ab3a1368bd4615e4e6d0224ab71a016baf8520a332c977873704000000000000004661",
+    "726d0d00000000000000343031323334353030303030390100000000000000000100000000000000d04ab232",
+    "742bb4ab3a1368bd4615e4e6d0224ab71a016baf8520a332c977873701000000000000000700000000000000",
+    "34303132333435",
+);
+/// The same genesis without the grant: the layout signed before prefixes existed.
+const PLAIN_GENESIS_BYTES: &str = concat!(
+    "6c6f746c696e652f67656e65736973000e000000000000006c6f746c696e652d676f6c64656e010000000000",
+    "00005c9c6df261c9cb840475776aaefcd944b405328fab28f9b3a95ef40490d3de8401000000010000000000",
+    "0000d04ab232742bb4ab3a1368bd4615e4e6d0224ab71a016baf8520a332c977873704000000000000004661",
+    "726d0d0000000000000034303132333435303030303039010000000000000000",
+);
+
+#[test]
+fn master_data_reproduces_and_verifies_its_golden_bytes() {
+    let entry = master_data_vector();
+    assert_eq!(hex::encode(entry.wire_bytes()), MASTER_DATA_WIRE);
+    assert_eq!(entry.entry_hash().to_hex(), MASTER_DATA_ENTRY_HASH);
+    let bytes = hex::decode(MASTER_DATA_WIRE).unwrap();
+    assert_eq!(bytes[81], 8, "master data kind code");
+    assert_eq!(&bytes[codec::ENVELOPE_LEN..codec::ENVELOPE_LEN + 8], &4u64.to_le_bytes());
+    let decoded = VerifiedEntry::decode_and_verify(&bytes).unwrap();
+    assert_eq!(decoded.entry_hash().to_hex(), MASTER_DATA_ENTRY_HASH);
+    assert_eq!(decoded.payload(), entry.payload());
+}
+
+/// Grants follow the member list only when there are some, so a genesis without them keeps
+/// the bytes (and the signatures) it had.
+#[test]
+fn genesis_grants_extend_the_signed_bytes_only_when_present() {
+    let granting = granting_genesis(&["4012345"]).signing_bytes().unwrap();
+    assert_eq!(hex::encode(&granting), GRANTING_GENESIS_BYTES);
+    let plain = granting_genesis(&[]).signing_bytes().unwrap();
+    assert_eq!(hex::encode(&plain), PLAIN_GENESIS_BYTES);
+    assert!(granting.starts_with(&plain));
 }

@@ -1,7 +1,9 @@
 //! `lotline-node dev-cluster`: N nodes of one fresh local network in one process, for people
 //! trying Lotline and for external tests.
 //!
-//! Owns: generating (once) the governance key, the genesis with every member and role, and
+//! Owns: generating (once) the governance key, the genesis with every member, role and GS1
+//! company prefix (`dev_prefix`: organisation i may describe keys under `9506` + i as three
+//! digits in master data, besides its own GLN), and
 //! each node's key, token and config under DATA_DIR; starting the nodes on fixed loopback ports
 //! (node i: HTTP on BASE+2i, libp2p TCP and QUIC on BASE+2i+1); printing one JSON line per node.
 //! Run again on the same DATA_DIR, it restarts the same network from its stores.
@@ -61,6 +63,14 @@ fn roles_of(index: usize) -> BTreeSet<Role> {
     roles
 }
 
+/// The GS1 company prefix dev organisation `index` is granted: `9506000` for the first,
+/// `9506001` for the second, and so on. Distinct, equally long prefixes never overlap, so no
+/// organisation may describe another's keys; the first one's covers GS1's example GTINs
+/// (`0 9506000 …`) that sample documents use.
+pub fn dev_prefix(index: usize) -> String {
+    format!("9506{:03}", index % 1000)
+}
+
 /// A valid GLN for dev organisation `index`.
 fn dev_gln(index: usize) -> String {
     let body = format!("{DEV_COMPANY_PREFIX}{:05}", index + 1);
@@ -99,6 +109,7 @@ pub fn prepare(
                 name: node_name(index),
                 gln: dev_gln(index),
                 roles: roles_of(index),
+                prefixes: BTreeSet::from([dev_prefix(index)]),
             })
             .collect();
         let mut genesis = Genesis {

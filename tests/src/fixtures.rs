@@ -134,6 +134,7 @@ pub fn admit_extra_members(genesis_file: &Path, seeds: &[[u8; 32]]) -> anyhow::R
             name: format!("mallory-{number}"),
             gln: with_mod10_check_digit(&gln_body).unwrap_or(gln_body),
             roles: [Role::Producer].into(),
+            prefixes: Default::default(),
         });
         admitted = true;
     }

@@ -64,6 +64,7 @@ pub fn member(keypair: &Keypair, name: &str, location: u64, roles: &[Role]) -> M
         name: name.to_owned(),
         gln: gln(614_141_000_000 + location),
         roles: roles.iter().copied().collect::<BTreeSet<_>>(),
+        prefixes: BTreeSet::new(),
     }
 }
 

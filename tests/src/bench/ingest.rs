@@ -86,6 +86,7 @@ fn genesis(producers: &[PublicKey]) -> anyhow::Result<Genesis> {
             name: format!("Producer {index}"),
             gln: gln(index as u64 + 1),
             roles: [Role::Producer].into_iter().collect(),
+            prefixes: Default::default(),
         })
         .collect();
     let mut genesis = Genesis {
