@@ -136,6 +136,7 @@ pub async fn start(
         mdns: config.mdns,
         network_name: opened.network_name(),
         keypair: network::keypair_from_seed(opened.keypair_seed())?,
+        members: network::peer_ids_of_organisations(&opened.roster_members().1),
     };
     let (network_handle, network_events) = network::spawn(network_config)?;
     let peer_id = network_handle.local_peer_id();

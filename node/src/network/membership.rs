@@ -32,13 +32,17 @@ pub struct NotAMember {
 /// The gate.
 #[derive(Debug, Default)]
 pub(super) struct Behaviour {
-    /// Peer ids of the roster's members. `None` until the node first installs the roster: the
-    /// swarm starts before the sync service, and a set pushed a moment later closes any
-    /// stranger that connected in between (see [`super::event_loop`]).
-    members: Option<HashSet<PeerId>>,
+    /// Peer ids of the roster's members: the node passes the roster it opened with before the
+    /// swarm listens, so no stranger is admitted even for a moment.
+    members: HashSet<PeerId>,
 }
 
 impl Behaviour {
+    /// A gate that admits exactly `members` until the next [`Behaviour::set_members`].
+    pub(super) fn admitting(members: HashSet<PeerId>) -> Self {
+        Self { members }
+    }
+
     /// Installs the roster's member peer ids; returns the peers of `connected` it does not
     /// admit (their connections must close).
     pub(super) fn set_members<'peer>(
@@ -46,13 +50,13 @@ impl Behaviour {
         members: HashSet<PeerId>,
         connected: impl IntoIterator<Item = &'peer PeerId>,
     ) -> Vec<PeerId> {
-        self.members = Some(members);
+        self.members = members;
         connected.into_iter().filter(|peer| !self.admits(peer)).copied().collect()
     }
 
     /// Whether a connection with `peer` may stay.
     pub(super) fn admits(&self, peer: &PeerId) -> bool {
-        self.members.as_ref().is_none_or(|members| members.contains(peer))
+        self.members.contains(peer)
     }
 
     fn check(&self, peer: PeerId) -> Result<(), ConnectionDenied> {
@@ -132,7 +136,8 @@ mod tests {
         let member = PeerId::random();
         let stranger = PeerId::random();
         let mut gate = Behaviour::default();
-        assert!(gate.admits(&stranger), "open until the roster is installed");
+        assert!(!gate.admits(&stranger), "closed before any roster is installed");
+        assert!(!gate.admits(&member));
 
         let to_close = gate.set_members(HashSet::from([member]), [&member, &stranger]);
         assert_eq!(to_close, vec![stranger], "a connected stranger is closed when the set arrives");

@@ -103,6 +103,9 @@ pub struct Config {
     pub network_name: String,
     /// The node's libp2p identity (derived from the organisation's key file seed).
     pub keypair: identity::Keypair,
+    /// Peer ids of the roster's members at start-up: the gate admits only them from the first
+    /// connection on; later roster changes arrive through [`Handle::set_members`].
+    pub members: HashSet<PeerId>,
 }
 
 /// What the swarm task reports to the node.
@@ -321,6 +324,7 @@ pub fn spawn(config: Config) -> Result<(Handle, mpsc::Receiver<Event>), Error> {
     let setup = |error: &dyn std::fmt::Display| Error::Setup(error.to_string());
     let network_name = config.network_name.clone();
     let enable_mdns = config.mdns;
+    let initial_members = config.members.clone();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
@@ -373,7 +377,7 @@ pub fn spawn(config: Config) -> Result<(Handle, mpsc::Receiver<Event>), Error> {
                 None
             };
             Ok(Behaviour {
-                members: membership::Behaviour::default(),
+                members: membership::Behaviour::admitting(initial_members),
                 limits: connection_limits::Behaviour::new(
                     connection_limits::ConnectionLimits::default()
                         .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))

@@ -25,6 +25,7 @@ fn spawn_node() -> (Handle, mpsc::Receiver<Event>) {
         mdns: false,
         network_name: "protocol-test".to_owned(),
         keypair: identity::Keypair::generate_ed25519(),
+        members: HashSet::new(),
     };
     spawn(config).unwrap()
 }
