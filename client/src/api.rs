@@ -9,7 +9,7 @@
 //! trusted: the evidence is handed to [`crate::verify`] by [`crate::Client`].
 
 pub use lotline_ledger::proof::Evidence;
-pub use lotline_ledger::trace::{RecallReply, TraceAnswer, TraceReply};
+pub use lotline_ledger::trace::{Names, RecallReply, TraceAnswer, TraceReply};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -110,6 +110,14 @@ impl Reply {
         match self {
             Self::Trace(reply) => Some(&reply.subject),
             Self::Recall(_) => None,
+        }
+    }
+
+    /// The names of what the answer mentions, with their sources.
+    pub fn names(&self) -> &Names {
+        match self {
+            Self::Trace(reply) => &reply.names,
+            Self::Recall(reply) => &reply.names,
         }
     }
 

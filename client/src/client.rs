@@ -296,6 +296,7 @@ impl Client {
         };
         if problems.is_empty() {
             problems = verify::check_answer(reply.answer(), reply.subject(), &evidence);
+            problems.extend(verify::check_names(reply.names(), &evidence));
         }
         Ok(CheckedAnswer { reply, evidence, problems })
     }

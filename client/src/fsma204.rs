@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
+use lotline_ledger::masterdata::Directory;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -291,14 +292,44 @@ fn lot_lines(
     lines
 }
 
+/// The product description of a lot: the name master data gives the lot or its GTIN, else
+/// the GTIN.
+fn product_description(master_data: &Directory, lot: &Lot) -> String {
+    master_data
+        .name_of(&lot.link)
+        .and_then(|described| described.statement.name())
+        .map_or_else(|| format!("GTIN {}", lot.gtin), str::to_owned)
+}
+
+/// A place or party as the spreadsheet describes it: the name and address master data gives
+/// it, with the identifier after them so the row stays sortable by GLN; else the identifier.
+fn place_description(master_data: &Directory, id: &str) -> String {
+    let Some(statement) = master_data.name_of(id).map(|described| &described.statement) else {
+        return id.to_owned();
+    };
+    let Some(name) = statement.name() else { return id.to_owned() };
+    match statement.place() {
+        Some(address) => format!("{name}, {address} ({id})"),
+        None => format!("{name} ({id})"),
+    }
+}
+
+/// Each `; `-separated place of `places` described by [`place_description`].
+fn places_description(master_data: &Directory, places: &str) -> String {
+    if places.is_empty() {
+        return String::new();
+    }
+    places
+        .split("; ")
+        .map(|place| place_description(master_data, place))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The spreadsheet rows for `events` (JSON-LD, already verified) whose time falls in `window`,
-/// sorted by event time, then lot code. `product_names` maps a GTIN to its description
-/// (from master data) where known.
-pub fn rows_from_events(
-    events: &[Value],
-    window: Window,
-    product_names: &BTreeMap<String, String>,
-) -> Vec<Row> {
+/// sorted by event time, then lot code. Product and location descriptions come from
+/// `master_data` (the verified statements that came with the events) where it names them.
+pub fn rows_from_events(events: &[Value], window: Window, master_data: &Directory) -> Vec<Row> {
     // Pass 1: where each lot code was assigned (harvest, packing, transformation output), so
     // every later row can name its TLC source.
     let mut lot_sources: BTreeMap<String, String> = BTreeMap::new();
@@ -367,20 +398,20 @@ pub fn rows_from_events(
             rows.push(Row {
                 event_type: cte.name().to_owned(),
                 lot_code: element_string(&lot),
-                product_description: product_names
-                    .get(&lot.gtin)
-                    .cloned()
-                    .unwrap_or_else(|| format!("GTIN {}", lot.gtin)),
-                lot_code_source: lot_sources.get(&lot.link).cloned().unwrap_or_default(),
+                product_description: product_description(master_data, &lot),
+                lot_code_source: lot_sources
+                    .get(&lot.link)
+                    .map(|source| place_description(master_data, source))
+                    .unwrap_or_default(),
                 lot_link: lot.link,
                 quantity,
                 unit_of_measure,
                 event_date: event_date.clone(),
                 event_time: event_time.clone(),
-                location: location.clone().unwrap_or_default(),
-                previous_source: previous_source.clone(),
-                subsequent_recipient: subsequent_recipient.clone(),
-                ship_from: ship_from.clone(),
+                location: places_description(master_data, location.as_deref().unwrap_or_default()),
+                previous_source: places_description(master_data, &previous_source),
+                subsequent_recipient: places_description(master_data, &subsequent_recipient),
+                ship_from: places_description(master_data, &ship_from),
                 document_type: transactions
                     .iter()
                     .map(|(kind, _)| *kind)
@@ -471,6 +502,9 @@ fn write_sheet<'rows>(
 
 #[cfg(test)]
 mod tests {
+    use lotline_ledger::entry::EntryRef;
+    use lotline_ledger::masterdata::{Attribute, Statement, VocabularyType, attribute};
+
     use super::*;
     use crate::csv_template::{parse_template, tests::GOOD_TEMPLATE};
 
@@ -481,8 +515,11 @@ mod tests {
 
     #[test]
     fn each_lot_line_of_each_cte_becomes_one_row_with_its_kdes() {
-        let rows =
-            rows_from_events(&template_events(), Window { from: None, to: None }, &BTreeMap::new());
+        let rows = rows_from_events(
+            &template_events(),
+            Window { from: None, to: None },
+            &Directory::new(),
+        );
         let summary: Vec<(&str, &str, Option<f64>)> = rows
             .iter()
             .map(|row| (row.event_type.as_str(), row.lot_code.as_str(), row.quantity))
@@ -516,19 +553,61 @@ mod tests {
     fn the_window_keeps_only_events_inside_it() {
         let window =
             Window::parse(Some("2026-03-02T00:00:00Z"), Some("2026-03-03T00:00:00Z")).unwrap();
-        let mut product_names = BTreeMap::new();
-        product_names.insert("09506000134376".to_owned(), "Mango slices 200 g".to_owned());
-        let rows = rows_from_events(&template_events(), window, &product_names);
+        let mut master_data = Directory::new();
+        let statement = |vocabulary_type, id: &str, attributes: &[(&str, &str)]| Statement {
+            vocabulary_type,
+            id: id.to_owned(),
+            attributes: attributes
+                .iter()
+                .map(|(id, value)| Attribute { id: (*id).to_owned(), value: (*value).to_owned() })
+                .collect(),
+            children: Vec::new(),
+        };
+        let entry = |sequence| EntryRef {
+            author: lotline_ledger::identity::Keypair::from_seed([7; 32]).public_key(),
+            sequence,
+            entry_hash: lotline_ledger::entry::EntryHash::from_bytes([sequence as u8; 32]),
+        };
+        master_data.insert(
+            entry(0),
+            0,
+            statement(
+                VocabularyType::EpcClass,
+                "https://id.gs1.org/01/09506000134376",
+                &[(attribute::NAME, "Mango slices 200 g")],
+            ),
+        );
+        master_data.insert(
+            entry(1),
+            0,
+            statement(
+                VocabularyType::BusinessLocation,
+                "https://id.gs1.org/414/9506000134352",
+                &[
+                    (attribute::NAME, "Packhouse Tres Rios"),
+                    (attribute::CITY, "Culiacan"),
+                    (attribute::COUNTRY_CODE, "MX"),
+                ],
+            ),
+        );
+        let rows = rows_from_events(&template_events(), window, &master_data);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].event_type, "Transformation");
         assert_eq!(rows[0].product_description, "Mango slices 200 g");
+        assert_eq!(
+            rows[0].location,
+            "Packhouse Tres Rios, Culiacan, MX (https://id.gs1.org/414/9506000134352)"
+        );
         assert!(Window::parse(Some("last tuesday"), None).is_err());
     }
 
     #[test]
     fn csv_and_xlsx_files_carry_a_header_and_every_row() {
-        let rows =
-            rows_from_events(&template_events(), Window { from: None, to: None }, &BTreeMap::new());
+        let rows = rows_from_events(
+            &template_events(),
+            Window { from: None, to: None },
+            &Directory::new(),
+        );
         let mut csv_bytes = Vec::new();
         write_csv(&rows, &mut csv_bytes).unwrap();
         let mut reader = csv::Reader::from_reader(csv_bytes.as_slice());

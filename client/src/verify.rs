@@ -16,10 +16,11 @@ use lotline_ledger::checkpoint::VerifierKey;
 use lotline_ledger::epcis;
 use lotline_ledger::feed::VerifiedEntry;
 use lotline_ledger::identity::PublicKey;
+use lotline_ledger::masterdata::Directory;
 use lotline_ledger::proof::{self, Evidence, ProofBundle, WitnessPolicy};
 use lotline_ledger::records::Payload;
 use lotline_ledger::trace::facts::Facts;
-use lotline_ledger::trace::{Text, TraceAnswer};
+use lotline_ledger::trace::{NameSource, Names, Text, TraceAnswer};
 use serde::Deserialize as _;
 use serde_json::Value;
 
@@ -130,6 +131,18 @@ pub enum VerifyError {
         /// The EPCIS error.
         reason: String,
     },
+    /// A name the answer gives is not what the proven master-data entry it cites says.
+    #[error(
+        "the name given for {id} is not backed: entry {sequence} of feed {author} is not proven master data saying so"
+    )]
+    UnbackedName {
+        /// The identifier named.
+        id: String,
+        /// The cited entry's feed (hex).
+        author: String,
+        /// The cited entry's position.
+        sequence: u64,
+    },
     /// A configured witness key is not a verifier key.
     #[error(
         "witness key {0} is not usable (give a name+id+base64 cosignature verifier key, and a quorum no larger than the number of witnesses)"
@@ -167,6 +180,18 @@ impl VerifiedEvidence {
                 json
             })
             .collect()
+    }
+
+    /// The master-data statements carried by proven entries, as a directory (the same rules
+    /// of supersession as the node's).
+    pub fn master_data(&self) -> Directory {
+        let mut directory = Directory::new();
+        for entry in self.entries.values() {
+            if let Some(Payload::MasterData(statement)) = entry.payload() {
+                directory.insert(entry.reference(), entry.record_time_ms(), statement.clone());
+            }
+        }
+        directory
     }
 }
 
@@ -321,6 +346,31 @@ pub fn check_answer(
     problems
 }
 
+/// Cross-checks the names an answer gives from master data: each cites a proven entry whose
+/// statement describes what the name says it describes and gives exactly that name, address
+/// and coordinates. Organisation names come from the roster the node serves and are not
+/// checked here. Returns every problem found (empty = every name is backed).
+pub fn check_names(names: &Names, evidence: &VerifiedEvidence) -> Vec<VerifyError> {
+    let mut problems = Vec::new();
+    for (id, source) in &names.described {
+        let key = (source.entry.author.to_hex(), source.entry.sequence);
+        let backed = evidence.entries.get(&key).is_some_and(|entry| {
+            let Some(Payload::MasterData(statement)) = entry.payload() else { return false };
+            entry.entry_hash() == source.entry.entry_hash
+                && statement.id == source.described
+                && NameSource::from_statement(statement, source.entry).as_ref() == Some(source)
+        });
+        if !backed {
+            problems.push(VerifyError::UnbackedName {
+                id: id.clone(),
+                author: key.0,
+                sequence: key.1,
+            });
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use lotline_ledger::checkpoint::{Checkpoint, SignedCheckpoint};
@@ -389,6 +439,62 @@ mod tests {
     /// Checks `answer`, which traced from no subject of its own.
     fn check(answer: &TraceAnswer, evidence: &VerifiedEvidence) -> Vec<VerifyError> {
         check_answer(answer, None, evidence)
+    }
+
+    #[test]
+    fn a_name_is_backed_only_by_the_proven_statement_it_cites() {
+        use lotline_ledger::masterdata::{Attribute, Statement, VocabularyType, attribute};
+        use lotline_ledger::trace::NameSource;
+
+        let keypair = Keypair::from_seed([7; 32]);
+        let mut writer = FeedWriter::new(Keypair::from_seed([7; 32]), None);
+        let statement = Statement {
+            vocabulary_type: VocabularyType::BusinessLocation,
+            id: "https://id.gs1.org/414/9506000134352".to_owned(),
+            attributes: vec![Attribute {
+                id: attribute::NAME.to_owned(),
+                value: "Green Valley Farms".to_owned(),
+            }],
+            children: Vec::new(),
+        };
+        let entry = writer
+            .next_entry_with_seed(
+                1_700_000_000_000,
+                &Payload::MasterData(statement.clone()),
+                &[3; 32],
+            )
+            .unwrap();
+        let mut tree = Tree::new();
+        tree.push_leaf(entry.leaf_bytes());
+        let checkpoint = Checkpoint::for_feed(&keypair.public_key(), tree.size(), tree.root());
+        let signed_checkpoint = SignedCheckpoint::sign(checkpoint, &keypair).unwrap();
+        let bundle = ProofBundle::build(&signed_checkpoint, &tree, &[entry.clone()]).unwrap();
+        let evidence =
+            verify_bundles(&[bundle], &[keypair.public_key()], &WitnessPolicy::none()).unwrap();
+        assert_eq!(evidence.master_data().name_of(&statement.id).unwrap().statement, statement);
+
+        let source = NameSource::from_statement(&statement, entry.reference()).unwrap();
+        let mut names = Names::default();
+        names.described.insert(statement.id.clone(), source.clone());
+        assert!(check_names(&names, &evidence).is_empty());
+
+        // A name the statement does not give, or a statement cited for another place.
+        let mut renamed = source.clone();
+        renamed.name = "Someone Else's Farm".to_owned();
+        names.described.insert(statement.id.clone(), renamed);
+        assert!(matches!(
+            check_names(&names, &evidence).as_slice(),
+            [VerifyError::UnbackedName { id, .. }] if *id == statement.id
+        ));
+        let mut elsewhere = source.clone();
+        elsewhere.described = "https://id.gs1.org/414/4012345000115".to_owned();
+        names.described.insert(statement.id.clone(), elsewhere);
+        assert_eq!(check_names(&names, &evidence).len(), 1);
+        // A name citing an entry the evidence does not prove.
+        let mut unproven = source;
+        unproven.entry.sequence = 5;
+        names.described.insert(statement.id.clone(), unproven);
+        assert_eq!(check_names(&names, &evidence).len(), 1);
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! Owns gathering verified events for an export and choosing output files. Deliberately does
 //! not own the spreadsheet layout (`lotline_client::fsma204`) nor the event model.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -123,7 +122,8 @@ fn fsma204_export(client: &Client, arguments: &Fsma204Args) -> Result<ExitStatus
             traced_evidence(client, &lots)?
         }
     };
-    let rows = fsma204::rows_from_events(&evidence.events_json_ld(), window, &BTreeMap::new());
+    let rows =
+        fsma204::rows_from_events(&evidence.events_json_ld(), window, &evidence.master_data());
     match &arguments.out {
         None => fsma204::write_csv(&rows, std::io::stdout().lock())?,
         Some(path) => {

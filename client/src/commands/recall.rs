@@ -19,7 +19,7 @@ use lotline_client::{Client, ExitStatus};
 use lotline_ledger::trace::Handoff;
 use serde_json::{Value, json};
 
-use super::trace::{answer_json, print_checked_answer};
+use super::trace::{answer_json, print_checked_answer, shown};
 use super::{Context, InvalidInput};
 
 /// The `recall` subcommands.
@@ -337,8 +337,8 @@ fn status(client: &Client, recall: &str, context: &Context) -> Result<ExitStatus
         let mut outstanding_table = Table::new(["outstanding: party", "location", "quantity"]);
         for consignee in &outstanding {
             outstanding_table.push([
-                consignee.party.as_deref().unwrap_or_default().to_owned(),
-                consignee.location.as_deref().unwrap_or_default().to_owned(),
+                shown(scope.reply.names(), consignee.party.as_deref()),
+                shown(scope.reply.names(), consignee.location.as_deref()),
                 quantity_cell(consignee.quantity, consignee.uom.as_deref()),
             ]);
         }

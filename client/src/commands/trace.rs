@@ -12,7 +12,7 @@ use lotline_client::client::{CheckedAnswer, Direction};
 use lotline_client::identifier::canonical_subject;
 use lotline_client::render::{Table, consignees_json, handoff_date, print_json, quantity_cell};
 use lotline_client::{Client, ExitStatus};
-use lotline_ledger::trace::{Holder, Position, Text, Warning};
+use lotline_ledger::trace::{Holder, Names, Position, Text, Warning};
 use serde_json::{Value, json};
 
 use super::Context;
@@ -75,17 +75,32 @@ fn is_unknown_subject(checked_answer: &CheckedAnswer, subject: &str) -> bool {
         })
 }
 
+/// What a table shows for an identifier: its name when the answer gives one, else the
+/// identifier itself (`--json` keeps identifiers and names apart).
+pub fn shown(names: &Names, id: Option<&str>) -> String {
+    match id {
+        Some(id) => names.name(id).unwrap_or(id).to_owned(),
+        None => String::new(),
+    }
+}
+
 /// A position still in distribution as one line of words.
-fn position_text(position: &Position) -> String {
+fn position_text(position: &Position, names: &Names) -> String {
     let holder_text = match &position.holder {
-        Holder::Organisation { key } => format!("organisation {key}"),
+        Holder::Organisation { key } => match names.organisation(key) {
+            Some(name) => name.to_owned(),
+            None => format!("organisation {key}"),
+        },
         Holder::Consignee { party, location } => {
             let place = party.as_deref().or(location.as_deref());
-            format!("consignee {}", place.unwrap_or("(unnamed)"))
+            match place {
+                Some(place) => format!("consignee {}", shown(names, Some(place))),
+                None => "consignee (unnamed)".to_owned(),
+            }
         }
     };
     let quantity = quantity_cell(Some(position.quantity), position.uom.as_deref());
-    format!("{}  {quantity}  held by {holder_text}", position.lot)
+    format!("{}  {quantity}  held by {holder_text}", shown(names, Some(&position.lot)))
 }
 
 /// A warning of the node's answer as one line of words.
@@ -134,6 +149,10 @@ pub fn answer_json(checked_answer: &CheckedAnswer, direction: Option<Direction>)
     }
     if !answer.in_distribution.is_empty() {
         json["in_distribution"] = json!(answer.in_distribution);
+    }
+    let names = checked_answer.reply.names();
+    if !names.is_empty() {
+        json["names"] = json!(names);
     }
     json
 }
@@ -247,9 +266,10 @@ fn print_answer_tables(checked_answer: &CheckedAnswer, heading: &str) {
         "NOT VERIFIED".to_owned()
     };
     println!("{heading}  ({verdict})\n");
-    let mut lot_table = Table::new(["lot"]);
+    let names = checked_answer.reply.names();
+    let mut lot_table = Table::new(["lot", "product"]);
     for lot in &answer.lots {
-        lot_table.push([lot.to_string()]);
+        lot_table.push([lot.to_string(), names.name(lot).unwrap_or_default().to_owned()]);
     }
     print!("{}", lot_table.render());
     if !answer.consignees.is_empty() {
@@ -257,8 +277,8 @@ fn print_answer_tables(checked_answer: &CheckedAnswer, heading: &str) {
         let mut consignee_table = Table::new(["party", "location", "quantity", "date", "lot"]);
         for consignee in &answer.consignees {
             consignee_table.push([
-                consignee.party.as_deref().unwrap_or_default().to_owned(),
-                consignee.location.as_deref().unwrap_or_default().to_owned(),
+                shown(names, consignee.party.as_deref()),
+                shown(names, consignee.location.as_deref()),
                 quantity_cell(consignee.quantity, consignee.uom.as_deref()),
                 handoff_date(consignee).unwrap_or_default().to_owned(),
                 consignee.lot.to_string(),
@@ -269,7 +289,7 @@ fn print_answer_tables(checked_answer: &CheckedAnswer, heading: &str) {
     if !answer.in_distribution.is_empty() {
         println!("\nstill in distribution:");
         for position in &answer.in_distribution {
-            println!("  {}", position_text(position));
+            println!("  {}", position_text(position, names));
         }
     }
     println!("\n{} events relied on", answer.events.len());

@@ -14,8 +14,11 @@ use serde::{Deserialize, Serialize};
 use super::event_ref::EventRef;
 use super::facts::{DocumentRef, Flow};
 use super::hash_id::EventHashId;
+use super::names::Names;
 use super::text::Text;
+use crate::masterdata::Directory;
 use crate::proof::Evidence;
+use crate::roster::Roster;
 
 pub use super::facts::MasterData as LotMaster;
 
@@ -50,6 +53,55 @@ pub struct TraceAnswer {
     pub warnings: Vec<Warning>,
 }
 
+impl TraceAnswer {
+    /// The names of what the answer mentions: organisations that recorded, shipped, received
+    /// or hold something (from the roster); lots, items, their products, and the places and
+    /// parties of origins, visits, handoffs and holders (from master data).
+    pub fn names(&self, directory: &Directory, roster: &Roster) -> Names {
+        let mut keys: Vec<&str> = Vec::new();
+        let mut ids: Vec<&str> = Vec::new();
+        ids.extend(self.subjects.iter().map(String::as_str));
+        ids.extend(self.lots.iter().chain(&self.items).map(|lot| &**lot));
+        for handoff in &self.consignees {
+            ids.extend(
+                [&handoff.party, &handoff.location, &handoff.ship_from]
+                    .into_iter()
+                    .filter_map(text_of),
+            );
+            keys.extend(
+                [&handoff.shipped_by, &handoff.received_by].into_iter().filter_map(text_of),
+            );
+        }
+        for position in &self.in_distribution {
+            ids.push(&position.lot);
+            match &position.holder {
+                Holder::Organisation { key } => keys.push(key),
+                Holder::Consignee { party, location } => {
+                    ids.extend([party, location].into_iter().filter_map(text_of));
+                }
+            }
+        }
+        for detail in &self.details {
+            ids.push(&detail.lot);
+            for origin in &detail.origins {
+                keys.push(&origin.organisation);
+                ids.extend(text_of(&origin.place));
+                ids.extend(origin.inputs.iter().map(|input| &**input));
+            }
+            for visit in &detail.visits {
+                keys.push(&visit.organisation);
+                ids.extend(text_of(&visit.place));
+            }
+        }
+        Names::collect(keys, ids, directory, roster)
+    }
+}
+
+/// An optional text as `&str`.
+fn text_of(text: &Option<Text>) -> Option<&str> {
+    text.as_deref()
+}
+
 /// Answer to a recall-scope query: the forward trace of everything the hazard touches.
 /// Missing fields read as empty, as in [`TraceAnswer`].
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -67,8 +119,8 @@ pub struct RecallAnswer {
 }
 
 /// `GET /trace/back` and `GET /trace/forward`: the answer, the subject as the node understood
-/// it (canonical Digital Link) and the evidence for every entry the answer relied on. JSON:
-/// the answer's fields, then `subject`, then `evidence`.
+/// it (canonical Digital Link), the names of what it mentions and the evidence for every entry
+/// the answer relied on. JSON: the answer's fields, then `subject`, `names`, `evidence`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TraceReply {
@@ -78,20 +130,28 @@ pub struct TraceReply {
     /// The subject traced from, canonical.
     #[serde(default)]
     pub subject: String,
+    /// Names of the answer's organisations, products and places, each with its source (the
+    /// master-data entries are in `evidence` too); missing reads as none.
+    #[serde(default, skip_serializing_if = "Names::is_empty")]
+    pub names: Names,
     /// Proof bundles for the entries listed in `answer.entries`; missing reads as none, which
     /// a verifier reports when the answer names events.
     #[serde(default)]
     pub evidence: Evidence,
 }
 
-/// `POST /recall/scope`: the answer and the evidence for every entry it relied on. JSON: the
-/// answer's fields (the trace's flattened in), then `evidence`.
+/// `POST /recall/scope`: the answer, the names of what it mentions and the evidence for every
+/// entry it relied on. JSON: the answer's fields (the trace's flattened in), then `names`,
+/// `evidence`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RecallReply {
     /// The scope's answer.
     #[serde(flatten)]
     pub answer: RecallAnswer,
+    /// Names, as in [`TraceReply`].
+    #[serde(default, skip_serializing_if = "Names::is_empty")]
+    pub names: Names,
     /// Proof bundles for the entries listed in `answer.trace.entries` (missing reads as none,
     /// as in [`TraceReply`]).
     #[serde(default)]

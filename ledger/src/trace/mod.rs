@@ -16,7 +16,8 @@
 //!   [`hash_id`] (Event Hash IDs), [`event_ref`] (an event's entry), [`time_format`] (dates
 //!   as answers write them);
 //! - [`facts`] (event → facts), [`subject`] (what a user typed → a canonical Digital Link),
-//!   [`answer`] (the answer shapes), [`window`] (directions, hazards, time windows);
+//!   [`names`] (names from the roster and master data, with their sources), [`answer`] (the
+//!   answer shapes), [`window`] (directions, hazards, time windows);
 //! - `graph` (facts → interned graph: its upkeep, layout and primitive reads);
 //! - [`summary`] (each unit's part of a recall answer kept between queries, and the rule for
 //!   forgetting it);
@@ -43,6 +44,7 @@ pub mod facts;
 pub mod hash_id;
 pub mod ids;
 pub mod index;
+pub mod names;
 pub mod query;
 pub mod subject;
 pub mod summary;
@@ -66,6 +68,7 @@ pub use answer::{RecallReply, TraceReply};
 pub use event_ref::EventRef;
 pub use graph::{Applied, IndexStats};
 pub use hash_id::EventHashId;
+pub use names::{NameSource, Names, OrganisationName};
 pub use index::Index;
 pub use subject::{Subject, SubjectError};
 pub use text::Text;
