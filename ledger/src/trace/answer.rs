@@ -406,6 +406,94 @@ mod tests {
         (index, lots)
     }
 
+    #[test]
+    fn a_trace_names_its_organisations_products_and_places_with_their_sources() {
+        use std::collections::BTreeSet;
+
+        use crate::identity::Keypair;
+        use crate::masterdata::Directory;
+        use crate::roster::{Genesis, Member, Role, Roster};
+        use crate::trace::synthetic::Chain;
+
+        let mut chain = Chain::new(ChainConfig::small(5));
+        let master_data = chain.master_data();
+        let organisations = chain.organisations.clone();
+        let entries: Vec<_> = chain.by_ref().collect();
+        let mut index = Index::new();
+        for entry in &entries {
+            index.apply(entry.entry.clone(), &entry.event);
+        }
+        let mut directory = Directory::new();
+        for (sequence, (organisation, statement)) in master_data.iter().enumerate() {
+            let entry = crate::entry::EntryRef {
+                author: organisations[*organisation].key,
+                sequence: 1_000_000 + sequence as u64,
+                entry_hash: crate::entry::EntryHash::from_bytes([sequence as u8; 32]),
+            };
+            directory.insert(entry, 0, statement.clone());
+        }
+        let governance = Keypair::from_seed([9; 32]);
+        let mut genesis = Genesis {
+            network: "names-test".to_owned(),
+            governance_keys: vec![governance.public_key()],
+            threshold: 1,
+            members: organisations
+                .iter()
+                .map(|organisation| Member {
+                    key: organisation.key,
+                    name: organisation.name.clone(),
+                    gln: organisation.gln.clone(),
+                    roles: BTreeSet::from([Role::Producer]),
+                    prefixes: BTreeSet::new(),
+                })
+                .collect(),
+            signatures: Vec::new(),
+        };
+        genesis.sign(&governance).unwrap();
+        let roster = Roster::from_genesis(&genesis).unwrap();
+
+        let harvested = entries
+            .iter()
+            .flat_map(|entry| &entry.event.quantity_list)
+            .find_map(|element| Subject::parse(&element.epc_class).ok())
+            .unwrap();
+        let answer = index.trace(&[harvested], Direction::Forward);
+        assert!(!answer.consignees.is_empty());
+        let names = answer.names(&directory, &roster);
+        for lot in &answer.lots {
+            let source = &names.described[&**lot];
+            assert!(source.name.contains(", "), "{lot} is named by its product: {}", source.name);
+            let described = directory.name_of(lot).unwrap();
+            assert_eq!(source.entry, described.entry, "the name cites the statement it came from");
+        }
+        let name_of_key = |key: &str| {
+            organisations
+                .iter()
+                .find(|organisation| organisation.key.to_hex() == key)
+                .unwrap()
+                .name
+                .clone()
+        };
+        for handoff in &answer.consignees {
+            if let Some(sender) = &handoff.shipped_by {
+                assert_eq!(names.organisation(sender), Some(name_of_key(sender).as_str()));
+            }
+            if let Some(location) = &handoff.location
+                && let Some(site) =
+                    organisations.iter().find(|organisation| organisation.location == **location)
+            {
+                assert_eq!(names.name(location), Some(site.name.as_str()));
+                assert!(names.described[&**location].address.as_deref().unwrap().ends_with(", US"));
+            }
+        }
+        assert!(names.entries().len() >= answer.lots.len().min(1));
+        // The JSON carries the names between the subject and the evidence, and reads back.
+        let reply = TraceReply { answer, subject: String::new(), names, evidence: evidence() };
+        let text = serde_json::to_string(&reply).unwrap();
+        assert!(text.find("\"names\"").unwrap() < text.find("\"evidence\"").unwrap());
+        assert_eq!(serde_json::from_str::<TraceReply>(&text).unwrap(), reply);
+    }
+
     fn evidence() -> Evidence {
         let author = crate::identity::Keypair::from_seed([4; 32]).public_key();
         Evidence { bundles: Vec::new(), unproven: vec![Unproven { author, sequence: 3 }] }
@@ -430,6 +518,7 @@ mod tests {
                 let reply = TraceReply {
                     answer: answer.clone(),
                     subject: subject.link().to_owned(),
+                    names: Names::default(),
                     evidence: evidence(),
                 };
                 let text = serde_json::to_string(&reply).unwrap();
@@ -452,7 +541,8 @@ mod tests {
         let (index, lots) = index_and_lots();
         let answer = index.recall_scope(&Hazard::Lots(lots[..3].to_vec()));
         assert!(!answer.trace.consignees.is_empty());
-        let reply = RecallReply { answer: answer.clone(), evidence: evidence() };
+        let reply =
+            RecallReply { answer: answer.clone(), names: Names::default(), evidence: evidence() };
         let text = serde_json::to_string(&reply).unwrap();
         let expected =
             appended(&answer, &[("evidence", serde_json::to_value(evidence()).unwrap())]);

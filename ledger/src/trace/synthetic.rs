@@ -7,7 +7,10 @@
 //! linked by `transformationID`), repacking, SSCC pallets packed and unpacked, retail sales
 //! and destruction, shipments to consignees off the ledger, and events retracted by error
 //! declarations. Optionally it injects inconsistencies (a receipt recorded twice, a
-//! transformation that closes a cycle) so tests can check they are reported.
+//! transformation that closes a cycle) so tests can check they are reported. Each organisation
+//! also has master data ([`Chain::master_data`]): the name, address and coordinates of its
+//! site and the names of the products it makes, so answers over a synthetic chain read as a
+//! person would expect.
 //!
 //! Does not own signing or feeds: each event comes with a stand-in [`EventRef`] (author key
 //! from a seeded keypair, per-author sequence, the real EPCIS Event Hash ID, and a SHA-256 of
@@ -27,6 +30,7 @@ use crate::epcis::{
     VocabularyValue,
 };
 use crate::identity::{Keypair, PublicKey};
+use crate::masterdata::{Attribute, Statement, VocabularyType, attribute};
 
 use super::event_ref::EventRef;
 use super::facts::lot_link;
@@ -169,6 +173,8 @@ pub struct Organisation {
     pub party: String,
     /// Location Digital Link (`https://id.gs1.org/414/<gln>`).
     pub location: String,
+    /// What people call it ("Green Valley Farms", "Retailer DC Sacramento").
+    pub name: String,
     /// 7-digit GS1 company prefix for its GTINs and SSCCs.
     company_prefix: String,
 }
@@ -249,8 +255,13 @@ impl Chain {
                 let key = Keypair::from_seed(seed).public_key();
                 let company_prefix = format!("{:07}", 4_000_000 + index * 7 + random.below(7));
                 let gln = with_check_digit(&format!("{company_prefix}{:05}", 1));
+                let name = site_name(
+                    role,
+                    organisations.iter().filter(|o: &&Organisation| o.role == role).count(),
+                );
                 organisations.push(Organisation {
                     role,
+                    name,
                     key,
                     party: format!("https://id.gs1.org/417/{gln}"),
                     location: format!("https://id.gs1.org/414/{gln}"),
@@ -272,6 +283,49 @@ impl Chain {
             cycle_recorded: false,
             config,
         }
+    }
+
+    /// Master data for every organisation, in organisation order: its site (name, street,
+    /// city, region, postal code, country, coordinates) and each product it makes, as the
+    /// statements the organisation itself would sign.
+    pub fn master_data(&self) -> Vec<(usize, Statement)> {
+        let mut statements = Vec::new();
+        for (index, organisation) in self.organisations.iter().enumerate() {
+            let town = TOWNS[index % TOWNS.len()];
+            let street = format!("{} {}", 100 + index * 17 % 900, STREETS[index % STREETS.len()]);
+            // Sites of one town spread over a few kilometres.
+            let latitude = town.latitude + (index % 7) as f64 * 0.011;
+            let longitude = town.longitude - (index % 5) as f64 * 0.013;
+            statements.push((
+                index,
+                statement(
+                    VocabularyType::BusinessLocation,
+                    &organisation.location,
+                    &[
+                        (attribute::NAME, organisation.name.clone()),
+                        (attribute::STREET_ADDRESS_ONE, street),
+                        (attribute::CITY, town.city.to_owned()),
+                        (attribute::STATE, town.region.to_owned()),
+                        (attribute::POSTAL_CODE, town.postal_code.to_owned()),
+                        (attribute::COUNTRY_CODE, town.country.to_owned()),
+                        (attribute::LATITUDE, format!("{latitude:.4}")),
+                        (attribute::LONGITUDE, format!("{longitude:.4}")),
+                    ],
+                ),
+            ));
+            for (product, name) in products_of(organisation.role) {
+                let gtin = self.gtin(index, *product);
+                statements.push((
+                    index,
+                    statement(
+                        VocabularyType::EpcClass,
+                        &format!("https://id.gs1.org/01/{gtin}"),
+                        &[(attribute::GS1_PRODUCT_NAME, (*name).to_owned())],
+                    ),
+                ));
+            }
+        }
+        statements
     }
 
     fn of_role(&self, role: OrganisationRole) -> Vec<usize> {
@@ -903,5 +957,176 @@ fn master_field(local_name: &str, value: &str) -> ExtensionField {
     ExtensionField {
         name: QName::new(CBV_MDA, Some("cbvmda".to_owned()), local_name),
         value: ExtensionValue::Text(value.to_owned()),
+    }
+}
+
+/// A town where synthetic sites stand.
+#[derive(Clone, Copy)]
+struct Town {
+    city: &'static str,
+    region: &'static str,
+    postal_code: &'static str,
+    country: &'static str,
+    latitude: f64,
+    longitude: f64,
+}
+
+/// Produce country and the cities its lettuce goes through.
+const TOWNS: [Town; 6] = [
+    Town {
+        city: "Salinas",
+        region: "CA",
+        postal_code: "93901",
+        country: "US",
+        latitude: 36.6777,
+        longitude: -121.6555,
+    },
+    Town {
+        city: "Watsonville",
+        region: "CA",
+        postal_code: "95076",
+        country: "US",
+        latitude: 36.9102,
+        longitude: -121.7569,
+    },
+    Town {
+        city: "Yuma",
+        region: "AZ",
+        postal_code: "85364",
+        country: "US",
+        latitude: 32.6927,
+        longitude: -114.6277,
+    },
+    Town {
+        city: "Sacramento",
+        region: "CA",
+        postal_code: "95814",
+        country: "US",
+        latitude: 38.5816,
+        longitude: -121.4944,
+    },
+    Town {
+        city: "Fresno",
+        region: "CA",
+        postal_code: "93721",
+        country: "US",
+        latitude: 36.7378,
+        longitude: -119.7871,
+    },
+    Town {
+        city: "Reno",
+        region: "NV",
+        postal_code: "89501",
+        country: "US",
+        latitude: 39.5296,
+        longitude: -119.8138,
+    },
+];
+
+/// Street names for synthetic addresses.
+const STREETS: [&str; 5] =
+    ["Abbott Street", "Harvest Road", "Market Avenue", "Industrial Way", "River Drive"];
+
+/// Site names by role; a role with more sites than names numbers them.
+fn site_name(role: OrganisationRole, nth: usize) -> String {
+    let names: &[&str] = match role {
+        OrganisationRole::Farm => &[
+            "Green Valley Farms",
+            "Salinas Ridge Growers",
+            "Sunny Acres Produce",
+            "Riverbend Organics",
+        ],
+        OrganisationRole::Packer => &["Coastal Cooling & Packing", "Valley Fresh Packhouse"],
+        OrganisationRole::Processor => &["FreshCut Salads", "Leafline Processing"],
+        OrganisationRole::Distributor => &["Retailer DC Sacramento", "Sierra Foods Distribution"],
+        OrganisationRole::Retailer => {
+            &["Corner Market", "FreshMart", "Green Grocer", "Harbor Foods"]
+        }
+    };
+    let base = names[nth % names.len()];
+    match nth / names.len() {
+        0 => base.to_owned(),
+        round => format!("{base} {}", round + 1),
+    }
+}
+
+/// The products each role makes, by the product number its GTINs use.
+fn products_of(role: OrganisationRole) -> &'static [(usize, &'static str)] {
+    match role {
+        OrganisationRole::Farm => &[
+            (1, "Romaine lettuce, field-packed"),
+            (2, "Iceberg lettuce, field-packed"),
+            (3, "Baby spinach, field-packed"),
+        ],
+        OrganisationRole::Packer => {
+            &[(10, "Romaine lettuce, 1 kg bag"), (11, "Baby spinach, 250 g bag")]
+        }
+        OrganisationRole::Processor => &[
+            (20, "Salad mix, 500 g bag"),
+            (21, "Caesar salad kit, 350 g"),
+            (22, "Chopped salad, 300 g"),
+            (29, "Salad base, 5 kg case"),
+        ],
+        OrganisationRole::Distributor => &[(30, "Mixed greens, repacked case")],
+        OrganisationRole::Retailer => &[],
+    }
+}
+
+/// A canonical statement (attributes sorted) about `id`.
+fn statement(
+    vocabulary_type: VocabularyType,
+    id: &str,
+    attributes: &[(&str, String)],
+) -> Statement {
+    let mut attributes: Vec<Attribute> = attributes
+        .iter()
+        .map(|(id, value)| Attribute { id: (*id).to_owned(), value: value.clone() })
+        .collect();
+    attributes.sort();
+    Statement { vocabulary_type, id: id.to_owned(), attributes, children: Vec::new() }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::masterdata::Directory;
+    use crate::trace::facts::Facts;
+
+    #[test]
+    fn every_site_and_every_product_of_a_chain_has_a_canonical_named_statement() {
+        let mut chain = Chain::new(ChainConfig::small(11));
+        let master_data = chain.master_data();
+        let mut directory = Directory::new();
+        for (sequence, (organisation, statement)) in master_data.iter().enumerate() {
+            statement.check_canonical().unwrap();
+            let author = chain.organisations[*organisation].key;
+            let entry_hash = EntryHash::from_bytes(Sha256::digest(statement.id.as_bytes()).into());
+            directory.insert(
+                EntryRef { author, sequence: sequence as u64, entry_hash },
+                0,
+                statement.clone(),
+            );
+        }
+        let names: BTreeSet<&str> =
+            chain.organisations.iter().map(|organisation| organisation.name.as_str()).collect();
+        assert_eq!(names.len(), chain.organisations.len(), "every site has a name of its own");
+        for organisation in &chain.organisations {
+            let site = &directory.name_of(&organisation.location).unwrap().statement;
+            assert_eq!(site.name(), Some(organisation.name.as_str()));
+            assert!(site.place().unwrap().contains(", US"));
+            assert!(site.coordinates().is_some());
+        }
+        let lots: BTreeSet<String> = chain
+            .by_ref()
+            .flat_map(|synthetic| Facts::from_event(&synthetic.event).lots())
+            .map(|lot| lot.to_string())
+            .collect();
+        assert!(!lots.is_empty());
+        for lot in lots.iter().filter(|lot| lot.starts_with("https://id.gs1.org/01/")) {
+            let product = directory.name_of(lot).unwrap_or_else(|| panic!("{lot} has no name"));
+            assert!(product.statement.name().is_some());
+        }
     }
 }
