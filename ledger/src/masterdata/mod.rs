@@ -626,6 +626,12 @@ fn expand_attribute_id(written: &str, namespaces: &[Namespace]) -> Result<String
     Ok(expanded)
 }
 
+/// The full IRI of an attribute named by a query (`cbvmda:name`, `gs1:productName` or a full
+/// IRI), in the form statements carry, so a filter compares like with like.
+pub fn attribute_iri(written: &str) -> Result<String, String> {
+    expand_attribute_id(written.trim(), &[])
+}
+
 /// The text of an attribute value: text and numbers as written (trimmed), booleans as
 /// `true`/`false`, structures as compact JSON with sorted keys (full IRIs where namespaced).
 fn value_text(value: &ExtensionValue) -> Result<String, String> {

@@ -1,8 +1,8 @@
 //! Who may use a route and when: the bearer token, checked before any body is read, and the
 //! cap on expensive queries computed at once.
 //!
-//! Owns: which routes need the token (writes always; trace, recall, event and capture-job
-//! reads unless the operator made queries public), which routes are expensive (trace, recall
+//! Owns: which routes need the token (writes always; trace, recall, event, capture-job and
+//! master-data reads unless the operator made queries public), which routes are expensive (trace, recall
 //! scope, event queries), the `503` with `Retry-After` when all their slots are taken, and the
 //! rate-limited log line of such a refusal. Does not own the token itself (`Ledger` compares
 //! it) nor the answers (`super`'s handlers).
@@ -44,9 +44,14 @@ fn class_of(method: &Method, path: &str) -> Class {
         (&Method::POST, "/recall/scope") | (_, "/trace/back" | "/trace/forward" | "/events") => {
             Class::Query { expensive: true }
         }
-        (_, "/capture" | "/capture/{capture_id}" | "/events/{event_id}") => {
-            Class::Query { expensive: false }
-        }
+        (
+            _,
+            "/capture"
+            | "/capture/{capture_id}"
+            | "/events/{event_id}"
+            | "/vocabularies"
+            | "/vocabularies/history",
+        ) => Class::Query { expensive: false },
         _ => Class::Open,
     }
 }
@@ -144,5 +149,10 @@ mod tests {
         assert_eq!(class_of(&Method::GET, "/events/{event_id}/proof"), Class::Open);
         assert_eq!(class_of(&Method::GET, "/feeds/{author}/checkpoint"), Class::Open);
         assert_eq!(class_of(&Method::GET, "/health"), Class::Open);
+        assert_eq!(class_of(&Method::GET, "/vocabularies"), Class::Query { expensive: false });
+        assert_eq!(
+            class_of(&Method::GET, "/vocabularies/history"),
+            Class::Query { expensive: false }
+        );
     }
 }

@@ -79,6 +79,9 @@ pub enum ApiError {
         /// Lots this answer would name.
         found: usize,
     },
+    /// A master-data answer would hold more vocabulary elements than asked for or allowed.
+    #[error("{0}")]
+    TooManyElements(String),
     /// A fault of this node (store, disk); logged in full, answered briefly.
     #[error("internal error: {0}")]
     Internal(String),
@@ -120,7 +123,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "about:blank"),
             ApiError::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "about:blank"),
             ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "about:blank"),
-            ApiError::QueryTooLarge { .. } => {
+            ApiError::QueryTooLarge { .. } | ApiError::TooManyElements(_) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "epcisException:QueryTooLargeException")
             }
         }
@@ -231,13 +234,15 @@ impl From<state::Error> for ApiError {
         match error {
             Error::Document(_)
             | Error::EmptyDocument
+            | Error::MasterData(_)
             | Error::Signing(_)
             | Error::AppendRefused(_)
             | Error::UnknownNotice { .. } => ApiError::Validation(detail),
             Error::QueryTime { .. }
             | Error::PageSize { .. }
             | Error::PageToken { .. }
-            | Error::UnsupportedQueryParameter { .. } => ApiError::QueryParameter(detail),
+            | Error::UnsupportedQueryParameter { .. }
+            | Error::MasterDataParameter { .. } => ApiError::QueryParameter(detail),
             Error::UnknownEvent { .. } | Error::NoCheckpoint { .. } => ApiError::NotFound(detail),
             Error::RoleRefused { .. } => ApiError::Forbidden(detail),
             Error::Equivocation(_) => ApiError::Conflict(detail),
@@ -247,6 +252,7 @@ impl From<state::Error> for ApiError {
             | Error::StoredEventUnreadable(_)
             | Error::NothingAppended => ApiError::Internal(detail),
             Error::RecallTooWide { limit, found } => ApiError::QueryTooLarge { limit, found },
+            Error::TooManyElements { .. } => ApiError::TooManyElements(detail),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! Owns: routing, authentication by bearer token and the cap on expensive queries
 //! (`admission`), body limits per route (`body_limit`), the body read timeout, serving
 //! connections under a cap and timeouts (`serve`), reading requests into the ledger side's
-//! typed inputs (`epcis`, `trace`, `records`), serialising its typed replies, and turning its
+//! typed inputs (`epcis`, `trace`, `records`, `masterdata`), serialising its typed replies, and turning its
 //! errors, extractor rejections and unknown routes into problems (`error`). Calls on
 //! [`crate::state::Ledger`] run off the async threads, since the store blocks. Does not own any
 //! ledger logic; every answer is computed by `Ledger`.
@@ -15,6 +15,7 @@ mod admission;
 mod body_limit;
 mod epcis;
 mod error;
+mod masterdata;
 mod openapi;
 mod records;
 pub mod serve;
@@ -46,7 +47,7 @@ use crate::state::{self, Ledger};
 /// What the router needs of the node's configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Trace, recall, event and capture-job reads are answered without the token.
+    /// Trace, recall, event, capture-job and master-data reads are answered without the token.
     pub public_queries: bool,
     /// Time, size and concurrency limits.
     pub limits: HttpLimits,
@@ -109,6 +110,8 @@ pub fn router(ledger: Arc<Ledger>, settings: &Settings) -> Router {
         .route("/trace/forward", get(trace_forward))
         .route("/recall/scope", post(recall_scope))
         .route("/records", post(append_record).get(records))
+        .route("/vocabularies", get(masterdata::vocabularies))
+        .route("/vocabularies/history", get(masterdata::vocabulary_history))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         // Streaming limit for bodies without `Content-Length` (chunked) on every route but
@@ -166,7 +169,8 @@ fn parse_author(author: &str) -> Result<PublicKey, ApiError> {
 async fn index() -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "resources": ["/capture", "/events", "/feeds", "/trace/back", "/trace/forward",
-                      "/recall/scope", "/records", "/roster", "/health", "/metrics", "/openapi.json"]
+                      "/recall/scope", "/records", "/vocabularies", "/roster", "/health",
+                      "/metrics", "/openapi.json"]
     }))
 }
 

@@ -52,6 +52,8 @@ use crate::state;
         super::recall_scope,
         super::append_record,
         super::records,
+        super::masterdata::vocabularies,
+        super::masterdata::vocabulary_history,
     ),
     components(schemas(
         Problem,
@@ -64,6 +66,7 @@ use crate::state;
         StoredRecord,
         super::HealthReply,
         state::CaptureJob,
+        state::MasterDataHistory,
         state::Roster,
         state::FeedSummary,
         state::FeedEntries,
@@ -152,6 +155,34 @@ pub(super) struct EventQueryParameters {
     /// The `nextPageToken` of the previous page (as this node issued it).
     #[param(pattern = "^[0-9]{1,18}$")]
     nextPageToken: Option<String>,
+}
+
+/// The EPCIS 2.0 `SimpleMasterDataQuery` parameters `GET /vocabularies` reads
+/// (`state::MasterDataQuery`); any other parameter is refused as unsupported. List values are
+/// separated by `|`. `EQ_ATTR_<attribute>` (values of an attribute named by full IRI or CURIE,
+/// `EQ_ATTR_cbvmda:city=Salinas`) is read too.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, non_snake_case, reason = "parameters only: state::MasterDataQuery reads them")]
+pub(super) struct MasterDataQueryParameters {
+    /// Vocabulary type URIs (`urn:epcglobal:epcis:vtype:EPCClass`, `BusinessLocation`,
+    /// `ReadPoint`, `Location`, `Party`); all when absent.
+    vocabularyName: Option<String>,
+    /// Whether attributes are given (default true).
+    includeAttributes: Option<bool>,
+    /// Whether children are given (default true).
+    includeChildren: Option<bool>,
+    /// Only these attributes are given (full IRIs or CURIEs `cbvmda:`, `gs1:`).
+    attributeNames: Option<String>,
+    /// Only these identifiers (EPC URNs or Digital Links).
+    EQ_name: Option<String>,
+    /// Only these identifiers and their descendants through `children`.
+    WD_name: Option<String>,
+    /// Only elements having every one of these attributes.
+    HASATTR: Option<String>,
+    /// Refuse (413) an answer of more elements than this.
+    #[param(minimum = 1, maximum = 10000)]
+    maxElementCount: Option<u32>,
 }
 
 /// An RFC 7807 problem, as `error` writes every refusal and failure.

@@ -1,22 +1,26 @@
-//! EPCIS capture: a document in, every event not yet recorded signed into this organisation's
-//! feed as one durable batch, a capture job out.
+//! EPCIS capture: a document in, its master-data statements and every event not yet recorded
+//! signed into this organisation's feed as one durable batch, a capture job out.
 //!
-//! Owns: the capture job record, the idempotency rule (an event whose Event Hash ID any feed
-//! of the store already carries, or that the document repeats, is not appended again; the job
-//! says where it is recorded), how one event is kept as a payload (its binding as received,
-//! re-serialised from the validated model with its own namespace context, plus its Event Hash
-//! ID). Does not own reading an event back from its entry
+//! Owns: the capture job record, the idempotency rules (an event whose Event Hash ID any feed
+//! of the store already carries, or that the document repeats, is not appended again, and the
+//! job says where it is recorded; a statement equal to this organisation's latest about that
+//! identifier in that vocabulary is not appended again), the refusal of master data this
+//! organisation may not write before anything is signed, how one event is kept as a payload
+//! (its binding as received, re-serialised from the validated model with its own namespace
+//! context, plus its Event Hash ID). Does not own reading an event back from its entry
 //! (`lotline_ledger::epcis::decode_stored_event`) nor which media type names which binding
 //! (`http` decides that from `Content-Type`).
 
 use std::collections::HashSet;
 
+use lotline_ledger::entry::PayloadKind;
 use lotline_ledger::epcis::{self, Event};
 use lotline_ledger::feed::{FeedWriter, VerifiedEntry};
+use lotline_ledger::masterdata::{self, Statement};
 use lotline_ledger::records::{EpcisCapture, EventFormat, Payload};
 use serde::Serialize;
 
-use super::{Error, Ledger, lock, now_ms};
+use super::{Error, Ledger, lock, now_ms, read_lock};
 
 /// The standard capture-job answer (`GET /capture/{captureID}`), plus the ids we assigned.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -36,9 +40,14 @@ pub struct CaptureJob {
     /// The Event Hash ID of every event, in document order.
     #[serde(rename = "eventIDs")]
     pub event_ids: Vec<String>,
-    /// Sequence numbers of the entries written, in document order (events already recorded
-    /// write none).
+    /// Sequence numbers of the entries written: the master-data statements, then the events,
+    /// each in document order (events already recorded and unchanged statements write none).
     pub sequences: Vec<u64>,
+    /// Master-data statements of the document signed now (one entry each).
+    pub statements_recorded: usize,
+    /// Master-data statements equal to this organisation's latest about the same identifier
+    /// in the same vocabulary (a retried capture), so not appended again.
+    pub statements_unchanged: usize,
     /// The events of the document that were not appended because an entry of this store
     /// already carries their Event Hash ID (a retried capture, or the same event captured by
     /// another organisation), with where; in document order, each once.
@@ -70,24 +79,39 @@ fn payload_of(event: &Event, format: EventFormat) -> Payload {
 }
 
 impl Ledger {
-    /// Validates a document and signs every event not yet recorded into this organisation's
-    /// feed as one durable batch, each event kept in `format` (the binding it arrived in). A
-    /// document with one bad event stores nothing. Capture is idempotent on the Event Hash ID:
-    /// an event any feed of the store already carries, or one the document repeats, is not
-    /// appended again, and the job lists the recorded ones with where they are. The check and
-    /// the append hold the feed writer's lock, so two identical captures at once append once.
-    /// Blocks (signatures, sled).
+    /// Validates a document and signs its master-data statements and every event not yet
+    /// recorded into this organisation's feed as one durable batch, each event kept in
+    /// `format` (the binding it arrived in). A document with one bad event or one bad or
+    /// not-owned vocabulary element stores nothing; a document with master data and no events
+    /// is accepted. Capture is idempotent on the Event Hash ID: an event any feed of the store
+    /// already carries, or one the document repeats, is not appended again, and the job lists
+    /// the recorded ones with where they are; a statement equal to this organisation's latest
+    /// about its identifier is not appended again either. The checks and the append hold the
+    /// feed writer's lock, so two identical captures at once append once. Blocks (signatures,
+    /// sled).
     pub fn capture(&self, body: &[u8], format: EventFormat) -> Result<CaptureJob, Error> {
         let document = epcis::parse_document(body)?;
         epcis::validate::check_document_to_sign(&document)?;
-        if document.events.is_empty() {
+        let statements = masterdata::statements_of(&document)?;
+        if document.events.is_empty() && statements.is_empty() {
             return Err(Error::EmptyDocument);
         }
+        self.check_statements(&statements)?;
         let payloads: Vec<Payload> =
             document.events.iter().map(|event| payload_of(event, format)).collect();
         let event_ids: Vec<String> =
             payloads.iter().filter_map(|payload| payload.event_id().map(str::to_owned)).collect();
         let mut writer = lock(&self.writer);
+        let organisation = self.organisation();
+        let (unchanged, fresh_statements): (Vec<Statement>, Vec<Statement>) = {
+            let directory = read_lock(&self.directory);
+            statements.into_iter().partition(|statement| {
+                directory
+                    .latest_by(&organisation, statement.vocabulary_type, &statement.id)
+                    .is_some_and(|latest| latest.statement == *statement)
+            })
+        };
+        let statement_count = fresh_statements.len();
         let mut seen: HashSet<&str> = HashSet::with_capacity(event_ids.len());
         let mut already_recorded = Vec::new();
         let mut fresh_payloads = Vec::with_capacity(payloads.len());
@@ -103,17 +127,20 @@ impl Ledger {
             fresh_payloads.push(payload.clone());
             fresh_events.push(event);
         }
-        let entries = if fresh_payloads.is_empty() {
-            Vec::new()
-        } else {
-            self.append_with(&mut writer, &fresh_payloads)?
-        };
+        let batch: Vec<Payload> =
+            fresh_statements.into_iter().map(Payload::MasterData).chain(fresh_payloads).collect();
+        let entries =
+            if batch.is_empty() { Vec::new() } else { self.append_with(&mut writer, &batch)? };
+        // Recorded before the writer is released, so a capture waiting for it compares its
+        // statements with these.
+        self.record_statements(&entries[..statement_count]);
         let next_sequence = writer.next_sequence();
         drop(writer);
         // Index the events just validated rather than reading them back from the entries.
         let indexed: Vec<super::IndexedEvent> = self.with_canonical_cache(|cache| {
             entries
                 .iter()
+                .skip(statement_count)
                 .zip(fresh_events)
                 .map(|(entry, event)| super::IndexedEvent::new(entry, event, cache))
                 .collect()
@@ -139,6 +166,8 @@ impl Ledger {
             errors: Vec::new(),
             event_ids,
             sequences: entries.iter().map(|entry| entry.sequence()).collect(),
+            statements_recorded: statement_count,
+            statements_unchanged: unchanged.len(),
             already_recorded,
         };
         if captures.len() >= super::MAX_CAPTURE_JOBS
@@ -152,6 +181,24 @@ impl Ledger {
             self.local_appends.send_modify(|count| *count += 1);
         }
         Ok(job)
+    }
+
+    /// Refuses, before anything is signed, master data this organisation may not write: its
+    /// roles do not allow master data, or a statement is about an identifier it does not own
+    /// (the ledger's append rules refuse both too; checking first names the element).
+    fn check_statements(&self, statements: &[Statement]) -> Result<(), Error> {
+        if statements.is_empty() {
+            return Ok(());
+        }
+        let roster = self.store.roster();
+        let organisation = self.organisation();
+        if !roster.role_allows(&organisation, PayloadKind::MasterData) {
+            return Err(Error::RoleRefused { kind: PayloadKind::MasterData });
+        }
+        for statement in statements {
+            masterdata::check_owner(&roster, &organisation, &statement.id)?;
+        }
+        Ok(())
     }
 
     /// Where the store already records `event_id`: its first entry by (author, sequence), so

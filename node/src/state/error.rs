@@ -8,7 +8,7 @@
 use lotline_ledger::entry::PayloadKind;
 use lotline_ledger::feed::{self, BatchError};
 use lotline_ledger::identity::PublicKey;
-use lotline_ledger::{epcis, store};
+use lotline_ledger::{epcis, masterdata, store};
 
 use super::catalogue::MAX_PER_PAGE;
 
@@ -23,6 +23,31 @@ pub enum Error {
     /// The capture document holds no event: nothing would be signed.
     #[error("document: eventList has no events")]
     EmptyDocument,
+    /// The document's master data breaks a rule: an unknown vocabulary type, a malformed
+    /// attribute, an identifier that is not a GS1 key or that this organisation does not own
+    /// (names the element and the rule); nothing of the document is stored.
+    #[error("master data: {0}")]
+    MasterData(#[from] masterdata::Error),
+    /// A master-data query parameter holds a value it cannot take.
+    #[error("{parameter}: {value:?} {rule}")]
+    MasterDataParameter {
+        /// The parameter.
+        parameter: String,
+        /// The value given.
+        value: String,
+        /// What the parameter takes.
+        rule: String,
+    },
+    /// A master-data query matches more elements than one answer may hold.
+    #[error(
+        "the query matches {found} vocabulary elements, more than the {limit} asked for or allowed: narrow it (vocabularyName, EQ_name, HASATTR)"
+    )]
+    TooManyElements {
+        /// Elements one answer may hold.
+        limit: usize,
+        /// Elements the query matched.
+        found: usize,
+    },
     /// A payload could not be signed as this organisation's next entry (too large to encode,
     /// no randomness for its salt).
     #[error(transparent)]

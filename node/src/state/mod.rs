@@ -2,7 +2,7 @@
 //! the lot-graph index and the event catalogue, behind blocking methods.
 //!
 //! Owns: every decision the node makes about data (capture, replication, witnessing, fork
-//! handling, answering queries). Its methods block (sled, signatures), so async callers run
+//! handling, answering queries, the master-data directory). Its methods block (sled, signatures), so async callers run
 //! them in `spawn_blocking`. Owns no sockets and no wire formats: HTTP (`http`) and libp2p
 //! (`network`, `sync`) call in with typed requests (a subject, a hazard, a payload, an
 //! [`EventQuery`]) and get typed replies and an [`Error`] naming the rule broken; turning those
@@ -16,6 +16,7 @@ mod capture;
 mod catalogue;
 mod chunked;
 mod error;
+mod masterdata;
 mod records;
 mod replication;
 mod views;
@@ -34,6 +35,7 @@ use tokio::sync::watch;
 pub use capture::CaptureJob;
 pub use catalogue::{EventPage, EventQuery, StoredEvent};
 pub use error::Error;
+pub use masterdata::{MAX_ELEMENTS, MasterDataHistory, MasterDataQuery, Vocabularies, Vocabulary};
 pub use records::Record;
 pub use replication::{AnnouncementVerdict, Fault, RemoteApplied, RemoteError, Unwanted};
 pub use views::{
@@ -66,6 +68,8 @@ pub struct Ledger {
     index: RwLock<trace::Index>,
     /// The EPCIS query catalogue over every indexed event.
     catalogue: RwLock<catalogue::Catalogue>,
+    /// Every master-data statement of every replicated feed, with history.
+    directory: RwLock<lotline_ledger::masterdata::Directory>,
     /// Caches of canonical identifier forms for the threads that read events before they are
     /// indexed (one taken per thread at a time, so reading needs no shared lock).
     canonical_caches: Mutex<Vec<CanonicalCache>>,
@@ -153,6 +157,7 @@ impl Ledger {
             store,
             index: RwLock::new(trace::Index::new()),
             catalogue: RwLock::new(catalogue::Catalogue::default()),
+            directory: RwLock::new(lotline_ledger::masterdata::Directory::new()),
             canonical_caches: Mutex::new(Vec::new()),
             writer: Mutex::new(writer),
             captures: Mutex::new(BTreeMap::new()),
@@ -262,7 +267,7 @@ impl Ledger {
         &self.store
     }
 
-    /// Replays every stored entry into the (empty) index and catalogue, in append order, a
+    /// Replays every stored entry into the (empty) views, in append order, a
     /// chunk at a time through [`Ledger::index_entries`]: events are read and digested on all
     /// cores, as when they arrive from a peer.
     fn rebuild_views(&self) -> Result<(), OpenError> {
@@ -278,10 +283,12 @@ impl Ledger {
         Ok(())
     }
 
-    /// Adds freshly appended entries to the index and the catalogue. Their events are read,
-    /// digested into facts and catalogue rows on all cores before the views are locked, so
-    /// the locks are held (and queries wait) only for the insertions.
+    /// Adds freshly appended entries to the index, the catalogue and the master-data
+    /// directory. Their events are read, digested into facts and catalogue rows on all cores
+    /// before the views are locked, so the locks are held (and queries wait) only for the
+    /// insertions.
     fn index_entries(&self, entries: &[VerifiedEntry]) {
+        self.record_statements(entries);
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let read_chunk = |chunk: &[VerifiedEntry]| {
             self.with_canonical_cache(|cache| {
