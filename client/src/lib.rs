@@ -20,6 +20,7 @@
 
 pub mod api;
 pub mod client;
+pub mod csv_masterdata;
 pub mod csv_template;
 pub mod error;
 pub mod fsma204;

@@ -12,9 +12,9 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use lotline_client::ExitStatus;
 use lotline_client::api::CaptureJob;
-use lotline_client::csv_template;
 use lotline_client::render::{Table, print_json};
-use lotline_ledger::epcis;
+use lotline_client::{csv_masterdata, csv_template};
+use lotline_ledger::{epcis, masterdata};
 use serde_json::json;
 
 use super::{Context, InvalidInput, read_input_file};
@@ -75,7 +75,16 @@ pub fn run(arguments: &CaptureArgs, context: &Context) -> Result<ExitStatus> {
         if context.json {
             println!("{}", epcis::to_json_ld_string(&document));
         } else {
-            println!("ok: {} events (nothing sent)", document.events.len());
+            let elements: usize = document
+                .master_data
+                .iter()
+                .flatten()
+                .map(|vocabulary| vocabulary.elements.len())
+                .sum();
+            println!(
+                "ok: {} events, {elements} master-data elements (nothing sent)",
+                document.events.len()
+            );
         }
         return Ok(ExitStatus::Success);
     }
@@ -125,8 +134,32 @@ pub fn run(arguments: &CaptureArgs, context: &Context) -> Result<ExitStatus> {
     }
 }
 
+/// Reads the CSV master-data sheet, printing every bad line, and checks the result with the
+/// ledger's master-data rules.
+fn master_data_from_csv(path: &Path, bytes: &[u8]) -> Result<epcis::Document> {
+    let document = csv_masterdata::parse_master_data(bytes).map_err(|errors| {
+        for line_error in &errors.0 {
+            eprintln!("{}:{line_error}", path.display());
+        }
+        InvalidInput(format!(
+            "{} has {} problem(s) (listed above); nothing was sent",
+            path.display(),
+            errors.0.len()
+        ))
+    })?;
+    let document = epcis::parse_document(&serde_json::to_vec(&document)?)
+        .map_err(|error| InvalidInput(format!("{}: {}", path.display(), error.problem)))?;
+    masterdata::statements_of(&document)
+        .map_err(|error| InvalidInput(format!("{}: {error}", path.display())))?;
+    Ok(document)
+}
+
 /// Reads the CSV template, printing every bad line, and validates the result with the ledger.
 fn document_from_csv(path: &Path, bytes: &[u8]) -> Result<epcis::Document> {
+    let header_line = bytes.split(|byte| *byte == b'\n').next().unwrap_or_default();
+    if csv_masterdata::is_master_data_header(&String::from_utf8_lossy(header_line)) {
+        return master_data_from_csv(path, bytes);
+    }
     let row_count = bytes.iter().filter(|byte| **byte == b'\n').count() as u64;
     let progress_bar = progress_bar(row_count, "rows read");
     let outcome = csv_template::parse_template(bytes, |_| progress_bar.inc(1));
@@ -162,14 +195,22 @@ fn document_from_csv(path: &Path, bytes: &[u8]) -> Result<epcis::Document> {
     })
 }
 
-/// Splits a document into JSON-LD capture documents of [`EVENTS_PER_BATCH`] events each.
+/// Splits a document into JSON-LD capture documents of [`EVENTS_PER_BATCH`] events each; the
+/// master data travels with the first (a document of master data alone is one batch).
 fn split_into_batches(document: &epcis::Document) -> Vec<(Vec<u8>, &'static str)> {
-    document
-        .events
-        .chunks(EVENTS_PER_BATCH)
-        .map(|events| {
+    let mut chunks: Vec<&[epcis::Event]> = document.events.chunks(EVENTS_PER_BATCH).collect();
+    if chunks.is_empty() && document.master_data.is_some() {
+        chunks.push(&[]);
+    }
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(position, events)| {
             let mut batch_document = document.clone();
             batch_document.events = events.to_vec();
+            if position > 0 {
+                batch_document.master_data = None;
+            }
             (epcis::to_json_ld_string(&batch_document).into_bytes(), "application/ld+json")
         })
         .collect()
