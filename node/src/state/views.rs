@@ -15,7 +15,9 @@ use lotline_ledger::fork::ForkProof;
 use lotline_ledger::identity::PublicKey;
 use lotline_ledger::proof::Evidence;
 use lotline_ledger::roster::Role;
-use lotline_ledger::trace::{Direction, EventRef, Hazard, RecallReply, Subject, TraceReply};
+use lotline_ledger::trace::{
+    Direction, EventRef, Hazard, Names, RecallReply, Subject, TraceAnswer, TraceReply,
+};
 use serde::Serialize;
 
 use super::{Error, Ledger, read_lock};
@@ -232,11 +234,29 @@ impl Ledger {
 
     /// The evidence for the entries behind `references` (see [`Evidence`]).
     fn evidence(&self, references: &[EventRef]) -> Result<Evidence, Error> {
+        self.evidence_with_names(references, &Names::default())
+    }
+
+    /// The evidence for the entries behind `references` and the master-data entries `names`
+    /// relies on.
+    fn evidence_with_names(
+        &self,
+        references: &[EventRef],
+        names: &Names,
+    ) -> Result<Evidence, Error> {
         let entries: Vec<(PublicKey, u64)> = references
             .iter()
-            .map(|reference| (reference.entry.author, reference.entry.sequence))
+            .map(|reference| reference.entry)
+            .chain(names.entries())
+            .map(|entry| (entry.author, entry.sequence))
             .collect();
         Ok(self.store.evidence(&entries)?)
+    }
+
+    /// The names of what `answer` mentions, from the roster and the master-data directory.
+    fn names_of(&self, answer: &TraceAnswer) -> Names {
+        let roster = self.store.roster();
+        self.with_directory(|directory| answer.names(directory, &roster))
     }
 
     /// `GET /events/{eventID}/proof`: the evidence for every entry carrying the event.
@@ -251,8 +271,9 @@ impl Ledger {
     /// `GET /trace/back` and `GET /trace/forward`.
     pub fn trace(&self, subject: &Subject, direction: Direction) -> Result<TraceReply, Error> {
         let answer = read_lock(&self.index).trace(std::slice::from_ref(subject), direction);
-        let evidence = self.evidence(&answer.entries)?;
-        Ok(TraceReply { answer, subject: subject.link().to_owned(), evidence })
+        let names = self.names_of(&answer);
+        let evidence = self.evidence_with_names(&answer.entries, &names)?;
+        Ok(TraceReply { answer, subject: subject.link().to_owned(), names, evidence })
     }
 
     /// `POST /recall/scope`: refused with [`Error::RecallTooWide`] when the scope reaches more
@@ -263,7 +284,8 @@ impl Ledger {
         if found > max_lots {
             return Err(Error::RecallTooWide { limit: max_lots, found });
         }
-        let evidence = self.evidence(&answer.trace.entries)?;
-        Ok(RecallReply { answer, evidence })
+        let names = self.names_of(&answer.trace);
+        let evidence = self.evidence_with_names(&answer.trace.entries, &names)?;
+        Ok(RecallReply { answer, names, evidence })
     }
 }
