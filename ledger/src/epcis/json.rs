@@ -11,7 +11,10 @@
 //! type is an IRI (`epcList`, `readPoint.id`, a custom `bizStep`…) whose prefix the document
 //! declares is expanded to the full IRI, because the model carries no `@context` and the value
 //! would otherwise lose its meaning. Prefixes of the GS1 context itself (`cbv:`, `gs1:`) are
-//! left as written; the vocabulary helpers understand them.
+//! left as written; the vocabulary helpers understand them. The writer is that reading's
+//! inverse: what it declares expands nothing the model holds as written (module
+//! `json::context`), and numbers are written in JSON's grammar (`06.2` as `6.2`, the same
+//! value).
 
 use serde_json::{Map, Number, Value};
 
@@ -25,7 +28,10 @@ use super::model::{
 };
 use super::validate::{self, invalid};
 
+mod context;
 mod stream;
+
+use context::Context;
 
 /// The ratified, versioned EPCIS 2.0.0 JSON-LD context; what the writer emits.
 pub const EPCIS_CONTEXT_URL: &str =
@@ -81,10 +87,26 @@ pub fn parse_event_json_bytes(bytes: &[u8]) -> Result<Event, Error> {
 }
 
 /// The document as JSON-LD, re-declaring its extension namespaces in `@context` (and, per
-/// event, any prefix an event uses that the document does not declare).
+/// event, any prefix an event uses that the document does not declare). A prefix is declared
+/// only where it expands no value the model holds literally (as XML holds `example:x`); a
+/// name whose prefix cannot be declared so is written under a fresh one (module
+/// `json::context`), so the document reads back with the same values and Event Hash IDs.
 pub fn to_json_ld(document: &Document) -> Value {
+    let mut document_names = Vec::new();
+    context::names_in(&document.header_extensions, &mut document_names);
+    context::names_in(&document.extensions, &mut document_names);
+    for vocabulary in document.master_data.iter().flatten() {
+        for element in &vocabulary.elements {
+            for attribute in &element.attributes {
+                context::names_in_value(&attribute.value, &mut document_names);
+            }
+            context::names_in(&element.extensions, &mut document_names);
+        }
+    }
+    let values: Vec<&str> = document.events.iter().flat_map(context::expanded_values).collect();
+    let context = Context::plan(None, &document.namespaces, &document_names, &values);
     let mut root = Map::new();
-    root.insert("@context".to_owned(), context_value(&document.namespaces, true));
+    root.insert("@context".to_owned(), context_value(&context.declared, true));
     root.insert("type".to_owned(), Value::from(document_type_name(&document.kind)));
     if let Some(id) = &document.id {
         root.insert("id".to_owned(), Value::from(id.as_str()));
@@ -105,19 +127,17 @@ pub fn to_json_ld(document: &Document) -> Value {
         let mut header = Map::new();
         if let Some(vocabularies) = &document.master_data {
             let mut master_data = Map::new();
-            master_data.insert("vocabularyList".to_owned(), vocabularies_to_value(vocabularies));
+            master_data
+                .insert("vocabularyList".to_owned(), vocabularies_to_value(vocabularies, &context));
             header.insert("epcisMasterData".to_owned(), Value::Object(master_data));
         }
-        insert_extensions(&mut header, &document.header_extensions);
+        insert_extensions(&mut header, &document.header_extensions, &context);
         root.insert("epcisHeader".to_owned(), Value::Object(header));
     }
-    let events: Vec<Value> = document
-        .events
-        .iter()
-        .map(|event| event_value(event, &document.namespaces, false))
-        .collect();
+    let events: Vec<Value> =
+        document.events.iter().map(|event| event_value(event, Some(&context), false)).collect();
     root.insert("epcisBody".to_owned(), body_value(&document.kind, events));
-    insert_extensions(&mut root, &document.extensions);
+    insert_extensions(&mut root, &document.extensions, &context);
     Value::Object(root)
 }
 
@@ -190,7 +210,7 @@ pub fn to_json_ld_string(document: &Document) -> String {
 /// context plus every prefix its extensions use), so it can be stored or served alone and read
 /// back with [`parse_event_json`].
 pub fn event_to_json_ld(event: &Event) -> Value {
-    event_value(event, &[], true)
+    event_value(event, None, true)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1020,64 +1040,16 @@ fn context_value(namespaces: &[Namespace], with_epcis_context: bool) -> Value {
     Value::Array(entries)
 }
 
-/// Every prefixed name an event's extensions use, first use first, without duplicates.
-fn prefixes_used_by(event: &Event) -> Vec<Namespace> {
-    fn collect(fields: &[ExtensionField], used: &mut Vec<Namespace>) {
-        for field in fields {
-            if let Some(prefix) = &field.name.prefix {
-                let namespace =
-                    Namespace { prefix: prefix.clone(), iri: field.name.namespace_iri.clone() };
-                if !used.contains(&namespace) {
-                    used.push(namespace);
-                }
-            }
-            collect_value(&field.value, used);
-        }
-    }
-    fn collect_value(value: &ExtensionValue, used: &mut Vec<Namespace>) {
-        match value {
-            ExtensionValue::Object(fields) => collect(fields, used),
-            ExtensionValue::List(items) => items.iter().for_each(|item| collect_value(item, used)),
-            ExtensionValue::Text(_) | ExtensionValue::Number(_) | ExtensionValue::Boolean(_) => {}
-        }
-    }
-    let mut used = Vec::new();
-    collect(&event.extensions, &mut used);
-    if let Some(ilmd) = &event.ilmd {
-        collect(ilmd, &mut used);
-    }
-    if let Some(declaration) = &event.error_declaration {
-        collect(&declaration.extensions, &mut used);
-    }
-    for location in [&event.read_point, &event.biz_location].into_iter().flatten() {
-        collect(&location.extensions, &mut used);
-    }
-    for element in &event.sensor_element_list {
-        collect(&element.extensions, &mut used);
-        if let Some(metadata) = &element.sensor_metadata {
-            collect(&metadata.extensions, &mut used);
-        }
-        for report in &element.sensor_report {
-            collect(&report.extensions, &mut used);
-        }
-    }
-    // A prefix the GS1 context defines needs no declaration unless it was re-bound.
-    used.retain(|namespace| {
-        !DEFAULT_PREFIXES
-            .iter()
-            .any(|(prefix, iri)| *prefix == namespace.prefix && *iri == namespace.iri)
-    });
-    used
-}
-
-fn event_value(event: &Event, declared: &[Namespace], standalone: bool) -> Value {
+/// One event's JSON-LD inside `outer` (the document's context; `None` for an event written
+/// alone, which then carries the EPCIS context itself). The event declares what its names
+/// need beyond `outer` ([`Context::plan`]).
+fn event_value(event: &Event, outer: Option<&Context>, standalone: bool) -> Value {
     let mut object = Map::new();
-    let undeclared: Vec<Namespace> = prefixes_used_by(event)
-        .into_iter()
-        .filter(|namespace| !declared.contains(namespace))
-        .collect();
-    if standalone || !undeclared.is_empty() {
-        object.insert("@context".to_owned(), context_value(&undeclared, standalone));
+    let names = context::event_names(event);
+    let values = context::expanded_values(event);
+    let context = Context::plan(outer, &[], &names, &values);
+    if standalone || !context.declared.is_empty() {
+        object.insert("@context".to_owned(), context_value(&context.declared, standalone));
     }
     object.insert("type".to_owned(), Value::from(event.event_type.name()));
     object.insert("eventTime".to_owned(), Value::from(event.event_time.as_str()));
@@ -1115,7 +1087,7 @@ fn event_value(event: &Event, declared: &[Namespace], standalone: bool) -> Value
                 strings_value(&declaration.corrective_event_ids),
             );
         }
-        insert_extensions(&mut declaration_object, &declaration.extensions);
+        insert_extensions(&mut declaration_object, &declaration.extensions, &context);
         object.insert("errorDeclaration".to_owned(), Value::Object(declaration_object));
     }
     if let Some(parent_id) = &event.parent_id {
@@ -1171,7 +1143,7 @@ fn event_value(event: &Event, declared: &[Namespace], standalone: bool) -> Value
         if let Some(location) = location {
             let mut location_object = Map::new();
             location_object.insert("id".to_owned(), Value::from(location.id.as_str()));
-            insert_extensions(&mut location_object, &location.extensions);
+            insert_extensions(&mut location_object, &location.extensions, &context);
             object.insert(key.to_owned(), Value::Object(location_object));
         }
     }
@@ -1205,15 +1177,19 @@ fn event_value(event: &Event, declared: &[Namespace], standalone: bool) -> Value
         }
     }
     if !event.sensor_element_list.is_empty() {
-        let items = event.sensor_element_list.iter().map(sensor_element_value).collect();
+        let items = event
+            .sensor_element_list
+            .iter()
+            .map(|element| sensor_element_value(element, &context))
+            .collect();
         object.insert("sensorElementList".to_owned(), Value::Array(items));
     }
     if let Some(ilmd) = &event.ilmd {
         let mut ilmd_object = Map::new();
-        insert_extensions(&mut ilmd_object, ilmd);
+        insert_extensions(&mut ilmd_object, ilmd, &context);
         object.insert("ilmd".to_owned(), Value::Object(ilmd_object));
     }
-    insert_extensions(&mut object, &event.extensions);
+    insert_extensions(&mut object, &event.extensions, &context);
     Value::Object(object)
 }
 
@@ -1233,17 +1209,37 @@ fn quantity_element_value(element: &QuantityElement) -> Value {
     Value::Object(object)
 }
 
-/// A [`Decimal`] as a JSON number (its text re-read by serde_json; a number too large for
-/// `f64` cannot occur because it was read from JSON or checked by [`Decimal::parse`]).
+/// A [`Decimal`] as a JSON number: its text in JSON's number grammar
+/// ([`json_number_text`]), re-read by serde_json. A number beyond `f64` (which neither
+/// binding's reader gives a standard field) stays a string.
 fn number_value(decimal: &Decimal) -> Value {
-    decimal
-        .as_str()
+    json_number_text(decimal.as_str())
         .parse::<Number>()
         .map(Value::Number)
         .unwrap_or_else(|_| Value::from(decimal.as_str()))
 }
 
-fn sensor_element_value(element: &SensorElement) -> Value {
+/// The same number in JSON's grammar: `xsd:decimal` also allows a leading `+`, leading zeros
+/// (`06.2`), and a missing integer or fraction part (`.5`, `5.`), which JSON does not. The
+/// value is unchanged, and so is the Event Hash ID, which hashes numbers by value.
+fn json_number_text(text: &str) -> String {
+    let unsigned = text.strip_prefix('+').unwrap_or(text);
+    let (sign, unsigned) = match unsigned.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", unsigned),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(split) => unsigned.split_at(split),
+        None => (unsigned, ""),
+    };
+    let (integer_part, fraction_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let integer_part = integer_part.trim_start_matches('0');
+    let integer_part = if integer_part.is_empty() { "0" } else { integer_part };
+    let point = if fraction_part.is_empty() { "" } else { "." };
+    format!("{sign}{integer_part}{point}{fraction_part}{exponent}")
+}
+
+fn sensor_element_value(element: &SensorElement, context: &Context) -> Value {
     let mut object = Map::new();
     if let Some(metadata) = &element.sensor_metadata {
         let mut metadata_object = Map::new();
@@ -1269,16 +1265,16 @@ fn sensor_element_value(element: &SensorElement) -> Value {
                 metadata_object.insert(key.to_owned(), Value::from(text.as_str()));
             }
         }
-        insert_extensions(&mut metadata_object, &metadata.extensions);
+        insert_extensions(&mut metadata_object, &metadata.extensions, context);
         object.insert("sensorMetadata".to_owned(), Value::Object(metadata_object));
     }
-    let reports = element.sensor_report.iter().map(sensor_report_value).collect();
-    object.insert("sensorReport".to_owned(), Value::Array(reports));
-    insert_extensions(&mut object, &element.extensions);
+    let reports = element.sensor_report.iter().map(|report| sensor_report_value(report, context));
+    object.insert("sensorReport".to_owned(), Value::Array(reports.collect()));
+    insert_extensions(&mut object, &element.extensions, context);
     Value::Object(object)
 }
 
-fn sensor_report_value(report: &SensorReport) -> Value {
+fn sensor_report_value(report: &SensorReport, context: &Context) -> Value {
     let mut object = Map::new();
     let vocabularies = [
         ("type", &report.measurement_type),
@@ -1329,11 +1325,11 @@ fn sensor_report_value(report: &SensorReport) -> Value {
             object.insert(key.to_owned(), number_value(number));
         }
     }
-    insert_extensions(&mut object, &report.extensions);
+    insert_extensions(&mut object, &report.extensions, context);
     Value::Object(object)
 }
 
-fn vocabularies_to_value(vocabularies: &[Vocabulary]) -> Value {
+fn vocabularies_to_value(vocabularies: &[Vocabulary], context: &Context) -> Value {
     let items = vocabularies.iter().map(|vocabulary| {
         let mut object = Map::new();
         object.insert("type".to_owned(), Value::from(vocabulary.vocabulary_type.as_str()));
@@ -1344,8 +1340,10 @@ fn vocabularies_to_value(vocabularies: &[Vocabulary]) -> Value {
                 let attributes = element.attributes.iter().map(|attribute| {
                     let mut attribute_object = Map::new();
                     attribute_object.insert("id".to_owned(), Value::from(attribute.id.as_str()));
-                    attribute_object
-                        .insert("attribute".to_owned(), extension_value_to_json(&attribute.value));
+                    attribute_object.insert(
+                        "attribute".to_owned(),
+                        extension_value_to_json(&attribute.value, context),
+                    );
                     Value::Object(attribute_object)
                 });
                 element_object.insert("attributes".to_owned(), Value::Array(attributes.collect()));
@@ -1353,7 +1351,7 @@ fn vocabularies_to_value(vocabularies: &[Vocabulary]) -> Value {
             if !element.children.is_empty() {
                 element_object.insert("children".to_owned(), strings_value(&element.children));
             }
-            insert_extensions(&mut element_object, &element.extensions);
+            insert_extensions(&mut element_object, &element.extensions, context);
             Value::Object(element_object)
         });
         object.insert("vocabularyElementList".to_owned(), Value::Array(elements.collect()));
@@ -1362,21 +1360,16 @@ fn vocabularies_to_value(vocabularies: &[Vocabulary]) -> Value {
     Value::Array(items.collect())
 }
 
-/// The JSON key of an extension name: `prefix:local`, the full IRI when no prefix was used, or
-/// the bare local name for unqualified nested content.
-fn extension_key(name: &QName) -> String {
-    match &name.prefix {
-        Some(prefix) => format!("{prefix}:{}", name.local_name),
-        None => name.iri(),
-    }
-}
-
 /// Adds extension fields to `object`. A name repeated among siblings (XML's way of writing a
 /// list) becomes one JSON array at the first occurrence, since JSON keys are unique.
-fn insert_extensions(object: &mut Map<String, Value>, fields: &[ExtensionField]) {
+fn insert_extensions(
+    object: &mut Map<String, Value>,
+    fields: &[ExtensionField],
+    context: &Context,
+) {
     let mut grouped: Vec<(String, Vec<&ExtensionValue>)> = Vec::new();
     for field in fields {
-        let key = extension_key(&field.name);
+        let key = context.key(&field.name);
         match grouped.iter_mut().find(|(existing_key, _)| *existing_key == key) {
             Some((_, values)) => values.push(&field.value),
             None => grouped.push((key, vec![&field.value])),
@@ -1384,14 +1377,14 @@ fn insert_extensions(object: &mut Map<String, Value>, fields: &[ExtensionField])
     }
     for (key, values) in grouped {
         let value = match values.as_slice() {
-            [single] => extension_value_to_json(single),
+            [single] => extension_value_to_json(single, context),
             many => Value::Array(
                 many.iter()
                     .flat_map(|value| match value {
                         ExtensionValue::List(items) => items.iter().collect::<Vec<_>>(),
                         single => vec![*single],
                     })
-                    .map(extension_value_to_json)
+                    .map(|value| extension_value_to_json(value, context))
                     .collect(),
             ),
         };
@@ -1399,18 +1392,18 @@ fn insert_extensions(object: &mut Map<String, Value>, fields: &[ExtensionField])
     }
 }
 
-fn extension_value_to_json(value: &ExtensionValue) -> Value {
+fn extension_value_to_json(value: &ExtensionValue, context: &Context) -> Value {
     match value {
         ExtensionValue::Text(text) => Value::from(text.as_str()),
         ExtensionValue::Number(number) => number_value(number),
         ExtensionValue::Boolean(flag) => Value::Bool(*flag),
         ExtensionValue::Object(fields) => {
             let mut object = Map::new();
-            insert_extensions(&mut object, fields);
+            insert_extensions(&mut object, fields, context);
             Value::Object(object)
         }
         ExtensionValue::List(items) => {
-            Value::Array(items.iter().map(extension_value_to_json).collect())
+            Value::Array(items.iter().map(|item| extension_value_to_json(item, context)).collect())
         }
     }
 }
@@ -1484,5 +1477,132 @@ mod tests {
                 .to_string(),
             to_json_ld(&document).to_string()
         );
+    }
+
+    /// XML → JSON-LD → model, checked as the `epcis_xml` fuzz target checks it: the same Event
+    /// Hash IDs (with and without the document's ignored fields).
+    fn json_ld_of_xml(xml: &str) -> (Document, Document, String) {
+        let from_xml = crate::epcis::xml::parse_document(xml.as_bytes()).expect("valid XML");
+        let written = to_json_ld_string(&from_xml);
+        let from_json = parse_document(written.as_bytes())
+            .unwrap_or_else(|error| panic!("written JSON-LD does not parse: {error}\n{written}"));
+        let hash_ids = |document: &Document| -> Vec<String> {
+            document.events.iter().map(crate::epcis::event_hash_id).collect()
+        };
+        assert_eq!(hash_ids(&from_xml), hash_ids(&from_json), "{written}");
+        assert_eq!(
+            crate::epcis::document_event_hash_ids(&from_xml),
+            crate::epcis::document_event_hash_ids(&from_json),
+            "{written}"
+        );
+        (from_xml, from_json, written)
+    }
+
+    /// An XML capture document declaring `declarations`, holding `events`.
+    fn xml_document(declarations: &str, events: &str) -> String {
+        format!(
+            "<epcis:EPCISDocument xmlns:epcis=\"urn:epcglobal:epcis:xsd:2\" {declarations} \
+             schemaVersion=\"2.0\" creationDate=\"2019-04-02T14:00:00Z\"><EPCISBody><EventList>\
+             {events}</EventList></EPCISBody></epcis:EPCISDocument>"
+        )
+    }
+
+    /// An XML ObjectEvent with `body` after its action.
+    fn xml_object_event(body: &str) -> String {
+        format!(
+            "<ObjectEvent><eventTime>2019-04-02T15:00:00.000+01:00</eventTime>\
+             <eventTimeZoneOffset>+01:00</eventTimeZoneOffset><epcList>\
+             <epc>urn:epc:id:sgtin:4012345.011111.9876</epc></epcList><action>OBSERVE</action>\
+             {body}</ObjectEvent>"
+        )
+    }
+
+    #[test]
+    fn values_xml_holds_as_curies_keep_their_hash_ids_in_json_ld() {
+        // Minimised from the shared SensorData_and_extension.xml and the fuzzer's inputs: XML
+        // holds `example:someSensorProperty` (and a custom bizStep) literally while declaring
+        // `example` as the namespace of its extension elements.
+        let xml = xml_document(
+            "xmlns:example=\"http://ns.example.com/epcis/\" xmlns:gs1=\"https://gs1.org/voc/\"",
+            &xml_object_event(
+                "<bizStep>example:counting</bizStep><sensorElementList><sensorElement>\
+                 <sensorReport type=\"example:someSensorProperty\" component=\"example:x\" \
+                 stringValue=\"someSensorOutput\"/><sensorReport type=\"gs1:Temperature\" \
+                 value=\"26\" uom=\"CEL\"/></sensorElement></sensorElementList>\
+                 <example:myField>text</example:myField>",
+            ),
+        );
+        let (from_xml, from_json, written) = json_ld_of_xml(&xml);
+        let report = &from_json.events[0].sensor_element_list[0].sensor_report[0];
+        assert_eq!(report.measurement_type.as_ref().unwrap().written, "example:someSensorProperty");
+        assert_eq!(report.component.as_ref().unwrap().written, "example:x");
+        assert_eq!(from_json.events[0].biz_step.as_ref().unwrap().written, "example:counting");
+        // The extension keeps its namespace, under a prefix that expands no value.
+        assert_eq!(from_json.events[0].extensions, {
+            let mut renamed = from_xml.events[0].extensions.clone();
+            renamed[0].name.prefix = Some("example1".to_owned());
+            renamed
+        });
+        assert!(written.contains("\"example1:myField\":\"text\""), "{written}");
+        assert!(!written.contains("{\"example\":"), "{written}");
+    }
+
+    #[test]
+    fn one_prefix_bound_to_two_namespaces_keeps_both_in_json_ld() {
+        // Minimised from the fuzzer: `rail` declared twice, on the root and on one element.
+        let xml = xml_document(
+            "xmlns:rail=\"urn:gs0:epcisapp:rail:\"",
+            &xml_object_event(
+                "<rail:trainAxleCount>12</rail:trainAxleCount>\
+                 <rail:vehicle xmlns:rail=\"urn:gs1:epcisapp:rail:\"><rail:position>1\
+                 </rail:position></rail:vehicle>",
+            ),
+        );
+        let (_, from_json, written) = json_ld_of_xml(&xml);
+        let namespaces: Vec<&str> = from_json.events[0]
+            .extensions
+            .iter()
+            .map(|field| field.name.namespace_iri.as_str())
+            .collect();
+        assert_eq!(namespaces, ["urn:gs0:epcisapp:rail:", "urn:gs1:epcisapp:rail:"], "{written}");
+    }
+
+    #[test]
+    fn text_beside_child_elements_and_leading_zeros_survive_json_ld() {
+        // Minimised from the fuzzer: a rail vehicle element holding text and children, and a
+        // sensor value written `06.2`, which xsd:decimal allows and JSON numbers do not.
+        let xml = xml_document(
+            "xmlns:rail=\"urn:gs1:epcisapp:rail:\"",
+            &xml_object_event(
+                "<sensorElementList><sensorElement><sensorReport type=\"gs1:Temperature\" \
+                 value=\"06.2\" minValue=\"+.5\" uom=\"CEL\"/></sensorElement>\
+                 </sensorElementList><rail:vehicle>0<rail:vehicleAxleCount>4\
+                 </rail:vehicleAxleCount></rail:vehicle>",
+            ),
+        );
+        let (_, from_json, written) = json_ld_of_xml(&xml);
+        let report = &from_json.events[0].sensor_element_list[0].sensor_report[0];
+        assert_eq!(report.value.as_ref().map(Decimal::as_str), Some("6.2"), "{written}");
+        assert_eq!(report.min_value.as_ref().map(Decimal::as_str), Some("0.5"), "{written}");
+        let ExtensionValue::Object(vehicle) = &from_json.events[0].extensions[0].value else {
+            panic!("the vehicle is an object: {written}");
+        };
+        assert!(vehicle.iter().any(|field| field.name.local_name == "#text"), "{written}");
+    }
+
+    #[test]
+    fn xsd_decimals_are_written_in_json_number_grammar() {
+        for (written, json) in [
+            ("06.2", "6.2"),
+            ("+5", "5"),
+            (".5", "0.5"),
+            ("5.", "5"),
+            ("-00.50e+3", "-0.50e+3"),
+            ("000", "0"),
+            ("1.5E-7", "1.5E-7"),
+        ] {
+            assert_eq!(json_number_text(written), json, "{written}");
+            assert!(json.parse::<Number>().is_ok(), "{json}");
+        }
     }
 }
