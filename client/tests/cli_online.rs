@@ -924,3 +924,123 @@ async fn exports_and_proofs_verify_offline_and_bad_input_gets_one_clear_line() {
     assert!(lied_to.stderr.contains("do not rely on this answer"), "{}", lied_to.stderr);
     cluster.shutdown().await;
 }
+
+/// The producer's master-data sheet (docs/csv-template.md): its two products and its
+/// packhouse; `place_gln` is the site it describes.
+fn master_data_csv(place_gln: &str, place_name: &str) -> String {
+    format!(
+        "kind,id,name,street,city,state,postal_code,country,latitude,longitude\n\
+         product,{FIELD_GTIN},\"Romaine lettuce, field-packed\",,,,,,,\n\
+         product,{PACK_GTIN},\"Romaine lettuce, 1 kg bag\",,,,,,,\n\
+         location,{place_gln},{place_name},1 Abbott Street,Salinas,CA,93901,US,36.6777,-121.6555\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn names_from_master_data_show_in_traces_and_the_fsma_spreadsheet_and_only_owners_give_them()
+{
+    const PRODUCER: usize = 0;
+    const CARRIER: usize = 1;
+    const RETAILER: usize = 2;
+    let cluster = Cluster::start(3).await.unwrap();
+    let directory = tempfile::tempdir().unwrap();
+    let (producer_name, producer_gln) = member_of(&cluster, PRODUCER);
+    let (_, carrier_gln) = member_of(&cluster, CARRIER);
+    let (_, retailer_gln) = member_of(&cluster, RETAILER);
+    let producer = NodeAccess::of(&cluster, PRODUCER);
+    let retailer = NodeAccess::of(&cluster, RETAILER);
+
+    // The producer names its products and its packhouse, then records the chain.
+    let sheet = write_file(
+        directory.path(),
+        "sites.csv",
+        master_data_csv(&producer_gln, "Green Valley Farms Packhouse"),
+    );
+    producer.run(&["capture", text_of(&sheet)]).await.expect_code(0, "capture master data");
+    let producer_path = write_file(
+        directory.path(),
+        "producer.jsonld",
+        serde_json::to_vec(&producer_document(&producer_gln)).unwrap(),
+    );
+    producer.run(&["capture", text_of(&producer_path)]).await.expect_code(0, "capture events");
+    let shipments = write_file(
+        directory.path(),
+        "shipments.csv",
+        shipments_csv(&producer_gln, &retailer_gln, &carrier_gln, false),
+    );
+    producer.run(&["capture", text_of(&shipments)]).await.expect_code(0, "capture shipments");
+    // The retailer names its distribution centre.
+    let retailer_sheet = write_file(
+        directory.path(),
+        "dc.csv",
+        format!(
+            "kind,id,name,city,country\nlocation,{retailer_gln},Retailer DC Sacramento,Sacramento,US\n"
+        ),
+    );
+    retailer.run(&["capture", text_of(&retailer_sheet)]).await.expect_code(0, "retailer's site");
+
+    // The retailer cannot rename the producer's packhouse: refused naming the element and the
+    // rule, and nothing of it is stored.
+    let renaming = write_file(
+        directory.path(),
+        "renaming.csv",
+        format!("kind,id,name\nlocation,{producer_gln},Not Your Packhouse\n"),
+    );
+    let refused = retailer.run(&["capture", text_of(&renaming)]).await;
+    assert_ne!(refused.code, 0, "renaming another organisation's GLN is refused: {refused:?}");
+    assert!(refused.stderr.contains(&producer_gln), "the element is named: {refused:?}");
+    let history = cluster.node(RETAILER).state.master_data_history(&location(&producer_gln));
+    let history = serde_json::to_value(history).unwrap();
+    assert!(!history.to_string().contains("Not Your Packhouse"), "nothing stored: {history}");
+
+    wait_replicated(&cluster, PRODUCER, RETAILER).await;
+    wait_replicated(&cluster, RETAILER, RETAILER).await;
+
+    // From the retailer's node: the table reads names, --json keeps identifiers and names.
+    let table = retailer.run(&["trace", "forward", FIELD_LOT]).await;
+    table.expect_code(0, "trace forward table");
+    assert!(table.stdout.contains("Romaine lettuce, 1 kg bag"), "product names: {}", table.stdout);
+    assert!(table.stdout.contains("Retailer DC Sacramento"), "place names: {}", table.stdout);
+    let answer = retailer.run(&["trace", "forward", FIELD_LOT, "--json"]).await;
+    answer.expect_code(0, "trace forward --json");
+    let answer = answer.json();
+    assert_eq!(answer["verified"], json!(true), "names verify with the events: {answer}");
+    assert_eq!(answer["names"]["described"][PACK_LOT]["name"], json!("Romaine lettuce, 1 kg bag"));
+    assert_eq!(
+        answer["names"]["described"][location(&retailer_gln)]["name"],
+        json!("Retailer DC Sacramento")
+    );
+    let producer_key = cluster.node(PRODUCER).state.organisation_hex();
+    assert_eq!(answer["names"]["organisations"][&producer_key]["name"], json!(producer_name));
+    assert!(
+        consignee_at(&answer, "consignees", &retailer_gln).is_some(),
+        "identifiers stay: {answer}"
+    );
+
+    // The FSMA 204 spreadsheet describes products and places by name.
+    let spreadsheet = directory.path().join("fsma204-names.csv");
+    retailer
+        .run(&["export", "fsma204", "--lot", FIELD_LOT, "--out", text_of(&spreadsheet)])
+        .await
+        .expect_code(0, "export fsma204");
+    let mut reader = csv::Reader::from_path(&spreadsheet).unwrap();
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let column = |name: &str| headers.iter().position(|header| header == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let shipping = rows
+        .iter()
+        .find(|row| &row[column("Event Type (CTE)")] == "Shipping")
+        .expect("a shipping row");
+    assert_eq!(&shipping[column("Product Description")], "Romaine lettuce, 1 kg bag");
+    assert!(
+        shipping[column("Location Description")]
+            .starts_with("Green Valley Farms Packhouse, 1 Abbott Street, Salinas CA 93901, US"),
+        "{shipping:?}"
+    );
+    assert!(
+        rows.iter().any(|row| row[column("Immediate Subsequent Recipient Location")]
+            .starts_with("Retailer DC Sacramento")),
+        "{rows:?}"
+    );
+    cluster.shutdown().await;
+}

@@ -81,10 +81,12 @@ pub fn run(arguments: &CaptureArgs, context: &Context) -> Result<ExitStatus> {
                 .flatten()
                 .map(|vocabulary| vocabulary.elements.len())
                 .sum();
-            println!(
-                "ok: {} events, {elements} master-data elements (nothing sent)",
-                document.events.len()
-            );
+            let master_data = if elements > 0 {
+                format!(", {elements} master-data elements")
+            } else {
+                String::new()
+            };
+            println!("ok: {} events{master_data} (nothing sent)", document.events.len());
         }
         return Ok(ExitStatus::Success);
     }
