@@ -512,6 +512,8 @@ mod tests {
             "post /recall/scope",
             "post /records",
             "get /records",
+            "get /vocabularies",
+            "get /vocabularies/history",
         ];
         routed.sort();
         assert_eq!(documented, routed);
