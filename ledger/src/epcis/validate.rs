@@ -3,9 +3,9 @@
 //! Owns: required and forbidden fields per event type, the what-dimension constraints, `ilmd`
 //! only with `ADD`, value formats (`eventTimeZoneOffset`, `uom`, URIs, hex binary), every URI
 //! of a document to be signed judged as an identifier by [`crate::gs1::check_identifier`] (GS1
-//! forms strictly), CBV
-//! vocabulary membership, namespaced extensions. Both bindings call [`validate_document`] after
-//! building the model, so a JSON-LD and an XML document are judged alike.
+//! forms strictly), CBV vocabulary membership, namespaced extensions, and extension names both
+//! bindings can write. Both bindings call [`validate_document`] after building the model, so a
+//! JSON-LD and an XML document are judged alike.
 //! Does not own syntax or shape (a string where a list belongs): the bindings report those while
 //! parsing, because the model cannot even hold them.
 
@@ -14,8 +14,8 @@ use std::fmt::Display;
 use super::cbv::VocabularyKind;
 use super::error::{Error, Problem};
 use super::model::{
-    Action, Decimal, Document, DocumentKind, Event, EventType, ExtensionField, Location,
-    QuantityElement, SensorElement, VocabularyValue,
+    Action, Decimal, Document, DocumentKind, Event, EventType, ExtensionField, ExtensionValue,
+    Location, QuantityElement, SensorElement, VocabularyValue,
 };
 use crate::gs1;
 
@@ -37,6 +37,21 @@ pub fn validate_document(document: &Document) -> Result<(), Error> {
         && query_name.trim().is_empty()
     {
         return Err(Error::document(invalid("queryName", query_name, "is empty")));
+    }
+    check_extension_names(&"epcisHeader.", &document.header_extensions)
+        .and_then(|()| check_extension_names(&"", &document.extensions))
+        .map_err(Error::document)?;
+    for (vocabulary_position, vocabulary) in document.master_data.iter().flatten().enumerate() {
+        for (element_position, element) in vocabulary.elements.iter().enumerate() {
+            let path = format!(
+                "vocabularyList[{vocabulary_position}].vocabularyElementList[{element_position}]."
+            );
+            check_extension_names(&path, &element.extensions).map_err(Error::document)?;
+            for attribute in &element.attributes {
+                check_names_in_value(&format!("{path}attributes."), &attribute.value)
+                    .map_err(Error::document)?;
+            }
+        }
     }
     // A capture document's events are about to be signed; a query document's were signed
     // elsewhere and are read as they are (see `check_document_to_sign`).
@@ -512,7 +527,8 @@ fn check_uom(field: &dyn Display, uom: &str) -> Result<(), Problem> {
 }
 
 /// Extension fields directly under a standard element must carry a namespace (a non-standard
-/// name without one is a typo or an undeclared field, which the standard rejects).
+/// name without one is a typo or an undeclared field, which the standard rejects), and every
+/// name in them must be an XML name ([`check_extension_names`]).
 fn check_extensions_are_namespaced(
     field_prefix: &dyn Display,
     fields: &[ExtensionField],
@@ -526,7 +542,77 @@ fn check_extensions_are_namespaced(
             });
         }
     }
+    check_extension_names(field_prefix, fields)
+}
+
+/// Every extension name in `fields`, nested ones included, has a local name that is an XML
+/// name without a colon (an `NCName` of XML Namespaces 1.0), so that the extension can be
+/// written as an XML element or attribute: a JSON-LD key may hold anything (`ex:lot\t`,
+/// `ex:a>b`, `ex:`), and such a name is neither well-formed XML nor read back as itself.
+/// The one exception is the text of an extension element that also holds child elements
+/// (the XML binding's [`super::xml::TEXT_FIELD_NAME`]), a text value inside an object.
+/// Prefixes are not judged: the XML writer declares a prefix of its own for a namespace
+/// whose prefix is no XML name.
+pub fn check_extension_names(
+    field_prefix: &dyn Display,
+    fields: &[ExtensionField],
+) -> Result<(), Problem> {
+    check_names_in(&field_prefix.to_string(), fields, false)
+}
+
+fn check_names_in(
+    path: &str,
+    fields: &[ExtensionField],
+    inside_object: bool,
+) -> Result<(), Problem> {
+    for field in fields {
+        let name = &field.name;
+        let is_element_text = inside_object
+            && name.namespace_iri.is_empty()
+            && name.local_name == super::xml::TEXT_FIELD_NAME
+            && matches!(field.value, ExtensionValue::Text(_));
+        if !is_element_text && !is_xml_ncname(&name.local_name) {
+            return Err(Problem::FieldNotAllowed {
+                field: format!("{path}{name}"),
+                rule: format!(
+                    "{:?} is not an XML name (a letter or _ first, then letters, digits, ., - or \
+                     _, no colon), so the field cannot be written in the XML binding",
+                    name.local_name
+                ),
+            });
+        }
+        check_names_in_value(&format!("{path}{name}."), &field.value)?;
+    }
     Ok(())
+}
+
+fn check_names_in_value(path: &str, value: &ExtensionValue) -> Result<(), Problem> {
+    match value {
+        ExtensionValue::Object(fields) => check_names_in(path, fields, true),
+        ExtensionValue::List(items) => {
+            items.iter().try_for_each(|item| check_names_in_value(path, item))
+        }
+        ExtensionValue::Text(_) | ExtensionValue::Number(_) | ExtensionValue::Boolean(_) => Ok(()),
+    }
+}
+
+/// Whether `name` is an `NCName` (XML 1.0 fifth edition `Name` productions, without `:`).
+pub fn is_xml_ncname(name: &str) -> bool {
+    let is_start = |character: char| {
+        matches!(character,
+            'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+            | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+            | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+            | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+            | '\u{10000}'..='\u{EFFFF}')
+    };
+    let is_rest = |character: char| {
+        is_start(character)
+            || matches!(character,
+                '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+    };
+    let mut characters = name.chars();
+    characters.next().is_some_and(is_start) && characters.all(is_rest)
 }
 
 /// An [`Problem::InvalidValue`] with the value cut to a readable length.
@@ -576,5 +662,52 @@ mod tests {
             let text = format!("a{character}b");
             assert_eq!(contains_whitespace(&text), character.is_whitespace(), "{character:?}");
         }
+    }
+
+    #[test]
+    fn extension_names_must_be_xml_names() {
+        for good in ["lot", "_a", "a-b.c", "vehicle1", "é", "a\u{300}"] {
+            assert!(is_xml_ncname(good), "{good:?}");
+        }
+        for bad in ["", "1a", "-a", "a b", "a\tb", "a>b", "a:b", "a ", "ª"] {
+            assert!(!is_xml_ncname(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_json_ld_extension_name_xml_cannot_write_is_refused_naming_the_field() {
+        // Minimised from the fuzzer: a tab inside a sensor metadata extension's name, which
+        // the XML writer turned into a start tag that is not well-formed.
+        let event = serde_json::json!({
+            "@context": [{"ext1": "https://ns.ext.de/epcis/"}],
+            "type": "ObjectEvent",
+            "eventTime": "2023-01-11T12:00:00+01:00",
+            "eventTimeZoneOffset": "+01:00",
+            "epcList": ["https://id.gs1.org/01/04012345999990/21/XYZ-1234"],
+            "action": "OBSERVE",
+            "sensorElementList": [{
+                "sensorMetadata": {"ext1:someFurtherMetad\ta": "metadataText"},
+                "sensorReport": [{"type": "Dimensionless"}],
+            }],
+        });
+        let error = crate::epcis::parse_event_json(&event, &[]).expect_err("refused").to_string();
+        assert!(
+            error.starts_with(
+                "event 0 (ObjectEvent): field sensorElementList[0].sensorMetadata.ext1:someFurtherMetad\ta: \"someFurtherMetad\\ta\" is not an XML name"
+            ),
+            "{error}"
+        );
+        // Nested names are judged too; the text beside an element's children is the one name
+        // that is no XML name.
+        let mut nested = event.clone();
+        nested["sensorElementList"][0]["sensorMetadata"] = serde_json::json!({});
+        nested["ext1:vehicle"] = serde_json::json!({"#text": "0", "ext1:axles": 4});
+        assert!(crate::epcis::parse_event_json(&nested, &[]).is_ok());
+        nested["ext1:vehicle"] = serde_json::json!({"ext1:a>b": 4});
+        let error = crate::epcis::parse_event_json(&nested, &[]).expect_err("refused").to_string();
+        assert!(
+            error.contains("field ext1:vehicle.ext1:a>b: \"a>b\" is not an XML name"),
+            "{error}"
+        );
     }
 }

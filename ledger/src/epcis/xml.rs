@@ -13,6 +13,10 @@
 //! Reading keeps values as written (after the whitespace collapse the XSD prescribes for
 //! `anyURI`, `dateTimeStamp` and `decimal` fields); writing emits the EPCIS 2.0 XSD shape in
 //! strict element order with standard vocabulary values spelled as the [`CbvXmlFormat`] asks.
+//! A character XML 1.0 forbids is refused where it is written literally (the error names the
+//! event and field); the writer writes such characters, and all controls, as references.
+//! Namespace declarations are read unescaped, as every attribute is and as the writer escapes
+//! them.
 //!
 //! How XML maps onto the model's extension values (the model has no notion of attributes):
 //! * an element with only text is [`ExtensionValue::Text`], or a number / boolean when its
@@ -44,7 +48,7 @@ use super::model::{
     PersistentDisposition, QName, QuantityElement, SensorElement, SensorMetadata, SensorReport,
     SourceDestination, Timestamp, Vocabulary, VocabularyElement, VocabularyValue,
 };
-use super::validate::{validate_document, validate_event};
+use super::validate::{is_xml_ncname, validate_document, validate_event};
 
 /// The EPCIS 2.0 namespace of `EPCISDocument` (standard child elements are unqualified).
 pub const EPCIS_NAMESPACE: &str = "urn:epcglobal:epcis:xsd:2";
@@ -227,6 +231,63 @@ struct XmlElement {
     children: Vec<XmlElement>,
     /// The concatenated character data directly inside this element (comments dropped).
     text: String,
+    /// The first character XML 1.0 forbids that this element's own text or attribute values
+    /// hold literally. Kept rather than refused while the tree is built, so the refusal can
+    /// name the event and field ([`forbidden_character_in`]).
+    forbidden_character: Option<ForbiddenCharacter>,
+}
+
+/// A character XML 1.0 does not allow in a document (`Char` of the XML 1.0 grammar: C0
+/// controls other than tab, line feed and carriage return, and U+FFFE, U+FFFF), met literally.
+/// The writer writes such characters as references, which is the only way they can appear.
+#[derive(Debug, Clone)]
+struct ForbiddenCharacter {
+    /// The character.
+    character: char,
+    /// The attribute holding it, as written; `None` when it is in the element's text.
+    attribute: Option<String>,
+    /// The text or attribute value holding it.
+    value: String,
+}
+
+/// Whether XML 1.0 forbids `character` in a document.
+fn is_forbidden_in_xml(character: char) -> bool {
+    matches!(
+        character,
+        '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}'
+    )
+}
+
+/// The first forbidden character [`is_forbidden_in_xml`] in `text`.
+fn forbidden_character(text: &str) -> Option<char> {
+    text.chars().find(|character| is_forbidden_in_xml(*character))
+}
+
+/// The first forbidden character held literally by `element` or an element inside it, as the
+/// problem naming where: the path of element names below `element` (`path` is `element`'s
+/// own, empty for an event), then the attribute.
+fn forbidden_character_in(element: &XmlElement, path: &str) -> Option<Problem> {
+    if let Some(forbidden) = &element.forbidden_character {
+        let field = match (&forbidden.attribute, path.is_empty()) {
+            (Some(attribute), true) => attribute.clone(),
+            (Some(attribute), false) => format!("{path}.{attribute}"),
+            (None, true) => element.name.display(),
+            (None, false) => path.to_owned(),
+        };
+        let rule = format!(
+            "holds U+{:04X}, a character XML 1.0 does not allow in a document",
+            u32::from(forbidden.character)
+        );
+        return Some(invalid(&field, &forbidden.value, &rule));
+    }
+    element.children.iter().find_map(|child| {
+        let child_path = if path.is_empty() {
+            child.name.display()
+        } else {
+            format!("{path}.{}", child.name.display())
+        };
+        forbidden_character_in(child, &child_path)
+    })
 }
 
 impl XmlElement {
@@ -306,11 +367,16 @@ fn resolved_name(
         None => (None, qualified_name.to_owned()),
     };
     let namespace_iri = match resolution {
-        ResolveResult::Bound(namespace) => Some(
-            std::str::from_utf8(namespace.as_ref())
-                .map_err(|_| syntax_error(format!("namespace at byte {position} is not UTF-8")))?
-                .to_owned(),
-        ),
+        ResolveResult::Bound(namespace) => {
+            let written = std::str::from_utf8(namespace.as_ref())
+                .map_err(|_| syntax_error(format!("namespace at byte {position} is not UTF-8")))?;
+            // The resolver hands back the declaration as written; the namespace is its value
+            // unescaped (`&amp;` is `&`), as for every attribute, and as the writer escapes it.
+            let iri = quick_xml::escape::unescape(written).map_err(|problem| {
+                syntax_error(format!("namespace at byte {position}: {problem}"))
+            })?;
+            Some(iri.into_owned())
+        }
         ResolveResult::Unbound => None,
         ResolveResult::Unknown(_) => {
             return Err(syntax_error(format!(
@@ -332,6 +398,7 @@ fn open_element(
     let (element_resolution, _) = reader.resolve_element(start.name());
     let name = resolved_name(element_resolution, start.name().as_ref(), position)?;
     let mut attributes = Vec::new();
+    let mut forbidden = None;
     for attribute in start.attributes() {
         let attribute =
             attribute.map_err(|problem| syntax_error(format!("{problem} at byte {position}")))?;
@@ -339,6 +406,18 @@ fn open_element(
             .unescape_value()
             .map_err(|problem| syntax_error(format!("{problem} at byte {position}")))?
             .into_owned();
+        // The value as written: references are still references there, so a forbidden
+        // character in it is one written literally.
+        let written = String::from_utf8_lossy(&attribute.value);
+        if forbidden.is_none()
+            && let Some(character) = forbidden_character(&written)
+        {
+            forbidden = Some(ForbiddenCharacter {
+                character,
+                attribute: Some(String::from_utf8_lossy(attribute.key.as_ref()).into_owned()),
+                value: value.clone(),
+            });
+        }
         if let Some(declaration) = attribute.key.as_namespace_binding() {
             if let PrefixDeclaration::Named(prefix) = declaration {
                 let prefix = String::from_utf8_lossy(prefix).into_owned();
@@ -353,10 +432,30 @@ fn open_element(
         let name = resolved_name(attribute_resolution, attribute.key.as_ref(), position)?;
         attributes.push(XmlAttribute { name, value });
     }
-    Ok(XmlElement { name, attributes, children: Vec::new(), text: String::new() })
+    Ok(XmlElement {
+        name,
+        attributes,
+        children: Vec::new(),
+        text: String::new(),
+        forbidden_character: forbidden,
+    })
 }
 
-/// Parses well-formed, namespace-well-formed XML into a tree.
+/// Appends text written literally (not as a reference) to `element`, noting the first
+/// character XML 1.0 forbids in it.
+fn push_literal_text(element: &mut XmlElement, content: &str) {
+    element.text.push_str(content);
+    if element.forbidden_character.is_none()
+        && let Some(character) = forbidden_character(content)
+    {
+        element.forbidden_character =
+            Some(ForbiddenCharacter { character, attribute: None, value: content.to_owned() });
+    }
+}
+
+/// Parses well-formed, namespace-well-formed XML into a tree. Characters XML 1.0 forbids are
+/// noted on their elements ([`XmlElement::forbidden_character`]) and refused by the readers
+/// of the model, which can name the event and field.
 fn parse_tree(bytes: &[u8]) -> Result<XmlTree, Error> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = NsReader::from_reader(bytes);
@@ -404,7 +503,7 @@ fn parse_tree(bytes: &[u8]) -> Result<XmlTree, Error> {
                     syntax_error(format!("{problem} at byte {}", reader.buffer_position()))
                 })?;
                 match open_elements.last_mut() {
-                    Some(element) => element.text.push_str(&content),
+                    Some(element) => push_literal_text(element, &content),
                     None if content.trim().is_empty() => {}
                     None => return Err(syntax_error("text outside the root element")),
                 }
@@ -414,7 +513,7 @@ fn parse_tree(bytes: &[u8]) -> Result<XmlTree, Error> {
                     syntax_error(format!("{problem} at byte {}", reader.buffer_position()))
                 })?;
                 match open_elements.last_mut() {
-                    Some(element) => element.text.push_str(&content),
+                    Some(element) => push_literal_text(element, &content),
                     None => return Err(syntax_error("CDATA outside the root element")),
                 }
             }
@@ -551,7 +650,13 @@ fn timestamp(field: &str, text: &str, conformance: Conformance) -> Result<Timest
 
 /// Parses `text` as a decimal number for `field`.
 fn decimal(field: &str, text: &str) -> Result<Decimal, Problem> {
-    Decimal::parse(text).ok_or_else(|| invalid(field, text.trim(), "is not a number"))
+    let number =
+        Decimal::parse(text).ok_or_else(|| invalid(field, text.trim(), "is not a number"))?;
+    // Beyond `f64` no JSON-LD reader holds it (the binding's numbers are JSON numbers).
+    if !number.to_f64().is_finite() {
+        return Err(invalid(field, text.trim(), "is not a finite number"));
+    }
+    Ok(number)
 }
 
 /// Parses an `xsd:boolean` (`true`, `false`, `1`, `0`).
@@ -897,6 +1002,10 @@ impl DocumentReader {
             }
         }
         document.extensions = extension_fields(document_extensions);
+        // Events were checked as they were read, so what is found here is outside them.
+        if let Some(problem) = forbidden_character_in(root, &root.name.display()) {
+            return Err(Error::document(problem));
+        }
         Ok(document)
     }
 
@@ -1140,6 +1249,9 @@ impl DocumentReader {
         index: usize,
     ) -> Result<Event, Error> {
         let located = |problem: Problem| Error::event(index, element.name.display(), problem);
+        if let Some(problem) = forbidden_character_in(element, "") {
+            return Err(located(problem));
+        }
         let parts = self.event_parts(element, event_type).map_err(located)?;
         let find =
             |name: &str| parts.standard.iter().copied().find(|child| child.name.local_name == name);
@@ -1673,6 +1785,9 @@ pub struct QueryParam {
 pub fn parse_poll(bytes: &[u8]) -> Result<PollRequest, Error> {
     let tree = parse_tree(bytes)?;
     let root = &tree.root;
+    if let Some(problem) = forbidden_character_in(root, &root.name.display()) {
+        return Err(Error::document(problem));
+    }
     let is_poll = |element: &XmlElement| {
         element.name.local_name == "Poll"
             && element.name.namespace_iri.as_deref().is_none_or(is_epcis_namespace)
@@ -1747,7 +1862,7 @@ pub fn to_xml_with(document: &Document, options: &WriteOptions) -> String {
     for namespace in &document.namespaces {
         let reserved = matches!(namespace.prefix.as_str(), "epcis" | "epcisq" | "xml" | "xmlns");
         let already = preset_declarations.iter().any(|(prefix, _)| *prefix == namespace.prefix);
-        if !reserved && !already && is_ncname(&namespace.prefix) {
+        if !reserved && !already && is_xml_ncname(&namespace.prefix) {
             preset_declarations.push((namespace.prefix.clone(), namespace.iri.clone()));
         }
     }
@@ -2381,19 +2496,6 @@ impl ModelWriter {
     }
 }
 
-/// Whether `name` is an XML NCName (a prefix or local name without a colon).
-fn is_ncname(name: &str) -> bool {
-    let mut characters = name.chars();
-    let Some(first) = characters.next() else {
-        return false;
-    };
-    let is_start = |character: char| character.is_alphabetic() || character == '_';
-    let is_rest = |character: char| {
-        character.is_alphanumeric() || matches!(character, '_' | '-' | '.' | '\u{B7}')
-    };
-    is_start(first) && characters.all(is_rest)
-}
-
 /// Writes [`OutNode`]s as text, declaring namespace prefixes where first needed.
 struct Serializer {
     /// The text written so far.
@@ -2426,7 +2528,7 @@ impl Serializer {
             frame.iter().find(|(bound, _)| bound == prefix).map(|(_, iri)| iri.clone())
         };
         let usable =
-            |prefix: &str| is_ncname(prefix) && !prefix.to_ascii_lowercase().starts_with("xml");
+            |prefix: &str| is_xml_ncname(prefix) && !prefix.to_ascii_lowercase().starts_with("xml");
         if let Some(prefix) = preferred_prefix.filter(|prefix| usable(prefix)) {
             let current = in_frame(prefix).or_else(|| self.bound(prefix).map(str::to_owned));
             if current.as_deref() == Some(namespace_iri) {
@@ -2536,7 +2638,7 @@ fn escape_text(text: &str) -> String {
             '>' => escaped.push_str("&gt;"),
             '\r' => escaped.push_str("&#xD;"),
             '\n' | '\t' => escaped.push(character),
-            control if control.is_control() => {
+            control if control.is_control() || is_forbidden_in_xml(control) => {
                 let _ = write!(escaped, "&#x{:X};", u32::from(control));
             }
             other => escaped.push(other),
@@ -2555,7 +2657,7 @@ fn escape_attribute(value: &str) -> String {
             '<' => escaped.push_str("&lt;"),
             '>' => escaped.push_str("&gt;"),
             '"' => escaped.push_str("&quot;"),
-            control if control.is_control() => {
+            control if control.is_control() || is_forbidden_in_xml(control) => {
                 let _ = write!(escaped, "&#x{:X};", u32::from(control));
             }
             other => escaped.push(other),
@@ -2857,6 +2959,77 @@ mod tests {
         assert_eq!(
             parse_poll(without_name.as_bytes()).expect_err("no name").to_string(),
             "document: missing queryName"
+        );
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_refused_naming_the_event_and_field() {
+        // Minimised from the fuzzer: a NUL in an extension's text and a control character in a
+        // sensor report attribute, which the writer could only write as references XML 1.0
+        // refuses.
+        let cases = [
+            (
+                object_event(
+                    "<ex:note xmlns:ex=\"https://ns.example.com/epcis/\">a\u{0}b</ex:note>",
+                ),
+                "event 0 (ObjectEvent): field ex:note",
+            ),
+            (
+                object_event(
+                    "<sensorElementList><sensorElement><sensorReport type=\"gs1:Temperature\" \
+                     stringValue=\"a\u{1}b\"/></sensorElement></sensorElementList>",
+                ),
+                "event 0 (ObjectEvent): field \
+                 sensorElementList.sensorElement.sensorReport.stringValue",
+            ),
+        ];
+        for (event, expected) in cases {
+            let text = document_with("xmlns:ex=\"https://ns.example.com/epcis/\"", &event);
+            let error = parse_text(&text).expect_err("refused").to_string();
+            assert!(error.starts_with(expected), "{error}");
+            assert!(error.contains("a character XML 1.0 does not allow"), "{error}");
+            let error = parse_event(event.as_bytes()).expect_err("refused").to_string();
+            assert!(error.starts_with(expected), "{error}");
+        }
+        let in_header = document_with("", &object_event("")).replace(
+            "<EPCISBody>",
+            "<EPCISHeader><ex:a xmlns:ex=\"urn:x:\">\u{B}</ex:a></EPCISHeader><EPCISBody>",
+        );
+        let error = parse_text(&in_header).expect_err("refused").to_string();
+        assert!(
+            error.starts_with("document: field epcis:EPCISDocument.EPCISHeader.ex:a"),
+            "{error}"
+        );
+        // Written as a reference, such a character is read (the writer's form for a model
+        // holding one from JSON-LD); only NUL, which no XML can hold, is refused.
+        let referenced = document_with(
+            "xmlns:ex=\"https://ns.example.com/epcis/\"",
+            &object_event("<ex:note>a&#x1;b</ex:note>"),
+        );
+        let document = parse_text(&referenced).expect("read");
+        assert_eq!(document.events[0].extensions[0].value, ExtensionValue::Text("a\u{1}b".into()));
+        let again = parse_text(&to_xml(&document)).expect("written document reads back");
+        assert_eq!(again.events, document.events);
+    }
+
+    #[test]
+    fn namespace_declarations_are_unescaped_like_every_attribute() {
+        // Minimised from the fuzzer: the writer escapes a namespace IRI (`&amp;`, `&#xA;`), so
+        // the reader must read the declaration's value, not its spelling.
+        let text = document_with(
+            "xmlns:ex=\"https://ns.example.com/a&amp;b&#x9;c\"",
+            &object_event("<ex:note>1</ex:note>"),
+        );
+        let document = parse_text(&text).expect("valid");
+        let name = &document.events[0].extensions[0].name;
+        assert_eq!(name.namespace_iri, "https://ns.example.com/a&b\tc");
+        assert_eq!(document.namespaces[0].iri, name.namespace_iri);
+        let written = to_xml(&document);
+        let again = parse_text(&written).expect("written document reads back");
+        assert_eq!(again.events, document.events, "{written}");
+        assert_eq!(
+            crate::epcis::event_hash_id(&again.events[0]),
+            crate::epcis::event_hash_id(&document.events[0])
         );
     }
 }
