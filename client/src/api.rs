@@ -84,6 +84,12 @@ pub struct CaptureJob {
     /// The hash ids of the stored events, in document order.
     #[serde(rename = "eventIDs", default)]
     pub event_ids: Vec<String>,
+    /// Master-data statements signed by this capture.
+    #[serde(rename = "statementsRecorded", default)]
+    pub statements_recorded: usize,
+    /// Master-data statements already in force unchanged (a retry), not signed again.
+    #[serde(rename = "statementsUnchanged", default)]
+    pub statements_unchanged: usize,
 }
 
 /// `GET /trace/back|forward` and `POST /recall/scope` as the node sent them: the ledger's

@@ -956,7 +956,13 @@ async fn names_from_master_data_show_in_traces_and_the_fsma_spreadsheet_and_only
         "sites.csv",
         master_data_csv(&producer_gln, "Green Valley Farms Packhouse"),
     );
-    producer.run(&["capture", text_of(&sheet)]).await.expect_code(0, "capture master data");
+    let named = producer.run(&["capture", text_of(&sheet), "--json"]).await;
+    named.expect_code(0, "capture master data");
+    assert_eq!(named.json()["statementsRecorded"], json!(3));
+    let again = producer.run(&["capture", text_of(&sheet), "--json"]).await;
+    again.expect_code(0, "capture the same master data again");
+    assert_eq!(again.json()["statementsRecorded"], json!(0), "a retry signs nothing new");
+    assert_eq!(again.json()["statementsUnchanged"], json!(3));
     let producer_path = write_file(
         directory.path(),
         "producer.jsonld",

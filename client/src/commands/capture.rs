@@ -111,15 +111,25 @@ pub fn run(arguments: &CaptureArgs, context: &Context) -> Result<ExitStatus> {
     progress_bar.finish_and_clear();
     let event_ids: Vec<&String> = jobs.iter().flat_map(|job| &job.event_ids).collect();
     let all_succeeded = jobs.iter().all(|job| job.success);
+    let statements_recorded: usize = jobs.iter().map(|job| job.statements_recorded).sum();
+    let statements_unchanged: usize = jobs.iter().map(|job| job.statements_unchanged).sum();
     if context.json {
         let capture_ids: Vec<&String> = jobs.iter().map(|job| &job.capture_id).collect();
         print_json(&json!({
             "success": all_succeeded,
             "captureIDs": capture_ids,
             "eventIDs": event_ids,
+            "statementsRecorded": statements_recorded,
+            "statementsUnchanged": statements_unchanged,
         }))?;
     } else {
         println!("captured {} events in {} request(s)", event_ids.len(), jobs.len());
+        if statements_recorded + statements_unchanged > 0 {
+            println!(
+                "master data: {statements_recorded} statement(s) signed, \
+                 {statements_unchanged} already in force unchanged"
+            );
+        }
         let mut table = Table::new(["#", "event id"]);
         for (index, event_id) in event_ids.iter().enumerate() {
             table.push([index.to_string(), (*event_id).clone()]);
