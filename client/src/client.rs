@@ -13,6 +13,7 @@ pub use lotline_ledger::trace::Direction;
 use lotline_ledger::trace::TraceAnswer;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 use crate::api::{
     CaptureJob, FeedSummary, Health, RecordItem, RecordList, RecordReceipt, Reply, Roster,
@@ -97,6 +98,53 @@ impl Client {
     /// `GET /roster`.
     pub fn roster(&self) -> Result<Roster, Error> {
         self.transport.get_json("/roster", &[])
+    }
+
+    /// The names the node's master data gives `ids` (`GET /vocabularies?EQ_name=…`), by
+    /// canonical identifier; identifiers without a name are left out. Read as served: trace
+    /// and recall answers carry names with proofs, this lookup is for tables of events.
+    pub fn names_of(&self, ids: &[String]) -> Result<BTreeMap<String, String>, Error> {
+        if ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let answer: Value = self.transport.get_json(
+            "/vocabularies",
+            &[
+                ("EQ_name".to_owned(), ids.join("|")),
+                ("includeChildren".to_owned(), "false".to_owned()),
+            ],
+        )?;
+        let elements = answer["epcisBody"]["queryResults"]["resultsBody"]["vocabularyList"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|vocabulary| {
+                vocabulary["vocabularyElementList"].as_array().into_iter().flatten()
+            });
+        let mut names = BTreeMap::new();
+        for element in elements {
+            let Some(id) = element["id"].as_str() else { continue };
+            let statement = lotline_ledger::masterdata::Statement {
+                vocabulary_type: lotline_ledger::masterdata::VocabularyType::BusinessLocation,
+                id: id.to_owned(),
+                attributes: element["attributes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|attribute| {
+                        Some(lotline_ledger::masterdata::Attribute {
+                            id: attribute["id"].as_str()?.to_owned(),
+                            value: attribute["attribute"].as_str()?.to_owned(),
+                        })
+                    })
+                    .collect(),
+                children: Vec::new(),
+            };
+            if let Some(name) = statement.name() {
+                names.insert(id.to_owned(), name.to_owned());
+            }
+        }
+        Ok(names)
     }
 
     /// `GET /feeds`.

@@ -1023,6 +1023,11 @@ async fn names_from_master_data_show_in_traces_and_the_fsma_spreadsheet_and_only
         "identifiers stay: {answer}"
     );
 
+    // The events table says where each event happened by name.
+    let events = retailer.run(&["events", "--biz-step", "shipping"]).await;
+    events.expect_code(0, "events table");
+    assert!(events.stdout.contains("Green Valley Farms Packhouse"), "{}", events.stdout);
+
     // The FSMA 204 spreadsheet describes products and places by name.
     let spreadsheet = directory.path().join("fsma204-names.csv");
     retailer

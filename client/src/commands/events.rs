@@ -4,11 +4,14 @@
 //! Owns the flag ↔ parameter names. Deliberately does not own paging or verification
 //! (`lotline_client::Client::query_events`).
 
+use std::collections::BTreeSet;
+
 use anyhow::Result;
 use clap::Args;
 use lotline_client::ExitStatus;
 use lotline_client::client::CheckedEvents;
 use lotline_client::render::{Table, print_json};
+use lotline_ledger::gs1::canonical_digital_link;
 use serde_json::{Value, json};
 
 use super::{Context, InvalidInput};
@@ -139,14 +142,24 @@ pub fn run(arguments: &EventsArgs, context: &Context) -> Result<ExitStatus> {
     if context.json {
         print_json(&events_json(&checked_events))?;
     } else {
-        let mut table = Table::new(["event time", "type", "bizStep", "verified", "event id"]);
+        let place_of = |event: &Value| {
+            let written =
+                event["bizLocation"]["id"].as_str().or(event["readPoint"]["id"].as_str())?;
+            Some(canonical_digital_link(written).unwrap_or_else(|| written.to_owned()))
+        };
+        let places: BTreeSet<String> = checked_events.events.iter().filter_map(place_of).collect();
+        let place_names = client.names_of(&places.into_iter().collect::<Vec<_>>())?;
+        let mut table =
+            Table::new(["event time", "type", "bizStep", "where", "verified", "event id"]);
         for event in &checked_events.events {
             let event_id = event["eventID"].as_str().unwrap_or_default();
             let event_verified = checked_events.evidence.events.contains_key(event_id);
+            let place = place_of(event).unwrap_or_default();
             table.push([
                 event["eventTime"].as_str().unwrap_or_default().to_owned(),
                 event["type"].as_str().unwrap_or_default().to_owned(),
                 event["bizStep"].as_str().unwrap_or_default().to_owned(),
+                place_names.get(&place).cloned().unwrap_or(place),
                 if event_verified { "yes" } else { "no" }.to_owned(),
                 event_id.to_owned(),
             ]);
