@@ -14,6 +14,7 @@ pub mod network;
 pub mod setup;
 pub mod state;
 pub mod sync;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

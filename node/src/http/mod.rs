@@ -112,6 +112,7 @@ pub fn router(ledger: Arc<Ledger>, settings: &Settings) -> Router {
         .route("/records", post(append_record).get(records))
         .route("/vocabularies", get(masterdata::vocabularies))
         .route("/vocabularies/history", get(masterdata::vocabulary_history))
+        .merge(crate::web::routes(crate::web::WebState::new(Arc::clone(&api.ledger))))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         // Streaming limit for bodies without `Content-Length` (chunked) on every route but
