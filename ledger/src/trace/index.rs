@@ -120,6 +120,22 @@ impl Index {
         query::summarise_missing(&self.graph, &self.summaries, limit)
     }
 
+    /// Whether anything was recorded about the object a canonical Digital Link names (a lot,
+    /// an item, a logistic unit, a product class), so a resolver answers it without a walk.
+    pub fn records_link(&self, link: &str) -> bool {
+        self.graph.node_by_link(link).is_some()
+    }
+
+    /// Whether any lot of `gtin` (14 digits) was recorded.
+    pub fn records_gtin(&self, gtin: &str) -> bool {
+        !self.graph.lots_of_gtin(gtin).is_empty()
+    }
+
+    /// Whether any event happened at the facility `gln` (13 digits, any extension).
+    pub fn records_gln(&self, gln: &str) -> bool {
+        !self.graph.events_at_gln(gln).is_empty()
+    }
+
     /// One step up and one step down for one organisation: from whom it received the lot (or
     /// the inputs it made the lot from) and to whom it shipped the lot (or what it made from
     /// it). The legal minimum every organisation must be able to answer.

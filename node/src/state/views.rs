@@ -268,6 +268,16 @@ impl Ledger {
         self.evidence(&references)
     }
 
+    /// Whether the lot graph recorded anything about the object a canonical Digital Link
+    /// names, about any lot of a GTIN, or about a facility: the resolver's cheap test of what
+    /// this node knows (one hash lookup each, under the index's read lock).
+    pub fn knows(&self, link: &str, gtin: Option<&str>, gln: Option<&str>) -> bool {
+        let index = read_lock(&self.index);
+        index.records_link(link)
+            || gtin.is_some_and(|gtin| index.records_gtin(gtin))
+            || gln.is_some_and(|gln| index.records_gln(gln))
+    }
+
     /// `GET /trace/back` and `GET /trace/forward`.
     pub fn trace(&self, subject: &Subject, direction: Direction) -> Result<TraceReply, Error> {
         let answer = read_lock(&self.index).trace(std::slice::from_ref(subject), direction);

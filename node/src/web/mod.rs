@@ -8,6 +8,10 @@
 //! computed by [`Ledger`]), the JSON API (`crate::http`), nor Digital Link syntax
 //! (`lotline_ledger::gs1`).
 
+pub mod linkset;
+pub mod qr;
+pub mod resolver;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -40,5 +44,5 @@ pub fn routes<S>(state: WebState) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    Router::new().with_state(state)
+    Router::new().merge(resolver::routes()).merge(qr::routes()).with_state(state)
 }
