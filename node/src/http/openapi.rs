@@ -54,6 +54,7 @@ use crate::state;
         super::records,
         super::masterdata::vocabularies,
         super::masterdata::vocabulary_history,
+        crate::web::resolver::description,
     ),
     components(schemas(
         Problem,

@@ -80,7 +80,16 @@ pub(super) fn cors(headers: &mut HeaderMap) {
 }
 
 /// `GET /.well-known/gs1resolver`: the resolver description file (standard 1.2, section 3).
-async fn description(headers: HeaderMap) -> Response {
+#[utoipa::path(
+    get,
+    path = "/.well-known/gs1resolver",
+    tag = "resolver",
+    summary = "The GS1-Conformant resolver's description file",
+    responses(
+        (status = 200, description = "`name`, `resolverRoot`, `supportedPrimaryKeys`, `supportedLinkType`, `linkTypeDefaultCanBeLinkset`, `jsonLdContextLocation`", body = Object),
+    )
+)]
+pub(crate) async fn description(headers: HeaderMap) -> Response {
     let document = serde_json::json!({
         "name": "Lotline node",
         "resolverRoot": base_of(&headers),
