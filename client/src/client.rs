@@ -147,6 +147,13 @@ impl Client {
         Ok(names)
     }
 
+    /// `GET /feeds/{author}/checkpoint`: the latest checkpoint this node holds of a feed, as
+    /// its C2SP signed note.
+    pub fn checkpoint_note(&self, author: &str) -> Result<String, Error> {
+        let answer = self.transport.get(&format!("/feeds/{author}/checkpoint"), &[])?;
+        Ok(String::from_utf8_lossy(&answer.body).into_owned())
+    }
+
     /// `GET /feeds`.
     pub fn feeds(&self) -> Result<Vec<FeedSummary>, Error> {
         self.transport.get_json("/feeds", &[])

@@ -97,6 +97,9 @@ enum Command {
     Proof(ProofArgs),
     /// Verify a proof bundle offline (no node needed).
     Verify(VerifyArgs),
+    /// Start a local network of six organisations, play a lettuce recall story and show what
+    /// Lotline answers (keeps serving until Ctrl-C; --exit checks and stops).
+    Demo(commands::demo::DemoArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -145,6 +148,7 @@ fn run(command: Command, context: &Context) -> anyhow::Result<ExitStatus> {
         Command::Export(export_command) => commands::export::run(&export_command, context),
         Command::Proof(arguments) => commands::proof::run_proof(&arguments, context),
         Command::Verify(arguments) => commands::proof::run_verify(&arguments, context),
+        Command::Demo(arguments) => commands::demo::run(&arguments, context),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             let mut stdout = std::io::stdout();

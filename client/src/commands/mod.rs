@@ -5,6 +5,7 @@
 //! command calls `lotline_client` (network, verification, templates) or `lotline_ledger`.
 
 pub mod capture;
+pub mod demo;
 pub mod dl;
 pub mod epcis;
 pub mod events;

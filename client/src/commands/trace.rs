@@ -267,9 +267,22 @@ fn print_answer_tables(checked_answer: &CheckedAnswer, heading: &str) {
     };
     println!("{heading}  ({verdict})\n");
     let names = checked_answer.reply.names();
-    let mut lot_table = Table::new(["lot", "product"]);
+    let mut lot_table = Table::new(["lot", "product", "origin"]);
     for lot in &answer.lots {
-        lot_table.push([lot.to_string(), names.name(lot).unwrap_or_default().to_owned()]);
+        let origin = answer
+            .details
+            .iter()
+            .find(|detail| detail.lot == *lot)
+            .and_then(|detail| detail.origins.first())
+            .map(|origin| {
+                let date = origin.date.get(..10).unwrap_or(&origin.date);
+                match origin.place.as_deref() {
+                    Some(place) => format!("{}, {date}", shown(names, Some(place))),
+                    None => date.to_owned(),
+                }
+            })
+            .unwrap_or_default();
+        lot_table.push([lot.to_string(), names.name(lot).unwrap_or_default().to_owned(), origin]);
     }
     print!("{}", lot_table.render());
     if !answer.consignees.is_empty() {
