@@ -8,7 +8,9 @@
 //! computed by [`Ledger`]), the JSON API (`crate::http`), nor Digital Link syntax
 //! (`lotline_ledger::gs1`).
 
+pub mod assets;
 pub mod linkset;
+pub mod page;
 pub mod qr;
 pub mod resolver;
 
@@ -44,5 +46,9 @@ pub fn routes<S>(state: WebState) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    Router::new().merge(resolver::routes()).merge(qr::routes()).with_state(state)
+    Router::new()
+        .merge(resolver::routes())
+        .merge(qr::routes())
+        .merge(page::routes())
+        .with_state(state)
 }

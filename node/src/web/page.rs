@@ -1,0 +1,979 @@
+//! The consumer page: `GET /view/{digital-link-path}` (text/html, English or Simplified
+//! Chinese) and `GET /view/{digital-link-path}/proof`, the evidence its script verifies and
+//! `lotline verify` reads.
+//!
+//! Owns: what a consumer is shown of a lot (product and lot by name, origin, the path by
+//! organisation, place and date, inspection results, recall notices reaching the lot, a marked
+//! empty place for the cold chain) and what is deliberately left out (quantities, prices,
+//! consignee lists, counterparties' parties: the public view); which entries the page relies
+//! on, so the proof covers exactly them; the validator (`ETag`) and caching of the page; the
+//! language choice. Does not own any ledger logic (traces, names and evidence come from
+//! [`Ledger`]), Digital Link syntax (`lotline_ledger::gs1`, through `Subject::parse`), the
+//! verification rules the script follows (`lotline_ledger::proof`), nor the resolver that
+//! redirects here (`super::resolver`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use lotline_ledger::entry::EntryRef;
+use lotline_ledger::identity::PublicKey;
+use lotline_ledger::masterdata::attribute;
+use lotline_ledger::proof::Evidence;
+use lotline_ledger::records::{Payload, RecallClass, Verdict};
+use lotline_ledger::roster::Role;
+use lotline_ledger::trace::facts::Flow;
+use lotline_ledger::trace::subject::normalise_gtin;
+use lotline_ledger::trace::{Direction, Names, OriginKind, Subject, SubjectError, TraceReply};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::WebState;
+use super::assets;
+use crate::state::Ledger;
+
+/// Longest Digital Link path a page is asked for; a longer one names no GS1 key.
+const MAX_PATH_BYTES: usize = 1_024;
+/// Longest query string read for the language switch; a longer one is ignored whole, so an
+/// odd query costs nothing.
+const MAX_QUERY_BYTES: usize = 2_048;
+/// Longest `Accept-Language` header read; a longer one is ignored.
+const MAX_ACCEPT_LANGUAGE_BYTES: usize = 512;
+/// Pages kept rendered at once; the cache is emptied when full.
+const MAX_CACHED_PAGES: usize = 4_096;
+/// How long a rendered page is served without asking the ledger again, while no entry
+/// arrived: bounds how late a new checkpoint or cosignature shows.
+const PAGE_FRESHNESS: Duration = Duration::from_secs(5);
+/// `Cache-Control` of the page and its proof: anyone may cache it, and must revalidate
+/// (cheaply, with the `ETag`) before reuse, because a recall must show at once.
+const CACHE_CONTROL: &str = "public, no-cache";
+
+/// The consumer page's routes, with the cache they share.
+pub fn routes() -> Router<WebState> {
+    Router::new().route("/view/{*path}", get(view)).layer(Extension(Arc::new(Cache::default())))
+}
+
+/// A language the page is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Lang {
+    /// English.
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+impl Lang {
+    /// `?lang=` first, then the first English or Chinese range of `Accept-Language` by
+    /// weight; English otherwise.
+    fn choose(query: Option<&str>, headers: &HeaderMap) -> Self {
+        if let Some(query) = query.filter(|query| query.len() <= MAX_QUERY_BYTES) {
+            for pair in query.split('&') {
+                match pair {
+                    "lang=zh" | "lang=zh-Hans" | "lang=zh-CN" => return Lang::Zh,
+                    "lang=en" => return Lang::En,
+                    _ => {}
+                }
+            }
+        }
+        let accepted = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok())
+            .filter(|value| value.len() <= MAX_ACCEPT_LANGUAGE_BYTES)
+            .unwrap_or("");
+        let mut best: Option<(f32, Lang)> = None;
+        for range in accepted.split(',') {
+            let mut parts = range.split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let weight = parts
+                .find_map(|part| part.trim().strip_prefix("q="))
+                .and_then(|weight| weight.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let lang = if tag == "zh" || tag.starts_with("zh-") {
+                Lang::Zh
+            } else if tag == "en" || tag.starts_with("en-") {
+                Lang::En
+            } else {
+                continue;
+            };
+            if weight > 0.0 && best.is_none_or(|(best_weight, _)| weight > best_weight) {
+                best = Some((weight, lang));
+            }
+        }
+        best.map_or(Lang::En, |(_, lang)| lang)
+    }
+
+    fn text(self) -> &'static Text {
+        match self {
+            Lang::En => &EN,
+            Lang::Zh => &ZH,
+        }
+    }
+}
+
+/// Every sentence of the page, per language.
+#[derive(Debug)]
+struct Text {
+    html_lang: &'static str,
+    switch_label: &'static str,
+    switch_lang: &'static str,
+    switch_html_lang: &'static str,
+    title_suffix: &'static str,
+    lot: &'static str,
+    unnamed_product: &'static str,
+    recall_title: &'static str,
+    recall_class: [&'static str; 3],
+    recall_issued_by: &'static str,
+    recall_instructions: &'static str,
+    origin: &'static str,
+    origin_commissioned: &'static str,
+    origin_transformed: &'static str,
+    origin_none: &'static str,
+    ingredients: &'static str,
+    path: &'static str,
+    path_none: &'static str,
+    flow: [&'static str; 5],
+    of_ingredient: &'static str,
+    by: &'static str,
+    at: &'static str,
+    certificates: &'static str,
+    certificates_none: &'static str,
+    verdict: [&'static str; 3],
+    tested_by: &'static str,
+    cold_chain: &'static str,
+    cold_chain_none: &'static str,
+    verification_title: &'static str,
+    verification_no_script: &'static str,
+    checking: &'static str,
+    verified: &'static str,
+    incomplete: &'static str,
+    failed: &'static str,
+    unavailable: &'static str,
+    signed_by: &'static str,
+    step_failed: &'static str,
+    proof_link: &'static str,
+    proof_help: &'static str,
+    product_only: &'static str,
+    problem_title: &'static str,
+    unknown_lot: &'static str,
+}
+
+const EN: Text = Text {
+    html_lang: "en",
+    switch_label: "中文",
+    switch_lang: "zh",
+    switch_html_lang: "zh-Hans",
+    title_suffix: "where it comes from",
+    lot: "Lot",
+    unnamed_product: "Product",
+    recall_title: "Recalled: do not eat or use this product",
+    recall_class: ["Class I recall", "Class II recall", "Class III recall"],
+    recall_issued_by: "Issued by",
+    recall_instructions: "What to do",
+    origin: "Origin",
+    origin_commissioned: "Produced",
+    origin_transformed: "Made",
+    origin_none: "No origin is recorded for this lot.",
+    ingredients: "Made from",
+    path: "Its path",
+    path_none: "No step is recorded.",
+    flow: ["Produced", "Received", "Shipped", "Sold or taken out of distribution", "Handled"],
+    of_ingredient: "ingredient",
+    by: "by",
+    at: "at",
+    certificates: "Certificates and inspections",
+    certificates_none: "No inspection result names this lot.",
+    verdict: ["passed", "failed", "inconclusive"],
+    tested_by: "tested by",
+    cold_chain: "Cold chain",
+    cold_chain_none: "No cold-chain record is shown yet.",
+    verification_title: "Verification",
+    verification_no_script: "This page checks its own proof in your browser when scripts run.",
+    checking: "Checking the signatures of every step…",
+    verified: "Verified: {entries} signed entries checked against their feeds' checkpoints ({witnesses} witness cosignatures).",
+    incomplete: "Partly verified: some steps are not yet in a signed checkpoint.",
+    failed: "Not verified: the proof does not match what this page shows.",
+    unavailable: "This browser cannot check signatures here; use the proof file below.",
+    signed_by: "Signed by",
+    step_failed: "Not verified",
+    proof_link: "Proof file",
+    proof_help: "Check it offline with",
+    product_only: "This code names a product, not a lot: the lot number on the pack tells its origin and path.",
+    problem_title: "This code cannot be read",
+    unknown_lot: "Nothing is recorded about this lot on this node.",
+};
+
+const ZH: Text = Text {
+    html_lang: "zh-Hans",
+    switch_label: "English",
+    switch_lang: "en",
+    switch_html_lang: "en",
+    title_suffix: "产品溯源",
+    lot: "批次",
+    unnamed_product: "产品",
+    recall_title: "已召回：请勿食用或使用本产品",
+    recall_class: ["一级召回", "二级召回", "三级召回"],
+    recall_issued_by: "发布机构",
+    recall_instructions: "处理方式",
+    origin: "产地",
+    origin_commissioned: "生产",
+    origin_transformed: "加工",
+    origin_none: "本批次没有产地记录。",
+    ingredients: "原料",
+    path: "流通路径",
+    path_none: "没有流通记录。",
+    flow: ["生产", "收货", "发货", "已售出或退出流通", "经手"],
+    of_ingredient: "原料",
+    by: "经办",
+    at: "地点",
+    certificates: "证书与检验结果",
+    certificates_none: "没有针对本批次的检验结果。",
+    verdict: ["合格", "不合格", "无结论"],
+    tested_by: "检验机构",
+    cold_chain: "冷链",
+    cold_chain_none: "暂无冷链记录。",
+    verification_title: "验证",
+    verification_no_script: "启用脚本后，本页会在浏览器中自行核验证明。",
+    checking: "正在核验每一步的签名…",
+    verified: "已验证：{entries} 条签名记录已按其账本检查点核验（{witnesses} 个见证人联署）。",
+    incomplete: "部分验证：部分记录尚未进入已签名的检查点。",
+    failed: "验证失败：证明与本页内容不符。",
+    unavailable: "此浏览器无法在本页核验签名，请使用下方的证明文件。",
+    signed_by: "签名机构",
+    step_failed: "未通过验证",
+    proof_link: "证明文件",
+    proof_help: "离线核验命令",
+    product_only: "此码标识的是产品而非批次：包装上的批号可查询产地与流通路径。",
+    problem_title: "无法识别此码",
+    unknown_lot: "本节点没有此批次的记录。",
+};
+
+/// A step of the lot's path, or its origin, as shown.
+#[derive(Debug, Clone)]
+struct StepView {
+    /// Date (`YYYY-MM-DD`).
+    date: String,
+    /// What happened, in the page's language.
+    what: &'static str,
+    /// The organisation that recorded it, by name.
+    organisation: String,
+    /// Its key (hex), which the script checks signed the step.
+    author: String,
+    /// The place by name and city, when known.
+    place: Option<String>,
+    /// The Event Hash ID the step comes from.
+    event: String,
+    /// For a step of an ingredient: that ingredient's name.
+    ingredient: Option<String>,
+    /// Sort key (RFC 3339 time).
+    time: String,
+}
+
+/// A recall notice reaching the lot, as shown.
+#[derive(Debug, Clone)]
+struct RecallView {
+    recall_id: String,
+    class: &'static str,
+    hazard: String,
+    instructions: String,
+    issuer: String,
+    author: String,
+    entry_hash: String,
+}
+
+/// An inspection result naming the lot (or an ingredient), as shown.
+#[derive(Debug, Clone)]
+struct InspectionView {
+    test: String,
+    verdict: &'static str,
+    verdict_class: &'static str,
+    date: String,
+    lab: String,
+    author: String,
+    entry_hash: String,
+    ingredient: Option<String>,
+}
+
+/// The page of a lot.
+#[derive(Template)]
+#[template(path = "page.html")]
+struct LotPage<'page> {
+    t: &'static Text,
+    style: &'static str,
+    script: &'static str,
+    switch_href: String,
+    product: String,
+    lot_number: String,
+    subject: String,
+    origins: Vec<StepView>,
+    ingredients: Vec<String>,
+    steps: Vec<StepView>,
+    recalls: Vec<RecallView>,
+    inspections: Vec<InspectionView>,
+    proof_href: &'page str,
+    /// The file name the proof downloads as, which the documented command names.
+    proof_file: String,
+}
+
+/// A page that names a problem or a product without a lot.
+#[derive(Template)]
+#[template(path = "page_message.html")]
+struct MessagePage {
+    t: &'static Text,
+    style: &'static str,
+    switch_href: String,
+    title: String,
+    message: String,
+    detail: String,
+}
+
+/// What the page and its proof were built from, kept between requests.
+#[derive(Debug)]
+struct Rendered {
+    /// The lot page, in the language it was asked in.
+    html: String,
+    /// The proof file (JSON).
+    proof: String,
+    /// The validator.
+    etag: String,
+}
+
+/// The records of the ledger that a page may show (recall notices, inspection results), read
+/// incrementally per feed, and the rendered pages.
+#[derive(Debug, Default)]
+pub struct Cache {
+    records: Mutex<RecordScan>,
+    pages: Mutex<HashMap<(String, Lang), (u64, Instant, Arc<Rendered>)>>,
+}
+
+/// Recall notices and inspection results read so far, and how far each feed was read.
+#[derive(Debug, Default)]
+struct RecordScan {
+    /// Next sequence to read per feed.
+    next: BTreeMap<PublicKey, u64>,
+    /// The records, with the lots each names (canonical Digital Links).
+    records: Vec<Arc<PageRecord>>,
+}
+
+/// A recall notice or inspection result, with its entry.
+#[derive(Debug)]
+struct PageRecord {
+    entry: EntryRef,
+    lots: BTreeSet<String>,
+    payload: Payload,
+}
+
+impl Cache {
+    /// The records, after reading what the feeds gained since the last call.
+    fn records(&self, ledger: &Ledger) -> Vec<Arc<PageRecord>> {
+        let mut scan = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let store = ledger.store();
+        for (author, head) in store.heads() {
+            let from = scan.next.get(&author).copied().unwrap_or(0);
+            for sequence in from..=head.sequence {
+                let Ok(Some(entry)) = store.entry(&author, sequence) else { continue };
+                let lots = match entry.payload() {
+                    Some(Payload::RecallNotice(notice)) => &notice.lots,
+                    Some(Payload::InspectionResult(result)) => &result.lots,
+                    _ => continue,
+                };
+                let lots = lots
+                    .iter()
+                    .filter_map(|lot| Subject::parse(lot).ok())
+                    .map(|subject| subject.link().to_owned())
+                    .collect();
+                let Some(payload) = entry.payload().cloned() else { continue };
+                scan.records.push(Arc::new(PageRecord { entry: entry.reference(), lots, payload }));
+            }
+            scan.next.insert(author, head.sequence + 1);
+        }
+        scan.records.clone()
+    }
+}
+
+/// `GET /view/{path}` and `GET /view/{path}/proof`.
+async fn view(
+    State(state): State<WebState>,
+    Extension(cache): Extension<Arc<Cache>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::choose(uri.query(), &headers);
+    let path = uri.path().strip_prefix("/view/").unwrap_or_default();
+    let (path, wants_proof) = match path.strip_suffix("/proof") {
+        Some(path) => (path, true),
+        None => (path, false),
+    };
+    if path.len() > MAX_PATH_BYTES {
+        return message(
+            lang,
+            StatusCode::BAD_REQUEST,
+            MessageKind::Problem,
+            "the path is too long",
+        );
+    }
+    let subject = match Subject::parse(&format!("https://id.gs1.org/{path}")) {
+        Ok(subject) => subject,
+        Err(SubjectError::ProductOnly(_)) if !wants_proof => {
+            return product_page(&state.ledger, lang, path).await;
+        }
+        Err(error) => {
+            return message(
+                lang,
+                StatusCode::BAD_REQUEST,
+                MessageKind::Problem,
+                &error.to_string(),
+            );
+        }
+    };
+    let page_path = format!("/view/{path}");
+    let ledger = Arc::clone(&state.ledger);
+    let rendered = tokio::task::spawn_blocking(move || {
+        cached_or_render(&ledger, &cache, &subject, &page_path, lang)
+    })
+    .await;
+    let rendered = match rendered.unwrap_or_else(|error| Err(PageError::Ledger(error.to_string())))
+    {
+        Ok(rendered) => rendered,
+        Err(PageError::Unknown) => {
+            return message(
+                lang,
+                StatusCode::NOT_FOUND,
+                MessageKind::Problem,
+                lang.text().unknown_lot,
+            );
+        }
+        Err(PageError::Ledger(reason)) => {
+            tracing::warn!(%reason, "consumer page failed");
+            return message(
+                lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                MessageKind::Problem,
+                "the node could not read its ledger",
+            );
+        }
+    };
+    let etag = if wants_proof {
+        format!("\"p{}\"", rendered.etag)
+    } else {
+        format!("\"{}\"", rendered.etag)
+    };
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else if wants_proof {
+        ([(header::CONTENT_TYPE, "application/json")], rendered.proof.clone()).into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], rendered.html.clone())
+            .into_response()
+    };
+    let response_headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        response_headers.insert(header::ETAG, value);
+    }
+    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
+    response_headers.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
+    if !wants_proof {
+        secure_page_headers(response_headers);
+    }
+    response
+}
+
+/// The headers every HTML page carries: its policy, and no sniffing or framing.
+fn secure_page_headers(headers: &mut HeaderMap) {
+    if let Ok(policy) = HeaderValue::from_str(&assets::PAGE_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+}
+
+/// Why a lot page could not be built.
+#[derive(Debug)]
+enum PageError {
+    /// Nothing is recorded about the lot.
+    Unknown,
+    /// The ledger failed.
+    Ledger(String),
+}
+
+/// The cached page of `subject` while no entry arrived and it is fresh, else a new one.
+fn cached_or_render(
+    ledger: &Ledger,
+    cache: &Cache,
+    subject: &Subject,
+    page_path: &str,
+    lang: Lang,
+) -> Result<Arc<Rendered>, PageError> {
+    let size = ledger.store().len();
+    let key = (subject.link().to_owned(), lang);
+    {
+        let pages = cache.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((cached_size, made, rendered)) = pages.get(&key)
+            && *cached_size == size
+            && made.elapsed() < PAGE_FRESHNESS
+        {
+            return Ok(Arc::clone(rendered));
+        }
+    }
+    let rendered = Arc::new(render(ledger, cache, subject, page_path, lang)?);
+    let mut pages = cache.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if pages.len() >= MAX_CACHED_PAGES {
+        pages.clear();
+    }
+    pages.insert(key, (size, Instant::now(), Arc::clone(&rendered)));
+    Ok(rendered)
+}
+
+/// What the page shows, gathered while noting every entry and name it relies on.
+struct Gathered<'reply> {
+    back: &'reply TraceReply,
+    forward: &'reply TraceReply,
+    /// Entries the page relies on.
+    entries: BTreeSet<(PublicKey, u64)>,
+    /// Event Hash IDs the page shows.
+    events: BTreeSet<String>,
+    /// Organisation names by key, from the roster.
+    organisations: BTreeMap<String, String>,
+}
+
+impl Gathered<'_> {
+    /// A name from either answer's names, noting the master-data entry it came from.
+    fn name(&mut self, id: &str) -> Option<String> {
+        let source = [&self.back.names, &self.forward.names]
+            .into_iter()
+            .find_map(|names| names.described.get(id))?;
+        self.entries.insert((source.entry.author, source.entry.sequence));
+        Some(source.name.clone())
+    }
+
+    /// An organisation's name (by key or party link), from the roster.
+    fn organisation(&self, key: &str) -> String {
+        self.organisations
+            .get(key)
+            .cloned()
+            .or_else(|| names_organisation(&self.back.names, key))
+            .or_else(|| names_organisation(&self.forward.names, key))
+            .unwrap_or_else(|| format!("{}…", key.get(..12).unwrap_or(key)))
+    }
+
+    /// A place by name and city (`Packhouse, Salinas`), noting its source.
+    fn place(&mut self, ledger: &Ledger, place: &str) -> Option<String> {
+        let name = self.name(place).or_else(|| names_organisation(&self.back.names, place))?;
+        let city = ledger.master_data_name(place).and_then(|described| {
+            let statement = &described.statement;
+            let city = statement.attribute(attribute::CITY);
+            let country = statement.attribute(attribute::COUNTRY_CODE);
+            match (city, country) {
+                (Some(city), Some(country)) => Some(format!("{city}, {country}")),
+                (Some(city), None) => Some(city.to_owned()),
+                (None, Some(country)) => Some(country.to_owned()),
+                (None, None) => None,
+            }
+        });
+        Some(match city {
+            Some(city) => format!("{name}, {city}"),
+            None => name,
+        })
+    }
+
+    /// The entry carrying `event` in either answer, noted.
+    fn rely_on_event(&mut self, event: &str) -> bool {
+        let found = [&self.back, &self.forward]
+            .into_iter()
+            .flat_map(|reply| &reply.answer.entries)
+            .find(|reference| reference.event_hash_id.to_string() == event)
+            .map(|reference| (reference.entry.author, reference.entry.sequence));
+        match found {
+            Some(entry) => {
+                self.entries.insert(entry);
+                self.events.insert(event.to_owned());
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn step(
+        &mut self,
+        ledger: &Ledger,
+        what: &'static str,
+        organisation: &str,
+        place: Option<&str>,
+        date: &str,
+        event: String,
+        ingredient: Option<String>,
+    ) -> Option<StepView> {
+        if !self.rely_on_event(&event) {
+            return None;
+        }
+        let place = place.and_then(|place| self.place(ledger, place));
+        Some(StepView {
+            date: date.get(..10).unwrap_or(date).to_owned(),
+            what,
+            organisation: self.organisation(organisation),
+            author: organisation.to_owned(),
+            place,
+            event,
+            ingredient,
+            time: date.to_owned(),
+        })
+    }
+}
+
+/// An organisation's name in `names` (by key or party link).
+fn names_organisation(names: &Names, key: &str) -> Option<String> {
+    names.organisation(key).map(str::to_owned)
+}
+
+/// Renders the page and its proof from the ledger.
+fn render(
+    ledger: &Ledger,
+    cache: &Cache,
+    subject: &Subject,
+    page_path: &str,
+    lang: Lang,
+) -> Result<Rendered, PageError> {
+    let failed = |error: crate::state::Error| PageError::Ledger(error.to_string());
+    let back = ledger.trace(subject, Direction::Back).map_err(failed)?;
+    if back.answer.events.is_empty() {
+        return Err(PageError::Unknown);
+    }
+    let forward = ledger.trace(subject, Direction::Forward).map_err(failed)?;
+    let roster = ledger.roster();
+    let organisations: BTreeMap<String, String> = roster
+        .members
+        .iter()
+        .map(|member| (member.public_key.clone(), member.name.clone()))
+        .collect();
+    let witnesses: Vec<String> = roster
+        .members
+        .iter()
+        .filter(|member| member.roles.contains(&Role::Witness))
+        .map(|member| member.public_key.clone())
+        .collect();
+    let text = lang.text();
+    let mut gathered = Gathered {
+        back: &back,
+        forward: &forward,
+        entries: BTreeSet::new(),
+        events: BTreeSet::new(),
+        organisations,
+    };
+    let lot = subject.link();
+    let product = gathered.name(lot).unwrap_or_else(|| text.unnamed_product.to_owned());
+    let lot_number = lotline_ledger::gs1::parse_digital_link(lot)
+        .ok()
+        .and_then(|link| link.ai_data().get("10").map(str::to_owned))
+        .unwrap_or_else(|| lot.to_owned());
+
+    // Origin: how this lot came to be, and the origins of what it was made from.
+    let detail_of = |link: &str| back.answer.details.iter().find(|detail| &*detail.lot == link);
+    let mut origins = Vec::new();
+    let mut ingredient_lots: Vec<String> = Vec::new();
+    if let Some(detail) = detail_of(lot) {
+        for origin in &detail.origins {
+            let what = match origin.how {
+                OriginKind::Commissioned => text.origin_commissioned,
+                OriginKind::Transformed => text.origin_transformed,
+            };
+            ingredient_lots.extend(origin.inputs.iter().map(|input| input.to_string()));
+            if let Some(step) = gathered.step(
+                ledger,
+                what,
+                &origin.organisation,
+                origin.place.as_deref(),
+                &origin.date,
+                origin.event.to_string(),
+                None,
+            ) {
+                origins.push(step);
+            }
+        }
+    }
+    ingredient_lots.sort();
+    ingredient_lots.dedup();
+    let mut ingredients = Vec::new();
+    let mut ingredient_names: BTreeMap<String, String> = BTreeMap::new();
+    for input in &back.answer.lots {
+        if &**input == lot {
+            continue;
+        }
+        let name = gathered.name(input).unwrap_or_else(|| input.to_string());
+        if ingredient_lots.contains(&input.to_string()) {
+            ingredients.push(name.clone());
+        }
+        ingredient_names.insert(input.to_string(), name);
+    }
+
+    // The path: every place and date of the lot and what it was made from, up to the shelf.
+    let mut steps = Vec::new();
+    let mut seen_events = BTreeSet::new();
+    for (upstream, reply) in [(true, &back), (false, &forward)] {
+        for detail in &reply.answer.details {
+            let ingredient = if &*detail.lot == lot {
+                None
+            } else if upstream {
+                ingredient_names.get(&*detail.lot).cloned()
+            } else {
+                // Downstream lots (what the lot went into) are not this pack's path.
+                continue;
+            };
+            for visit in &detail.visits {
+                let event = visit.event.to_string();
+                if !seen_events.insert(event.clone()) {
+                    continue;
+                }
+                let what = text.flow[match visit.flow {
+                    Flow::Produced => 0,
+                    Flow::Received => 1,
+                    Flow::Shipped => 2,
+                    Flow::Ended => 3,
+                    Flow::Observed => 4,
+                }];
+                if let Some(step) = gathered.step(
+                    ledger,
+                    what,
+                    &visit.organisation,
+                    visit.place.as_deref(),
+                    &visit.date,
+                    event,
+                    ingredient.clone(),
+                ) {
+                    steps.push(step);
+                }
+            }
+        }
+    }
+    steps.sort_by(|left, right| left.time.cmp(&right.time).then(left.event.cmp(&right.event)));
+
+    // Records: recall notices and inspection results naming the lot or what it was made from.
+    let reached: BTreeSet<&str> = back.answer.lots.iter().map(|lot| &**lot).collect();
+    let mut recalls = Vec::new();
+    let mut inspections = Vec::new();
+    for record in cache.records(ledger) {
+        let Some(named) = record.lots.iter().find(|named| reached.contains(named.as_str())) else {
+            continue;
+        };
+        let author = record.entry.author.to_hex();
+        let entry_hash = record.entry.entry_hash.to_hex();
+        match &record.payload {
+            Payload::RecallNotice(notice) => {
+                recalls.push(RecallView {
+                    recall_id: notice.recall_id.clone(),
+                    class: text.recall_class[match notice.class {
+                        RecallClass::ClassOne => 0,
+                        RecallClass::ClassTwo => 1,
+                        RecallClass::ClassThree => 2,
+                    }],
+                    hazard: notice.hazard.clone(),
+                    instructions: notice.instructions.clone(),
+                    issuer: gathered.organisation(&author),
+                    author,
+                    entry_hash,
+                });
+            }
+            Payload::InspectionResult(result) => {
+                let (verdict, verdict_class) = match result.verdict {
+                    Verdict::Pass => (text.verdict[0], "verdict-pass"),
+                    Verdict::Fail => (text.verdict[1], "verdict-fail"),
+                    Verdict::Inconclusive => (text.verdict[2], "verdict-inconclusive"),
+                };
+                inspections.push(InspectionView {
+                    test: result.test.clone(),
+                    verdict,
+                    verdict_class,
+                    date: time::OffsetDateTime::from_unix_timestamp(result.sampled_at_ms / 1_000)
+                        .ok()
+                        .and_then(|time| {
+                            time.format(&time::format_description::well_known::Rfc3339).ok()
+                        })
+                        .map(|time| time.get(..10).unwrap_or_default().to_owned())
+                        .unwrap_or_default(),
+                    lab: gathered.organisation(&author),
+                    author,
+                    entry_hash,
+                    ingredient: (named.as_str() != lot)
+                        .then(|| ingredient_names.get(named).cloned())
+                        .flatten(),
+                });
+            }
+            _ => continue,
+        }
+        gathered.entries.insert((record.entry.author, record.entry.sequence));
+    }
+
+    let entries: Vec<(PublicKey, u64)> = gathered.entries.iter().copied().collect();
+    let evidence: Evidence =
+        ledger.store().evidence(&entries).map_err(|error| PageError::Ledger(error.to_string()))?;
+    let events: Vec<&String> = gathered.events.iter().collect();
+    let proof = json!({
+        "subject": lot,
+        "page": page_path,
+        "events": events,
+        "witnesses": witnesses,
+        "evidence": evidence,
+    });
+    let proof =
+        serde_json::to_string(&proof).map_err(|error| PageError::Ledger(error.to_string()))?;
+    let etag = validator(&evidence, &entries, lang);
+    let proof_href = format!("{page_path}/proof");
+    let page = LotPage {
+        t: text,
+        style: assets::STYLE,
+        script: assets::SCRIPT,
+        switch_href: format!("{page_path}?lang={}", text.switch_lang),
+        product,
+        lot_number,
+        subject: lot.to_owned(),
+        origins,
+        ingredients,
+        steps,
+        recalls,
+        inspections,
+        proof_href: &proof_href,
+        proof_file: proof_file_name(&lot_number_for_file(lot)),
+    };
+    let html = page.render().map_err(|error| PageError::Ledger(error.to_string()))?;
+    Ok(Rendered { html, proof, etag })
+}
+
+/// A file name for a lot's proof: letters and digits of its link, so the documented command
+/// can be pasted.
+fn lot_number_for_file(lot: &str) -> String {
+    lot.trim_start_matches("https://id.gs1.org/")
+        .chars()
+        .map(|character| if character.is_ascii_alphanumeric() { character } else { '-' })
+        .take(80)
+        .collect()
+}
+
+/// The proof file's suggested name.
+fn proof_file_name(stem: &str) -> String {
+    format!("proof-{stem}.json")
+}
+
+/// The page's validator: the entries it relied on, the checkpoints proving them (a feed that
+/// grows gets a new checkpoint, a witness adds a cosignature), what is not yet checkpointed,
+/// and the language. A new entry touching the lot changes the entries, so the validator.
+fn validator(evidence: &Evidence, entries: &[(PublicKey, u64)], lang: Lang) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(if lang == Lang::Zh { b"zh" } else { b"en" });
+    for (author, sequence) in entries {
+        hasher.update(author.as_bytes());
+        hasher.update(sequence.to_le_bytes());
+    }
+    for bundle in &evidence.bundles {
+        hasher.update(bundle.checkpoint.as_bytes());
+        for entry in &bundle.entries {
+            hasher.update(&entry.entry);
+        }
+    }
+    for unproven in &evidence.unproven {
+        hasher.update(unproven.author.as_bytes());
+        hasher.update(unproven.sequence.to_le_bytes());
+    }
+    hasher.update(assets::SCRIPT.as_bytes());
+    let digest = hasher.finalize();
+    hex::encode(&digest[..16])
+}
+
+/// Which kind of message page.
+#[derive(Debug, Clone, Copy)]
+enum MessageKind {
+    /// Something is wrong with the code scanned.
+    Problem,
+}
+
+/// A friendly HTML page naming a problem.
+fn message(lang: Lang, status: StatusCode, kind: MessageKind, detail: &str) -> Response {
+    let text = lang.text();
+    let MessageKind::Problem = kind;
+    let page = MessagePage {
+        t: text,
+        style: assets::STYLE,
+        switch_href: format!("?lang={}", text.switch_lang),
+        title: text.problem_title.to_owned(),
+        message: String::new(),
+        detail: detail.to_owned(),
+    };
+    html_response(status, page.render())
+}
+
+/// The page of a product code without a lot: its name and what to scan instead.
+async fn product_page(ledger: &Arc<Ledger>, lang: Lang, path: &str) -> Response {
+    let text = lang.text();
+    let gtin = path.trim_start_matches("01/").split('/').next().unwrap_or_default();
+    let product_link = match normalise_gtin(gtin) {
+        Ok(gtin14) => format!("https://id.gs1.org/01/{gtin14}"),
+        Err(error) => {
+            return message(
+                lang,
+                StatusCode::BAD_REQUEST,
+                MessageKind::Problem,
+                &error.to_string(),
+            );
+        }
+    };
+    let ledger = Arc::clone(ledger);
+    let name = tokio::task::spawn_blocking(move || {
+        ledger
+            .master_data_name(&product_link)
+            .and_then(|described| described.statement.name().map(str::to_owned))
+    })
+    .await
+    .ok()
+    .flatten();
+    let page = MessagePage {
+        t: text,
+        style: assets::STYLE,
+        switch_href: format!("?lang={}", text.switch_lang),
+        title: name.unwrap_or_else(|| text.unnamed_product.to_owned()),
+        message: text.product_only.to_owned(),
+        detail: String::new(),
+    };
+    html_response(StatusCode::OK, page.render())
+}
+
+/// An HTML response with the page headers, or a plain `500` should the template fail.
+fn html_response(status: StatusCode, html: Result<String, askama::Error>) -> Response {
+    let Ok(html) = html else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut response =
+        (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+    secure_page_headers(response.headers_mut());
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(language: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_str(language).unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_language_follows_the_switch_then_the_weighted_accept_language() {
+        assert_eq!(Lang::choose(Some("lang=zh"), &accept("en")), Lang::Zh);
+        assert_eq!(Lang::choose(Some("x=1&lang=en"), &accept("zh-CN")), Lang::En);
+        assert_eq!(Lang::choose(None, &accept("zh-CN,zh;q=0.9,en;q=0.8")), Lang::Zh);
+        assert_eq!(Lang::choose(None, &accept("fr, en;q=0.5, zh;q=0.4")), Lang::En);
+        assert_eq!(Lang::choose(None, &accept("fr")), Lang::En);
+        assert_eq!(Lang::choose(None, &HeaderMap::new()), Lang::En);
+        let huge = format!("lang=zh&{}", "a".repeat(MAX_QUERY_BYTES));
+        assert_eq!(Lang::choose(Some(&huge), &HeaderMap::new()), Lang::En, "ignored whole");
+    }
+}

@@ -1,0 +1,363 @@
+//! The consumer page in a real browser: a producer's lot captured with master data (names) on
+//! its node, a regulator's recall notice naming it, and the page of that lot opened in headless
+//! Chromium. The page shows the recall banner, the origin and path by name, and earns its
+//! "verified" mark by checking the proof in the browser; served through a lying node that
+//! tampers with the proof it shows "not verified"; hostile names and values captured in the
+//! ledger stay text; axe-core finds no serious or critical accessibility violation; the Chinese
+//! page is in Chinese; the page's validator changes when a new entry touches the lot.
+//!
+//! Owns the browser cases of the consumer page. Does not own the browser harness
+//! ([`lotline_tests::browser`]) nor the page itself (`lotline_node::web::page`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use fantoccini::Locator;
+use lotline_tests::browser::Browser;
+use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
+use lotline_tests::fixtures::{HttpAnswer, exchange, tamper_with_evidence};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The producer's farm (under producer-0's company prefix `9506000`).
+const FARM_URN: &str = "urn:epc:id:sgln:9506000.00000.0";
+/// The producer's packhouse.
+const PACKHOUSE: &str = "https://id.gs1.org/414/9506000000015";
+/// The lot on the pack.
+const LOT: &str = "https://id.gs1.org/01/09506000134352/10/L1";
+/// The page of the lot.
+const PAGE: &str = "/view/01/09506000134352/10/L1";
+/// A farm name that would run a script and add an image if it were written as markup.
+const HOSTILE_FARM: &str =
+    "Green <script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\"> Farm";
+/// A product name that would close an attribute and add an element.
+const HOSTILE_PRODUCT: &str = "Romaine \"><b id=\"injected\">lettuce</b>";
+/// A recall hazard that would add an image.
+const HOSTILE_HAZARD: &str = "Listeria <img src=x onerror=\"window.__pwned=3\">";
+/// How long the page's own check may take in the browser.
+const VERIFY_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The producer's document: its farm, packhouse and product named, the lot commissioned at the
+/// farm and shipped from the packhouse (with a hostile extension value).
+fn producer_document() -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+                     {"example": "https://example.org/ns/"}],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-03-01T12:00:00.000Z",
+        "epcisHeader": {"epcisMasterData": {"vocabularyList": [
+            {"type": "urn:epcglobal:epcis:vtype:BusinessLocation",
+             "vocabularyElementList": [
+                {"id": FARM_URN, "attributes": [
+                    {"id": "cbvmda:name", "attribute": HOSTILE_FARM},
+                    {"id": "urn:epcglobal:cbv:mda#city", "attribute": "Salinas"},
+                    {"id": "urn:epcglobal:cbv:mda#countryCode", "attribute": "US"}]},
+                {"id": PACKHOUSE, "attributes": [
+                    {"id": "cbvmda:name", "attribute": "Valley Packhouse"},
+                    {"id": "urn:epcglobal:cbv:mda#city", "attribute": "Gonzales"}]}]},
+            {"type": "urn:epcglobal:epcis:vtype:EPCClass",
+             "vocabularyElementList": [{"id": "https://id.gs1.org/01/09506000134352", "attributes": [
+                {"id": "gs1:productName", "attribute": HOSTILE_PRODUCT}]}]}
+        ]}},
+        "epcisBody": {"eventList": [
+            {"type": "ObjectEvent",
+             "eventTime": "2026-03-01T06:00:00.000Z",
+             "eventTimeZoneOffset": "+00:00",
+             "action": "ADD",
+             "bizStep": "commissioning",
+             "disposition": "active",
+             "quantityList": [{"epcClass": LOT, "quantity": 500, "uom": "KGM"}],
+             "readPoint": {"id": "https://id.gs1.org/414/9506000000008"},
+             "bizLocation": {"id": "https://id.gs1.org/414/9506000000008"}},
+            {"type": "ObjectEvent",
+             "eventTime": "2026-03-02T10:00:00.000Z",
+             "eventTimeZoneOffset": "+00:00",
+             "action": "OBSERVE",
+             "bizStep": "shipping",
+             "disposition": "in_transit",
+             "quantityList": [{"epcClass": LOT, "quantity": 40, "uom": "KGM"}],
+             "readPoint": {"id": PACKHOUSE},
+             "bizLocation": {"id": PACKHOUSE},
+             "example:note": "<script>window.__pwned=4</script>"}
+        ]}
+    }))
+    .unwrap()
+}
+
+/// A later event touching the lot: it is seen again at the packhouse.
+fn later_document() -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-03-03T12:00:00.000Z",
+        "epcisBody": {"eventList": [
+            {"type": "ObjectEvent",
+             "eventTime": "2026-03-03T09:00:00.000Z",
+             "eventTimeZoneOffset": "+00:00",
+             "action": "OBSERVE",
+             "bizStep": "inspecting",
+             "quantityList": [{"epcClass": LOT, "quantity": 1, "uom": "KGM"}],
+             "readPoint": {"id": PACKHOUSE}}
+        ]}
+    }))
+    .unwrap()
+}
+
+/// `method path` on node `index` with its token.
+async fn send(
+    cluster: &Cluster,
+    index: usize,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> HttpAnswer {
+    let authorization = format!("Bearer {}", cluster.token(index));
+    exchange(
+        cluster.node(index).http_address,
+        method,
+        path,
+        &[("Content-Type", "application/ld+json"), ("Authorization", &authorization)],
+        body,
+    )
+    .await
+    .unwrap()
+}
+
+/// `GET path` on `address` with extra headers.
+async fn get(address: SocketAddr, path: &str, headers: &[(&str, &str)]) -> HttpAnswer {
+    exchange(address, "GET", path, headers, b"").await.unwrap()
+}
+
+/// A lying node in front of `upstream`: relays every request (one per connection) with its
+/// headers and the answer with its headers, but tampers with the proof the page fetches
+/// ([`tamper_with_evidence`]), as a node serving a forged path would have to.
+async fn lying_node(upstream: SocketAddr) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            tokio::spawn(relay(client, upstream));
+        }
+    });
+    address
+}
+
+/// Serves one request of the lying node; any failure drops the client.
+async fn relay(mut client: tokio::net::TcpStream, upstream: SocketAddr) {
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !request.windows(4).any(|window| window == b"\r\n\r\n") {
+        match client.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => request.extend_from_slice(&buffer[..read]),
+        }
+    }
+    let text = String::from_utf8_lossy(&request).into_owned();
+    let Some(path) = text.split_whitespace().nth(1).map(str::to_owned) else { return };
+    let accept_language = text
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("Accept-Language: ")
+                .or_else(|| line.strip_prefix("accept-language: "))
+        })
+        .unwrap_or("en")
+        .to_owned();
+    let Ok(answer) =
+        exchange(upstream, "GET", &path, &[("Accept-Language", &accept_language)], b"").await
+    else {
+        return;
+    };
+    let mut body = answer.body.clone();
+    if path.ends_with("/proof")
+        && let Ok(mut proof) = serde_json::from_slice::<Value>(&body)
+        && tamper_with_evidence(&mut proof)
+    {
+        body = serde_json::to_vec(&proof).unwrap();
+    }
+    let mut head = format!("HTTP/1.1 {} Lying\r\n", answer.status);
+    for (name, value) in &answer.headers {
+        if !matches!(name.as_str(), "content-length" | "connection" | "transfer-encoding" | "etag")
+        {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
+    let _ = client.write_all(head.as_bytes()).await;
+    let _ = client.write_all(&body).await;
+}
+
+/// Waits until the page's script has finished its check and returns `data-verified`.
+async fn verification_outcome(browser: &Browser) -> String {
+    wait_for("the page's own verification to finish", VERIFY_DEADLINE, || async {
+        let status = browser.client.find(Locator::Id("verification")).await.ok()?;
+        let outcome = status.attr("data-verified").await.ok()??;
+        (!matches!(outcome.as_str(), "pending" | "checking")).then_some(outcome)
+    })
+    .await
+    .unwrap()
+}
+
+/// Runs `script` in the page and returns its value.
+async fn script(browser: &Browser, script: &str) -> Value {
+    browser.client.execute(script, Vec::new()).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_itself_in_the_browser()
+ {
+    let cluster = Cluster::start(4).await.unwrap();
+    let producer = cluster.node(0).http_address;
+    let captured = send(&cluster, 0, "POST", "/capture", &producer_document()).await;
+    assert_eq!(captured.status, 202, "{}", String::from_utf8_lossy(&captured.body));
+    let notice = json!({
+        "kind": "recall_notice", "recall_id": "R-2026-7", "class": "I", "lots": [LOT],
+        "hazard": HOSTILE_HAZARD, "instructions": "Return it to the store"
+    });
+    let recalled = send(&cluster, 3, "POST", "/records", notice.to_string().as_bytes()).await;
+    assert_eq!(recalled.status, 201, "{}", String::from_utf8_lossy(&recalled.body));
+
+    // The producer's node holds the notice and checkpoints covering every entry the page uses.
+    let proof = wait_for(
+        "the page's proof to cover the recall, with nothing unproven",
+        DEFAULT_DEADLINE,
+        || async {
+            let answer = get(producer, &format!("{PAGE}/proof"), &[]).await;
+            let proof = answer.json().ok()?;
+            let authors = proof["evidence"]["bundles"].as_array()?.len();
+            let complete = proof["evidence"]["unproven"].as_array().is_some_and(Vec::is_empty);
+            (answer.status == 200 && authors == 2 && complete).then_some(proof)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(proof["subject"], json!(LOT));
+    assert_eq!(proof["events"].as_array().unwrap().len(), 2, "{proof}");
+    // The proof file is what `lotline verify` reads: it verifies offline, events included.
+    let offline = lotline_client::client::verify_bundle_file(
+        &proof.to_string(),
+        &[],
+        &lotline_client::verify::Policy::default(),
+    )
+    .unwrap();
+    for event in proof["events"].as_array().unwrap() {
+        assert!(offline.events.contains_key(event.as_str().unwrap()), "{event} is proven");
+    }
+    assert!(offline.entries.len() >= 3, "the events, the notice and the names' statements");
+
+    let page = get(producer, PAGE, &[("Accept-Language", "en")]).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    let policy = page.header("content-security-policy").unwrap();
+    assert!(policy.starts_with("default-src 'none'"), "{policy}");
+    assert!(policy.contains("connect-src 'self'") && !policy.contains("unsafe-inline"), "{policy}");
+    let etag = page.header("etag").unwrap().to_owned();
+    let revalidated =
+        get(producer, PAGE, &[("Accept-Language", "en"), ("If-None-Match", &etag)]).await;
+    assert_eq!(revalidated.status, 304, "an unchanged page is not sent again");
+
+    let browser = Browser::start().await.unwrap();
+    let base = format!("http://{producer}");
+    browser.client.goto(&format!("{base}{PAGE}?lang=en")).await.unwrap();
+    assert_eq!(verification_outcome(&browser).await, "true");
+    let status = browser.client.find(Locator::Id("verification")).await.unwrap();
+    let checked: usize =
+        status.attr("data-verified-entries").await.unwrap().unwrap().parse().unwrap();
+    assert!(checked >= 3, "two events and the recall notice at least, checked {checked}");
+    browser.screenshot("consumer-page-recalled").await.unwrap();
+
+    let banner = browser.client.find(Locator::Id("recall")).await.unwrap().text().await.unwrap();
+    assert!(banner.contains("Recalled") && banner.contains("R-2026-7"), "{banner}");
+    assert!(banner.contains(HOSTILE_HAZARD), "the hazard reads as text: {banner}");
+    let heading = browser.client.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    assert_eq!(heading, HOSTILE_PRODUCT, "the product's name, as text");
+    let origin = browser.client.find(Locator::Id("origin")).await.unwrap().text().await.unwrap();
+    assert!(origin.contains(HOSTILE_FARM) && origin.contains("Salinas, US"), "{origin}");
+    let path = browser.client.find(Locator::Id("path")).await.unwrap().text().await.unwrap();
+    assert!(path.contains("Shipped") && path.contains("Valley Packhouse, Gonzales"), "{path}");
+    assert!(!path.contains("40"), "no quantity is shown: {path}");
+    let signed = script(
+        &browser,
+        "return Array.from(document.querySelectorAll('[data-step-verified=true] .signer')).map(s => s.textContent);",
+    )
+    .await;
+    let signers = signed.as_array().unwrap();
+    assert!(signers.len() >= 3, "{signed}");
+    assert!(
+        signers.iter().all(|signer| signer.as_str().unwrap().starts_with("Signed by ")),
+        "{signed}"
+    );
+
+    // Hostile names and values stayed text: no element or script came from them.
+    let injected = script(
+        &browser,
+        "return {injected: document.querySelectorAll('#injected, img, iframe, object, embed').length,
+                 scripts: document.scripts.length, pwned: window.__pwned === undefined ? null : window.__pwned};",
+    )
+    .await;
+    assert_eq!(injected, json!({"injected": 0, "scripts": 1, "pwned": null}));
+
+    let violations = browser.serious_accessibility_violations().await.unwrap();
+    assert!(
+        violations.is_empty(),
+        "axe-core: {}",
+        serde_json::to_string_pretty(&violations).unwrap()
+    );
+
+    // The Chinese page.
+    browser.client.goto(&format!("{base}{PAGE}?lang=zh")).await.unwrap();
+    assert_eq!(verification_outcome(&browser).await, "true");
+    let lang = script(&browser, "return document.documentElement.lang;").await;
+    assert_eq!(lang, json!("zh-Hans"));
+    let path_title =
+        browser.client.find(Locator::Id("path-title")).await.unwrap().text().await.unwrap();
+    assert_eq!(path_title, "流通路径");
+    let message = browser.client.find(Locator::Css("#verification .message")).await.unwrap();
+    assert!(message.text().await.unwrap().starts_with("已验证"));
+    browser.screenshot("consumer-page-zh").await.unwrap();
+    let violations = browser.serious_accessibility_violations().await.unwrap();
+    assert!(
+        violations.is_empty(),
+        "axe-core (zh): {}",
+        serde_json::to_string_pretty(&violations).unwrap()
+    );
+
+    // Served by a lying node that tampers with the proof, the same page is not verified.
+    let liar = lying_node(producer).await;
+    browser.client.goto(&format!("http://{liar}{PAGE}?lang=en")).await.unwrap();
+    assert_eq!(verification_outcome(&browser).await, "false");
+    let banner = browser.client.find(Locator::Id("recall")).await.unwrap().text().await.unwrap();
+    assert!(banner.contains("Recalled"), "the page still reads without the mark");
+    browser.screenshot("consumer-page-tampered").await.unwrap();
+    browser.close().await;
+
+    // A new entry touching the lot changes the validator.
+    let later = send(&cluster, 0, "POST", "/capture", &later_document()).await;
+    assert_eq!(later.status, 202);
+    let changed = get(producer, PAGE, &[("Accept-Language", "en"), ("If-None-Match", &etag)]).await;
+    assert_eq!(changed.status, 200, "the page changed with the new entry");
+    assert_ne!(changed.header("etag"), Some(etag.as_str()));
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_code_gets_a_friendly_page_naming_the_problem() {
+    let cluster = Cluster::start(1).await.unwrap();
+    let node = cluster.node(0).http_address;
+    let bad = get(node, "/view/01/09506000134353/10/L1", &[]).await;
+    assert_eq!(bad.status, 400);
+    let text = String::from_utf8_lossy(&bad.body);
+    assert!(text.contains("check digit") || text.contains("GTIN"), "{text}");
+    assert!(bad.header("content-security-policy").is_some());
+    let unknown =
+        get(node, "/view/01/09506000134352/10/NOPE", &[("Accept-Language", "zh-CN")]).await;
+    assert_eq!(unknown.status, 404);
+    assert!(String::from_utf8_lossy(&unknown.body).contains("本节点没有此批次的记录"));
+    let product = get(node, "/view/01/09506000134352", &[]).await;
+    assert_eq!(product.status, 200);
+    let huge = format!("{PAGE}?{}", "lang=zh&".repeat(2_000));
+    let answered = get(node, &huge, &[]).await;
+    assert!(answered.status == 404 || answered.status == 431, "{}", answered.status);
+    cluster.shutdown().await;
+}
