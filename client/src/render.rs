@@ -76,16 +76,12 @@ pub fn print_json(value: &impl Serialize) -> Result<(), serde_json::Error> {
 
 /// A quantity and its unit for a table cell (`120 KGM`, `120`, or empty).
 pub fn quantity_cell(quantity: Option<f64>, uom: Option<&str>) -> String {
-    match (quantity, uom) {
-        (Some(quantity), Some(uom)) => format!("{quantity} {uom}"),
-        (Some(quantity), None) => quantity.to_string(),
-        (None, _) => String::new(),
-    }
+    lotline_ledger::supervision::quantity_text(quantity, uom)
 }
 
 /// A handoff's date for a table: when it was received, else when it was shipped.
 pub fn handoff_date(handoff: &Handoff) -> Option<&str> {
-    handoff.received_at.as_deref().or(handoff.shipped_at.as_deref())
+    lotline_ledger::supervision::handoff_date(handoff)
 }
 
 /// Fields of a consignee that `--json` writes first, and only when known.

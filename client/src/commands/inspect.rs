@@ -2,18 +2,18 @@
 //! supervision` (a regulator's view of organisations with failed inspections, unconfirmed
 //! handoffs or unacknowledged recalls, with the evidence).
 //!
-//! Owns the `inspection_result` record JSON this client sends and the supervision roll-up.
-//! Deliberately does not own signing or roles (the node) nor verification (`lotline_client`).
-
-use std::collections::{BTreeMap, BTreeSet};
+//! Owns the `inspection_result` record JSON this client sends and gathering the verified facts
+//! the supervision list is built from. Deliberately does not own the list's rules
+//! (`lotline_ledger::supervision`, shared with the node's dashboard), signing or roles (the
+//! node) nor verification (`lotline_client`).
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use lotline_client::client::Direction;
 use lotline_client::identifier::canonical_subject;
-use lotline_client::render::{Table, handoff_date, print_json, quantity_cell};
+use lotline_client::render::{Table, print_json};
 use lotline_client::{Client, ExitStatus};
-use lotline_ledger::trace::Handoff;
+use lotline_ledger::supervision::{Member, RecallFacts, Supervision};
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
@@ -154,24 +154,32 @@ pub fn run_supervision(context: &Context) -> Result<ExitStatus> {
             .find(|member| member.public_key.eq_ignore_ascii_case(author))
             .map_or_else(|| author.to_owned(), |member| member.name.clone())
     };
-    // organisation → findings (kind, detail, evidence)
-    let mut findings: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let members: Vec<Member> = roster
+        .members
+        .iter()
+        .map(|member| Member {
+            public_key: member.public_key.clone(),
+            name: member.name.clone(),
+            gln: member.gln.clone(),
+        })
+        .collect();
+    let mut supervision = Supervision::default();
     let mut all_verified = true;
 
     for (item, _) in client.records("inspection_result")? {
         if item.record["verdict"].as_str() != Some("fail") {
             continue;
         }
+        let test = item.record["test"].as_str().unwrap_or_default();
         for lot in item.record["lots"].as_array().into_iter().flatten().filter_map(Value::as_str) {
             let responsible = responsible_organisations(&client, lot, &mut all_verified)?;
-            for organisation in responsible {
-                findings.entry(organisation).or_default().push(json!({
-                    "finding": "failed inspection",
-                    "lot": lot,
-                    "detail": item.record["test"],
-                    "evidence": {"lab": name_of(&item.author), "entry_hash": item.entry_hash},
-                }));
-            }
+            supervision.failed_inspection(
+                &responsible,
+                lot,
+                test,
+                &name_of(&item.author),
+                &item.entry_hash,
+            );
         }
     }
 
@@ -190,66 +198,25 @@ pub fn run_supervision(context: &Context) -> Result<ExitStatus> {
             })
             .map(|(item, _)| item.author.to_ascii_lowercase())
             .collect();
-        for member in &roster.members {
-            let Some(gln) = &member.gln else { continue };
-            let received_by_member = |consignee: &&Handoff| {
-                [&consignee.party, &consignee.location]
-                    .into_iter()
-                    .flatten()
-                    .any(|identifier| identifier.contains(gln.as_str()))
-            };
-            let member_consignees: Vec<&Handoff> = scope
-                .answer()
-                .consignees
-                .iter()
-                .map(AsRef::as_ref)
-                .filter(received_by_member)
-                .collect();
-            if member_consignees.is_empty() {
-                continue;
-            }
-            if !acknowledging_authors.contains(&member.public_key.to_ascii_lowercase()) {
-                // The evidence: the notice, and the handoffs that make the member a holder.
-                let handoff_events: BTreeSet<String> = member_consignees
-                    .iter()
-                    .flat_map(|consignee| [&consignee.shipping_event, &consignee.receiving_event])
-                    .flatten()
-                    .map(|event| event.to_text())
-                    .collect();
-                findings.entry(member.name.clone()).or_default().push(json!({
-                    "finding": "unacknowledged recall",
-                    "detail": recall_id,
-                    "evidence": {"notice_entry_hash": notice.entry_hash, "events": handoff_events},
-                }));
-            }
-            // A shipment to the member that no receiving event confirms.
-            for consignee in member_consignees {
-                let shipping_event = consignee.shipping_event.as_ref().map(|event| event.to_text());
-                if let (Some(shipping_event), None) = (shipping_event, &consignee.receiving_event) {
-                    findings.entry(member.name.clone()).or_default().push(json!({
-                        "finding": "unconfirmed handoff",
-                        "lot": consignee.lot,
-                        "detail": format!(
-                            "no receipt recorded for {} of {} shipped{}",
-                            quantity_cell(consignee.quantity, consignee.uom.as_deref()),
-                            consignee.lot,
-                            handoff_date(consignee).map(|date| format!(" on {date}")).unwrap_or_default()
-                        ),
-                        "evidence": {"shipping_event": shipping_event, "recall": recall_id},
-                    }));
-                }
-            }
-        }
+        let facts = RecallFacts {
+            recall_id: &recall_id,
+            notice_entry_hash: &notice.entry_hash,
+            consignees: &scope.answer().consignees,
+            acknowledging_authors: &acknowledging_authors,
+        };
+        supervision.recall(&facts, &members);
     }
 
     for (item, _) in client.records("supervision_flag")? {
         let subject = item.record["subject"].as_str().unwrap_or_default();
-        findings.entry(name_of(subject)).or_default().push(json!({
-            "finding": "supervision flag",
-            "detail": item.record["reason"],
-            "evidence": {"regulator": name_of(&item.author), "entry_hash": item.entry_hash},
-        }));
+        supervision.flag(
+            &name_of(subject),
+            item.record["reason"].as_str().unwrap_or_default(),
+            &name_of(&item.author),
+            &item.entry_hash,
+        );
     }
+    let findings = &supervision.organisations;
 
     if context.json {
         let organisations: Vec<Value> = findings
@@ -259,15 +226,12 @@ pub fn run_supervision(context: &Context) -> Result<ExitStatus> {
         print_json(&json!({"organisations": organisations, "verified": all_verified}))?;
     } else {
         let mut table = Table::new(["organisation", "finding", "detail"]);
-        for (organisation, items) in &findings {
+        for (organisation, items) in findings {
             for item in items {
-                let detail = item["detail"]
-                    .as_str()
-                    .map_or_else(|| item["detail"].to_string(), str::to_owned);
                 table.push([
                     organisation.clone(),
-                    item["finding"].as_str().unwrap_or_default().to_owned(),
-                    detail,
+                    item.finding.name().to_owned(),
+                    item.detail.clone(),
                 ]);
             }
         }

@@ -65,7 +65,8 @@ pub fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
             || cause.is::<lotline_ledger::epcis::Error>()
             || cause.is::<lotline_ledger::gs1::Error>()
             || cause.is::<lotline_client::csv_template::TemplateErrors>()
-            || cause.is::<lotline_client::fsma204::Error>();
+            || cause.is::<lotline_client::fsma204::Error>()
+            || cause.is::<lotline_ledger::fsma204::Error>();
         if is_invalid_input {
             return ExitStatus::InvalidInput;
         }

@@ -2,12 +2,12 @@
 //! status (affected lots, consignees with quantities, acknowledgements outstanding), and a
 //! holder acknowledges with the quantity on hand.
 //!
-//! Owns the record JSON this client sends (`recall_notice`, `recall_ack`; see the final report
-//! and `docs/http-api.md`) and the outstanding-acknowledgement computation. Deliberately does
-//! not own the scope computation (the node's trace module) nor record signing (the node).
+//! Owns the record JSON this client sends (`recall_notice`, `recall_ack`; see
+//! `docs/http-api.md`). Deliberately does not own the scope computation (the node's trace
+//! module), which consignees are outstanding (`lotline_ledger::supervision`, shared with the
+//! node's dashboard) nor record signing (the node).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
@@ -16,7 +16,7 @@ use lotline_client::client::CheckedAnswer;
 use lotline_client::identifier::{canonical_subject, location_digital_link};
 use lotline_client::render::{Table, consignees_json, print_json, quantity_cell};
 use lotline_client::{Client, ExitStatus};
-use lotline_ledger::trace::Handoff;
+use lotline_ledger::supervision::outstanding_consignees;
 use serde_json::{Value, json};
 
 use super::trace::{answer_json, print_checked_answer, shown};
@@ -248,24 +248,6 @@ pub fn notice_scope(client: &Client, notice: &RecordItem) -> Result<CheckedAnswe
     Ok(client.recall_scope(&json!({"lots": lots}))?)
 }
 
-/// The consignees that have not acknowledged: those whose party or location GLN belongs to no
-/// organisation that signed an acknowledgement of this recall.
-fn outstanding_consignees<'answer>(
-    consignees: &'answer [Arc<Handoff>],
-    acknowledging_glns: &[String],
-) -> Vec<&'answer Handoff> {
-    consignees
-        .iter()
-        .map(AsRef::as_ref)
-        .filter(|consignee| {
-            let identifiers = [consignee.party.as_deref(), consignee.location.as_deref()];
-            !identifiers.into_iter().flatten().any(|identifier| {
-                acknowledging_glns.iter().any(|gln| identifier.contains(gln.as_str()))
-            })
-        })
-        .collect()
-}
-
 fn status(client: &Client, recall: &str, context: &Context) -> Result<ExitStatus> {
     let notice = find_notice(client, recall)?;
     let recall_id = notice.record["recall_id"].as_str().unwrap_or(recall).to_owned();
@@ -379,28 +361,4 @@ fn acknowledge(client: &Client, arguments: &AckArgs, context: &Context) -> Resul
         );
     }
     Ok(ExitStatus::Success)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn consignees_of_acknowledging_organisations_are_not_outstanding() {
-        let consignees = vec![
-            Arc::new(Handoff {
-                location: Some("https://id.gs1.org/414/4012345000115".into()),
-                quantity: Some(10.0),
-                ..Handoff::default()
-            }),
-            Arc::new(Handoff {
-                party: Some("https://id.gs1.org/417/0614141000005".into()),
-                ..Handoff::default()
-            }),
-        ];
-        let outstanding = outstanding_consignees(&consignees, &["4012345000115".to_owned()]);
-        assert_eq!(outstanding.len(), 1);
-        assert_eq!(outstanding[0].party.as_deref(), Some("https://id.gs1.org/417/0614141000005"));
-        assert_eq!(outstanding_consignees(&consignees, &[]).len(), 2);
-    }
 }

@@ -1,0 +1,339 @@
+//! The regulator's supervision rules: which consignees of a recall have not acknowledged it,
+//! and the supervision list (organisations with failed inspections, unacknowledged recalls,
+//! unconfirmed handoffs or supervision flags, each finding with its evidence).
+//!
+//! Owns the rules, so the `lotline` CLI (`recall status`, `supervision`) and the node's
+//! regulator dashboard show the same list from the same facts. Deliberately does not own
+//! gathering those facts (the CLI asks a node and verifies; the node reads its own ledger)
+//! nor showing them (tables, `--json`, pages).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::trace::Handoff;
+
+/// An amount as a person reads it: `12 KGM`, `12` without a unit, empty when unknown.
+pub fn quantity_text(quantity: Option<f64>, uom: Option<&str>) -> String {
+    match (quantity, uom) {
+        (Some(quantity), Some(uom)) => format!("{quantity} {uom}"),
+        (Some(quantity), None) => quantity.to_string(),
+        (None, _) => String::new(),
+    }
+}
+
+/// A handoff's date: when it was received, else when it was shipped.
+pub fn handoff_date(handoff: &Handoff) -> Option<&str> {
+    handoff.received_at.as_deref().or(handoff.shipped_at.as_deref())
+}
+
+/// Whether `consignee` was received by the organisation with `gln`: its party or location
+/// names that GLN.
+fn received_by(consignee: &Handoff, gln: &str) -> bool {
+    [consignee.party.as_deref(), consignee.location.as_deref()]
+        .into_iter()
+        .flatten()
+        .any(|identifier| identifier.contains(gln))
+}
+
+/// The consignees that have not acknowledged: those whose party or location GLN belongs to no
+/// organisation that signed an acknowledgement of this recall.
+pub fn outstanding_consignees<'answer>(
+    consignees: &'answer [Arc<Handoff>],
+    acknowledging_glns: &[String],
+) -> Vec<&'answer Handoff> {
+    consignees
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|consignee| !acknowledging_glns.iter().any(|gln| received_by(consignee, gln)))
+        .collect()
+}
+
+/// An admitted organisation as the supervision rules need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Its key (hex, any case).
+    pub public_key: String,
+    /// Its name in the roster.
+    pub name: String,
+    /// Its GLN, when the roster gives one.
+    pub gln: Option<String>,
+}
+
+/// What a finding reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum FindingKind {
+    /// A lab's result failed a lot the organisation created or handled.
+    #[serde(rename = "failed inspection")]
+    FailedInspection,
+    /// The organisation received recalled goods and signed no acknowledgement.
+    #[serde(rename = "unacknowledged recall")]
+    UnacknowledgedRecall,
+    /// Recalled goods were shipped to the organisation and no receipt is recorded.
+    #[serde(rename = "unconfirmed handoff")]
+    UnconfirmedHandoff,
+    /// A regulator flagged the organisation.
+    #[serde(rename = "supervision flag")]
+    SupervisionFlag,
+}
+
+impl FindingKind {
+    /// The words the CLI and the dashboard show.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::FailedInspection => "failed inspection",
+            Self::UnacknowledgedRecall => "unacknowledged recall",
+            Self::UnconfirmedHandoff => "unconfirmed handoff",
+            Self::SupervisionFlag => "supervision flag",
+        }
+    }
+}
+
+/// The signed facts behind a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Evidence {
+    /// The lab's inspection result.
+    Inspection {
+        /// The lab's name.
+        lab: String,
+        /// The result's entry hash (hex).
+        entry_hash: String,
+    },
+    /// The recall notice and the handoffs that make the organisation a holder.
+    Recall {
+        /// The notice's entry hash (hex).
+        notice_entry_hash: String,
+        /// Event Hash IDs of the shipping and receiving events.
+        events: BTreeSet<String>,
+    },
+    /// The shipping event no receipt answers.
+    Handoff {
+        /// Its Event Hash ID.
+        shipping_event: String,
+        /// The recall it belongs to.
+        recall: String,
+    },
+    /// The regulator's flag.
+    Flag {
+        /// The regulator's name.
+        regulator: String,
+        /// The flag's entry hash (hex).
+        entry_hash: String,
+    },
+}
+
+/// One finding about one organisation. JSON: `finding`, `lot` (when it concerns one),
+/// `detail`, `evidence`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// What is reported.
+    pub finding: FindingKind,
+    /// The lot concerned (canonical Digital Link), when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+    /// In words: the test, the recall id, the missing receipt, the flag's reason.
+    pub detail: String,
+    /// What proves it.
+    pub evidence: Evidence,
+}
+
+/// The recall facts one notice contributes to the supervision list.
+#[derive(Debug, Clone, Copy)]
+pub struct RecallFacts<'facts> {
+    /// The recall id.
+    pub recall_id: &'facts str,
+    /// The notice's entry hash (hex).
+    pub notice_entry_hash: &'facts str,
+    /// The consignees of its scope.
+    pub consignees: &'facts [Arc<Handoff>],
+    /// Keys (hex, any case) of the organisations that signed an acknowledgement of it.
+    pub acknowledging_authors: &'facts [String],
+}
+
+/// The supervision list: findings by organisation name, each organisation's in the order they
+/// were found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Supervision {
+    /// Organisation name → its findings.
+    pub organisations: BTreeMap<String, Vec<Finding>>,
+}
+
+impl Supervision {
+    /// A failed inspection of `lot` (result `entry_hash` of `lab`, testing `test`), found
+    /// against each organisation in `responsible` (those whose entries the lot's trace back
+    /// relies on).
+    pub fn failed_inspection(
+        &mut self,
+        responsible: &[String],
+        lot: &str,
+        test: &str,
+        lab: &str,
+        entry_hash: &str,
+    ) {
+        for organisation in responsible {
+            self.push(
+                organisation,
+                Finding {
+                    finding: FindingKind::FailedInspection,
+                    lot: Some(lot.to_owned()),
+                    detail: test.to_owned(),
+                    evidence: Evidence::Inspection {
+                        lab: lab.to_owned(),
+                        entry_hash: entry_hash.to_owned(),
+                    },
+                },
+            );
+        }
+    }
+
+    /// A recall's findings: every member that received recalled goods and did not acknowledge,
+    /// and every shipment to a member that no receipt confirms.
+    pub fn recall(&mut self, recall: &RecallFacts<'_>, members: &[Member]) {
+        for member in members {
+            let Some(gln) = &member.gln else { continue };
+            let member_consignees: Vec<&Handoff> = recall
+                .consignees
+                .iter()
+                .map(AsRef::as_ref)
+                .filter(|consignee| received_by(consignee, gln))
+                .collect();
+            if member_consignees.is_empty() {
+                continue;
+            }
+            let acknowledged = recall
+                .acknowledging_authors
+                .iter()
+                .any(|author| author.eq_ignore_ascii_case(&member.public_key));
+            if !acknowledged {
+                let events: BTreeSet<String> = member_consignees
+                    .iter()
+                    .flat_map(|consignee| [&consignee.shipping_event, &consignee.receiving_event])
+                    .flatten()
+                    .map(|event| event.to_text())
+                    .collect();
+                self.push(
+                    &member.name,
+                    Finding {
+                        finding: FindingKind::UnacknowledgedRecall,
+                        lot: None,
+                        detail: recall.recall_id.to_owned(),
+                        evidence: Evidence::Recall {
+                            notice_entry_hash: recall.notice_entry_hash.to_owned(),
+                            events,
+                        },
+                    },
+                );
+            }
+            for consignee in member_consignees {
+                let (Some(shipping_event), None) =
+                    (&consignee.shipping_event, &consignee.receiving_event)
+                else {
+                    continue;
+                };
+                let detail = format!(
+                    "no receipt recorded for {} of {} shipped{}",
+                    quantity_text(consignee.quantity, consignee.uom.as_deref()),
+                    consignee.lot,
+                    handoff_date(consignee).map(|date| format!(" on {date}")).unwrap_or_default()
+                );
+                self.push(
+                    &member.name,
+                    Finding {
+                        finding: FindingKind::UnconfirmedHandoff,
+                        lot: Some(consignee.lot.to_string()),
+                        detail,
+                        evidence: Evidence::Handoff {
+                            shipping_event: shipping_event.to_text(),
+                            recall: recall.recall_id.to_owned(),
+                        },
+                    },
+                );
+            }
+        }
+    }
+
+    /// A regulator's flag on `subject` (the organisation's name).
+    pub fn flag(&mut self, subject: &str, reason: &str, regulator: &str, entry_hash: &str) {
+        self.push(
+            subject,
+            Finding {
+                finding: FindingKind::SupervisionFlag,
+                lot: None,
+                detail: reason.to_owned(),
+                evidence: Evidence::Flag {
+                    regulator: regulator.to_owned(),
+                    entry_hash: entry_hash.to_owned(),
+                },
+            },
+        );
+    }
+
+    fn push(&mut self, organisation: &str, finding: Finding) {
+        self.organisations.entry(organisation.to_owned()).or_default().push(finding);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consignees_of_acknowledging_organisations_are_not_outstanding() {
+        let consignees = vec![
+            Arc::new(Handoff {
+                location: Some("https://id.gs1.org/414/4012345000115".into()),
+                quantity: Some(10.0),
+                ..Handoff::default()
+            }),
+            Arc::new(Handoff {
+                party: Some("https://id.gs1.org/417/0614141000005".into()),
+                ..Handoff::default()
+            }),
+        ];
+        let outstanding = outstanding_consignees(&consignees, &["4012345000115".to_owned()]);
+        assert_eq!(outstanding.len(), 1);
+        assert_eq!(outstanding[0].party.as_deref(), Some("https://id.gs1.org/417/0614141000005"));
+        assert_eq!(outstanding_consignees(&consignees, &[]).len(), 2);
+    }
+
+    #[test]
+    fn a_holder_without_acknowledgement_or_receipt_is_listed_with_the_evidence() {
+        let consignees = vec![Arc::new(Handoff {
+            lot: "https://id.gs1.org/01/09506000134376/10/PACK42".into(),
+            location: Some("https://id.gs1.org/414/4012345000115".into()),
+            quantity: Some(60.0),
+            uom: Some("EA".into()),
+            shipped_at: Some("2026-03-03T08:00:00Z".into()),
+            ..Handoff::default()
+        })];
+        let members = [Member {
+            public_key: "AB".to_owned(),
+            name: "Retailer".to_owned(),
+            gln: Some("4012345000115".to_owned()),
+        }];
+        let mut supervision = Supervision::default();
+        let facts = RecallFacts {
+            recall_id: "R-1",
+            notice_entry_hash: "00",
+            consignees: &consignees,
+            acknowledging_authors: &[],
+        };
+        supervision.recall(&facts, &members);
+        let findings = &supervision.organisations["Retailer"];
+        assert_eq!(findings.len(), 1, "no shipping event: the receipt is not missing");
+        assert_eq!(findings[0].finding, FindingKind::UnacknowledgedRecall);
+        assert_eq!(
+            serde_json::to_value(&findings[0]).unwrap(),
+            serde_json::json!({"finding": "unacknowledged recall", "detail": "R-1",
+                "evidence": {"notice_entry_hash": "00", "events": []}})
+        );
+        let mut acknowledged = Supervision::default();
+        let authors = ["ab".to_owned()];
+        acknowledged.recall(&RecallFacts { acknowledging_authors: &authors, ..facts }, &members);
+        assert!(acknowledged.organisations.is_empty());
+        acknowledged.flag("Retailer", "late reports", "Regulator", "01");
+        assert_eq!(acknowledged.organisations["Retailer"][0].detail, "late reports");
+    }
+}
