@@ -9,6 +9,7 @@
 //! (`lotline_ledger::gs1`).
 
 pub mod assets;
+pub mod dashboard;
 pub mod linkset;
 pub mod page;
 pub mod qr;
@@ -50,5 +51,6 @@ where
         .merge(resolver::routes())
         .merge(qr::routes())
         .merge(page::routes())
+        .merge(dashboard::routes())
         .with_state(state)
 }
