@@ -56,9 +56,9 @@ async fn qr(uri: Uri, headers: HeaderMap) -> Response {
             );
         }
     };
-    let link = match parse_request(path, query, &headers) {
+    let link = match parse_request(path, query) {
         Ok(link) => link,
-        Err(answer) => return answer,
+        Err((status, problem)) => return error_answer(status, &problem, uri.path(), &headers),
     };
     let Some(text) = canonical_of(&link.ai_data()) else {
         return error_answer(

@@ -183,22 +183,19 @@ pub(super) fn base_of(headers: &HeaderMap) -> String {
     format!("{}://{host}", if https { "https" } else { "http" })
 }
 
+/// Why a request names no Digital Link: the status and what is wrong.
+pub(super) type Refusal = (StatusCode, String);
+
 /// Parses the Digital Link a request path (and query) spells on this node, after the bounds
-/// checks; the error answer otherwise.
-pub(super) fn parse_request(
-    path: &str,
-    query: Option<&str>,
-    headers: &HeaderMap,
-) -> Result<DigitalLink, Response> {
+/// checks; the refusal otherwise (answered by [`error_answer`]).
+pub(super) fn parse_request(path: &str, query: Option<&str>) -> Result<DigitalLink, Refusal> {
     if path.len() > MAX_PATH_BYTES || query.is_some_and(|query| query.len() > MAX_QUERY_BYTES) {
-        return Err(error_answer(
+        return Err((
             StatusCode::URI_TOO_LONG,
-            &format!(
+            format!(
                 "the path may be at most {MAX_PATH_BYTES} bytes and the query string at most \
                  {MAX_QUERY_BYTES}"
             ),
-            path,
-            headers,
         ));
     }
     // A trailing slash is tolerated (standard 1.2, 2.13).
@@ -209,12 +206,7 @@ pub(super) fn parse_request(
         uri.push_str(query);
     }
     gs1::parse_digital_link(&uri).map_err(|error| {
-        error_answer(
-            StatusCode::BAD_REQUEST,
-            &format!("not a valid GS1 Digital Link: {error}"),
-            path,
-            headers,
-        )
+        (StatusCode::BAD_REQUEST, format!("not a valid GS1 Digital Link: {error}"))
     })
 }
 
@@ -312,9 +304,9 @@ fn with_query(href: &str, query: Option<&str>) -> String {
 async fn resolve(State(state): State<WebState>, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path();
     let query = uri.query();
-    let link = match parse_request(path, query, &headers) {
+    let link = match parse_request(path, query) {
         Ok(link) => link,
-        Err(answer) => return answer,
+        Err((status, problem)) => return error_answer(status, &problem, path, &headers),
     };
     let levels = levels_of(&link);
     let mut anchor_data = AiData::new();
