@@ -232,11 +232,21 @@ struct Row {
 ///
 /// `on_row` is called after each data row (for a progress bar on large files).
 pub fn parse_template(
-    reader: impl Read,
+    mut reader: impl Read,
     mut on_row: impl FnMut(u64),
 ) -> Result<Template, TemplateErrors> {
+    // Read whole, so every line number is counted from the bytes ([`LineCounter`]).
+    let mut text = Vec::new();
+    reader.read_to_end(&mut text).map_err(|error| {
+        TemplateErrors(vec![LineError {
+            line: 1,
+            column: None,
+            message: format!("cannot read the file: {error}"),
+        }])
+    })?;
+    let mut lines = LineCounter { text: &text, scanned: 0, line: 1 };
     let mut csv_reader =
-        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(reader);
+        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(&text[..]);
     let mut errors = Vec::new();
     let headers = csv_reader.headers().map_err(|error| {
         TemplateErrors(vec![LineError {
@@ -285,12 +295,15 @@ pub fn parse_template(
         let record = match record {
             Ok(record) => record,
             Err(error) => {
-                let line = error.position().map_or(fallback_line, csv::Position::line);
+                let line = error
+                    .position()
+                    .map_or(fallback_line, |position| lines.line_at(position.byte()));
                 errors.push(LineError { line, column: None, message: error.to_string() });
                 continue;
             }
         };
-        let line = record.position().map_or(fallback_line, csv::Position::line);
+        let line =
+            record.position().map_or(fallback_line, |position| lines.line_at(position.byte()));
         if record.iter().all(str::is_empty) {
             continue;
         }
@@ -323,6 +336,44 @@ pub fn parse_template(
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned());
     let document = lotline_ledger::epcis::document_envelope(&creation_date, events);
     Ok(Template { document, event_lines })
+}
+
+/// The line numbers of records, as an editor or spreadsheet numbers the file's lines: `\n`,
+/// `\r\n` and a lone `\r` each end a line. The csv crate's own `Position::line` counts `\n`
+/// only, and before the `\n` of a record's `\r\n` is read, so it is one short for files
+/// saved with CRLF line ends (as spreadsheets on Windows save them) and after blank lines.
+struct LineCounter<'text> {
+    /// The whole file.
+    text: &'text [u8],
+    /// How far `line` is counted.
+    scanned: usize,
+    /// The line at byte `scanned`.
+    line: u64,
+}
+
+impl LineCounter<'_> {
+    /// The line of the record whose position is `byte`: the csv crate may place a record at
+    /// the line ends before it, which are skipped (a record never starts with one: a record
+    /// of nothing is no record, and a quoted field starts with its quote).
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte).unwrap_or(usize::MAX).min(self.text.len());
+        while self.text.get(start).is_some_and(|byte| matches!(byte, b'\r' | b'\n')) {
+            start += 1;
+        }
+        if start < self.scanned {
+            (self.scanned, self.line) = (0, 1);
+        }
+        for index in self.scanned..start {
+            let ends_a_line = match self.text[index] {
+                b'\n' => true,
+                b'\r' => self.text.get(index + 1) != Some(&b'\n'),
+                _ => false,
+            };
+            self.line += u64::from(ends_a_line);
+        }
+        self.scanned = start;
+        self.line
+    }
 }
 
 /// Checks one row's cells; every bad cell becomes one [`LineError`].
@@ -793,6 +844,26 @@ event,step,time,gtin,lot,document_number
             accepted.document["epcisBody"]["eventList"][0]["bizTransactionList"][0]["bizTransaction"],
             "urn:epcglobal:cbv:bt:9506000134352:BOL-1"
         );
+    }
+
+    #[test]
+    fn lines_are_numbered_as_an_editor_numbers_them_whatever_the_line_ends() {
+        // The fuzzer's minimised input: CRLF line ends, which the csv crate numbers one short.
+        let text = "Step,Time,GTIN,Lot,Quantity,UOM,Location,From\r\n\
+receiving,2025-04-10T06:15:00Z,9506000134376,\"P2\",12.5,KGM,4012345000115,9506000134352\r\n\
+cooling,2026-04-10T06:45:00-05:00,9506000134376,PACK-42345000115,\r\n";
+        assert_eq!(parse(text).unwrap().event_lines, [[2], [3]]);
+        let crlf = GOOD_TEMPLATE.replace('\n', "\r\n");
+        let expected: &[&[u64]] = &[&[2], &[3, 4], &[5, 6]];
+        assert_eq!(parse(&crlf).unwrap().event_lines, expected);
+        assert_eq!(parse(&GOOD_TEMPLATE.replace('\n', "\r")).unwrap().event_lines, expected);
+        let with_blank_lines = GOOD_TEMPLATE.replacen('\n', "\n\r\n\n", 2);
+        let lines: &[&[u64]] = &[&[4], &[7, 8], &[9, 10]];
+        assert_eq!(parse(&with_blank_lines).unwrap().event_lines, lines);
+        let errors = parse("step,time,gtin,lot\r\n\r\nshipping,yesterday,09506000134352,B\r\n")
+            .unwrap_err()
+            .0;
+        assert_eq!((errors[0].line, errors[0].column), (3, Some("time")));
     }
 
     #[test]
