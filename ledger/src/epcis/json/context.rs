@@ -17,6 +17,8 @@
 //!
 //! Does not own reading (`super::Scope`) or the shape of the written JSON (`super`).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::super::cbv::VocabularyKind;
 use super::super::model::{
     Event, ExtensionField, ExtensionValue, Namespace, QName, VocabularyValue,
@@ -26,14 +28,68 @@ use super::DEFAULT_PREFIXES;
 /// The plan for one level of `@context` (a document's, or one event's inside it).
 #[derive(Debug, Clone, Default)]
 pub(super) struct Context {
-    /// Every declaration in scope at this level: the enclosing level's, then this level's
-    /// (the last declaration of a prefix is the one that counts, as in the reader).
-    in_scope: Vec<Namespace>,
+    /// The namespace each prefix declared in scope stands for: the enclosing level's
+    /// declarations, then this level's (the last declaration of a prefix counts, as in the
+    /// reader).
+    bindings: BTreeMap<String, String>,
     /// The declarations this level writes, in order.
     pub(super) declared: Vec<Namespace>,
     /// Names not written with the prefix they hold: (held prefix, namespace IRI) and the
     /// prefix written instead.
-    renamed: Vec<((Option<String>, String), String)>,
+    renamed: BTreeMap<(Option<String>, String), String>,
+}
+
+/// What the names and values of one level say about prefixes, gathered once so that planning
+/// stays near-linear in the number of names.
+struct Uses<'model> {
+    /// For each prefix the names hold, the namespaces they hold it for.
+    namespaces_of_prefix: BTreeMap<&'model str, BTreeSet<&'model str>>,
+    /// The schemes of the keys of names written as full IRIs (`https` of `https://…`).
+    full_iri_schemes: BTreeSet<String>,
+    /// The prefixes of values the reader would expand if they were declared (`p` of `p:rest`,
+    /// `rest` not starting with `//`).
+    expandable_prefixes: BTreeSet<&'model str>,
+}
+
+impl<'model> Uses<'model> {
+    fn of(names: &[&'model QName], values: &[&'model str]) -> Self {
+        let mut uses = Uses {
+            namespaces_of_prefix: BTreeMap::new(),
+            full_iri_schemes: BTreeSet::new(),
+            expandable_prefixes: BTreeSet::new(),
+        };
+        for name in names {
+            match &name.prefix {
+                Some(prefix) => {
+                    uses.namespaces_of_prefix
+                        .entry(prefix.as_str())
+                        .or_default()
+                        .insert(name.namespace_iri.as_str());
+                }
+                None => {
+                    if let Some((scheme, _)) = name.iri().split_once(':') {
+                        uses.full_iri_schemes.insert(scheme.to_owned());
+                    }
+                }
+            }
+        }
+        for value in values {
+            if let Some((prefix, rest)) = value.split_once(':')
+                && !rest.starts_with("//")
+            {
+                uses.expandable_prefixes.insert(prefix);
+            }
+        }
+        uses
+    }
+
+    /// Whether declaring `prefix` as `iri` makes the reader expand a value into another
+    /// string (`prefix:rest` becomes `iri` + `rest`, the same string only when `iri` is
+    /// `prefix:` itself).
+    fn changes_a_value(&self, prefix: &str, iri: &str) -> bool {
+        self.expandable_prefixes.contains(prefix)
+            && iri.strip_suffix(':').is_none_or(|before_colon| before_colon != prefix)
+    }
 }
 
 impl Context {
@@ -46,13 +102,14 @@ impl Context {
         names: &[&QName],
         values: &[&str],
     ) -> Context {
+        let uses = Uses::of(names, values);
         let mut context = Context {
-            in_scope: outer.map(|outer| outer.in_scope.clone()).unwrap_or_default(),
+            bindings: outer.map(|outer| outer.bindings.clone()).unwrap_or_default(),
             declared: Vec::new(),
-            renamed: Vec::new(),
+            renamed: BTreeMap::new(),
         };
         for namespace in wanted {
-            if !changes_a_value(&namespace.prefix, &namespace.iri, values) {
+            if !uses.changes_a_value(&namespace.prefix, &namespace.iri) {
                 context.declare(namespace.clone());
             }
         }
@@ -61,19 +118,19 @@ impl Context {
                 continue;
             }
             let held = (name.prefix.clone(), name.namespace_iri.clone());
-            if context.renamed.iter().any(|(renamed, _)| *renamed == held) {
+            if context.renamed.contains_key(&held) {
                 continue;
             }
             if let Some(prefix) = &name.prefix
-                && context.may_declare(prefix, &name.namespace_iri, names, values)
+                && context.may_declare(prefix, &name.namespace_iri, &uses)
             {
                 context
                     .declare(Namespace { prefix: prefix.clone(), iri: name.namespace_iri.clone() });
                 continue;
             }
-            let fresh = context.fresh_prefix(name.prefix.as_deref(), names, values);
+            let fresh = context.fresh_prefix(name.prefix.as_deref(), &uses);
             context.declare(Namespace { prefix: fresh.clone(), iri: name.namespace_iri.clone() });
-            context.renamed.push((held, fresh));
+            context.renamed.insert(held, fresh);
         }
         context
     }
@@ -82,8 +139,10 @@ impl Context {
     /// the full IRI when it holds no prefix, or the bare local name for unqualified nested
     /// content.
     pub(super) fn key(&self, name: &QName) -> String {
-        let held = (name.prefix.clone(), name.namespace_iri.clone());
-        if let Some((_, prefix)) = self.renamed.iter().find(|(renamed, _)| *renamed == held) {
+        if !self.renamed.is_empty()
+            && let Some(prefix) =
+                self.renamed.get(&(name.prefix.clone(), name.namespace_iri.clone()))
+        {
             return format!("{prefix}:{}", name.local_name);
         }
         match &name.prefix {
@@ -93,24 +152,19 @@ impl Context {
     }
 
     fn declare(&mut self, namespace: Namespace) {
-        self.in_scope.push(namespace.clone());
+        self.bindings.insert(namespace.prefix.clone(), namespace.iri.clone());
         self.declared.push(namespace);
     }
 
-    /// The namespace the reader gives `prefix` here: the last declaration, else the GS1
+    /// The namespace the reader gives `prefix` here: its declaration in scope, else the GS1
     /// context's own prefixes.
     fn resolve(&self, prefix: &str) -> Option<&str> {
-        self.in_scope
-            .iter()
-            .rev()
-            .find(|namespace| namespace.prefix == prefix)
-            .map(|namespace| namespace.iri.as_str())
-            .or_else(|| {
-                DEFAULT_PREFIXES
-                    .iter()
-                    .find(|(default_prefix, _)| *default_prefix == prefix)
-                    .map(|(_, iri)| *iri)
-            })
+        self.bindings.get(prefix).map(String::as_str).or_else(|| {
+            DEFAULT_PREFIXES
+                .iter()
+                .find(|(default_prefix, _)| *default_prefix == prefix)
+                .map(|(_, iri)| *iri)
+        })
     }
 
     /// Whether the key [`Self::key`] writes for `name` without renaming reads back as
@@ -133,20 +187,22 @@ impl Context {
         }
     }
 
-    /// Whether this level may declare `prefix` for `iri`: it changes none of `values`, no
-    /// other name written here needs `prefix` for another namespace, and no name written as a
-    /// full IRI has `prefix` as its scheme.
-    fn may_declare(&self, prefix: &str, iri: &str, names: &[&QName], values: &[&str]) -> bool {
-        !changes_a_value(prefix, iri, values)
-            && !names.iter().any(|name| match &name.prefix {
-                Some(other_prefix) => other_prefix == prefix && name.namespace_iri != iri,
-                None => name.iri().split_once(':').is_some_and(|(scheme, _)| scheme == prefix),
-            })
+    /// Whether this level may declare `prefix` for `iri`: it changes no value, no name
+    /// written here holds `prefix` for another namespace, and no name written as a full IRI
+    /// has `prefix` as its scheme.
+    fn may_declare(&self, prefix: &str, iri: &str, uses: &Uses<'_>) -> bool {
+        !uses.changes_a_value(prefix, iri)
+            && uses
+                .namespaces_of_prefix
+                .get(prefix)
+                .is_none_or(|namespaces| namespaces.iter().all(|namespace| *namespace == iri))
+            && !uses.full_iri_schemes.contains(prefix)
     }
 
     /// A prefix for a name that cannot keep its own: its own prefix (or `ns`) and a number,
-    /// bound nowhere in scope, held by no name, and changing no value.
-    fn fresh_prefix(&self, held: Option<&str>, names: &[&QName], values: &[&str]) -> String {
+    /// bound nowhere in scope, held by no name, no full-IRI key's scheme, and the prefix of no
+    /// value.
+    fn fresh_prefix(&self, held: Option<&str>, uses: &Uses<'_>) -> String {
         let base = held
             .filter(|prefix| {
                 prefix.chars().next().is_some_and(|first| first.is_ascii_alphabetic())
@@ -157,38 +213,19 @@ impl Context {
             .map(|number| format!("{base}{number}"))
             .find(|candidate| {
                 self.resolve(candidate).is_none()
-                    && !names.iter().any(|name| name.prefix.as_deref() == Some(candidate.as_str()))
-                    && !names.iter().any(|name| {
-                        name.prefix.is_none()
-                            && name
-                                .iri()
-                                .split_once(':')
-                                .is_some_and(|(scheme, _)| scheme == candidate)
-                    })
-                    && !values.iter().any(|value| {
-                        value.split_once(':').is_some_and(|(prefix, _)| prefix == candidate)
-                    })
+                    && !uses.namespaces_of_prefix.contains_key(candidate.as_str())
+                    && !uses.full_iri_schemes.contains(candidate)
+                    && !uses.expandable_prefixes.contains(candidate.as_str())
             })
             .unwrap_or_else(|| base.to_owned())
     }
 }
 
-/// Whether declaring `prefix` as `iri` makes the reader expand one of `values` into another
-/// string (a value `prefix:rest`, `rest` not starting with `//`, becomes `iri` + `rest`).
-fn changes_a_value(prefix: &str, iri: &str, values: &[&str]) -> bool {
-    values.iter().any(|value| {
-        value.split_once(':').is_some_and(|(value_prefix, rest)| {
-            value_prefix == prefix && !rest.starts_with("//") && format!("{iri}{rest}") != *value
-        })
-    })
-}
-
-/// Every extension name in `fields`, nested ones included, first use first.
+/// Every extension name in `fields`, nested ones included, in order (repeats included; a
+/// plan handles a name once).
 pub(super) fn names_in<'model>(fields: &'model [ExtensionField], names: &mut Vec<&'model QName>) {
     for field in fields {
-        if !names.contains(&&field.name) {
-            names.push(&field.name);
-        }
+        names.push(&field.name);
         names_in_value(&field.value, names);
     }
 }
