@@ -14,7 +14,8 @@
 //! left as written; the vocabulary helpers understand them. The writer is that reading's
 //! inverse: what it declares expands nothing the model holds as written (module
 //! `json::context`), and numbers are written in JSON's grammar (`06.2` as `6.2`, the same
-//! value).
+//! value). A key or string holding U+0000 is refused, naming the field: no XML document can
+//! hold that character, and every event either binding reads can be written in both.
 
 use serde_json::{Map, Number, Value};
 
@@ -63,6 +64,9 @@ pub fn parse_document(bytes: &[u8]) -> Result<Document, Error> {
 /// `namespaces` are the prefixes in scope around it (a document's); an `@context` inside the
 /// event adds to them. Errors are reported as event 0.
 pub fn parse_event_json(value: &Value, namespaces: &[Namespace]) -> Result<Event, Error> {
+    if let Some(problem) = nul_character_in(value, "", None) {
+        return Err(Error::event(0, written_event_type(value), problem));
+    }
     let scope = Scope { namespaces: namespaces.to_vec() };
     let event = event_from_value(value, &scope)
         .map_err(|problem| Error::event(0, written_event_type(value), problem))?;
@@ -509,6 +513,9 @@ fn document_from_value(root: &Value) -> Result<Document, Error> {
         }
     }
     for (index, event_value) in event_values.iter().enumerate() {
+        if let Some(problem) = nul_character_in(event_value, "", None) {
+            return Err(Error::event(index, written_event_type(event_value), problem));
+        }
         // Each event is validated as soon as it is read, so the error reported is the first
         // broken rule in document order.
         let event = event_from_value(event_value, &scope)
@@ -516,7 +523,33 @@ fn document_from_value(root: &Value) -> Result<Document, Error> {
             .map_err(|problem| Error::event(index, written_event_type(event_value), problem))?;
         document.events.push(event);
     }
+    if let Some(problem) = nul_character_in(root, "", Some(event_values)) {
+        return Err(Error::document(problem));
+    }
     Ok(document)
+}
+
+/// The first key or string in `value` (at `path`; `skipped`, an array already judged, left
+/// out) holding U+0000: no XML document can hold that character, not even as a reference, so
+/// a model holding it could not be written in the other binding.
+fn nul_character_in(value: &Value, path: &str, skipped: Option<&Vec<Value>>) -> Option<Problem> {
+    const RULE: &str = "holds U+0000, a character no XML document can hold";
+    match value {
+        Value::String(text) if text.contains('\0') => Some(invalid(path, text, RULE)),
+        Value::Array(items) if !skipped.is_some_and(|skipped| std::ptr::eq(items, skipped)) => {
+            items.iter().enumerate().find_map(|(position, item)| {
+                nul_character_in(item, &format!("{path}[{position}]"), skipped)
+            })
+        }
+        Value::Object(object) => object.iter().find_map(|(key, item)| {
+            let item_path = join_path(path, key);
+            if key.contains('\0') {
+                return Some(Problem::FieldNotAllowed { field: item_path, rule: RULE.to_owned() });
+            }
+            nul_character_in(item, &item_path, skipped)
+        }),
+        _ => None,
+    }
 }
 
 fn read_header(value: &Value, scope: &Scope, document: &mut Document) -> Result<(), Problem> {
@@ -1604,5 +1637,30 @@ mod tests {
             assert_eq!(json_number_text(written), json, "{written}");
             assert!(json.parse::<Number>().is_ok(), "{json}");
         }
+    }
+
+    #[test]
+    fn a_nul_character_no_xml_can_hold_is_refused_naming_the_field() {
+        let mut event = commissioning();
+        event["@context"] = json!([{"ex": "https://ns.example.com/epcis/"}]);
+        event["ex:note"] = json!({"ex:inner": "a\u{0}b"});
+        let expected = "event 0 (ObjectEvent): field ex:note.ex:inner: \"a\\0b\" holds U+0000";
+        let error = parse_event_json(&event, &[]).expect_err("refused").to_string();
+        assert!(error.starts_with(expected), "{error}");
+        let bytes = event.to_string().into_bytes();
+        let error = parse_event_json_bytes(&bytes).expect_err("refused").to_string();
+        assert!(error.starts_with(expected), "{error}");
+        let document = document_envelope("2026-03-02T00:00:00Z", vec![event]);
+        let error = parse_document(document.to_string().as_bytes()).expect_err("refused");
+        assert!(error.to_string().starts_with(expected), "{error}");
+        // Any other character is written as a reference and reads back from XML.
+        let mut event = commissioning();
+        event["@context"] = json!([{"ex": "https://ns.example.com/epcis/"}]);
+        event["ex:note"] = json!("a\u{1}\u{FFFF}b");
+        let event = parse_event_json(&event, &[]).expect("read");
+        let xml = crate::epcis::xml::event_to_xml(&event, &Default::default());
+        let from_xml = crate::epcis::decode_stored_event(xml.as_bytes()).expect("read back");
+        assert_eq!(from_xml.extensions, event.extensions, "{xml}");
+        assert_eq!(crate::epcis::event_hash_id(&from_xml), crate::epcis::event_hash_id(&event));
     }
 }

@@ -387,6 +387,20 @@ fn resolved_name(
     Ok(XmlName { namespace_iri, prefix, local_name })
 }
 
+/// Refuses an element or attribute name (a namespace declaration's included) holding a
+/// character XML 1.0 forbids: names are no field values an error could point to, and the model
+/// keeps them (an extension's name, a declared prefix).
+fn check_name_characters(name: &[u8], position: u64) -> Result<(), Error> {
+    match forbidden_character(&String::from_utf8_lossy(name)) {
+        Some(character) => Err(syntax_error(format!(
+            "the name {:?} at byte {position} holds U+{:04X}, a character XML 1.0 does not allow",
+            String::from_utf8_lossy(name),
+            u32::from(character)
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Reads the start tag `start` into an element without children, recording its namespace
 /// declarations.
 fn open_element(
@@ -395,6 +409,7 @@ fn open_element(
     declarations: &mut Vec<Namespace>,
 ) -> Result<XmlElement, Error> {
     let position = reader.buffer_position();
+    check_name_characters(start.name().as_ref(), position)?;
     let (element_resolution, _) = reader.resolve_element(start.name());
     let name = resolved_name(element_resolution, start.name().as_ref(), position)?;
     let mut attributes = Vec::new();
@@ -402,6 +417,7 @@ fn open_element(
     for attribute in start.attributes() {
         let attribute =
             attribute.map_err(|problem| syntax_error(format!("{problem} at byte {position}")))?;
+        check_name_characters(attribute.key.as_ref(), position)?;
         let value = attribute
             .unescape_value()
             .map_err(|problem| syntax_error(format!("{problem} at byte {position}")))?
@@ -3000,6 +3016,10 @@ mod tests {
             error.starts_with("document: field epcis:EPCISDocument.EPCISHeader.ex:a"),
             "{error}"
         );
+        // In a name (an element's, an attribute's, a declared prefix) it is a syntax error.
+        let in_prefix = document_with("xmlns:ex\u{0}=\"urn:x:\"", &object_event(""));
+        let error = parse_text(&in_prefix).expect_err("refused").to_string();
+        assert!(error.contains("holds U+0000, a character XML 1.0 does not allow"), "{error}");
         // Written as a reference, such a character is read (the writer's form for a model
         // holding one from JSON-LD); only NUL, which no XML can hold, is refused.
         let referenced = document_with(

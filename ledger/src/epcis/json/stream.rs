@@ -32,6 +32,11 @@ use crate::epcis::validate;
 /// Reads and validates one event object; `None` when the bytes need the tree reader (an
 /// unusual shape or any problem).
 pub(super) fn read_event(bytes: &[u8]) -> Option<Event> {
+    // A NUL in a string (JSON can only write it `\u0000`) is refused by the tree reader,
+    // which names the field.
+    if bytes.windows(6).any(|window| window == b"\\u0000") {
+        return None;
+    }
     // UTF-8 checked once for the whole event: read from bytes, serde_json checks every string
     // on its own (a call per string, about a percent of a catch-up).
     let text = std::str::from_utf8(bytes).ok()?;
