@@ -207,7 +207,8 @@ async fn script(browser: &Browser, script: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_itself_in_the_browser()
  {
-    let cluster = Cluster::start(4).await.unwrap();
+    // Producer 0, regulator (and witness) 3, lab 5.
+    let cluster = Cluster::start(6).await.unwrap();
     let producer = cluster.node(0).http_address;
     let captured = send(&cluster, 0, "POST", "/capture", &producer_document()).await;
     assert_eq!(captured.status, 202, "{}", String::from_utf8_lossy(&captured.body));
@@ -217,6 +218,12 @@ async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_i
     });
     let recalled = send(&cluster, 3, "POST", "/records", notice.to_string().as_bytes()).await;
     assert_eq!(recalled.status, 201, "{}", String::from_utf8_lossy(&recalled.body));
+    let inspection = json!({
+        "kind": "inspection_result", "lots": [LOT], "test": "Listeria monocytogenes",
+        "verdict": "fail", "sampled_at": "2026-03-02T08:00:00Z", "report": "LAB-2026-311"
+    });
+    let inspected = send(&cluster, 5, "POST", "/records", inspection.to_string().as_bytes()).await;
+    assert_eq!(inspected.status, 201, "{}", String::from_utf8_lossy(&inspected.body));
 
     // The producer's node holds the notice and checkpoints covering every entry the page uses.
     let proof = wait_for(
@@ -227,7 +234,15 @@ async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_i
             let proof = answer.json().ok()?;
             let authors = proof["evidence"]["bundles"].as_array()?.len();
             let complete = proof["evidence"]["unproven"].as_array().is_some_and(Vec::is_empty);
-            (answer.status == 200 && authors == 2 && complete).then_some(proof)
+            // The producer's and the lab's checkpoints carry the witness's cosignature (the
+            // regulator witnesses every feed but its own), which the browser checks too.
+            let cosigned = proof["evidence"]["bundles"].as_array()?.iter().filter(|bundle| {
+                bundle["checkpoint"]
+                    .as_str()
+                    .is_some_and(|note| note.contains("\n\u{2014} lotline.dev/witness/"))
+            });
+            let complete = complete && cosigned.count() == 2;
+            (answer.status == 200 && authors == 3 && complete).then_some(proof)
         },
     )
     .await
@@ -244,7 +259,7 @@ async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_i
     for event in proof["events"].as_array().unwrap() {
         assert!(offline.events.contains_key(event.as_str().unwrap()), "{event} is proven");
     }
-    assert!(offline.entries.len() >= 3, "the events, the notice and the names' statements");
+    assert!(offline.entries.len() >= 4, "the events, the records and the names' statements");
 
     let page = get(producer, PAGE, &[("Accept-Language", "en")]).await;
     assert_eq!(page.status, 200);
@@ -264,7 +279,9 @@ async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_i
     let status = browser.client.find(Locator::Id("verification")).await.unwrap();
     let checked: usize =
         status.attr("data-verified-entries").await.unwrap().unwrap().parse().unwrap();
-    assert!(checked >= 3, "two events and the recall notice at least, checked {checked}");
+    assert!(checked >= 4, "two events, the notice and the inspection at least: {checked}");
+    let cosignatures = status.attr("data-witness-cosignatures").await.unwrap().unwrap();
+    assert_eq!(cosignatures, "2", "the producer's and the lab's checkpoints are cosigned");
     browser.screenshot("consumer-page-recalled").await.unwrap();
 
     let banner = browser.client.find(Locator::Id("recall")).await.unwrap().text().await.unwrap();
@@ -277,13 +294,17 @@ async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_i
     let path = browser.client.find(Locator::Id("path")).await.unwrap().text().await.unwrap();
     assert!(path.contains("Shipped") && path.contains("Valley Packhouse, Gonzales"), "{path}");
     assert!(!path.contains("40"), "no quantity is shown: {path}");
+    let certificates =
+        browser.client.find(Locator::Id("certificates")).await.unwrap().text().await.unwrap();
+    assert!(certificates.contains("Listeria monocytogenes: failed"), "{certificates}");
+    assert!(certificates.contains("tested by lab-5"), "{certificates}");
     let signed = script(
         &browser,
         "return Array.from(document.querySelectorAll('[data-step-verified=true] .signer')).map(s => s.textContent);",
     )
     .await;
     let signers = signed.as_array().unwrap();
-    assert!(signers.len() >= 3, "{signed}");
+    assert!(signers.len() >= 4, "{signed}");
     assert!(
         signers.iter().all(|signer| signer.as_str().unwrap().starts_with("Signed by ")),
         "{signed}"

@@ -535,8 +535,12 @@ fn cached_or_render(
 
 /// What the page shows, gathered while noting every entry and name it relies on.
 struct Gathered<'reply> {
+    /// The trace back of the lot: what it was made from, and every lot's detail with all its
+    /// visits (a lot's visits do not depend on the walk's direction, so no forward walk is
+    /// needed for where the lot itself went).
     back: &'reply TraceReply,
-    forward: &'reply TraceReply,
+    /// The entry carrying each event of the answer (Event Hash ID → author and sequence).
+    carriers: HashMap<String, (PublicKey, u64)>,
     /// Entries the page relies on.
     entries: BTreeSet<(PublicKey, u64)>,
     /// Event Hash IDs the page shows.
@@ -548,9 +552,7 @@ struct Gathered<'reply> {
 impl Gathered<'_> {
     /// A name from either answer's names, noting the master-data entry it came from.
     fn name(&mut self, id: &str) -> Option<String> {
-        let source = [&self.back.names, &self.forward.names]
-            .into_iter()
-            .find_map(|names| names.described.get(id))?;
+        let source = self.back.names.described.get(id)?;
         self.entries.insert((source.entry.author, source.entry.sequence));
         Some(source.name.clone())
     }
@@ -561,7 +563,6 @@ impl Gathered<'_> {
             .get(key)
             .cloned()
             .or_else(|| names_organisation(&self.back.names, key))
-            .or_else(|| names_organisation(&self.forward.names, key))
             .unwrap_or_else(|| format!("{}…", key.get(..12).unwrap_or(key)))
     }
 
@@ -585,14 +586,9 @@ impl Gathered<'_> {
         })
     }
 
-    /// The entry carrying `event` in either answer, noted.
+    /// The entry carrying `event`, noted.
     fn rely_on_event(&mut self, event: &str) -> bool {
-        let found = [&self.back, &self.forward]
-            .into_iter()
-            .flat_map(|reply| &reply.answer.entries)
-            .find(|reference| reference.event_hash_id.to_string() == event)
-            .map(|reference| (reference.entry.author, reference.entry.sequence));
-        match found {
+        match self.carriers.get(event).copied() {
             Some(entry) => {
                 self.entries.insert(entry);
                 self.events.insert(event.to_owned());
@@ -647,7 +643,6 @@ fn render(
     if back.answer.events.is_empty() {
         return Err(PageError::Unknown);
     }
-    let forward = ledger.trace(subject, Direction::Forward).map_err(failed)?;
     let roster = ledger.roster();
     let organisations: BTreeMap<String, String> = roster
         .members
@@ -663,7 +658,15 @@ fn render(
     let text = lang.text();
     let mut gathered = Gathered {
         back: &back,
-        forward: &forward,
+        carriers: back
+            .answer
+            .entries
+            .iter()
+            .map(|reference| {
+                let entry = (reference.entry.author, reference.entry.sequence);
+                (reference.event_hash_id.to_string(), entry)
+            })
+            .collect(),
         entries: BTreeSet::new(),
         events: BTreeSet::new(),
         organisations,
@@ -717,39 +720,31 @@ fn render(
     // The path: every place and date of the lot and what it was made from, up to the shelf.
     let mut steps = Vec::new();
     let mut seen_events = BTreeSet::new();
-    for (upstream, reply) in [(true, &back), (false, &forward)] {
-        for detail in &reply.answer.details {
-            let ingredient = if &*detail.lot == lot {
-                None
-            } else if upstream {
-                ingredient_names.get(&*detail.lot).cloned()
-            } else {
-                // Downstream lots (what the lot went into) are not this pack's path.
+    for detail in &back.answer.details {
+        let ingredient =
+            if &*detail.lot == lot { None } else { ingredient_names.get(&*detail.lot).cloned() };
+        for visit in &detail.visits {
+            let event = visit.event.to_string();
+            if !seen_events.insert(event.clone()) {
                 continue;
-            };
-            for visit in &detail.visits {
-                let event = visit.event.to_string();
-                if !seen_events.insert(event.clone()) {
-                    continue;
-                }
-                let what = text.flow[match visit.flow {
-                    Flow::Produced => 0,
-                    Flow::Received => 1,
-                    Flow::Shipped => 2,
-                    Flow::Ended => 3,
-                    Flow::Observed => 4,
-                }];
-                if let Some(step) = gathered.step(
-                    ledger,
-                    what,
-                    &visit.organisation,
-                    visit.place.as_deref(),
-                    &visit.date,
-                    event,
-                    ingredient.clone(),
-                ) {
-                    steps.push(step);
-                }
+            }
+            let what = text.flow[match visit.flow {
+                Flow::Produced => 0,
+                Flow::Received => 1,
+                Flow::Shipped => 2,
+                Flow::Ended => 3,
+                Flow::Observed => 4,
+            }];
+            if let Some(step) = gathered.step(
+                ledger,
+                what,
+                &visit.organisation,
+                visit.place.as_deref(),
+                &visit.date,
+                event,
+                ingredient.clone(),
+            ) {
+                steps.push(step);
             }
         }
     }
