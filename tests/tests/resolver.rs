@@ -270,6 +270,8 @@ async fn a_captured_lot_resolves_to_its_page_its_linkset_and_its_links() {
     assert!(description["supportedPrimaryKeys"].is_array());
     assert_eq!(description["supportedLinkType"][0]["prefix"], "gs1:");
     assert_eq!(description["linkTypeDefaultCanBeLinkset"], false);
+    let document = get(address, "/openapi.json", &[]).await.json().unwrap();
+    assert!(document["paths"]["/.well-known/gs1resolver"]["get"].is_object());
 
     // The API routes beside the resolver answer as before.
     let events = get(address, "/events", &[("Authorization", &authorization)]).await;
@@ -357,6 +359,7 @@ async fn qr_codes_carry_the_canonical_link_as_svg_and_png() {
     let svg = get(address, "/qr/01/09506000134352/10/LOT1?17=271231&format=svg", &[]).await;
     assert_eq!(svg.status, 200);
     assert_eq!(header(&svg, "content-type"), "image/svg+xml");
+    assert_eq!(header(&svg, "content-security-policy"), "default-src 'none'");
     let text = String::from_utf8(svg.body.clone()).unwrap();
     assert!(text.starts_with("<?xml"));
     assert_eq!(text.matches("<svg").count(), 1);
