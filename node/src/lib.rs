@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod config;
+pub mod governance;
 pub mod http;
 pub mod logging;
 pub mod metrics;

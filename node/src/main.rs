@@ -1,5 +1,5 @@
 //! `lotline-node`: the peer binary. Thin: parses the command line, sets up logging, and calls
-//! the library (`init`, `run`, `dev-cluster`).
+//! the library (`init`, `run`, `dev-cluster`, `governance`, `key`, `public-key`).
 
 use std::path::PathBuf;
 
@@ -71,39 +71,77 @@ enum Command {
         #[arg(long, default_value_t = 7000)]
         base_port: u16,
     },
+    /// A network's governance: keys, the genesis, roster changes and their approvals.
+    Governance {
+        #[command(subcommand)]
+        command: lotline_node::governance::Command,
+    },
+    /// Create an Ed25519 key file (mode 0600; never replacing one) and print its public key.
+    Key {
+        /// Where to write the key.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the public key of a key file (or, with --peer-id, the node's libp2p peer id).
+    PublicKey {
+        /// The key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Print the libp2p peer id a node with this key has.
+        #[arg(long)]
+        peer_id: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     lotline_node::logging::init(cli.log_json);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    match cli.command {
+        Command::Init { dir, name, genesis, http, p2p_port, bootstrap, p2p_host, mdns } => {
+            let options = lotline_node::setup::InitOptions {
+                dir,
+                name,
+                genesis,
+                http,
+                p2p_port,
+                bootstrap,
+                p2p_host,
+                mdns,
+            };
+            let created = lotline_node::setup::init(&options)?;
+            println!("{}", created.display());
+            Ok(())
+        }
+        Command::Run { config } => {
+            let config = lotline_node::config::Config::load(&config)?;
+            runtime()?.block_on(lotline_node::run_until_signal(config))
+        }
+        Command::DevCluster { nodes, data_dir, base_port } => {
+            runtime()?.block_on(lotline_node::cluster::run_dev_cluster(nodes, &data_dir, base_port))
+        }
+        Command::Governance { command } => lotline_node::governance::run(command),
+        Command::Key { out } => {
+            println!("{}", lotline_node::governance::create_key(&out)?.to_hex());
+            Ok(())
+        }
+        Command::PublicKey { key, peer_id } => {
+            let key = lotline_ledger::identity::Keypair::read_from_file(&key)?.public_key();
+            if peer_id {
+                let peer_id = lotline_node::network::peer_id_of_organisation(key.as_bytes())
+                    .context("an organisation key is an Ed25519 key")?;
+                println!("{peer_id}");
+            } else {
+                println!("{}", key.to_hex());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The async runtime of the commands that run nodes.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        match cli.command {
-            Command::Init { dir, name, genesis, http, p2p_port, bootstrap, p2p_host, mdns } => {
-                let options = lotline_node::setup::InitOptions {
-                    dir,
-                    name,
-                    genesis,
-                    http,
-                    p2p_port,
-                    bootstrap,
-                    p2p_host,
-                    mdns,
-                };
-                let created = lotline_node::setup::init(&options)?;
-                println!("{}", created.display());
-                Ok(())
-            }
-            Command::Run { config } => {
-                let config = lotline_node::config::Config::load(&config)?;
-                lotline_node::run_until_signal(config).await
-            }
-            Command::DevCluster { nodes, data_dir, base_port } => {
-                lotline_node::cluster::run_dev_cluster(nodes, &data_dir, base_port).await
-            }
-        }
-    })
+        .context("cannot start the async runtime")
 }

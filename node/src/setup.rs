@@ -1,5 +1,6 @@
 //! Creating a node's files: the organisation key (0600), an API token and a TOML config
-//! (`lotline-node init`), and a fresh network's genesis for development clusters.
+//! (`lotline-node init`, which a founding member runs before the genesis admitting it exists),
+//! and a fresh network's genesis for development clusters.
 //!
 //! Owns: file layout of a node directory (`org.key`, `config.toml`, `store/`).
 //! Does not own: what a genesis means (see `lotline_ledger::roster`).
@@ -68,8 +69,20 @@ pub fn init(options: &InitOptions) -> anyhow::Result<PathBuf> {
     }
     let keypair = Keypair::generate()?;
     keypair.write_to_file(&key_path)?;
-    let genesis = std::fs::canonicalize(&options.genesis)
-        .with_context(|| format!("genesis file {} not found", options.genesis.display()))?;
+    // A founding member creates its key before the genesis that admits it exists: the path
+    // is kept, and `run` reads the file once governance has signed it.
+    let genesis = match std::fs::canonicalize(&options.genesis) {
+        Ok(genesis) => genesis,
+        Err(_) => {
+            let genesis = std::path::absolute(&options.genesis)
+                .with_context(|| format!("genesis path {}", options.genesis.display()))?;
+            eprintln!(
+                "genesis file {} is not there yet: put the network's signed genesis there before `lotline-node run`",
+                genesis.display()
+            );
+            genesis
+        }
+    };
     let config = Config {
         name: options.name.clone(),
         data_dir: PathBuf::from("store"),

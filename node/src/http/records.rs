@@ -1,5 +1,6 @@
 //! Ledger records as JSON: `POST /records` bodies read into typed payloads, and record
-//! entries written back for `GET /records`.
+//! entries written back for `GET /records`. A `roster_change` body is read with its owner's
+//! shape (`crate::governance::ChangeFile`) and is not served back as a record.
 //!
 //! Owns: the JSON shape of each record kind (documented in `docs/http-api.md`) and the
 //! validation of what a client sent, refused naming the field and the rule. Does not own whether
@@ -46,6 +47,7 @@ fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
         }
         "excursion" => &["kind", "lots", "measurement", "limit", "observed", "started", "ended"],
         "supervision_flag" => &["kind", "subject", "reason", "active"],
+        "roster_change" => &["kind", "network", "roster_version", "change", "approvals"],
         _ => return None,
     })
 }
@@ -305,9 +307,17 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
                 }
             },
         }),
+        "roster_change" => {
+            // The change file governance signed, as `lotline-node governance` writes it; whether
+            // it applies (author, version, approvals, the change itself) is the ledger's rule.
+            let refused =
+                |error: String| ApiError::Validation(format!("roster_change record: {error}"));
+            let file = crate::governance::ChangeFile::from_json(record).map_err(refused)?;
+            Payload::RosterChange(file.to_roster_change().map_err(refused)?)
+        }
         other => {
             return Err(ApiError::Validation(format!(
-                "record kind {other:?} is not one of recall_notice, recall_ack, inspection_result, excursion, supervision_flag"
+                "record kind {other:?} is not one of recall_notice, recall_ack, inspection_result, excursion, supervision_flag, roster_change"
             )));
         }
     };

@@ -231,6 +231,12 @@ impl Ledger {
         writer: &mut FeedWriter,
         payloads: &[Payload],
     ) -> Result<Vec<VerifiedEntry>, Error> {
+        // Our own entries can arrive from peers (a store restored from a backup catches up
+        // with the feed it wrote since): sign after them, never beside them.
+        let stored = self.store.head(&self.organisation());
+        if stored.map_or(0, |head| head.sequence + 1) > writer.next_sequence() {
+            writer.reset(stored);
+        }
         let record_time_ms = now_ms();
         let mut entries = Vec::with_capacity(payloads.len());
         for payload in payloads {

@@ -123,9 +123,6 @@ pub enum OpenError {
     /// The store could not be opened or failed its checks.
     #[error("store: {0}")]
     Store(#[from] lotline_ledger::store::Error),
-    /// This organisation is not in the roster.
-    #[error("organisation {0} is not admitted by the network's roster")]
-    NotAdmitted(PublicKey),
 }
 
 impl Ledger {
@@ -144,9 +141,20 @@ impl Ledger {
         let store = Store::open(&config.data_dir, &genesis)?;
         let organisation = keypair.public_key();
         let roster = store.roster();
-        let member = roster.member(&organisation).ok_or(OpenError::NotAdmitted(organisation))?;
+        // A joining organisation's node starts before it holds the roster change admitting it:
+        // it replicates that change from its peers, and its writes are refused by the append
+        // rules until then.
+        let member = roster.member(&organisation);
+        if member.is_none() {
+            tracing::warn!(
+                %organisation,
+                "this organisation is not in the roster this node holds: it writes once it replicates a roster change admitting it"
+            );
+        }
         let witness = config.witness.unwrap_or_else(|| {
-            member.roles.contains(&Role::Witness) || member.roles.contains(&Role::Regulator)
+            member.is_some_and(|member| {
+                member.roles.contains(&Role::Witness) || member.roles.contains(&Role::Regulator)
+            })
         });
         let writer = FeedWriter::new(Keypair::from_seed(keypair.seed()), store.head(&organisation));
         let ledger = Ledger {

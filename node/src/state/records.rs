@@ -2,7 +2,8 @@
 //! served from every replicated feed with their proofs.
 //!
 //! Owns: the early role check (the roster's role rules are enforced by the ledger's append
-//! rules; this only refuses with a clear message before signing), the rule that an
+//! rules; this only refuses with a clear message before signing; a roster change is checked
+//! by `Roster::check_change` in those append rules, whose refusal names the rule), the rule that an
 //! acknowledgement names a recall notice this node holds, and which entries are served
 //! as records. Does not own any record's text form: `http` reads and writes the JSON of each
 //! kind (documented in `docs/http-api.md`).
