@@ -34,6 +34,8 @@ const RECALL_ID: &str = "R-DASH-1";
 const HOSTILE_PRODUCT: &str = "Mango <script>alert('product')</script> & \"slices\"";
 /// A place name that would close an attribute and add a handler if printed raw.
 const HOSTILE_PLACE: &str = "Packhouse\" onmouseover=\"alert(1)";
+/// A supervision flag's reason with markup.
+const HOSTILE_REASON: &str = "<b>late</b> reports & \"missing\" receipts";
 /// Hazard text with markup.
 const HOSTILE_HAZARD: &str = "Listeria <img src=x onerror=alert('hazard')>";
 
@@ -268,6 +270,7 @@ async fn the_dashboard_shows_a_recall_only_to_a_logged_in_regulator() {
     let logistics_gln = gln_of(&cluster, LOGISTICS);
     let retailer_name = name_of(&cluster, RETAILER);
     let logistics_name = name_of(&cluster, LOGISTICS);
+    let producer_name = name_of(&cluster, PRODUCER);
 
     let producer = Client::connect(
         &cluster.url(PRODUCER),
@@ -288,7 +291,14 @@ async fn the_dashboard_shows_a_recall_only_to_a_logged_in_regulator() {
         Policy::default(),
     )
     .unwrap();
+    let producer_key = cluster.node(PRODUCER).state.organisation_hex();
     let notice = off_runtime(move || {
+        regulator
+            .submit_record(&json!({
+                "kind": "supervision_flag", "subject": producer_key,
+                "reason": HOSTILE_REASON, "active": true
+            }))
+            .expect("the regulator flags the producer");
         regulator.submit_record(&json!({
             "kind": "recall_notice", "recall_id": RECALL_ID, "class": "I", "lots": [PACK_LOT],
             "hazard": HOSTILE_HAZARD, "instructions": "stop sale and quarantine"
@@ -417,6 +427,16 @@ async fn the_dashboard_shows_a_recall_only_to_a_logged_in_regulator() {
     let supervision_page = text(&supervision);
     assert!(supervision_page.contains("unacknowledged recall"), "{supervision_page}");
     assert!(supervision_page.contains(&logistics_name), "{supervision_page}");
+    assert!(supervision_page.contains("unconfirmed handoff"), "no receipt is recorded");
+    assert!(supervision_page.contains("supervision flag"), "{supervision_page}");
+    assert!(supervision_page.contains(&producer_name), "{supervision_page}");
+    assert!(shows_escaped(&supervision_page, HOSTILE_REASON), "{supervision_page}");
+
+    // A recall the node does not hold, or an absurd address, is a 404 page.
+    let unknown = get(dashboard, "/dashboard/recalls/R-NONE", Some(&session)).await;
+    assert_eq!(unknown.status, 404);
+    let long_address = format!("/dashboard/recalls/{}", "9".repeat(5_000));
+    assert_eq!(get(dashboard, &long_address, Some(&session)).await.status, 404);
 
     in_a_browser(dashboard, &token, &logistics_name).await;
 
