@@ -2,7 +2,9 @@
 //! written with the node crate's own functions (`lotline_node::cluster::prepare`: keys,
 //! tokens, genesis and roster, configs), nodes started with `lotline-node run --config`, on
 //! loopback or each in a namespace of a [`netlab::Lab`], SIGKILLed and restarted on the same
-//! store, waited for with deadlines, and killed on drop (even when a test panics).
+//! store, waited for with deadlines, and killed on drop (even when a test panics). Nodes whose
+//! files an operator's commands wrote (`lotline-node init`) are run too ([`Node::from_config`]),
+//! and stopped as an operator stops them (SIGTERM, [`Node::stop`]).
 //!
 //! The binary is not built by this crate (a crate cannot depend on another's binary on
 //! stable cargo): `cargo test --workspace` builds it for the node's own command-line tests,
@@ -270,6 +272,67 @@ pub struct Node {
 }
 
 impl Node {
+    /// A node of files written elsewhere (`lotline-node init`, as an operator does): its config
+    /// at `config_path`, its log beside it (`node.log`); starts nothing. `index` names it in
+    /// failures.
+    pub fn from_config(index: usize, config_path: &Path) -> anyhow::Result<Node> {
+        let config = Config::load(config_path)?;
+        let http: SocketAddr = config
+            .http_listen
+            .parse()
+            .with_context(|| format!("http_listen {:?} is no address", config.http_listen))?;
+        let key = Keypair::read_from_file(&config.key_file)?.public_key();
+        let peer_id = lotline_node::network::peer_id_of_organisation(key.as_bytes())
+            .context("an organisation key is an Ed25519 key")?;
+        let directory = config_path.parent().unwrap_or(Path::new("."));
+        Ok(Node {
+            index,
+            log_path: directory.join("node.log"),
+            config,
+            config_path: config_path.to_path_buf(),
+            http,
+            organisation: key.to_hex(),
+            peer_id: peer_id.to_string(),
+            namespace: None,
+            binary: node_binary()?,
+            child: None,
+        })
+    }
+
+    /// Sends SIGTERM (as `systemctl stop` or Ctrl-C does) and waits up to `deadline` for the
+    /// node to shut down cleanly; fails, quoting its log, if it does not exit in time.
+    pub async fn stop(&mut self, deadline: Duration) -> anyhow::Result<ExitStatus> {
+        let pid = self.pid().with_context(|| format!("node {} is not running", self.index))?;
+        let sent = Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
+        anyhow::ensure!(sent.success(), "cannot signal node {}", self.index);
+        let give_up = tokio::time::Instant::now() + deadline;
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                self.child = None;
+                return Ok(status);
+            }
+            if tokio::time::Instant::now() > give_up {
+                anyhow::bail!(
+                    "node {} did not stop within {deadline:?} of SIGTERM; its log ends with:\n{}",
+                    self.index,
+                    self.log_tail()
+                );
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    /// Re-reads the node's config (after its files were changed, e.g. a rotated key).
+    pub fn reload(&mut self) -> anyhow::Result<()> {
+        anyhow::ensure!(!self.is_running(), "node {} must be stopped to reload", self.index);
+        let mut fresh = Node::from_config(self.index, &self.config_path)?;
+        fresh.namespace = self.namespace.take();
+        *self = fresh;
+        Ok(())
+    }
+
     /// Spawns `lotline-node run --config …` (inside its namespace, if it has one); does not
     /// wait for it to answer (see [`Node::wait_healthy`]).
     pub fn start(&mut self) -> anyhow::Result<()> {
@@ -402,7 +465,7 @@ impl Drop for Node {
 
 /// A loopback port free for both TCP and UDP now, not in `taken`, from [`LOOPBACK_PORTS`];
 /// the node binds it moments later.
-fn free_port(taken: &mut Vec<u16>) -> anyhow::Result<u16> {
+pub fn free_port(taken: &mut Vec<u16>) -> anyhow::Result<u16> {
     let span = u32::from(LOOPBACK_PORTS.end - LOOPBACK_PORTS.start);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.subsec_nanos();
     let start = (std::process::id().wrapping_mul(7_919) ^ nanos) % span;
