@@ -371,6 +371,9 @@ async fn a_bad_code_gets_a_friendly_page_naming_the_problem() {
     let text = String::from_utf8_lossy(&bad.body);
     assert!(text.contains("check digit") || text.contains("GTIN"), "{text}");
     assert!(bad.header("content-security-policy").is_some());
+    let bad_proof = get(node, "/view/01/09506000134353/10/L1/proof", &[]).await;
+    assert_eq!(bad_proof.status, 400);
+    assert_eq!(bad_proof.header("content-type"), Some("application/problem+json"));
     let unknown =
         get(node, "/view/01/09506000134352/10/NOPE", &[("Accept-Language", "zh-CN")]).await;
     assert_eq!(unknown.status, 404);

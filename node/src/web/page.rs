@@ -36,6 +36,7 @@ use sha2::{Digest, Sha256};
 
 use super::WebState;
 use super::assets;
+use crate::http::ApiError;
 use crate::state::Ledger;
 
 /// Longest Digital Link path a page is asked for; a longer one names no GS1 key.
@@ -348,7 +349,18 @@ struct Rendered {
 #[derive(Debug, Default)]
 pub struct Cache {
     records: Mutex<RecordScan>,
-    pages: Mutex<HashMap<(String, Lang), (u64, Instant, Arc<Rendered>)>>,
+    pages: Mutex<HashMap<(String, Lang), CachedPage>>,
+}
+
+/// A rendered page and what it was rendered from.
+#[derive(Debug)]
+struct CachedPage {
+    /// Entries in the store when it was rendered: any new entry may touch the lot.
+    size: u64,
+    /// When it was rendered: checkpoints and cosignatures arrive without new entries.
+    made: Instant,
+    /// The page.
+    rendered: Arc<Rendered>,
 }
 
 /// Recall notices and inspection results read so far, and how far each feed was read.
@@ -410,12 +422,7 @@ async fn view(
         None => (path, false),
     };
     if path.len() > MAX_PATH_BYTES {
-        return message(
-            lang,
-            StatusCode::BAD_REQUEST,
-            MessageKind::Problem,
-            "the path is too long",
-        );
+        return problem(wants_proof, lang, StatusCode::BAD_REQUEST, "the path is too long");
     }
     let subject = match Subject::parse(&format!("https://id.gs1.org/{path}")) {
         Ok(subject) => subject,
@@ -423,12 +430,7 @@ async fn view(
             return product_page(&state.ledger, lang, path).await;
         }
         Err(error) => {
-            return message(
-                lang,
-                StatusCode::BAD_REQUEST,
-                MessageKind::Problem,
-                &error.to_string(),
-            );
+            return problem(wants_proof, lang, StatusCode::BAD_REQUEST, &error.to_string());
         }
     };
     let page_path = format!("/view/{path}");
@@ -441,19 +443,14 @@ async fn view(
     {
         Ok(rendered) => rendered,
         Err(PageError::Unknown) => {
-            return message(
-                lang,
-                StatusCode::NOT_FOUND,
-                MessageKind::Problem,
-                lang.text().unknown_lot,
-            );
+            return problem(wants_proof, lang, StatusCode::NOT_FOUND, lang.text().unknown_lot);
         }
         Err(PageError::Ledger(reason)) => {
             tracing::warn!(%reason, "consumer page failed");
-            return message(
+            return problem(
+                wants_proof,
                 lang,
                 StatusCode::INTERNAL_SERVER_ERROR,
-                MessageKind::Problem,
                 "the node could not read its ledger",
             );
         }
@@ -517,11 +514,11 @@ fn cached_or_render(
     let key = (subject.link().to_owned(), lang);
     {
         let pages = cache.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((cached_size, made, rendered)) = pages.get(&key)
-            && *cached_size == size
-            && made.elapsed() < PAGE_FRESHNESS
+        if let Some(cached) = pages.get(&key)
+            && cached.size == size
+            && cached.made.elapsed() < PAGE_FRESHNESS
         {
-            return Ok(Arc::clone(rendered));
+            return Ok(Arc::clone(&cached.rendered));
         }
     }
     let rendered = Arc::new(render(ledger, cache, subject, page_path, lang)?);
@@ -529,7 +526,7 @@ fn cached_or_render(
     if pages.len() >= MAX_CACHED_PAGES {
         pages.clear();
     }
-    pages.insert(key, (size, Instant::now(), Arc::clone(&rendered)));
+    pages.insert(key, CachedPage { size, made: Instant::now(), rendered: Arc::clone(&rendered) });
     Ok(rendered)
 }
 
@@ -598,16 +595,15 @@ impl Gathered<'_> {
         }
     }
 
+    /// The step `seen` shows, when the answer names the entry carrying its event.
     fn step(
         &mut self,
         ledger: &Ledger,
         what: &'static str,
-        organisation: &str,
-        place: Option<&str>,
-        date: &str,
-        event: String,
+        seen: Seen<'_>,
         ingredient: Option<String>,
     ) -> Option<StepView> {
+        let Seen { organisation, place, date, event } = seen;
         if !self.rely_on_event(&event) {
             return None;
         }
@@ -623,6 +619,18 @@ impl Gathered<'_> {
             time: date.to_owned(),
         })
     }
+}
+
+/// Who recorded an event, where and when, as an answer states it.
+struct Seen<'answer> {
+    /// The organisation's key (hex).
+    organisation: &'answer str,
+    /// The place's canonical Digital Link.
+    place: Option<&'answer str>,
+    /// RFC 3339 time.
+    date: &'answer str,
+    /// The Event Hash ID.
+    event: String,
 }
 
 /// An organisation's name in `names` (by key or party link).
@@ -689,15 +697,13 @@ fn render(
                 OriginKind::Transformed => text.origin_transformed,
             };
             ingredient_lots.extend(origin.inputs.iter().map(|input| input.to_string()));
-            if let Some(step) = gathered.step(
-                ledger,
-                what,
-                &origin.organisation,
-                origin.place.as_deref(),
-                &origin.date,
-                origin.event.to_string(),
-                None,
-            ) {
+            let seen = Seen {
+                organisation: &origin.organisation,
+                place: origin.place.as_deref(),
+                date: &origin.date,
+                event: origin.event.to_string(),
+            };
+            if let Some(step) = gathered.step(ledger, what, seen, None) {
                 origins.push(step);
             }
         }
@@ -735,15 +741,13 @@ fn render(
                 Flow::Ended => 3,
                 Flow::Observed => 4,
             }];
-            if let Some(step) = gathered.step(
-                ledger,
-                what,
-                &visit.organisation,
-                visit.place.as_deref(),
-                &visit.date,
+            let seen = Seen {
+                organisation: &visit.organisation,
+                place: visit.place.as_deref(),
+                date: &visit.date,
                 event,
-                ingredient.clone(),
-            ) {
+            };
+            if let Some(step) = gathered.step(ledger, what, seen, ingredient.clone()) {
                 steps.push(step);
             }
         }
@@ -881,17 +885,24 @@ fn validator(evidence: &Evidence, entries: &[(PublicKey, u64)], lang: Lang) -> S
     hex::encode(&digest[..16])
 }
 
-/// Which kind of message page.
-#[derive(Debug, Clone, Copy)]
-enum MessageKind {
-    /// Something is wrong with the code scanned.
-    Problem,
+/// A problem with the request: an RFC 7807 problem for the proof (read by programs), a
+/// friendly page naming it for the page (read by people).
+fn problem(wants_proof: bool, lang: Lang, status: StatusCode, detail: &str) -> Response {
+    if !wants_proof {
+        return message(lang, status, detail);
+    }
+    let detail = detail.to_owned();
+    match status {
+        StatusCode::BAD_REQUEST => ApiError::Validation(detail),
+        StatusCode::NOT_FOUND => ApiError::NotFound(detail),
+        _ => ApiError::Internal(detail),
+    }
+    .into_response()
 }
 
 /// A friendly HTML page naming a problem.
-fn message(lang: Lang, status: StatusCode, kind: MessageKind, detail: &str) -> Response {
+fn message(lang: Lang, status: StatusCode, detail: &str) -> Response {
     let text = lang.text();
-    let MessageKind::Problem = kind;
     let page = MessagePage {
         t: text,
         style: assets::STYLE,
@@ -910,12 +921,7 @@ async fn product_page(ledger: &Arc<Ledger>, lang: Lang, path: &str) -> Response 
     let product_link = match normalise_gtin(gtin) {
         Ok(gtin14) => format!("https://id.gs1.org/01/{gtin14}"),
         Err(error) => {
-            return message(
-                lang,
-                StatusCode::BAD_REQUEST,
-                MessageKind::Problem,
-                &error.to_string(),
-            );
+            return message(lang, StatusCode::BAD_REQUEST, &error.to_string());
         }
     };
     let ledger = Arc::clone(ledger);
