@@ -686,6 +686,39 @@ mod tests {
         assert!(roster.member(&newcomer.public_key()).is_some());
     }
 
+    /// A members file reads as TOML `[[member]]` tables or as a JSON list, and a member
+    /// breaking a rule is refused naming its position.
+    #[test]
+    fn members_files_read_as_toml_or_json() {
+        let scratch = tempfile::tempdir().unwrap();
+        let key = Keypair::from_seed([6; 32]).public_key().to_hex();
+        let toml = scratch.path().join("members.toml");
+        std::fs::write(
+            &toml,
+            format!(
+                "[[member]]\nkey = \"{key}\"\nname = \"Farm\"\ngln = \"4012345000009\"\nroles = [\"producer\"]\nprefixes = [\"4012345\"]\n"
+            ),
+        )
+        .unwrap();
+        let json = scratch.path().join("members.json");
+        std::fs::write(
+            &json,
+            format!(
+                r#"[{{"key": "{key}", "name": "Farm", "gln": "4012345000009", "roles": ["producer"], "prefixes": ["4012345"]}}]"#
+            ),
+        )
+        .unwrap();
+        assert_eq!(read_members(&toml).unwrap(), read_members(&json).unwrap());
+        let bad = scratch.path().join("bad.json");
+        std::fs::write(
+            &bad,
+            format!(r#"[{{"key": "{key}", "name": "Farm", "gln": "4012345000008", "roles": ["producer"]}}]"#),
+        )
+        .unwrap();
+        let error = format!("{:#}", read_members(&bad).unwrap_err());
+        assert!(error.contains("member 0") && error.contains("invalid gln"), "{error}");
+    }
+
     #[test]
     fn chunked_bodies_are_joined() {
         assert_eq!(dechunk(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap(), b"abcde");

@@ -450,6 +450,37 @@ mod tests {
         assert_eq!(refusal(&json!(["kind"])), "a record is a JSON object with a kind");
     }
 
+    /// A roster change is read from the change file governance signed; what is malformed is
+    /// refused naming the field (whether it applies is the ledger's, at append).
+    #[test]
+    fn roster_changes_are_read_from_change_files() {
+        let key = lotline_ledger::identity::Keypair::from_seed([5; 32]).public_key().to_hex();
+        let change = json!({
+            "kind": "roster_change", "network": "lettuce-net", "roster_version": 3,
+            "change": {"remove": {"key": key}}, "approvals": [],
+        });
+        let Ok(Payload::RosterChange(read)) = record_from_json(&change) else {
+            panic!("a roster change");
+        };
+        assert_eq!(read.roster_version, 3);
+        let mut misspelt = change.clone();
+        misspelt["aprovals"] = json!([]);
+        let message = refusal(&misspelt);
+        assert!(
+            message
+                .starts_with("record field aprovals: the roster_change record has no such field"),
+            "{message}"
+        );
+        let mut bad_key = change.clone();
+        bad_key["change"] = json!({"remove": {"key": "00"}});
+        let message = refusal(&bad_key);
+        assert!(message.starts_with("roster_change record: change.remove.key"), "{message}");
+        let mut bad_signature = change;
+        bad_signature["approvals"] = json!([{"key": key, "signature": "00"}]);
+        let message = refusal(&bad_signature);
+        assert!(message.contains("approvals[0].signature"), "{message}");
+    }
+
     fn refusal(record: &Value) -> String {
         match record_from_json(record) {
             Err(ApiError::Validation(message)) => message,
