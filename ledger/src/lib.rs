@@ -7,6 +7,7 @@
 
 pub mod checkpoint;
 pub mod codec;
+pub mod coldchain;
 pub mod entry;
 pub mod epcis;
 pub mod feed;
