@@ -49,14 +49,15 @@ use super::profile::{Excursion, ExcursionId, Measured, Profile, ProfileError, Ru
 pub struct Config {
     /// The logging interval, ms.
     pub interval_ms: i64,
-    /// An interval longer than `interval_ms × gap_tolerance` is a gap (at least 1).
+    /// An interval longer than `interval_ms × gap_tolerance` is a gap (a tolerance below 1
+    /// counts as 1, an interval below 1 ms as 1 ms).
     pub gap_tolerance: f64,
 }
 
 impl Config {
     /// The longest interval between two readings that is not a gap, ms.
     pub fn max_gap_ms(&self) -> i64 {
-        (self.interval_ms as f64 * self.gap_tolerance.max(1.0)).round() as i64
+        (self.interval_ms.max(1) as f64 * self.gap_tolerance.max(1.0)).round() as i64
     }
 }
 
@@ -201,6 +202,9 @@ pub struct Detector {
     reported_total: Vec<Option<Excursion>>,
     /// Gaps, by start.
     gaps: BTreeMap<i64, i64>,
+    /// Tree nodes visited, so tests can hold the cost of a batch to its size.
+    #[cfg(test)]
+    visits: std::cell::Cell<u64>,
 }
 
 impl Detector {
@@ -222,6 +226,8 @@ impl Detector {
             reported: vec![BTreeMap::new(); rules],
             reported_total: vec![None; rules],
             gaps: BTreeMap::new(),
+            #[cfg(test)]
+            visits: std::cell::Cell::new(0),
         })
     }
 
@@ -367,6 +373,9 @@ impl Detector {
             }
             // Stretches around each inserted reading, keyed by start.
             let mut windows: Vec<(i64, i64)> = Vec::new();
+            // Inserted readings are in time order, so readings of one stretch are adjacent:
+            // the last stretch computed is skipped when it comes round again.
+            let mut last_stretch = (i64::MAX, i64::MIN);
             let mut fresh: BTreeMap<i64, Excursion> = BTreeMap::new();
             for sample in inserted {
                 let time = sample.time_ms;
@@ -374,7 +383,10 @@ impl Detector {
                 let after = self.next_within(rule_index, time);
                 let low = before.map_or(i64::MIN, |before| before + 1);
                 let high = after.map_or(i64::MAX, |after| after - 1);
-                windows.push((before.unwrap_or(i64::MIN), after.unwrap_or(i64::MAX)));
+                let window = (before.unwrap_or(i64::MIN), after.unwrap_or(i64::MAX));
+                if windows.last() != Some(&window) {
+                    windows.push(window);
+                }
                 let beyond = rule.bound.beyond(sample.celsius);
                 let stretches = if beyond {
                     [(low, high, after), (0, -1, None)]
@@ -382,9 +394,10 @@ impl Detector {
                     [(low, time - 1, Some(time)), (time + 1, high, after)]
                 };
                 for (from, to, end) in stretches {
-                    if from > to {
+                    if from > to || (from, to) == last_stretch {
                         continue;
                     }
+                    last_stretch = (from, to);
                     let summary = self.summary_between(rule_index, from, to);
                     if summary.beyond == 0 || !rule.breached_by(summary.held_ms) {
                         continue;
@@ -471,6 +484,19 @@ impl Detector {
     // -----------------------------------------------------------------------------------------
     // The treap
 
+    /// Counts a visited node (tests only).
+    #[inline]
+    fn visit(&self) {
+        #[cfg(test)]
+        self.visits.set(self.visits.get() + 1);
+    }
+
+    /// Nodes visited so far (tests only).
+    #[cfg(test)]
+    pub(crate) fn visits(&self) -> u64 {
+        self.visits.get()
+    }
+
     fn rules(&self) -> usize {
         self.profile.rules.len()
     }
@@ -512,6 +538,7 @@ impl Detector {
 
     /// Splits `node` into (instants < `time`, instants ≥ `time`).
     fn split(&mut self, node: u32, time: i64) -> (u32, u32) {
+        self.visit();
         if node == NIL {
             return (NIL, NIL);
         }
@@ -530,6 +557,7 @@ impl Detector {
 
     /// Joins two treaps, every instant of `left` before every instant of `right`.
     fn merge(&mut self, left: u32, right: u32) -> u32 {
+        self.visit();
         if left == NIL {
             return right;
         }
@@ -553,6 +581,7 @@ impl Detector {
     fn find(&self, time: i64) -> u32 {
         let mut cursor = self.root;
         while cursor != NIL {
+            self.visit();
             let node = &self.nodes[cursor as usize];
             if time == node.time_ms {
                 return cursor;
@@ -567,6 +596,7 @@ impl Detector {
         let (mut before, mut after) = (None, None);
         let mut cursor = self.root;
         while cursor != NIL {
+            self.visit();
             let node = &self.nodes[cursor as usize];
             if node.time_ms < time {
                 before = Some(node.time_ms);
@@ -633,6 +663,7 @@ impl Detector {
 
     /// Sets the hold and gap of the reading at `time`, refreshing summaries on its path.
     fn set_step(&mut self, node: u32, time: i64, hold_ms: i64, gap_ms: i64) {
+        self.visit();
         if node == NIL {
             return;
         }
@@ -656,6 +687,7 @@ impl Detector {
     }
 
     fn collect(&self, node: u32, rule_index: usize, from: i64, to: i64, total: &mut RunSummary) {
+        self.visit();
         if node == NIL {
             return;
         }
@@ -714,6 +746,7 @@ impl Detector {
         backwards: bool,
         beyond: bool,
     ) -> Option<i64> {
+        self.visit();
         if node == NIL {
             return None;
         }
@@ -746,6 +779,7 @@ impl Detector {
         };
         let mut cursor = node;
         while cursor != NIL && available(cursor) > 0 {
+            self.visit();
             let current = self.nodes[cursor as usize];
             let (near, far) = if backwards {
                 (current.right, current.left)

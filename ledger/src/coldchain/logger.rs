@@ -11,7 +11,8 @@
 //! then one reading per row. The separator (`,`, `;` or tab) is the header row's. Preamble
 //! keys understood (case-insensitive; other preamble lines are ignored): `Serial Number`,
 //! `Serial No.`, `Device S/N`, `Logger S/N`, `Device ID`, `Device` (the device),
-//! `Time Zone`/`Timezone` (see [`Zone::parse`]), `UTC Offset`. The header row names a time
+//! `Time Zone`/`Timezone` (see [`Zone::parse`]), `UTC Offset`, `Unit`/`Temperature Unit`,
+//! `Logging Interval` (`00:05:00`, `5 min`). The header row names a time
 //! column (`Time`, `Timestamp`, `Date Time`, `Date/Time`, `DateTime`, or `Date` plus `Time`), a
 //! temperature column (`Temperature`, `Temp`, `Value`, with its unit in the name, such as
 //! `Temperature (°C)`, `Temp[°F]`, or in a `Unit`/`UOM` column), and optionally `Device`
@@ -338,10 +339,16 @@ impl Columns {
     }
 }
 
+/// What a CSV file's preamble declares.
+#[derive(Debug, Clone, Copy, Default)]
+struct Preamble<'text> {
+    device: Option<&'text str>,
+    zone: Option<Zone>,
+    unit: Option<Unit>,
+}
+
 fn parse_csv(text: &str, builder: &mut Builder<'_>) {
-    let mut preamble_device: Option<&str> = None;
-    let mut zone = builder.hint.zone;
-    let mut zone_error: Option<(u32, String)> = None;
+    let mut preamble = Preamble { zone: builder.hint.zone, ..Preamble::default() };
     let mut header: Option<(Columns, u8)> = None;
     let mut fields: Vec<&str> = Vec::new();
     for (index, raw_line) in text.lines().enumerate() {
@@ -361,11 +368,15 @@ fn parse_csv(text: &str, builder: &mut Builder<'_>) {
             match key.as_str() {
                 "serial number" | "serial no." | "serial no" | "serial" | "device s/n"
                 | "logger s/n" | "s/n" | "device id" | "device" | "logger id" => {
-                    preamble_device = Some(value)
+                    preamble.device = Some(value)
                 }
                 "time zone" | "timezone" | "utc offset" => match Zone::parse(value) {
-                    Some(parsed) => zone = Some(parsed),
-                    None => zone_error = Some((line, value.to_owned())),
+                    Some(parsed) => preamble.zone = Some(parsed),
+                    None => builder.error(line, Problem::UnknownZone(value.to_owned())),
+                },
+                "unit" | "units" | "temperature unit" => match Unit::parse(value) {
+                    Some(unit) => preamble.unit = Some(unit),
+                    None => builder.error(line, Problem::UnknownUnit(value.to_owned())),
                 },
                 "logging interval" | "log interval" | "interval" => {
                     builder.interval_ms = parse_interval(value)
@@ -374,9 +385,6 @@ fn parse_csv(text: &str, builder: &mut Builder<'_>) {
             }
             continue;
         };
-        if let Some((zone_line, zone_text)) = zone_error.take() {
-            builder.error(zone_line, Problem::UnknownZone(zone_text));
-        }
         split_fields(row, *separator, &mut fields);
         if fields.len() < columns.needed() {
             builder.error(
@@ -385,9 +393,7 @@ fn parse_csv(text: &str, builder: &mut Builder<'_>) {
             );
             continue;
         }
-        if let Err(problem) =
-            csv_row(builder, columns, *separator, &fields, preamble_device, zone, line)
-        {
+        if let Err(problem) = csv_row(builder, columns, *separator, &fields, preamble, line) {
             builder.error(line, problem);
         }
     }
@@ -402,13 +408,12 @@ fn csv_row(
     columns: &Columns,
     separator: u8,
     fields: &[&str],
-    preamble_device: Option<&str>,
-    zone: Option<Zone>,
+    preamble: Preamble<'_>,
     line: u32,
 ) -> Result<(), Problem> {
     let device = match columns.device {
         Some(column) => Some(fields[column]),
-        None => preamble_device.or(builder.hint.device),
+        None => preamble.device.or(builder.hint.device),
     };
     let device = device.filter(|device| !device.is_empty()).ok_or(Problem::NoDevice)?;
     let device_index = builder.device(device)?;
@@ -417,7 +422,7 @@ fn csv_row(
             Unit::parse(fields[column])
                 .ok_or_else(|| Problem::UnknownUnit(fields[column].to_owned()))?,
         ),
-        None => columns.header_unit.or(builder.hint.unit),
+        None => columns.header_unit.or(preamble.unit).or(builder.hint.unit),
     };
     let unit = unit.ok_or_else(|| Problem::UnknownUnit(String::new()))?;
     let value_text = fields[columns.value.unwrap_or(0)];
@@ -446,7 +451,8 @@ fn csv_row(
             return Err(Problem::UnknownZone(offset_text.to_owned()));
         }
     }
-    let (time_ms, offset_minutes) = builder.instant(device_index, local, zone, date_text)?;
+    let (time_ms, offset_minutes) =
+        builder.instant(device_index, local, preamble.zone, date_text)?;
     builder.push(device_index, Sample { time_ms, offset_minutes, celsius }, line);
     Ok(())
 }

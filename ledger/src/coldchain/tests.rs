@@ -817,3 +817,53 @@ fn incremental_detection_equals_a_from_scratch_scan_on_shuffled_batches() {
         "{across_gaps} {superseding} {withdrawals} {ongoing}"
     );
 }
+
+/// Tree nodes visited when a late batch of 20 readings (one of them back in range, splitting
+/// a stretch that spans most of the journey) lands in the middle of a journey of `length`.
+fn late_batch_cost(length: usize) -> u64 {
+    let temperatures: Vec<f64> = (0..length)
+        .map(|index| if index < length / 10 || index > 9 * length / 10 { 5.0 } else { 9.0 })
+        .collect();
+    let journey = series(DAY0, 5, &temperatures);
+    let middle = length / 2;
+    let (mut late, mut early) = (Vec::new(), Vec::new());
+    for (index, sample) in journey.iter().enumerate() {
+        let mut sample = *sample;
+        if index == middle {
+            sample.celsius = 6.0;
+        }
+        if (middle - 10..middle + 10).contains(&index) {
+            late.push(sample);
+        } else {
+            early.push(sample);
+        }
+    }
+    let mut detector = Detector::new("LOG-1", Profile::vaccine(), five_minutes()).unwrap();
+    detector.insert(&early).unwrap();
+    let before = detector.visits();
+    let update = detector.insert(&late).unwrap();
+    assert_eq!(update.revisions.len(), 3, "two stretches and the cumulative total");
+    detector.visits() - before
+}
+
+#[test]
+fn a_late_batch_costs_in_proportion_to_the_batch_not_the_journey() {
+    let short = late_batch_cost(2_000);
+    let long = late_batch_cost(64_000);
+    // 32 times the journey: the cost may grow with the tree's depth (log n), not with n.
+    assert!(long < 3 * short, "short journey {short} visits, long journey {long}");
+}
+
+#[test]
+fn preamble_declares_unit_and_a_bad_zone_is_named_by_its_line() {
+    let text = "Device,K-1\nUnit,°F\nDate Time,Temp\n2026-04-05 10:00:00+02:00,46.4\n";
+    let file = parse_logger_file(text.as_bytes(), Hint::default()).unwrap();
+    assert_eq!(file.series[0].samples[0].celsius, 8.0);
+    let text = "Device,K-1\nTime Zone,Europe/Atlantis\nDate Time,Temp (°C)\n";
+    let errors = parse_logger_file(text.as_bytes(), Hint::default()).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, 2);
+    assert!(matches!(&errors[0].problem, Problem::UnknownZone(zone) if zone == "Europe/Atlantis"));
+    let errors = parse_logger_file(b"just some text\n", Hint::default()).unwrap_err();
+    assert!(matches!(errors[0].problem, Problem::NoHeader));
+}
