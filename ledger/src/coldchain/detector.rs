@@ -623,9 +623,8 @@ impl Detector {
     fn insert_one(&mut self, sample: Sample) {
         let (before, after) = self.neighbours(sample.time_ms);
         let (hold_ms, gap_ms) = self.step(sample.time_ms, after);
-        if let (Some(before), Some(after)) = (before, after) {
-            // The interval before → after, a gap or not, no longer exists.
-            let _ = after;
+        if let Some(before) = before {
+            // The interval from `before` to its old successor, a gap or not, no longer exists.
             self.gaps.remove(&before);
         }
         if gap_ms > 0

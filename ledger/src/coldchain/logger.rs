@@ -38,10 +38,12 @@
 //! instant not before the device's previous row (loggers write in order), so a logger that
 //! writes `02:30` twice across the October change gets two instants an hour apart.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use super::zone::{Resolved, Zone, parse_offset};
-use super::{Sample, Unit, round_micro};
+use super::{Reading, Sample, Unit, round_micro};
 
 /// A bad line, named by its 1-based line number.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -161,6 +163,18 @@ impl LoggerFile {
     /// Number of readings in the file (after idempotent duplicates are dropped).
     pub fn len(&self) -> usize {
         self.series.iter().map(|series| series.samples.len()).sum()
+    }
+
+    /// Every reading with its device, series by series.
+    pub fn readings(&self) -> impl Iterator<Item = Reading> + '_ {
+        self.series.iter().flat_map(|series| {
+            series.samples.iter().map(|sample| Reading {
+                device: series.device.clone(),
+                time_ms: sample.time_ms,
+                offset_minutes: sample.offset_minutes,
+                celsius: sample.celsius,
+            })
+        })
     }
 
     /// `true` when the file holds no reading.
@@ -699,15 +713,15 @@ fn digits(text: &str, min: usize, max: usize) -> Option<i64> {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct JsonReading<'line> {
     #[serde(borrow, default)]
-    device: Option<&'line str>,
+    device: Option<Cow<'line, str>>,
     #[serde(borrow)]
-    time: &'line str,
+    time: Cow<'line, str>,
     #[serde(borrow, default)]
-    zone: Option<&'line str>,
+    zone: Option<Cow<'line, str>>,
     #[serde(default)]
     value: Option<f64>,
     #[serde(borrow, default)]
-    unit: Option<&'line str>,
+    unit: Option<Cow<'line, str>>,
     #[serde(default)]
     celsius: Option<f64>,
 }
@@ -728,12 +742,12 @@ fn parse_json_lines(text: &str, builder: &mut Builder<'_>) {
 fn json_row(builder: &mut Builder<'_>, row: &str, line: u32) -> Result<(), Problem> {
     let reading: JsonReading<'_> =
         serde_json::from_str(row).map_err(|error| Problem::BadJson(error.to_string()))?;
-    let device = reading.device.or(builder.hint.device).ok_or(Problem::NoDevice)?;
+    let device = reading.device.as_deref().or(builder.hint.device).ok_or(Problem::NoDevice)?;
     let device_index = builder.device(device)?;
     let (value, unit) = match (reading.celsius, reading.value) {
         (Some(celsius), None) => (celsius, Unit::Celsius),
         (None, Some(value)) => {
-            let unit = match reading.unit {
+            let unit = match reading.unit.as_deref() {
                 Some(unit) => {
                     Unit::parse(unit).ok_or_else(|| Problem::UnknownUnit(unit.to_owned()))?
                 }
@@ -744,13 +758,14 @@ fn json_row(builder: &mut Builder<'_>, row: &str, line: u32) -> Result<(), Probl
         _ => return Err(Problem::BadJson("exactly one of value and celsius".to_owned())),
     };
     let celsius = unit.to_celsius(value).ok_or(Problem::BelowAbsoluteZero(round_micro(value)))?;
-    let local = parse_date_time(reading.time, builder.hint.date_order)
-        .ok_or_else(|| Problem::UnparseableTime(reading.time.to_owned()))?;
-    let zone = match reading.zone {
+    let time = reading.time.as_ref();
+    let local = parse_date_time(time, builder.hint.date_order)
+        .ok_or_else(|| Problem::UnparseableTime(time.to_owned()))?;
+    let zone = match reading.zone.as_deref() {
         Some(zone) => Some(Zone::parse(zone).ok_or_else(|| Problem::UnknownZone(zone.to_owned()))?),
         None => builder.hint.zone,
     };
-    let (time_ms, offset_minutes) = builder.instant(device_index, local, zone, reading.time)?;
+    let (time_ms, offset_minutes) = builder.instant(device_index, local, zone, time)?;
     builder.push(device_index, Sample { time_ms, offset_minutes, celsius }, line);
     Ok(())
 }

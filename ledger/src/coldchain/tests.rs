@@ -184,6 +184,9 @@ fn iso_csv_with_several_devices_sorts_and_drops_agreeing_duplicates() {
     assert_eq!(file.series[0].samples[2].offset_minutes, 60, "the first line's offset is kept");
     assert_eq!(file.series[1].samples[0].celsius, 4.0);
     assert_eq!(file.len(), 4);
+    let readings: Vec<Reading> = file.readings().collect();
+    assert_eq!(readings[3].device, "LOG-2");
+    assert_eq!(readings[3].time_ms, utc("2026-03-28T22:50:30Z"));
 }
 
 #[test]
@@ -364,7 +367,7 @@ fn json_lines_take_device_and_unit_from_the_line_or_the_hint() {
     let text = "\
 {\"device\":\"LOG-1\",\"time\":\"2026-03-28T23:50:00Z\",\"value\":4.1,\"unit\":\"CEL\"}
 {\"time\":\"2026-03-28 23:55\",\"zone\":\"Europe/London\",\"celsius\":4.2}
-{\"time\":\"2026-03-29T00:00:00Z\",\"value\":40,\"unit\":\"°F\"}
+{\"time\":\"2026-03-29T00:00:00Z\",\"value\":40,\"unit\":\"\\u00b0F\"}
 ";
     let hint = Hint { device: Some("LOG-1"), ..Hint::default() };
     let file = parse_logger_file(text.as_bytes(), hint).unwrap();
