@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -336,10 +337,10 @@ struct MessagePage {
 /// What the page and its proof were built from, kept between requests.
 #[derive(Debug)]
 struct Rendered {
-    /// The lot page, in the language it was asked in.
-    html: String,
+    /// The lot page, in the language it was asked in (shared by every answer that sends it).
+    html: Bytes,
     /// The proof file (JSON).
-    proof: String,
+    proof: Bytes,
     /// The validator.
     etag: String,
 }
@@ -381,6 +382,17 @@ struct PageRecord {
 }
 
 impl Cache {
+    /// The page of `subject` in `lang` when one is kept, no entry arrived since it was
+    /// rendered and it is fresh. Takes two in-memory locks only, so it runs on the async
+    /// threads.
+    fn fresh(&self, ledger: &Ledger, subject: &Subject, lang: Lang) -> Option<Arc<Rendered>> {
+        let size = ledger.store().len();
+        let pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cached = pages.get(&(subject.link().to_owned(), lang))?;
+        (cached.size == size && cached.made.elapsed() < PAGE_FRESHNESS)
+            .then(|| Arc::clone(&cached.rendered))
+    }
+
     /// The records, after reading what the feeds gained since the last call.
     fn records(&self, ledger: &Ledger) -> Vec<Arc<PageRecord>> {
         let mut scan = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -434,13 +446,18 @@ async fn view(
         }
     };
     let page_path = format!("/view/{path}");
-    let ledger = Arc::clone(&state.ledger);
-    let rendered = tokio::task::spawn_blocking(move || {
-        cached_or_render(&ledger, &cache, &subject, &page_path, lang)
-    })
-    .await;
-    let rendered = match rendered.unwrap_or_else(|error| Err(PageError::Ledger(error.to_string())))
-    {
+    let rendered = match cache.fresh(&state.ledger, &subject, lang) {
+        Some(rendered) => Ok(rendered),
+        None => {
+            let ledger = Arc::clone(&state.ledger);
+            tokio::task::spawn_blocking(move || {
+                cached_or_render(&ledger, &cache, &subject, &page_path, lang)
+            })
+            .await
+            .unwrap_or_else(|error| Err(PageError::Ledger(error.to_string())))
+        }
+    };
+    let rendered = match rendered {
         Ok(rendered) => rendered,
         Err(PageError::Unknown) => {
             return problem(wants_proof, lang, StatusCode::NOT_FOUND, lang.text().unknown_lot);
@@ -511,16 +528,10 @@ fn cached_or_render(
     lang: Lang,
 ) -> Result<Arc<Rendered>, PageError> {
     let size = ledger.store().len();
-    let key = (subject.link().to_owned(), lang);
-    {
-        let pages = cache.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(cached) = pages.get(&key)
-            && cached.size == size
-            && cached.made.elapsed() < PAGE_FRESHNESS
-        {
-            return Ok(Arc::clone(&cached.rendered));
-        }
+    if let Some(rendered) = cache.fresh(ledger, subject, lang) {
+        return Ok(rendered);
     }
+    let key = (subject.link().to_owned(), lang);
     let rendered = Arc::new(render(ledger, cache, subject, page_path, lang)?);
     let mut pages = cache.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if pages.len() >= MAX_CACHED_PAGES {
@@ -842,7 +853,7 @@ fn render(
         proof_file: proof_file_name(&lot_number_for_file(lot)),
     };
     let html = page.render().map_err(|error| PageError::Ledger(error.to_string()))?;
-    Ok(Rendered { html, proof, etag })
+    Ok(Rendered { html: Bytes::from(html), proof: Bytes::from(proof), etag })
 }
 
 /// A file name for a lot's proof: letters and digits of its link, so the documented command
