@@ -130,22 +130,30 @@ async fn get(address: SocketAddr, path: &str, headers: &[(&str, &str)]) -> HttpA
     exchange(address, "GET", path, headers, b"").await.unwrap()
 }
 
+/// How a lying node lies.
+#[derive(Debug, Clone, Copy)]
+enum Lie {
+    /// It tampers with the proof the page fetches ([`tamper_with_evidence`]).
+    Proof,
+    /// It serves the page with the packhouse renamed, and the true proof.
+    Name,
+}
+
 /// A lying node in front of `upstream`: relays every request (one per connection) with its
-/// headers and the answer with its headers, but tampers with the proof the page fetches
-/// ([`tamper_with_evidence`]), as a node serving a forged path would have to.
-async fn lying_node(upstream: SocketAddr) -> SocketAddr {
+/// headers and the answer with its headers, but lies as `lie` says.
+async fn lying_node(upstream: SocketAddr, lie: Lie) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
-            tokio::spawn(relay(client, upstream));
+            tokio::spawn(relay(client, upstream, lie));
         }
     });
     address
 }
 
 /// Serves one request of the lying node; any failure drops the client.
-async fn relay(mut client: tokio::net::TcpStream, upstream: SocketAddr) {
+async fn relay(mut client: tokio::net::TcpStream, upstream: SocketAddr, lie: Lie) {
     let mut request = Vec::new();
     let mut buffer = [0u8; 4096];
     while !request.windows(4).any(|window| window == b"\r\n\r\n") {
@@ -170,7 +178,11 @@ async fn relay(mut client: tokio::net::TcpStream, upstream: SocketAddr) {
         return;
     };
     let mut body = answer.body.clone();
-    if path.ends_with("/proof")
+    if matches!(lie, Lie::Name) && !path.ends_with("/proof") {
+        body = String::from_utf8_lossy(&body).replace("Valley Packhouse", "Hill Packhouse").into();
+    }
+    if matches!(lie, Lie::Proof)
+        && path.ends_with("/proof")
         && let Ok(mut proof) = serde_json::from_slice::<Value>(&body)
         && tamper_with_evidence(&mut proof)
     {
@@ -310,6 +322,15 @@ async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_i
         "{signed}"
     );
 
+    let names = script(
+        &browser,
+        "return [document.querySelectorAll('[data-name-verified=true]').length,
+                 document.querySelectorAll('[data-name-verified=false]').length];",
+    )
+    .await;
+    let [stated, unstated] = [0, 1].map(|index| names[index].as_u64().unwrap());
+    assert!(stated >= 6 && unstated == 0, "names checked against their statements: {names}");
+
     // Hostile names and values stayed text: no element or script came from them.
     let injected = script(
         &browser,
@@ -345,12 +366,22 @@ async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_i
     );
 
     // Served by a lying node that tampers with the proof, the same page is not verified.
-    let liar = lying_node(producer).await;
+    let liar = lying_node(producer, Lie::Proof).await;
     browser.client.goto(&format!("http://{liar}{PAGE}?lang=en")).await.unwrap();
     assert_eq!(verification_outcome(&browser).await, "false");
     let banner = browser.client.find(Locator::Id("recall")).await.unwrap().text().await.unwrap();
     assert!(banner.contains("Recalled"), "the page still reads without the mark");
     browser.screenshot("consumer-page-tampered").await.unwrap();
+    // A lying node that renames a place on the page, with the true proof, is caught too.
+    let renamer = lying_node(producer, Lie::Name).await;
+    browser.client.goto(&format!("http://{renamer}{PAGE}?lang=en")).await.unwrap();
+    assert_eq!(verification_outcome(&browser).await, "false");
+    let renamed = script(
+        &browser,
+        "return Array.from(document.querySelectorAll('[data-name-verified=false]')).map(n => n.textContent);",
+    )
+    .await;
+    assert_eq!(renamed, json!(["Hill Packhouse"]));
     browser.close().await;
 
     // A new entry touching the lot changes the validator.

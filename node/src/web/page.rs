@@ -267,13 +267,39 @@ struct StepView {
     /// Its key (hex), which the script checks signed the step.
     author: String,
     /// The place by name and city, when known.
-    place: Option<String>,
+    place: Option<PlaceView>,
     /// The Event Hash ID the step comes from.
     event: String,
     /// For a step of an ingredient: that ingredient's name.
-    ingredient: Option<String>,
+    ingredient: Option<Named>,
     /// Sort key (RFC 3339 time).
     time: String,
+}
+
+/// A name as shown, with the master-data entry that states it (entry hash, hex): the script
+/// checks the name is one of that signed statement's values.
+#[derive(Debug, Clone)]
+struct Named {
+    /// What is shown.
+    text: String,
+    /// The statement's entry, when the name comes from master data.
+    entry: Option<String>,
+}
+
+impl Named {
+    /// Text no statement states (a fallback or a roster name).
+    fn plain(text: String) -> Self {
+        Named { text, entry: None }
+    }
+}
+
+/// A place as shown: its name, then its city and country from the same statement.
+#[derive(Debug, Clone)]
+struct PlaceView {
+    /// Its name.
+    name: Named,
+    /// City and country, when stated.
+    details: Vec<Named>,
 }
 
 /// A recall notice reaching the lot, as shown.
@@ -298,7 +324,7 @@ struct InspectionView {
     lab: String,
     author: String,
     entry_hash: String,
-    ingredient: Option<String>,
+    ingredient: Option<Named>,
 }
 
 /// The page of a lot.
@@ -309,11 +335,11 @@ struct LotPage<'page> {
     style: &'static str,
     script: &'static str,
     switch_href: String,
-    product: String,
+    product: Named,
     lot_number: String,
     subject: String,
     origins: Vec<StepView>,
-    ingredients: Vec<String>,
+    ingredients: Vec<Named>,
     steps: Vec<StepView>,
     recalls: Vec<RecallView>,
     inspections: Vec<InspectionView>,
@@ -559,10 +585,10 @@ struct Gathered<'reply> {
 
 impl Gathered<'_> {
     /// A name from either answer's names, noting the master-data entry it came from.
-    fn name(&mut self, id: &str) -> Option<String> {
+    fn name(&mut self, id: &str) -> Option<Named> {
         let source = self.back.names.described.get(id)?;
         self.entries.insert((source.entry.author, source.entry.sequence));
-        Some(source.name.clone())
+        Some(Named { text: source.name.clone(), entry: Some(source.entry.entry_hash.to_hex()) })
     }
 
     /// An organisation's name (by key or party link), from the roster.
@@ -575,23 +601,23 @@ impl Gathered<'_> {
     }
 
     /// A place by name and city (`Packhouse, Salinas`), noting its source.
-    fn place(&mut self, ledger: &Ledger, place: &str) -> Option<String> {
-        let name = self.name(place).or_else(|| names_organisation(&self.back.names, place))?;
-        let city = ledger.master_data_name(place).and_then(|described| {
-            let statement = &described.statement;
-            let city = statement.attribute(attribute::CITY);
-            let country = statement.attribute(attribute::COUNTRY_CODE);
-            match (city, country) {
-                (Some(city), Some(country)) => Some(format!("{city}, {country}")),
-                (Some(city), None) => Some(city.to_owned()),
-                (None, Some(country)) => Some(country.to_owned()),
-                (None, None) => None,
-            }
-        });
-        Some(match city {
-            Some(city) => format!("{name}, {city}"),
-            None => name,
-        })
+    fn place(&mut self, ledger: &Ledger, place: &str) -> Option<PlaceView> {
+        let Some(name) = self.name(place) else {
+            let organisation = names_organisation(&self.back.names, place)?;
+            return Some(PlaceView { name: Named::plain(organisation), details: Vec::new() });
+        };
+        let details = ledger
+            .master_data_name(place)
+            .filter(|described| Some(described.entry.entry_hash.to_hex()) == name.entry)
+            .map(|described| {
+                [attribute::CITY, attribute::COUNTRY_CODE]
+                    .into_iter()
+                    .filter_map(|id| described.statement.attribute(id))
+                    .map(|text| Named { text: text.to_owned(), entry: name.entry.clone() })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(PlaceView { name, details })
     }
 
     /// The entry carrying `event`, noted.
@@ -612,7 +638,7 @@ impl Gathered<'_> {
         ledger: &Ledger,
         what: &'static str,
         seen: Seen<'_>,
-        ingredient: Option<String>,
+        ingredient: Option<Named>,
     ) -> Option<StepView> {
         let Seen { organisation, place, date, event } = seen;
         if !self.rely_on_event(&event) {
@@ -691,7 +717,8 @@ fn render(
         organisations,
     };
     let lot = subject.link();
-    let product = gathered.name(lot).unwrap_or_else(|| text.unnamed_product.to_owned());
+    let product =
+        gathered.name(lot).unwrap_or_else(|| Named::plain(text.unnamed_product.to_owned()));
     let lot_number = lotline_ledger::gs1::parse_digital_link(lot)
         .ok()
         .and_then(|link| link.ai_data().get("10").map(str::to_owned))
@@ -722,12 +749,12 @@ fn render(
     ingredient_lots.sort();
     ingredient_lots.dedup();
     let mut ingredients = Vec::new();
-    let mut ingredient_names: BTreeMap<String, String> = BTreeMap::new();
+    let mut ingredient_names: BTreeMap<String, Named> = BTreeMap::new();
     for input in &back.answer.lots {
         if &**input == lot {
             continue;
         }
-        let name = gathered.name(input).unwrap_or_else(|| input.to_string());
+        let name = gathered.name(input).unwrap_or_else(|| Named::plain(input.to_string()));
         if ingredient_lots.contains(&input.to_string()) {
             ingredients.push(name.clone());
         }

@@ -2,7 +2,8 @@
 // proof bundles of the entries the page relied on (same origin) and verifies, with WebCrypto,
 // each checkpoint's Ed25519 signature and its witness cosignatures, each entry's signature and
 // payload commitment, and its RFC 6962 inclusion proof; then checks that every step and record
-// the page shows is carried by a verified entry of the organisation it names. Only then does
+// the page shows is carried by a verified entry of the organisation it names, and every name
+// it shows from master data is a value of the verified statement it cites. Only then does
 // it mark the page verified (data-verified="true", data-verified-entries="<count>").
 // Byte layouts: docs/wire-format.md; checkpoints: C2SP signed note, tlog-checkpoint and
 // tlog-cosignature/v1. It writes text only (textContent), never markup.
@@ -185,7 +186,8 @@
     var payload = await sha256(concat([bytesOfText("lotline/payload-commitment\0"), new Uint8Array([kind]),
       u64le(commitments.length)].concat(commitments)));
     if (!equalBytes(payload, commitment)) { throw fail("payload commitment"); }
-    var eventId = null;
+    var eventId = null, values = null;
+    if (kind === 8 && fields[2]) { values = statementValues(fields[2]); }
     if (kind === 0 && fields[0]) {
       var field = fields[0];
       var textLength = new DataView(field.buffer, field.byteOffset, field.byteLength).getBigUint64(0, true);
@@ -194,14 +196,36 @@
     }
     var entryHash = await sha256(concat([bytesOfText("lotline/entry-hash\0"), wire.subarray(0, ENVELOPE_LEN)]));
     var leafHash = await sha256(concat([new Uint8Array([0]), wire.subarray(0, ENVELOPE_LEN)]));
-    return { authorHex: hexOf(author), sequence: sequence, entryHash: hexOf(entryHash), leafHash: leafHash, eventId: eventId };
+    return { authorHex: hexOf(author), sequence: sequence, entryHash: hexOf(entryHash), leafHash: leafHash,
+      eventId: eventId, values: values };
+  }
+
+  // The attribute values of a master-data statement: its field 2, `Vec<(String id, String
+  // value)>` in bincode (u64 counts and lengths, little-endian).
+  function statementValues(field) {
+    var view = new DataView(field.buffer, field.byteOffset, field.byteLength), offset = 0, values = [];
+    var decoder = new TextDecoder("utf-8", { fatal: true });
+    function text() {
+      if (offset + 8 > field.length) { throw fail("statement layout"); }
+      var length = view.getBigUint64(offset, true); offset += 8;
+      if (length > BigInt(field.length - offset)) { throw fail("statement layout"); }
+      var value = decoder.decode(field.subarray(offset, offset + Number(length)));
+      offset += Number(length);
+      return value;
+    }
+    if (field.length < 8) { throw fail("statement layout"); }
+    var count = view.getBigUint64(0, true); offset = 8;
+    if (count > BigInt(field.length)) { throw fail("statement layout"); }
+    for (var index = 0; index < Number(count); index++) { text(); values.push(text()); }
+    if (offset !== field.length) { throw fail("statement layout"); }
+    return values;
   }
 
   async function verifyProof(proof) {
     var evidence = proof && proof.evidence;
     if (!evidence || !Array.isArray(evidence.bundles)) { throw fail("no evidence"); }
     var witnesses = Array.isArray(proof.witnesses) ? proof.witnesses : [];
-    var entries = {}, events = {}, count = 0, cosignatures = 0, bundleIndex, entryIndex;
+    var entries = {}, events = {}, names = {}, count = 0, cosignatures = 0, bundleIndex, entryIndex;
     for (bundleIndex = 0; bundleIndex < evidence.bundles.length; bundleIndex++) {
       var bundle = evidence.bundles[bundleIndex];
       var checkpoint = await verifyCheckpoint(String(bundle.checkpoint), witnesses);
@@ -215,11 +239,12 @@
         await verifyInclusion(entry.leafHash, entry.sequence, checkpoint.size, bundled.inclusion_proof || [], checkpoint.root);
         entries[entry.entryHash] = entry.authorHex;
         if (entry.eventId) { events[entry.eventId] = entry.authorHex; }
+        if (entry.values) { names[entry.entryHash] = entry.values; }
         count += 1;
       }
     }
     var unproven = Array.isArray(evidence.unproven) ? evidence.unproven.length : 0;
-    return { entries: entries, events: events, count: count, cosignatures: cosignatures, unproven: unproven };
+    return { entries: entries, events: events, names: names, count: count, cosignatures: cosignatures, unproven: unproven };
   }
 
   // Every step and record the page shows must be carried by a verified entry of the
@@ -245,7 +270,15 @@
           (element.getAttribute("data-author-name") || signer.substring(0, 16));
       }
     }
-    return { shown: shown.length, missing: missing };
+    // Every name shown from master data must be a value of the signed statement it cites.
+    var named = document.querySelectorAll("[data-name-entry]");
+    for (index = 0; index < named.length; index++) {
+      var values = verified.names[named[index].getAttribute("data-name-entry")];
+      var stated = !!values && values.indexOf(named[index].textContent) >= 0;
+      named[index].setAttribute("data-name-verified", stated ? "true" : "false");
+      if (!stated) { missing += 1; }
+    }
+    return { shown: shown.length + named.length, missing: missing };
   }
 
   function show(state, text, count) {
