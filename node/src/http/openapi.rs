@@ -452,6 +452,20 @@ pub(super) enum RecordRequest {
         /// Whether the flag is raised (`true` when absent).
         active: Option<bool>,
     },
+    /// A roster change governance approved, published by a regulator's node: the change file
+    /// `lotline-node governance` writes (not listed by `GET /records`).
+    RosterChange {
+        /// The network the approvals are for.
+        network: String,
+        /// The roster version the change applies at.
+        roster_version: u64,
+        /// One of `{"admit": {key, name, gln, roles, prefixes}}`, `{"set_roles": {key, roles}}`,
+        /// `{"set_prefixes": {key, prefixes}}`, `{"remove": {key}}`,
+        /// `{"resolve_fork": {author, sequence, keep}}`.
+        change: Value,
+        /// Governance approvals, `{"key", "signature"}` in hex.
+        approvals: Option<Vec<Value>>,
+    },
 }
 
 /// `GET /records`: one record as served: the fields of its kind as written (see
