@@ -20,6 +20,7 @@
 
 pub mod api;
 pub mod client;
+pub mod coldchain;
 pub mod csv_masterdata;
 pub mod csv_template;
 pub mod error;

@@ -85,6 +85,10 @@ enum Command {
     /// Issue a recall, read its status, or acknowledge it.
     #[command(subcommand)]
     Recall(RecallCommand),
+    /// Cold chain: import a data logger's file as signed sensor events, or judge one against a
+    /// temperature profile.
+    #[command(subcommand)]
+    Coldchain(commands::coldchain::ColdchainCommand),
     /// Lab: sign a sampling or test result for lots.
     Inspect(InspectArgs),
     /// Regulator: organisations with failed inspections, unconfirmed handoffs or
@@ -149,6 +153,7 @@ fn run(command: Command, context: &Context) -> anyhow::Result<ExitStatus> {
         Command::Proof(arguments) => commands::proof::run_proof(&arguments, context),
         Command::Verify(arguments) => commands::proof::run_verify(&arguments, context),
         Command::Demo(arguments) => commands::demo::run(&arguments, context),
+        Command::Coldchain(command) => commands::coldchain::run(&command, context),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             let mut stdout = std::io::stdout();

@@ -458,3 +458,50 @@ mod offline_verify {
         assert_eq!(stderr_of(&output).lines().count(), 1);
     }
 }
+
+#[test]
+fn coldchain_check_judges_a_logger_export_and_names_every_bad_line() {
+    let directory = tempfile::tempdir().unwrap();
+    // A US logger export in °F: 36–38 °F, then an hour at 45 °F (7.2 °C) in the middle.
+    let mut export = String::from(
+        "Device S/N: 88231907\nTime Zone: America/Chicago\nLogging Interval: 00:10:00\nDate,Time,Temperature (°F)\n",
+    );
+    for step in 0..24 {
+        let minutes = step * 10;
+        let fahrenheit = if (8..14).contains(&step) { 45.0 } else { 37.0 };
+        let hour = 8 + minutes / 60;
+        let (clock, meridiem) = if hour >= 12 { (hour - 12, "PM") } else { (hour, "AM") };
+        let clock = if clock == 0 { 12 } else { clock };
+        export.push_str(&format!(
+            "06/11/2026,{clock:02}:{:02} {meridiem},{fahrenheit}\n",
+            minutes % 60
+        ));
+    }
+    let good = directory.path().join("truck.csv");
+    std::fs::write(&good, &export).unwrap();
+    let output =
+        lotline(&["--json", "coldchain", "check", good.to_str().unwrap(), "--profile", "chilled"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let verdict: serde_json::Value = serde_json::from_str(&stdout_of(&output)).unwrap();
+    let device = &verdict["devices"][0];
+    assert_eq!(device["device"], "88231907");
+    assert_eq!(device["readings"], 24);
+    assert_eq!(device["excursions"].as_array().unwrap().len(), 1, "{device}");
+    assert_eq!(device["excursions"][0]["durationMs"], 60 * 60_000);
+    assert!(
+        device["meanKineticCelsius"].is_null() || device["mean_kinetic_celsius"].as_f64().is_some()
+    );
+
+    // Bad lines are named by number and nothing is judged.
+    let bad = directory.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "device,time,value,unit\nTRK-1,2026-06-11T08:00:00Z,4.0,CEL\nTRK-1,yesterday,4.0,CEL\nTRK-1,2026-06-11T08:10:00Z,-300,CEL\n",
+    )
+    .unwrap();
+    let output = lotline(&["coldchain", "check", bad.to_str().unwrap(), "--profile", "chilled"]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("line 3"), "{stderr}");
+    assert!(stderr.contains("line 4"), "{stderr}");
+}

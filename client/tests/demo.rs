@@ -45,6 +45,8 @@ fn the_demo_tells_the_whole_story_verifies_every_answer_and_exits_cleanly() {
         // The consumer page of a recalled pack and the dashboard.
         "/01/09506004000011/10/SM-0612",
         "/dashboard (log in with the token ",
+        // The truck's logger file, imported and judged.
+        "TRK-7: single-event: above 4 CEL for more than 30 min for 45 minutes",
     ] {
         assert!(
             stdout.contains(expected),

@@ -5,6 +5,7 @@
 //! command calls `lotline_client` (network, verification, templates) or `lotline_ledger`.
 
 pub mod capture;
+pub mod coldchain;
 pub mod demo;
 pub mod dl;
 pub mod epcis;

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use clap::Args;
 use lotline_client::client::{CheckedAnswer, Direction};
-use lotline_client::{Client, ExitStatus};
+use lotline_client::{Client, ExitStatus, coldchain};
+use lotline_ledger::coldchain::logger::Hint;
+use lotline_ledger::coldchain::{Profile, parse_logger_file};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -195,6 +197,7 @@ pub fn run(arguments: &DemoArgs, context: &Context) -> Result<ExitStatus> {
         })
         .collect::<Result<_>>()?;
     let identifiers = Identifiers { glns };
+    let mut logger_files = Vec::new();
     for step in story::steps(&identifiers) {
         let client = &clients[step.by];
         match &step.sends {
@@ -209,6 +212,27 @@ pub fn run(arguments: &DemoArgs, context: &Context) -> Result<ExitStatus> {
             }
             Sends::Record(record) => {
                 client.submit_record(record)?;
+            }
+            Sends::LoggerFile { name, contents, shipment } => {
+                let path = network.data_dir.join(name);
+                std::fs::write(&path, contents)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                let file =
+                    parse_logger_file(contents.as_bytes(), Hint::default()).map_err(|errors| {
+                        anyhow!(
+                            "{name}: {}",
+                            errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                        )
+                    })?;
+                let document = coldchain::document_of(&file, shipment, "2026-06-11T18:00:00-07:00");
+                let job = client.capture(&serde_json::to_vec(&document)?, "application/ld+json")?;
+                ensure!(
+                    job.success,
+                    "{}: the node refused the readings: {:?}",
+                    step.says,
+                    job.errors
+                );
+                logger_files.push((path, file));
             }
         }
         println!("  ✓ {:<9} {}", story::CAST[step.by], step.says);
@@ -242,6 +266,33 @@ pub fn run(arguments: &DemoArgs, context: &Context) -> Result<ExitStatus> {
     })?;
     all_verified &= scope.verified();
     print_checked_answer(&scope, &format!("recall {} scope", story::RECALL_ID), None, false)?;
+
+    for (path, file) in &logger_files {
+        println!(
+            "\nThe cold chain, as `lotline coldchain check --profile chilled {}` judges it:\n",
+            path.display()
+        );
+        let verdicts =
+            coldchain::verdicts(file, &Profile::chilled()).map_err(|error| anyhow!(error))?;
+        for verdict in &verdicts {
+            for excursion in &verdict.excursions {
+                println!(
+                    "  {}: {} for {} minutes (max {:.1} °C) from {}",
+                    verdict.device,
+                    excursion.rule,
+                    excursion.duration_ms / 60_000,
+                    excursion.max_celsius,
+                    lotline_ledger::trace::format_time(excursion.start_ms)
+                );
+            }
+            if let Some(mkt) = verdict.mean_kinetic_celsius {
+                println!(
+                    "  {}: mean kinetic temperature {mkt:.2} °C over the trip",
+                    verdict.device
+                );
+            }
+        }
+    }
 
     let spreadsheet = network.data_dir.join(format!("fsma204-{}.csv", story::RECALL_ID));
     write_spreadsheet(&network.nodes[story::REGULATOR], &spreadsheet)?;

@@ -6,6 +6,7 @@
 //! recall) and nothing about running it: every step is a document or a record the ordinary
 //! client sends (`super`). Fixed dates and identifiers, so the same story is told every time.
 
+use lotline_client::coldchain::Shipment;
 use lotline_ledger::gs1::check_digit::with_mod10_check_digit;
 use serde_json::{Value, json};
 
@@ -53,6 +54,38 @@ pub enum Sends {
     Capture(Value),
     /// A ledger record to `POST /records`.
     Record(Value),
+    /// A data logger's file, written beside the nodes' stores and imported as `lotline
+    /// coldchain import` does.
+    LoggerFile {
+        /// The file's name.
+        name: String,
+        /// Its contents (CSV).
+        contents: String,
+        /// What the logger travelled with.
+        shipment: Shipment,
+    },
+}
+
+/// The carrier's truck logger over the trip, every 5 minutes from pick-up to delivery: 2–3 °C,
+/// but 45 minutes at 6–7 °C while the truck waits at a crossing with its doors open.
+fn truck_log() -> String {
+    let mut text = String::from(
+        "Serial Number,TRK-7\nTime Zone,-07:00\nLogging Interval,00:05:00\nNo.,Date Time,Temperature (°C)\n",
+    );
+    for step in 0..55 {
+        let minutes = 10 + step * 5;
+        let celsius = match step {
+            20..=28 => 6.4 + f64::from(step % 3) * 0.3,
+            _ => 2.2 + f64::from(step % 4) * 0.2,
+        };
+        text.push_str(&format!(
+            "{},11/06/2026 {:02}:{:02}:00,{celsius:.1}\n",
+            step + 1,
+            13 + minutes / 60,
+            minutes % 60
+        ));
+    }
+    text
 }
 
 /// A GTIN-14 under node `index`'s company prefix.
@@ -398,6 +431,20 @@ pub fn steps(ids: &Identifiers) -> Vec<Step> {
                 ],
             ),
         ),
+        Step {
+            by: CARRIER,
+            says: "the truck's temperature logger (TRK-7) is imported: 45 minutes above 4 °C"
+                .to_owned(),
+            sends: Sends::LoggerFile {
+                name: "coldline-truck-7.csv".to_owned(),
+                contents: truck_log(),
+                shipment: Shipment {
+                    units: vec![format!("https://id.gs1.org/00/{pallet}")],
+                    read_point: None,
+                    lots: Vec::new(),
+                },
+            },
+        },
         capture(
             PROCESSOR,
             "FreshCut Salads receives the pallet and makes 1,500 bags of salad mix (SM-0612) from both lots",
