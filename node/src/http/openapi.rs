@@ -529,6 +529,7 @@ mod tests {
             "get /records",
             "get /vocabularies",
             "get /vocabularies/history",
+            "get /.well-known/gs1resolver",
         ];
         routed.sort();
         assert_eq!(documented, routed);
