@@ -26,6 +26,8 @@ const PRODUCER: usize = 0;
 const LOGISTICS: usize = 1;
 const RETAILER: usize = 2;
 const REGULATOR: usize = 3;
+/// The roles cycle producer, logistics, retailer, regulator, processor, lab.
+const LAB: usize = 5;
 
 const PACK_GTIN: &str = "09506000134376";
 const PACK_LOT: &str = "https://id.gs1.org/01/09506000134376/10/PACK42";
@@ -264,7 +266,7 @@ fn xml_text(document: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_dashboard_shows_a_recall_only_to_a_logged_in_regulator() {
-    let cluster = Cluster::start(4).await.unwrap();
+    let cluster = Cluster::start(6).await.unwrap();
     let producer_gln = gln_of(&cluster, PRODUCER);
     let retailer_gln = gln_of(&cluster, RETAILER);
     let logistics_gln = gln_of(&cluster, LOGISTICS);
@@ -324,6 +326,24 @@ async fn the_dashboard_shows_a_recall_only_to_a_logged_in_regulator() {
     .await
     .expect("the retailer acknowledges");
     wait_replicated(&cluster, RETAILER, REGULATOR).await;
+    // A lab's failed test of the recalled lot, and a passed one the page must not list.
+    let lab =
+        Client::connect(&cluster.url(LAB), Some(cluster.token(LAB).to_owned()), Policy::default())
+            .unwrap();
+    off_runtime(move || {
+        for (verdict, test) in
+            [("fail", "Listeria monocytogenes (ISO 11290-1)"), ("pass", "pesticide screen")]
+        {
+            lab.submit_record(&json!({
+                "kind": "inspection_result", "lots": [PACK_LOT], "test": test, "verdict": verdict,
+                "values": [], "sampled_at": "2026-03-05T09:00:00Z", "report": "REP-17"
+            }))
+            .expect("the lab signs its result");
+        }
+    })
+    .await;
+    wait_replicated(&cluster, LAB, REGULATOR).await;
+    let lab_name = name_of(&cluster, LAB);
 
     let dashboard = cluster.node(REGULATOR).http_address;
     let token = cluster.token(REGULATOR).to_owned();
@@ -396,6 +416,10 @@ async fn the_dashboard_shows_a_recall_only_to_a_logged_in_regulator() {
             "the recall page lacks {expected:?}: {recall_page}"
         );
     }
+    let inspections = &recall_page[recall_page.find("id=\"inspections\"").expect("the section")..];
+    assert!(inspections.contains("Listeria monocytogenes (ISO 11290-1)"), "{inspections}");
+    assert!(inspections.contains(&lab_name), "the lab is named: {inspections}");
+    assert!(!inspections.contains("pesticide screen"), "a passed test is no failed inspection");
     assert!(shows_escaped(&recall_page, HOSTILE_PRODUCT), "{recall_page}");
     assert!(shows_escaped(&recall_page, HOSTILE_HAZARD), "{recall_page}");
 
