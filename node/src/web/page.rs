@@ -24,6 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use lotline_ledger::entry::EntryRef;
+use lotline_ledger::feed::VerifiedEntry;
 use lotline_ledger::identity::PublicKey;
 use lotline_ledger::masterdata::attribute;
 use lotline_ledger::proof::Evidence;
@@ -393,10 +394,33 @@ struct CachedPage {
 /// Recall notices and inspection results read so far, and how far each feed was read.
 #[derive(Debug, Default)]
 struct RecordScan {
+    /// Whether the first pass over the whole store ran.
+    started: bool,
     /// Next sequence to read per feed.
     next: BTreeMap<PublicKey, u64>,
-    /// The records, with the lots each names (canonical Digital Links).
-    records: Vec<Arc<PageRecord>>,
+    /// The records by each lot they name (canonical Digital Links), in append order.
+    by_lot: HashMap<String, Vec<Arc<PageRecord>>>,
+}
+
+impl RecordScan {
+    /// Keeps `entry` when it is a recall notice or an inspection result.
+    fn consider(&mut self, entry: &VerifiedEntry) {
+        let lots = match entry.payload() {
+            Some(Payload::RecallNotice(notice)) => &notice.lots,
+            Some(Payload::InspectionResult(result)) => &result.lots,
+            _ => return,
+        };
+        let lots: BTreeSet<String> = lots
+            .iter()
+            .filter_map(|lot| Subject::parse(lot).ok())
+            .map(|subject| subject.link().to_owned())
+            .collect();
+        let Some(payload) = entry.payload().cloned() else { return };
+        let record = Arc::new(PageRecord { entry: entry.reference(), lots, payload });
+        for lot in &record.lots {
+            self.by_lot.entry(lot.clone()).or_default().push(Arc::clone(&record));
+        }
+    }
 }
 
 /// A recall notice or inspection result, with its entry.
@@ -419,30 +443,44 @@ impl Cache {
             .then(|| Arc::clone(&cached.rendered))
     }
 
-    /// The records, after reading what the feeds gained since the last call.
-    fn records(&self, ledger: &Ledger) -> Vec<Arc<PageRecord>> {
+    /// The records naming any of `lots`, each once, after reading what the feeds gained since
+    /// the last call: the whole store in one pass the first time (in append order, as the
+    /// store reads its segments), then each feed's new entries.
+    fn records<'lot>(
+        &self,
+        ledger: &Ledger,
+        lots: impl IntoIterator<Item = &'lot str>,
+    ) -> Vec<Arc<PageRecord>> {
         let mut scan = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let store = ledger.store();
-        for (author, head) in store.heads() {
+        let heads = store.heads();
+        if !scan.started {
+            let ends: BTreeMap<PublicKey, u64> =
+                heads.iter().map(|(author, head)| (*author, head.sequence + 1)).collect();
+            for entry in store.entries_in_order().flatten() {
+                if entry.sequence() < ends.get(&entry.author()).copied().unwrap_or(0) {
+                    scan.consider(&entry);
+                }
+            }
+            scan.next = ends;
+            scan.started = true;
+        }
+        for (author, head) in heads {
             let from = scan.next.get(&author).copied().unwrap_or(0);
             for sequence in from..=head.sequence {
-                let Ok(Some(entry)) = store.entry(&author, sequence) else { continue };
-                let lots = match entry.payload() {
-                    Some(Payload::RecallNotice(notice)) => &notice.lots,
-                    Some(Payload::InspectionResult(result)) => &result.lots,
-                    _ => continue,
-                };
-                let lots = lots
-                    .iter()
-                    .filter_map(|lot| Subject::parse(lot).ok())
-                    .map(|subject| subject.link().to_owned())
-                    .collect();
-                let Some(payload) = entry.payload().cloned() else { continue };
-                scan.records.push(Arc::new(PageRecord { entry: entry.reference(), lots, payload }));
+                if let Ok(Some(entry)) = store.entry(&author, sequence) {
+                    scan.consider(&entry);
+                }
             }
             scan.next.insert(author, head.sequence + 1);
         }
-        scan.records.clone()
+        let mut seen = BTreeSet::new();
+        lots.into_iter()
+            .filter_map(|lot| scan.by_lot.get(lot))
+            .flatten()
+            .filter(|record| seen.insert(record.entry))
+            .cloned()
+            .collect()
     }
 }
 
@@ -796,7 +834,7 @@ fn render(
     let reached: BTreeSet<&str> = back.answer.lots.iter().map(|lot| &**lot).collect();
     let mut recalls = Vec::new();
     let mut inspections = Vec::new();
-    for record in cache.records(ledger) {
+    for record in cache.records(ledger, reached.iter().copied()) {
         let Some(named) = record.lots.iter().find(|named| reached.contains(named.as_str())) else {
             continue;
         };
