@@ -128,6 +128,8 @@ struct Text {
     switch_html_lang: &'static str,
     title_suffix: &'static str,
     lot: &'static str,
+    serial: &'static str,
+    pallet: &'static str,
     unnamed_product: &'static str,
     recall_title: &'static str,
     recall_class: [&'static str; 3],
@@ -173,6 +175,8 @@ const EN: Text = Text {
     switch_html_lang: "zh-Hans",
     title_suffix: "where it comes from",
     lot: "Lot",
+    serial: "Serial number",
+    pallet: "Pallet (SSCC)",
     unnamed_product: "Product",
     recall_title: "Recalled: do not eat or use this product",
     recall_class: ["Class I recall", "Class II recall", "Class III recall"],
@@ -218,6 +222,8 @@ const ZH: Text = Text {
     switch_html_lang: "en",
     title_suffix: "产品溯源",
     lot: "批次",
+    serial: "序列号",
+    pallet: "托盘（SSCC）",
     unnamed_product: "产品",
     recall_title: "已召回：请勿食用或使用本产品",
     recall_class: ["一级召回", "二级召回", "三级召回"],
@@ -337,6 +343,9 @@ struct LotPage<'page> {
     script: &'static str,
     switch_href: String,
     product: Named,
+    /// What the code names beside the product: lot, serial number or pallet.
+    code_label: &'static str,
+    /// The lot number, serial number or SSCC.
     lot_number: String,
     subject: String,
     origins: Vec<StepView>,
@@ -757,10 +766,11 @@ fn render(
     let lot = subject.link();
     let product =
         gathered.name(lot).unwrap_or_else(|| Named::plain(text.unnamed_product.to_owned()));
-    let lot_number = lotline_ledger::gs1::parse_digital_link(lot)
-        .ok()
-        .and_then(|link| link.ai_data().get("10").map(str::to_owned))
-        .unwrap_or_else(|| lot.to_owned());
+    let ai_data = lotline_ledger::gs1::parse_digital_link(lot).ok().map(|link| link.ai_data());
+    let (code_label, lot_number) = [("10", text.lot), ("21", text.serial), ("00", text.pallet)]
+        .into_iter()
+        .find_map(|(ai, label)| Some((label, ai_data.as_ref()?.get(ai)?.to_owned())))
+        .unwrap_or((text.lot, lot.to_owned()));
 
     // Origin: how this lot came to be, and the origins of what it was made from.
     let detail_of = |link: &str| back.answer.details.iter().find(|detail| &*detail.lot == link);
@@ -907,6 +917,7 @@ fn render(
         script: assets::SCRIPT,
         switch_href: format!("{page_path}?lang={}", text.switch_lang),
         product,
+        code_label,
         lot_number,
         subject: lot.to_owned(),
         origins,
