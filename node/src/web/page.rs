@@ -384,7 +384,7 @@ struct Rendered {
 /// The records of the ledger that a page may show (recall notices, inspection results), read
 /// incrementally per feed, and the rendered pages.
 #[derive(Debug, Default)]
-pub struct Cache {
+struct Cache {
     records: Mutex<RecordScan>,
     pages: Mutex<HashMap<(String, Lang), CachedPage>>,
 }
