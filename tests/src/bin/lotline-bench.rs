@@ -71,6 +71,9 @@ fn main() -> anyhow::Result<()> {
             print_report(&report, arguments.json)?;
         }
     }
+    if selected("consumer_page") {
+        print_report(&bench::consumer_page::run(&options)?, arguments.json)?;
+    }
     // The soak takes minutes of wall time: only when asked for by name.
     if arguments.scenarios.iter().any(|wanted| wanted == "soak") {
         let report = bench::soak::run(arguments.soak_minutes)?;
