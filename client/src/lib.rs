@@ -27,6 +27,7 @@ pub mod error;
 pub mod fsma204;
 pub mod http;
 pub mod identifier;
+pub mod node_binary;
 pub mod render;
 pub mod verify;
 

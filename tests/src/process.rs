@@ -34,7 +34,7 @@ use crate::netlab::{self, Lab};
 
 /// Environment variable naming the `lotline-node` binary to run (instead of the one next to
 /// the test executable).
-pub const NODE_BINARY_VARIABLE: &str = "LOTLINE_NODE_BINARY";
+pub use lotline_client::node_binary::NODE_BINARY_VARIABLE;
 /// How long a node may take from spawn to answering `GET /health` (opening its store and
 /// rebuilding its index included).
 pub const START_DEADLINE: Duration = Duration::from_secs(60);
@@ -57,31 +57,9 @@ pub enum Placement<'lab> {
     Lab(&'lab Lab),
 }
 
-/// The `lotline-node` binary: [`NODE_BINARY_VARIABLE`] if set, else next to the running
-/// executable (`target/<profile>/` holds both the node and the bench; a test executable sits
-/// one level down, in `deps/`).
+/// The `lotline-node` binary, by the client's rule ([`lotline_client::node_binary`]).
 pub fn node_binary() -> anyhow::Result<PathBuf> {
-    if let Some(path) = std::env::var_os(NODE_BINARY_VARIABLE) {
-        let path = PathBuf::from(path);
-        anyhow::ensure!(path.is_file(), "{NODE_BINARY_VARIABLE}={} is not a file", path.display());
-        return Ok(path);
-    }
-    let executable = std::env::current_exe().context("cannot locate the running executable")?;
-    let name = format!("lotline-node{}", std::env::consts::EXE_SUFFIX);
-    executable
-        .ancestors()
-        .skip(1)
-        .take(2)
-        .map(|directory| directory.join(&name))
-        .find(|candidate| candidate.is_file())
-        .with_context(|| {
-            format!(
-                "no lotline-node binary next to {}: run `cargo build -p lotline-node` first (with \
-                 --release if the tests or bench run with it; `cargo test --workspace` builds it \
-                 too), or set {NODE_BINARY_VARIABLE}",
-                executable.display()
-            )
-        })
+    Ok(lotline_client::node_binary::node_binary()?)
 }
 
 /// A network of node processes and the temporary directory holding their files.

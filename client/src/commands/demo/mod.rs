@@ -4,7 +4,7 @@
 //! dashboard.
 //!
 //! Owns running the story: starting `lotline-node dev-cluster` (six real nodes with sled stores
-//! on 127.0.0.1; the binary next to this one, or `LOTLINE_NODE_BIN`), sending each step with the
+//! on 127.0.0.1; the binary next to this one, or `LOTLINE_NODE_BINARY`), sending each step with the
 //! ordinary client, waiting (with a deadline) until every node holds every feed, and the
 //! summary. `--exit` checks that every node holds identical checkpoints and that every answer
 //! verified, then stops the network. Does not own the story's content ([`story`]) nor any rule:
@@ -36,8 +36,6 @@ use story::{Identifiers, Sends};
 const DEADLINE: Duration = Duration::from_secs(120);
 /// How often a condition nothing signals is checked again while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
-/// The variable naming the `lotline-node` binary when it is not next to `lotline`.
-const NODE_BINARY_VARIABLE: &str = "LOTLINE_NODE_BIN";
 
 /// `lotline demo` options.
 #[derive(Debug, Args)]
@@ -79,28 +77,6 @@ impl Drop for Network {
     }
 }
 
-/// The `lotline-node` binary: `LOTLINE_NODE_BIN`, else next to this executable.
-fn node_binary() -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os(NODE_BINARY_VARIABLE) {
-        return Ok(PathBuf::from(path));
-    }
-    let executable = std::env::current_exe().context("cannot locate the lotline executable")?;
-    let name = format!("lotline-node{}", std::env::consts::EXE_SUFFIX);
-    executable
-        .ancestors()
-        .skip(1)
-        .take(2)
-        .map(|directory| directory.join(&name))
-        .find(|candidate| candidate.is_file())
-        .ok_or_else(|| {
-            anyhow!(
-                "no lotline-node binary next to {}: build it with `cargo build --release -p \
-                 lotline-node` (or set {NODE_BINARY_VARIABLE})",
-                executable.display()
-            )
-        })
-}
-
 /// Reads `count` node lines from `dev-cluster`'s output.
 fn read_node_lines(stdout: ChildStdout, count: usize) -> Result<Vec<NodeLine>> {
     let mut nodes = Vec::with_capacity(count);
@@ -125,7 +101,7 @@ fn start_network(arguments: &DemoArgs) -> Result<Network> {
             (Some(scratch), path)
         }
     };
-    let mut process = Command::new(node_binary()?)
+    let mut process = Command::new(lotline_client::node_binary::node_binary()?)
         .args(["dev-cluster", "--nodes", &story::CAST.len().to_string(), "--data-dir"])
         .arg(&data_dir)
         .args(["--base-port", &arguments.base_port.to_string()])
