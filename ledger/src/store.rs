@@ -877,6 +877,12 @@ impl Store {
         self.lock().roster.clone()
     }
 
+    /// Runs `read` on the roster in force without copying it (the store stays locked while it
+    /// runs, so `read` must be short and must not call back into the store).
+    pub fn with_roster<Output>(&self, read: impl FnOnce(&Roster) -> Output) -> Output {
+        read(&self.lock().roster)
+    }
+
     /// The head of `author`'s feed.
     pub fn head(&self, author: &PublicKey) -> Option<FeedHead> {
         self.lock().heads.get(author).copied()

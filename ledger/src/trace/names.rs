@@ -103,23 +103,29 @@ impl Names {
                 );
             }
         }
-        let members_by_party: BTreeMap<String, OrganisationName> = roster
-            .members()
-            .map(|member| {
-                (
-                    crate::gs1::Identifier::Party { gln: member.gln.clone() }.to_canonical_link(),
-                    OrganisationName { name: member.name.clone(), gln: member.gln.clone() },
-                )
-            })
-            .collect();
+        // Parties master data does not name: a party link that is a member's GLN gets the
+        // member's name. One pass over the members, only when such a party is asked about.
+        let mut unnamed_parties: BTreeMap<&str, &str> = BTreeMap::new();
         for id in ids {
-            if names.described.contains_key(id) {
+            if names.described.contains_key(id) || names.organisations.contains_key(id) {
                 continue;
             }
             if let Some(source) = directory.name_of(id).and_then(NameSource::from_described) {
                 names.described.insert(id.to_owned(), source);
-            } else if let Some(member) = members_by_party.get(id) {
-                names.organisations.insert(id.to_owned(), member.clone());
+            } else if let Some(crate::gs1::Identifier::Party { .. }) = crate::gs1::classify(id)
+                && let Some(gln) = id.rsplit('/').next()
+            {
+                unnamed_parties.insert(gln, id);
+            }
+        }
+        if !unnamed_parties.is_empty() {
+            for member in roster.members() {
+                if let Some(id) = unnamed_parties.get(member.gln.as_str()) {
+                    names.organisations.insert(
+                        (*id).to_owned(),
+                        OrganisationName { name: member.name.clone(), gln: member.gln.clone() },
+                    );
+                }
             }
         }
         names

@@ -255,8 +255,10 @@ impl Ledger {
 
     /// The names of what `answer` mentions, from the roster and the master-data directory.
     fn names_of(&self, answer: &TraceAnswer) -> Names {
-        let roster = self.store.roster();
-        self.with_directory(|directory| answer.names(directory, &roster))
+        // The store's lock is innermost: store code never takes the directory's.
+        self.with_directory(|directory| {
+            self.store.with_roster(|roster| answer.names(directory, roster))
+        })
     }
 
     /// `GET /events/{eventID}/proof`: the evidence for every entry carrying the event.

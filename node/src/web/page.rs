@@ -387,6 +387,18 @@ struct Rendered {
 struct Cache {
     records: Mutex<RecordScan>,
     pages: Mutex<HashMap<(String, Lang), CachedPage>>,
+    /// The roster's names and witnesses, with the roster version they were read at: a page
+    /// reads them without copying the roster, which grows with the network.
+    roster: Mutex<Option<(u64, Arc<RosterNames>)>>,
+}
+
+/// What a page needs of the roster.
+#[derive(Debug)]
+struct RosterNames {
+    /// Organisation names by key (hex).
+    organisations: BTreeMap<String, String>,
+    /// Witness keys (hex).
+    witnesses: Vec<String>,
 }
 
 /// A rendered page and what it was rendered from.
@@ -441,6 +453,33 @@ struct PageRecord {
 }
 
 impl Cache {
+    /// The roster's names and witnesses, read again only when the roster changed.
+    fn roster_names(&self, ledger: &Ledger) -> Arc<RosterNames> {
+        let store = ledger.store();
+        let version = store.with_roster(lotline_ledger::roster::Roster::version);
+        let mut kept = self.roster.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((kept_version, names)) = kept.as_ref()
+            && *kept_version == version
+        {
+            return Arc::clone(names);
+        }
+        let names = Arc::new(store.with_roster(|roster| {
+            RosterNames {
+                organisations: roster
+                    .members()
+                    .map(|member| (member.key.to_hex(), member.name.clone()))
+                    .collect(),
+                witnesses: roster
+                    .members()
+                    .filter(|member| member.roles.contains(&Role::Witness))
+                    .map(|member| member.key.to_hex())
+                    .collect(),
+            }
+        }));
+        *kept = Some((version, Arc::clone(&names)));
+        names
+    }
+
     /// The page of `subject` in `lang` when one is kept, no entry arrived since it was
     /// rendered and it is fresh. Takes two in-memory locks only, so it runs on the async
     /// threads.
@@ -626,8 +665,8 @@ struct Gathered<'reply> {
     entries: BTreeSet<(PublicKey, u64)>,
     /// Event Hash IDs the page shows.
     events: BTreeSet<String>,
-    /// Organisation names by key, from the roster.
-    organisations: BTreeMap<String, String>,
+    /// Organisation names by key, and the witnesses, from the roster.
+    roster: Arc<RosterNames>,
 }
 
 impl Gathered<'_> {
@@ -640,7 +679,8 @@ impl Gathered<'_> {
 
     /// An organisation's name (by key or party link), from the roster.
     fn organisation(&self, key: &str) -> String {
-        self.organisations
+        self.roster
+            .organisations
             .get(key)
             .cloned()
             .or_else(|| names_organisation(&self.back.names, key))
@@ -735,18 +775,7 @@ fn render(
     if back.answer.events.is_empty() {
         return Err(PageError::Unknown);
     }
-    let roster = ledger.roster();
-    let organisations: BTreeMap<String, String> = roster
-        .members
-        .iter()
-        .map(|member| (member.public_key.clone(), member.name.clone()))
-        .collect();
-    let witnesses: Vec<String> = roster
-        .members
-        .iter()
-        .filter(|member| member.roles.contains(&Role::Witness))
-        .map(|member| member.public_key.clone())
-        .collect();
+    let roster = cache.roster_names(ledger);
     let text = lang.text();
     let mut gathered = Gathered {
         back: &back,
@@ -761,7 +790,7 @@ fn render(
             .collect(),
         entries: BTreeSet::new(),
         events: BTreeSet::new(),
-        organisations,
+        roster: Arc::clone(&roster),
     };
     let lot = subject.link();
     let product =
@@ -904,7 +933,7 @@ fn render(
         "subject": lot,
         "page": page_path,
         "events": events,
-        "witnesses": witnesses,
+        "witnesses": roster.witnesses,
         "evidence": evidence,
     });
     let proof =
