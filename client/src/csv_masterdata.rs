@@ -13,7 +13,7 @@ use std::io::Read;
 use lotline_ledger::masterdata::{VocabularyType, attribute};
 use serde_json::{Value, json};
 
-use crate::csv_template::{LineError, TemplateErrors};
+use crate::csv_template::{LineCounter, LineError, TemplateErrors};
 use crate::identifier::location_digital_link;
 
 /// The sheet's columns: `kind`, `id` and `name` are required.
@@ -49,9 +49,19 @@ struct Element {
 }
 
 /// Reads a master-data sheet and builds the EPCIS document, or reports every bad line.
-pub fn parse_master_data(reader: impl Read) -> Result<Value, TemplateErrors> {
+pub fn parse_master_data(mut reader: impl Read) -> Result<Value, TemplateErrors> {
+    // Read whole, so line numbers are counted from the bytes as the event template counts them.
+    let mut text = Vec::new();
+    reader.read_to_end(&mut text).map_err(|error| {
+        TemplateErrors(vec![LineError {
+            line: 1,
+            column: None,
+            message: format!("cannot read the file: {error}"),
+        }])
+    })?;
+    let mut lines = LineCounter::new(&text);
     let mut csv_reader =
-        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(reader);
+        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(&text[..]);
     let header_error =
         |message: String| TemplateErrors(vec![LineError { line: 1, column: None, message }]);
     let headers = csv_reader
@@ -98,12 +108,15 @@ pub fn parse_master_data(reader: impl Read) -> Result<Value, TemplateErrors> {
         let record = match record {
             Ok(record) => record,
             Err(error) => {
-                let line = error.position().map_or(fallback_line, csv::Position::line);
+                let line = error
+                    .position()
+                    .map_or(fallback_line, |position| lines.line_at(position.byte()));
                 errors.push(LineError { line, column: None, message: error.to_string() });
                 continue;
             }
         };
-        let line = record.position().map_or(fallback_line, csv::Position::line);
+        let line =
+            record.position().map_or(fallback_line, |position| lines.line_at(position.byte()));
         if record.iter().all(str::is_empty) {
             continue;
         }
@@ -338,6 +351,14 @@ location,9506000134352,B,MX,1,1
             errors[0].message.contains("check digit") || errors[0].message.contains("valid GTIN")
         );
         assert!(errors[7].message.contains("line 6"));
+    }
+
+    #[test]
+    fn lines_are_numbered_as_an_editor_numbers_them_in_crlf_files_and_after_blank_lines() {
+        let sheet = "kind,id,name\r\n\r\nlocation,123,Somewhere\r\nplace,9506000134352,X\r\n";
+        let errors = parse_master_data(sheet.as_bytes()).unwrap_err().0;
+        let lines: Vec<u64> = errors.iter().map(|error| error.line).collect();
+        assert_eq!(lines, vec![3, 4], "{errors:?}");
     }
 
     #[test]

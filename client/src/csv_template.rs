@@ -244,7 +244,7 @@ pub fn parse_template(
             message: format!("cannot read the file: {error}"),
         }])
     })?;
-    let mut lines = LineCounter { text: &text, scanned: 0, line: 1 };
+    let mut lines = LineCounter::new(&text);
     let mut csv_reader =
         csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(&text[..]);
     let mut errors = Vec::new();
@@ -342,7 +342,7 @@ pub fn parse_template(
 /// `\r\n` and a lone `\r` each end a line. The csv crate's own `Position::line` counts `\n`
 /// only, and before the `\n` of a record's `\r\n` is read, so it is one short for files
 /// saved with CRLF line ends (as spreadsheets on Windows save them) and after blank lines.
-struct LineCounter<'text> {
+pub(crate) struct LineCounter<'text> {
     /// The whole file.
     text: &'text [u8],
     /// How far `line` is counted.
@@ -351,11 +351,16 @@ struct LineCounter<'text> {
     line: u64,
 }
 
-impl LineCounter<'_> {
+impl<'text> LineCounter<'text> {
+    /// A counter over the whole file.
+    pub(crate) fn new(text: &'text [u8]) -> Self {
+        Self { text, scanned: 0, line: 1 }
+    }
+
     /// The line of the record whose position is `byte`: the csv crate may place a record at
     /// the line ends before it, which are skipped (a record never starts with one: a record
     /// of nothing is no record, and a quoted field starts with its quote).
-    fn line_at(&mut self, byte: u64) -> u64 {
+    pub(crate) fn line_at(&mut self, byte: u64) -> u64 {
         let mut start = usize::try_from(byte).unwrap_or(usize::MAX).min(self.text.len());
         while self.text.get(start).is_some_and(|byte| matches!(byte, b'\r' | b'\n')) {
             start += 1;
