@@ -224,6 +224,7 @@ fn build_feed(author: &Keypair, regulator: &Keypair) -> Vec<VerifiedEntry> {
             observed: "11.5 CEL".to_owned(),
             started_ms: 1_772_500_000_000,
             ended_ms: Some(1_772_503_600_000),
+            detail: None,
         }),
         Payload::SupervisionFlag(SupervisionFlag {
             subject: regulator.public_key(),

@@ -113,11 +113,13 @@ pub enum PayloadKind {
     ErrorDeclaration,
     /// An EPCIS master-data statement about a product, place or party the author owns.
     MasterData,
+    /// An acknowledgement of a cold-chain excursion, with the reason.
+    ExcursionAcknowledgement,
 }
 
 impl PayloadKind {
     /// Every kind, in code order.
-    pub const ALL: [PayloadKind; 9] = [
+    pub const ALL: [PayloadKind; 10] = [
         PayloadKind::EpcisEvent,
         PayloadKind::RecallNotice,
         PayloadKind::RecallAcknowledgement,
@@ -127,6 +129,7 @@ impl PayloadKind {
         PayloadKind::RosterChange,
         PayloadKind::ErrorDeclaration,
         PayloadKind::MasterData,
+        PayloadKind::ExcursionAcknowledgement,
     ];
 
     /// The wire code (the header's `payload_kind` byte).
@@ -141,6 +144,7 @@ impl PayloadKind {
             PayloadKind::RosterChange => 6,
             PayloadKind::ErrorDeclaration => 7,
             PayloadKind::MasterData => 8,
+            PayloadKind::ExcursionAcknowledgement => 9,
         }
     }
 
@@ -162,6 +166,7 @@ impl PayloadKind {
             PayloadKind::RosterChange => "roster_change",
             PayloadKind::ErrorDeclaration => "error_declaration",
             PayloadKind::MasterData => "master_data",
+            PayloadKind::ExcursionAcknowledgement => "excursion_ack",
         }
     }
 }

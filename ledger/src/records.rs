@@ -11,6 +11,7 @@
 //! `feed`).
 
 use crate::codec::{self, Canonical};
+use crate::coldchain::{Bound, ExcursionId, Reason, Rule, RuleKind};
 use crate::entry::{EntryHash, EntryRef, PayloadKind};
 use crate::identity::{PublicKey, Signature};
 use crate::masterdata::{Attribute, Statement, VocabularyType};
@@ -277,7 +278,7 @@ fn measurement_from_fields(fields: MeasurementFields) -> Result<Measurement, Err
 }
 
 /// A cold-chain excursion: a threshold exceeded for longer than allowed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Excursion {
     /// Lots affected, as EPC URIs.
     pub lots: Vec<String>,
@@ -291,6 +292,190 @@ pub struct Excursion {
     pub started_ms: i64,
     /// End of the excursion, if it ended.
     pub ended_ms: Option<i64>,
+    /// What a detector found, typed, and which record this one corrects. Written as twelve
+    /// trailing fields by every detected excursion (`coldchain::Excursion::to_record`); `None`
+    /// for an excursion stated in words only (entered by hand, or written before the fields
+    /// existed).
+    pub detail: Option<ExcursionDetail>,
+}
+
+/// The typed part of a detected excursion (fields 7 to 18 of an `excursion` payload).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExcursionDetail {
+    /// The device whose readings these are (logger serial number or EPCIS `deviceID`).
+    pub device: String,
+    /// The detected excursion's identity (a digest of what it states): a retry that finds the
+    /// same excursion finds the same id, so it is signed once.
+    pub excursion_id: ExcursionId,
+    /// The rule applied (kind, bound, threshold, duration).
+    pub rule: Rule,
+    /// Time known to be beyond the bound, ms (gaps excluded).
+    pub duration_ms: i64,
+    /// Lowest reading beyond the bound, °C (finite).
+    pub min_celsius: f64,
+    /// Highest reading beyond the bound, °C (finite).
+    pub max_celsius: f64,
+    /// Mean of the readings beyond the bound, °C (finite).
+    pub mean_celsius: f64,
+    /// How many readings were beyond the bound.
+    pub readings: u64,
+    /// Gaps in the logging inside the excursion (reported, never bridged).
+    pub gaps: u32,
+    /// Their total length, ms.
+    pub gap_ms: i64,
+    /// The excursion record this one corrects or withdraws; `None` for a first report.
+    pub supersedes: Option<EntryRef>,
+    /// `true`: the superseded excursion no longer holds, and this record restates it (its
+    /// figures are the withdrawn excursion's). Only a record that supersedes may withdraw.
+    pub withdrawn: bool,
+}
+
+impl Excursion {
+    /// The record that withdraws `withdrawn` (signed as `at`): the same statement, superseding
+    /// it and saying it no longer holds. `None` when `withdrawn` carries no detail (an
+    /// excursion stated in words only is not the detector's to withdraw).
+    pub fn withdrawal_of(withdrawn: &Excursion, at: EntryRef) -> Option<Excursion> {
+        let mut record = withdrawn.clone();
+        let detail = record.detail.as_mut()?;
+        detail.supersedes = Some(at);
+        detail.withdrawn = true;
+        Some(record)
+    }
+
+    /// This record as a correction of the excursion record at `at`.
+    pub fn superseding(mut self, at: EntryRef) -> Excursion {
+        if let Some(detail) = self.detail.as_mut() {
+            detail.supersedes = Some(at);
+        }
+        self
+    }
+}
+
+/// The wire form of an excursion's rule: kind (0 single-event, 1 cumulative), side (0 above,
+/// 1 below), threshold °C, longer than ms.
+type RuleFields = (u8, u8, f64, i64);
+
+fn rule_fields(rule: &Rule) -> RuleFields {
+    let kind = match rule.kind {
+        RuleKind::SingleEvent => 0,
+        RuleKind::Cumulative => 1,
+    };
+    let (side, threshold) = match rule.bound {
+        Bound::Above(threshold) => (0, threshold),
+        Bound::Below(threshold) => (1, threshold),
+    };
+    (kind, side, threshold, rule.longer_than_ms)
+}
+
+fn rule_from_fields((kind, side, threshold, longer_than_ms): RuleFields) -> Result<Rule, Error> {
+    let invalid = |reason: String| Error::InvalidValue { field: "rule", reason };
+    let kind = match kind {
+        0 => RuleKind::SingleEvent,
+        1 => RuleKind::Cumulative,
+        other => return Err(invalid(format!("no rule kind {other}"))),
+    };
+    let bound = match side {
+        0 => Bound::Above(threshold),
+        1 => Bound::Below(threshold),
+        other => return Err(invalid(format!("no bound side {other}"))),
+    };
+    Ok(Rule { kind, bound, longer_than_ms })
+}
+
+/// Why a detected excursion's typed fields cannot be signed or read: checked on writing and on
+/// reading, so a signed entry nobody can read back is never written.
+fn excursion_problem(
+    excursion: &Excursion,
+    detail: &ExcursionDetail,
+) -> Option<(&'static str, String)> {
+    let (_, _, threshold, longer_than_ms) = rule_fields(&detail.rule);
+    let numbers = [
+        ("rule", threshold),
+        ("min", detail.min_celsius),
+        ("max", detail.max_celsius),
+        ("mean", detail.mean_celsius),
+    ];
+    if let Some((field, number)) = numbers.into_iter().find(|(_, number)| !number.is_finite()) {
+        return Some((field, format!("{number} is not a finite number")));
+    }
+    if detail.device.trim().is_empty() {
+        return Some((
+            "device",
+            "an excursion names the device whose readings it reports".to_owned(),
+        ));
+    }
+    if excursion.measurement.trim().is_empty() {
+        return Some(("measurement", "an excursion names what was measured".to_owned()));
+    }
+    if excursion.lots.is_empty() || excursion.lots.iter().any(|lot| lot.trim().is_empty()) {
+        return Some(("lots", "an excursion names the lots it concerns, none empty".to_owned()));
+    }
+    if longer_than_ms < 0 {
+        return Some(("rule", format!("a rule's duration of {longer_than_ms} ms is negative")));
+    }
+    if detail.duration_ms < 0 || detail.gap_ms < 0 {
+        return Some(("duration", "durations are not negative".to_owned()));
+    }
+    if excursion.ended_ms.is_some_and(|ended_ms| ended_ms < excursion.started_ms) {
+        return Some(("ended", "the excursion ends before it started".to_owned()));
+    }
+    if detail.readings == 0 {
+        return Some(("readings", "an excursion rests on at least one reading".to_owned()));
+    }
+    if !(detail.min_celsius <= detail.mean_celsius && detail.mean_celsius <= detail.max_celsius) {
+        return Some(("mean", "the mean lies between the minimum and the maximum".to_owned()));
+    }
+    if detail.withdrawn && detail.supersedes.is_none() {
+        return Some((
+            "withdrawn",
+            "only a record that supersedes another withdraws it".to_owned(),
+        ));
+    }
+    None
+}
+
+/// An organisation's acknowledgement of an excursion record, with the reason (issue 21): the
+/// excursion is named by its entry, so the acknowledgement cannot be satisfied by another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExcursionAcknowledgement {
+    /// The excursion record acknowledged.
+    pub excursion: EntryRef,
+    /// Why.
+    pub reason: Reason,
+}
+
+fn reason_fields(reason: &Reason) -> (u8, String) {
+    match reason {
+        Reason::SensorLostOrMalfunctioning => (0, String::new()),
+        Reason::AssessedAndReleased => (1, String::new()),
+        Reason::Discarded => (2, String::new()),
+        Reason::Other(words) => (3, words.clone()),
+    }
+}
+
+/// The reason a code and words state: words only with `3` (other), and then not empty.
+fn reason_from_fields(code: u8, words: String) -> Result<Reason, Error> {
+    let invalid = |field, reason: &str| Error::InvalidValue { field, reason: reason.to_owned() };
+    let reason = match code {
+        0 => Reason::SensorLostOrMalfunctioning,
+        1 => Reason::AssessedAndReleased,
+        2 => Reason::Discarded,
+        3 if words.trim().is_empty() => {
+            return Err(invalid("words", "an other reason says what it is in words"));
+        }
+        3 => return Ok(Reason::Other(words)),
+        other => {
+            return Err(Error::InvalidValue {
+                field: "reason",
+                reason: format!("no reason {other}"),
+            });
+        }
+    };
+    if words.is_empty() {
+        Ok(reason)
+    } else {
+        Err(invalid("words", "words go with the reason other only"))
+    }
 }
 
 /// A regulator's key-supervision flag on an organisation.
@@ -329,6 +514,8 @@ pub enum Payload {
     InspectionResult(InspectionResult),
     /// An excursion.
     Excursion(Excursion),
+    /// An acknowledgement of an excursion.
+    ExcursionAcknowledgement(ExcursionAcknowledgement),
     /// A supervision flag.
     SupervisionFlag(SupervisionFlag),
     /// A roster change.
@@ -438,6 +625,7 @@ impl Payload {
             Payload::RosterChange(_) => PayloadKind::RosterChange,
             Payload::ErrorDeclaration(_) => PayloadKind::ErrorDeclaration,
             Payload::MasterData(_) => PayloadKind::MasterData,
+            Payload::ExcursionAcknowledgement(_) => PayloadKind::ExcursionAcknowledgement,
         }
     }
 
@@ -495,14 +683,49 @@ impl Payload {
                 }
                 Ok(fields)
             }
-            Payload::Excursion(excursion) => Ok(vec![
-                field(&excursion.lots, "lots")?,
-                field(&excursion.measurement, "measurement")?,
-                field(&excursion.limit, "limit")?,
-                field(&excursion.observed, "observed")?,
-                field(&excursion.started_ms, "started")?,
-                field(&excursion.ended_ms, "ended")?,
-            ]),
+            Payload::Excursion(excursion) => {
+                let mut fields = vec![
+                    field(&excursion.lots, "lots")?,
+                    field(&excursion.measurement, "measurement")?,
+                    field(&excursion.limit, "limit")?,
+                    field(&excursion.observed, "observed")?,
+                    field(&excursion.started_ms, "started")?,
+                    field(&excursion.ended_ms, "ended")?,
+                ];
+                if let Some(detail) = &excursion.detail {
+                    if let Some((what, reason)) = excursion_problem(excursion, detail) {
+                        return Err(codec::Error::Encode { what, reason });
+                    }
+                    fields.extend([
+                        field(&detail.device, "device")?,
+                        field(&detail.excursion_id.0, "excursion id")?,
+                        field(&rule_fields(&detail.rule), "rule")?,
+                        field(&detail.duration_ms, "duration")?,
+                        field(&detail.min_celsius, "min")?,
+                        field(&detail.max_celsius, "max")?,
+                        field(&detail.mean_celsius, "mean")?,
+                        field(&detail.readings, "readings")?,
+                        field(&detail.gaps, "gaps")?,
+                        field(&detail.gap_ms, "gap")?,
+                        field(&detail.supersedes.as_ref().map(entry_ref_tuple), "supersedes")?,
+                        field(&detail.withdrawn, "withdrawn")?,
+                    ]);
+                }
+                Ok(fields)
+            }
+            Payload::ExcursionAcknowledgement(acknowledgement) => {
+                let (code, words) = reason_fields(&acknowledgement.reason);
+                // Refused here as on reading.
+                reason_from_fields(code, words.clone()).map_err(|error| codec::Error::Encode {
+                    what: "reason",
+                    reason: error.to_string(),
+                })?;
+                Ok(vec![
+                    field(&entry_ref_tuple(&acknowledgement.excursion), "excursion")?,
+                    field(&code, "reason")?,
+                    field(&words, "words")?,
+                ])
+            }
             Payload::SupervisionFlag(flag) => Ok(vec![
                 field(flag.subject.as_bytes(), "subject")?,
                 field(&flag.reason, "reason")?,
@@ -601,14 +824,55 @@ impl Payload {
                 }))
             }
             PayloadKind::Excursion => {
-                let mut reader = FieldReader::new(kind, fields, 6)?;
-                Ok(Payload::Excursion(Excursion {
+                let mut reader =
+                    FieldReader::with_optional(kind, fields, 6, EXCURSION_DETAIL_FIELDS)?;
+                // The typed fields come all together or not at all.
+                if fields.len() != 6 && fields.len() != 6 + EXCURSION_DETAIL_FIELDS {
+                    let expected = 6 + EXCURSION_DETAIL_FIELDS;
+                    return Err(Error::FieldCount { kind, expected, found: fields.len() });
+                }
+                let mut excursion = Excursion {
                     lots: reader.next("lots")?,
                     measurement: reader.next("measurement")?,
                     limit: reader.next("limit")?,
                     observed: reader.next("observed")?,
                     started_ms: reader.next("started")?,
                     ended_ms: reader.next("ended")?,
+                    detail: None,
+                };
+                if fields.len() > 6 {
+                    let detail = ExcursionDetail {
+                        device: reader.next("device")?,
+                        excursion_id: ExcursionId(reader.next("excursion id")?),
+                        rule: rule_from_fields(reader.next("rule")?)?,
+                        duration_ms: reader.next("duration")?,
+                        min_celsius: reader.next("min")?,
+                        max_celsius: reader.next("max")?,
+                        mean_celsius: reader.next("mean")?,
+                        readings: reader.next("readings")?,
+                        gaps: reader.next("gaps")?,
+                        gap_ms: reader.next("gap")?,
+                        supersedes: reader
+                            .next::<Option<([u8; 32], u64, [u8; 32])>>("supersedes")?
+                            .map(entry_ref_from_tuple)
+                            .transpose()?,
+                        withdrawn: reader.next("withdrawn")?,
+                    };
+                    if let Some((field, reason)) = excursion_problem(&excursion, &detail) {
+                        return Err(Error::InvalidValue { field, reason });
+                    }
+                    excursion.detail = Some(detail);
+                }
+                Ok(Payload::Excursion(excursion))
+            }
+            PayloadKind::ExcursionAcknowledgement => {
+                let mut reader = FieldReader::new(kind, fields, 3)?;
+                let excursion = entry_ref_from_tuple(reader.next("excursion")?)?;
+                let code = reader.next("reason")?;
+                let words = reader.next("words")?;
+                Ok(Payload::ExcursionAcknowledgement(ExcursionAcknowledgement {
+                    excursion,
+                    reason: reason_from_fields(code, words)?,
                 }))
             }
             PayloadKind::SupervisionFlag => {
@@ -676,6 +940,9 @@ impl Payload {
         }
     }
 }
+
+/// How many typed fields follow the six fields of an excursion stated in words.
+const EXCURSION_DETAIL_FIELDS: usize = 12;
 
 fn recall_class_code(class: RecallClass) -> u8 {
     match class {
@@ -846,5 +1113,181 @@ mod tests {
             Payload::from_fields(PayloadKind::InspectionResult, &four),
             Err(Error::FieldCount { kind: PayloadKind::InspectionResult, expected: 5, found: 4 })
         );
+    }
+
+    fn detected(supersedes: Option<EntryRef>, withdrawn: bool) -> Excursion {
+        Excursion {
+            lots: vec!["urn:epc:class:lgtin:4012345.012345.L1".to_owned()],
+            measurement: "gs1:Temperature".to_owned(),
+            limit: "single-event: above 4 CEL for more than 30 min; limits 0..4 CEL".to_owned(),
+            observed: "9.5 CEL".to_owned(),
+            started_ms: 1_767_225_600_000,
+            ended_ms: Some(1_767_229_200_000),
+            detail: Some(ExcursionDetail {
+                device: "LOGGER-7".to_owned(),
+                excursion_id: ExcursionId([7; 16]),
+                rule: Rule::single_event(Bound::Above(4.0), 30),
+                duration_ms: 3_600_000,
+                min_celsius: 4.5,
+                max_celsius: 9.5,
+                mean_celsius: 7.25,
+                readings: 12,
+                gaps: 1,
+                gap_ms: 600_000,
+                supersedes,
+                withdrawn,
+            }),
+        }
+    }
+
+    fn reference() -> EntryRef {
+        EntryRef {
+            author: crate::identity::Keypair::from_seed([4; 32]).public_key(),
+            sequence: 9,
+            entry_hash: EntryHash::from_bytes([0xcd; 32]),
+        }
+    }
+
+    /// A detected excursion writes all eighteen fields and reads back as written, a first
+    /// report, a correction and a withdrawal alike; one stated in words keeps its six fields,
+    /// so entries written before the typed fields read as before.
+    #[test]
+    fn excursions_round_trip_with_and_without_their_typed_fields() {
+        let first = detected(None, false);
+        let correction = first.clone().superseding(reference());
+        let withdrawal = Excursion::withdrawal_of(&first, reference()).unwrap();
+        assert_eq!(withdrawal.detail.as_ref().unwrap().supersedes, Some(reference()));
+        assert!(withdrawal.detail.as_ref().unwrap().withdrawn);
+        for excursion in [first, correction, withdrawal, detected(None, false)] {
+            let payload = Payload::Excursion(excursion);
+            assert_eq!(payload.to_fields().unwrap().len(), 18);
+            assert_eq!(round_trip(&payload), Ok(payload));
+        }
+        let mut cumulative = detected(None, false);
+        let detail = cumulative.detail.as_mut().unwrap();
+        detail.rule = Rule::cumulative(Bound::Below(-0.5), 600);
+        detail.min_celsius = -3.0;
+        detail.max_celsius = -0.75;
+        detail.mean_celsius = -1.0;
+        let payload = Payload::Excursion(cumulative);
+        assert_eq!(round_trip(&payload), Ok(payload));
+        let words = Excursion { detail: None, ..detected(None, false) };
+        assert_eq!(Excursion::withdrawal_of(&words, reference()), None);
+        let payload = Payload::Excursion(words);
+        assert_eq!(payload.to_fields().unwrap().len(), 6);
+        assert_eq!(round_trip(&payload), Ok(payload));
+    }
+
+    /// Non-finite or inconsistent figures, an empty device, a withdrawal of nothing, an
+    /// unknown rule code and a partial set of typed fields are refused by name, on writing and
+    /// on reading.
+    #[test]
+    fn excursions_with_unreadable_figures_are_refused_by_name() {
+        type Change = fn(&mut Excursion);
+        let changes: [(&str, Change); 9] = [
+            ("min", |excursion| excursion.detail.as_mut().unwrap().min_celsius = f64::NAN),
+            ("max", |excursion| excursion.detail.as_mut().unwrap().max_celsius = f64::INFINITY),
+            ("mean", |excursion| {
+                excursion.detail.as_mut().unwrap().mean_celsius = f64::NEG_INFINITY
+            }),
+            ("rule", |excursion| {
+                excursion.detail.as_mut().unwrap().rule.bound = Bound::Above(f64::NAN)
+            }),
+            ("device", |excursion| excursion.detail.as_mut().unwrap().device = " ".to_owned()),
+            ("measurement", |excursion| excursion.measurement = String::new()),
+            ("mean", |excursion| excursion.detail.as_mut().unwrap().mean_celsius = 10.0),
+            ("withdrawn", |excursion| excursion.detail.as_mut().unwrap().withdrawn = true),
+            ("ended", |excursion| excursion.ended_ms = Some(excursion.started_ms - 1)),
+        ];
+        for (field_name, change) in changes {
+            let mut excursion = detected(None, false);
+            change(&mut excursion);
+            let payload = Payload::Excursion(excursion.clone());
+            let error = payload.to_fields().unwrap_err();
+            assert!(
+                matches!(&error, codec::Error::Encode { what, .. } if *what == field_name),
+                "{field_name}: {error}"
+            );
+            // A peer that signed it anyway is not read either.
+            let mut fields = Payload::Excursion(detected(None, false)).to_fields().unwrap();
+            let detail = excursion.detail.as_ref().unwrap();
+            let (_, _, threshold, _) = rule_fields(&detail.rule);
+            fields[1] = field(&excursion.measurement, "measurement").unwrap();
+            fields[5] = field(&excursion.ended_ms, "ended").unwrap();
+            fields[6] = field(&detail.device, "device").unwrap();
+            fields[8] = field(&(0u8, 0u8, threshold, 1_800_000i64), "rule").unwrap();
+            fields[10] = field(&detail.min_celsius, "min").unwrap();
+            fields[11] = field(&detail.max_celsius, "max").unwrap();
+            fields[12] = field(&detail.mean_celsius, "mean").unwrap();
+            fields[17] = field(&detail.withdrawn, "withdrawn").unwrap();
+            let borrowed: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
+            let error = Payload::from_fields(PayloadKind::Excursion, &borrowed).unwrap_err();
+            assert!(
+                matches!(&error, Error::InvalidValue { field, .. } if *field == field_name),
+                "{field_name}: {error}"
+            );
+        }
+        let fields = Payload::Excursion(detected(None, false)).to_fields().unwrap();
+        let mut bad_rule = fields.clone();
+        bad_rule[8] = field(&(2u8, 0u8, 4.0f64, 0i64), "rule").unwrap();
+        let borrowed: Vec<&[u8]> = bad_rule.iter().map(Vec::as_slice).collect();
+        let error = Payload::from_fields(PayloadKind::Excursion, &borrowed).unwrap_err();
+        assert!(matches!(error, Error::InvalidValue { field: "rule", .. }), "{error}");
+        let partial: Vec<&[u8]> = fields.iter().take(7).map(Vec::as_slice).collect();
+        assert_eq!(
+            Payload::from_fields(PayloadKind::Excursion, &partial),
+            Err(Error::FieldCount { kind: PayloadKind::Excursion, expected: 18, found: 7 })
+        );
+        let mut nineteen = fields.clone();
+        nineteen.push(field(&true, "x").unwrap());
+        let borrowed: Vec<&[u8]> = nineteen.iter().map(Vec::as_slice).collect();
+        assert_eq!(
+            Payload::from_fields(PayloadKind::Excursion, &borrowed),
+            Err(Error::FieldCount { kind: PayloadKind::Excursion, expected: 18, found: 19 })
+        );
+    }
+
+    /// Every reason of an excursion acknowledgement reads back; words go with "other" only and
+    /// are never empty there; an unknown code is refused by name.
+    #[test]
+    fn excursion_acknowledgements_round_trip_and_refuse_empty_words() {
+        let acknowledgement = |reason| {
+            Payload::ExcursionAcknowledgement(ExcursionAcknowledgement {
+                excursion: reference(),
+                reason,
+            })
+        };
+        for reason in [
+            Reason::SensorLostOrMalfunctioning,
+            Reason::AssessedAndReleased,
+            Reason::Discarded,
+            Reason::Other("returned to the sender".to_owned()),
+        ] {
+            let payload = acknowledgement(reason);
+            assert_eq!(payload.kind(), PayloadKind::ExcursionAcknowledgement);
+            assert_eq!(payload.to_fields().unwrap().len(), 3);
+            assert_eq!(round_trip(&payload), Ok(payload));
+        }
+        let error = acknowledgement(Reason::Other(" ".to_owned())).to_fields().unwrap_err();
+        assert!(error.to_string().contains("in words"), "{error}");
+        let fields = acknowledgement(Reason::Discarded).to_fields().unwrap();
+        for (code, words, field_name) in
+            [(2u8, "why", "words"), (3, "", "words"), (3, "\t", "words"), (4, "", "reason")]
+        {
+            let mut changed = fields.clone();
+            changed[1] = field(&code, "reason").unwrap();
+            changed[2] = field(&words.to_owned(), "words").unwrap();
+            let borrowed: Vec<&[u8]> = changed.iter().map(Vec::as_slice).collect();
+            let error =
+                Payload::from_fields(PayloadKind::ExcursionAcknowledgement, &borrowed).unwrap_err();
+            assert!(
+                matches!(&error, Error::InvalidValue { field, .. } if *field == field_name),
+                "{code} {words:?}: {error}"
+            );
+        }
+        assert_eq!(PayloadKind::ExcursionAcknowledgement.name(), "excursion_ack");
+        assert_eq!(PayloadKind::ExcursionAcknowledgement.code(), 9);
+        assert!(roster::Role::Logistics.may_write(PayloadKind::ExcursionAcknowledgement));
+        assert!(!roster::Role::Lab.may_write(PayloadKind::ExcursionAcknowledgement));
     }
 }

@@ -164,7 +164,9 @@ impl Role {
                 self == Role::Regulator
             }
             Kind::InspectionResult => self == Role::Lab,
-            Kind::RecallAcknowledgement | Kind::Excursion => holds_product,
+            Kind::RecallAcknowledgement | Kind::Excursion | Kind::ExcursionAcknowledgement => {
+                holds_product
+            }
             Kind::ErrorDeclaration | Kind::MasterData => self != Role::Witness,
         }
     }

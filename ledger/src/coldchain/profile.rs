@@ -392,7 +392,8 @@ impl Excursion {
     }
 
     /// The ledger record for this excursion over `lots` (EPC URIs): the rule and limits as
-    /// applied, the worst value observed.
+    /// applied, the worst value observed, and every figure typed (a first report: it
+    /// supersedes nothing; see `records::Excursion::superseding` for a correction).
     pub fn to_record(&self, lots: Vec<String>) -> records::Excursion {
         let range = |limit: Option<f64>| limit.map_or_else(String::new, |limit| limit.to_string());
         let worst = match self.rule.bound {
@@ -411,6 +412,20 @@ impl Excursion {
             observed: format!("{worst} CEL"),
             started_ms: self.start_ms,
             ended_ms: self.end_ms,
+            detail: Some(records::ExcursionDetail {
+                device: self.device.clone(),
+                excursion_id: self.id,
+                rule: self.rule.clone(),
+                duration_ms: self.duration_ms,
+                min_celsius: self.min_celsius,
+                max_celsius: self.max_celsius,
+                mean_celsius: self.mean_celsius,
+                readings: self.readings,
+                gaps: self.gaps,
+                gap_ms: self.gap_ms,
+                supersedes: None,
+                withdrawn: false,
+            }),
         }
     }
 }

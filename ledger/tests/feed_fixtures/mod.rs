@@ -165,6 +165,7 @@ pub fn record_payloads() -> Vec<Payload> {
             observed: "11.5 CEL".to_owned(),
             started_ms: RECORD_TIME_MS - 3_600_000,
             ended_ms: Some(RECORD_TIME_MS - 1_200_000),
+            detail: None,
         }),
         Payload::SupervisionFlag(SupervisionFlag {
             subject: producer().public_key(),

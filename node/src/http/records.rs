@@ -291,6 +291,7 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
                 observed: text(record, "observed")?,
                 started_ms,
                 ended_ms,
+                detail: None,
             })
         }
         "supervision_flag" => Payload::SupervisionFlag(SupervisionFlag {
