@@ -7,15 +7,18 @@
 //! `sensorElementList` ([`readings_of_event`]), logger files ([`logger`]), time zones of logger
 //! exports ([`zone`]), profiles and the acknowledgement check ([`profile`]), mean kinetic
 //! temperature ([`mkt`]), the one-pass reference detector ([`scan`]) and the incremental
-//! per-(device, shipment) detector ([`detector`]).
-//! Does not own: storing readings or excursions, signing an excursion as a feed entry
-//! (`records::Excursion` is the payload; a correction is a new entry that supersedes the old
-//! one), linking a device to a shipment and its lots, custody, or any file or network IO.
+//! per-(device, shipment) detector ([`detector`]), and what stored entries say about cold
+//! chain: readings per device, what each travelled with, excursion records and their
+//! supersession ([`book`]).
+//! Does not own: storage, signing an excursion as a feed entry (`records::Excursion` is the
+//! payload; a correction is a new entry that supersedes the old one), or any file or network
+//! IO.
 //!
 //! Temperatures are kept as degrees Celsius rounded to the micro-degree after unit conversion,
 //! so that a reading written as 46.4 °F compares equal to an 8 °C limit instead of landing a
 //! rounding error above it.
 
+pub mod book;
 pub mod detector;
 pub mod logger;
 pub mod mkt;
@@ -29,6 +32,7 @@ mod tests;
 use crate::epcis::cbv::VocabularyKind;
 use crate::epcis::{Event, SensorReport};
 
+pub use book::{Book, ExcursionRecord, Series, SeriesKey, Standing};
 pub use detector::{Config, Conflict, Detector, Gap, Revision, Status, Update};
 pub use logger::{LineError, LoggerFile, parse_logger_file};
 pub use mkt::mean_kinetic_temperature;
