@@ -167,6 +167,7 @@ pub fn prepare(
             // A development cluster on loopback: the README's examples query it without a token.
             public_queries: true,
             http_limits: crate::config::HttpLimits::default(),
+            notifications: crate::config::Notifications::default(),
         };
         config.save(&config_path)?;
         configs.push(Config::load(&config_path)?);

@@ -76,6 +76,9 @@ pub struct Config {
     /// Time, size and concurrency limits of the HTTP API.
     #[serde(default)]
     pub http_limits: HttpLimits,
+    /// Notifications: the event stream's bounds and the webhooks to call.
+    #[serde(default)]
+    pub notifications: Notifications,
 }
 
 fn default_sync_interval_ms() -> u64 {
@@ -108,6 +111,66 @@ impl Default for HttpLimits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_expensive_queries: DEFAULT_MAX_EXPENSIVE_QUERIES,
             max_recall_lots: DEFAULT_MAX_RECALL_LOTS,
+        }
+    }
+}
+
+/// Default notifications kept for clients resuming an event stream.
+const DEFAULT_NOTIFICATION_BACKLOG: usize = 1_024;
+/// Default cap on event streams open at once.
+const DEFAULT_MAX_EVENT_STREAMS: usize = 64;
+/// Default interval between keep-alive comments on an idle event stream (below the idle
+/// timeouts of common proxies).
+const DEFAULT_KEEP_ALIVE_MS: u64 = 15_000;
+/// Default notifications waiting per webhook.
+const DEFAULT_WEBHOOK_QUEUE: usize = 1_024;
+/// Default attempts at delivering one notification to a webhook.
+const DEFAULT_WEBHOOK_ATTEMPTS: u32 = 8;
+/// Default wait before the first retry; each further retry waits twice as long.
+const DEFAULT_WEBHOOK_BACKOFF_MS: u64 = 1_000;
+/// Default longest wait between two attempts.
+const DEFAULT_WEBHOOK_BACKOFF_MAX_MS: u64 = 300_000;
+/// Default time one delivery attempt may take.
+const DEFAULT_WEBHOOK_TIMEOUT_MS: u64 = 10_000;
+
+/// Notifications (`[notifications]` in the file): every field has a default, so the table is
+/// optional; without webhooks the node only serves the event stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Notifications {
+    /// Notifications kept in memory so a client that reconnects with `Last-Event-ID` gets
+    /// what it missed.
+    pub backlog: usize,
+    /// Event streams open at once; more are answered `503`.
+    pub max_streams: usize,
+    /// Milliseconds between keep-alive comments on an idle event stream.
+    pub keep_alive_ms: u64,
+    /// URLs (`http` or `https`) each notification is posted to, signed by this organisation.
+    pub webhooks: Vec<String>,
+    /// Notifications waiting per webhook; when full, the oldest is dropped and counted.
+    pub webhook_queue: usize,
+    /// Attempts at delivering one notification before it is given up and counted.
+    pub webhook_attempts: u32,
+    /// Milliseconds before the first retry; each further retry waits twice as long.
+    pub webhook_backoff_ms: u64,
+    /// Longest wait between two attempts, in milliseconds.
+    pub webhook_backoff_max_ms: u64,
+    /// Milliseconds one attempt may take (connect, send, answer).
+    pub webhook_timeout_ms: u64,
+}
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Notifications {
+            backlog: DEFAULT_NOTIFICATION_BACKLOG,
+            max_streams: DEFAULT_MAX_EVENT_STREAMS,
+            keep_alive_ms: DEFAULT_KEEP_ALIVE_MS,
+            webhooks: Vec::new(),
+            webhook_queue: DEFAULT_WEBHOOK_QUEUE,
+            webhook_attempts: DEFAULT_WEBHOOK_ATTEMPTS,
+            webhook_backoff_ms: DEFAULT_WEBHOOK_BACKOFF_MS,
+            webhook_backoff_max_ms: DEFAULT_WEBHOOK_BACKOFF_MAX_MS,
+            webhook_timeout_ms: DEFAULT_WEBHOOK_TIMEOUT_MS,
         }
     }
 }

@@ -6,12 +6,14 @@
 //! Does not own: ledger rules (`lotline-ledger`), and never depends on `lotline-client`.
 
 pub mod cluster;
+pub mod coldchain;
 pub mod config;
 pub mod governance;
 pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod network;
+pub mod notify;
 pub mod setup;
 pub mod state;
 pub mod sync;
@@ -44,6 +46,8 @@ pub struct RunningNode {
     pub organisation: String,
     /// The node's ledger, shared with its tasks (tests read it directly).
     pub state: Arc<state::Ledger>,
+    /// The node's notifications: other parts of the node (and tests) publish through it.
+    pub notifier: notify::Notifier,
     /// Tells every task to stop.
     shutdown: watch::Sender<bool>,
     /// The HTTP server and sync service tasks.
@@ -147,6 +151,15 @@ pub async fn start(
     let p2p_addresses = wait_for_listen_addresses(&network_handle, peer_id).await?;
     let (shutdown_sender, shutdown_receiver) = watch::channel(false);
 
+    // Started before anything can append (the sync service, the HTTP API), so the listener
+    // starts from where every feed ends now and misses nothing after.
+    let notifier = notify::Notifier::start(
+        &config.notifications,
+        lotline_ledger::identity::Keypair::from_seed(ledger.keypair_seed()),
+        shutdown_receiver.clone(),
+    )?;
+    let notify_task = tokio::spawn(notify::watch_appended(Arc::clone(&ledger), notifier.clone()));
+
     let sync_service = sync::Service::new(
         Arc::clone(&ledger),
         network_handle,
@@ -162,7 +175,7 @@ pub async fn start(
         shutdown_receiver.clone(),
     ));
 
-    let router = http::router(Arc::clone(&ledger), &http::Settings::of(&config));
+    let router = http::router(Arc::clone(&ledger), notifier.clone(), &http::Settings::of(&config));
     let serve_options = http::serve::Options {
         header_timeout: Duration::from_millis(config.http_limits.header_timeout_ms),
         max_connections: config.http_limits.max_connections,
@@ -181,8 +194,9 @@ pub async fn start(
         p2p_addresses,
         organisation: ledger.organisation_hex(),
         state: ledger,
+        notifier,
         shutdown: shutdown_sender,
-        tasks: vec![sync_task, http_task, summaries_task],
+        tasks: vec![sync_task, http_task, summaries_task, notify_task],
     })
 }
 

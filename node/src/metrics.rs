@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::notify;
 use crate::state::{FeedGauges, Gauges};
 
 /// Peer messages (gossip or sync) dropped as malformed, oversized or invalid.
@@ -58,8 +59,8 @@ pub fn entries_replicated_total() -> u64 {
 }
 
 /// The Prometheus text exposition of a scrape: the ledger's `gauges`, the `peers` connected
-/// now, and the counters kept here.
-pub fn exposition(gauges: &Gauges, peers: usize) -> String {
+/// now, the node's `notifications` counters, and the counters kept here.
+pub fn exposition(gauges: &Gauges, peers: usize, notifications: &notify::Stats) -> String {
     let mut text = String::new();
     let mut family = |name: &str, help: &str, kind: &str, samples: Vec<(String, u64)>| {
         text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
@@ -108,8 +109,77 @@ pub fn exposition(gauges: &Gauges, peers: usize) -> String {
         "gauge",
         per_feed(|feed| feed.lag),
     );
+    notification_families(&mut text, notifications);
     render(&mut text);
     text
+}
+
+/// Appends the notification counters: the event streams and, per webhook (labelled by its
+/// position in the config, since a URL may hold a secret), its queue and deliveries.
+fn notification_families(text: &mut String, stats: &notify::Stats) {
+    let mut family = |name: &str, help: &str, kind: &str, samples: Vec<(String, u64)>| {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for (labels, value) in samples {
+            text.push_str(&format!("{name}{labels} {value}\n"));
+        }
+    };
+    let unlabelled = |value: u64| vec![(String::new(), value)];
+    let per_webhook = |value: fn(&notify::webhook::Stats) -> u64| {
+        stats
+            .webhooks
+            .iter()
+            .map(|webhook| (format!("{{webhook=\"{}\"}}", webhook.index), value(webhook)))
+            .collect()
+    };
+    family(
+        "lotline_notifications_total",
+        "Notifications published (recalls, excursions, acknowledgements, overdue handoffs).",
+        "counter",
+        unlabelled(stats.published),
+    );
+    family("lotline_event_streams", "Event streams open.", "gauge", unlabelled(stats.streams_open));
+    family(
+        "lotline_event_streams_refused_total",
+        "Event streams refused because as many were open as allowed.",
+        "counter",
+        unlabelled(stats.streams_refused),
+    );
+    family(
+        "lotline_notification_catch_ups_total",
+        "Times notifications fell behind the appended entries and read them back from the store.",
+        "counter",
+        unlabelled(stats.catch_ups),
+    );
+    family(
+        "lotline_webhook_queued",
+        "Notifications waiting per webhook.",
+        "gauge",
+        per_webhook(|webhook| webhook.queued),
+    );
+    family(
+        "lotline_webhook_delivered_total",
+        "Notifications delivered per webhook.",
+        "counter",
+        per_webhook(|webhook| webhook.delivered),
+    );
+    family(
+        "lotline_webhook_retries_total",
+        "Failed delivery attempts that were retried, per webhook.",
+        "counter",
+        per_webhook(|webhook| webhook.retried),
+    );
+    family(
+        "lotline_webhook_failed_total",
+        "Notifications given up after the last attempt, per webhook.",
+        "counter",
+        per_webhook(|webhook| webhook.failed),
+    );
+    family(
+        "lotline_webhook_dropped_total",
+        "Notifications dropped unsent because the webhook's queue was full (oldest first).",
+        "counter",
+        per_webhook(|webhook| webhook.dropped),
+    );
 }
 
 /// Appends the families kept only here to a Prometheus text exposition.

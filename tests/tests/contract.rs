@@ -79,6 +79,9 @@ async fn every_operation_answers_as_the_openapi_document_says() {
         .arg("run")
         .arg(format!("{url}/openapi.json"))
         .args(["--checks", "all", "--exclude-checks", EXCLUDED_CHECKS])
+        // An event stream never ends: the runner would wait for its body until the request
+        // timeout. Its framing and resumption are tested in `notifications.rs`.
+        .args(["--exclude-path", "/events/stream"])
         .args(["--max-examples", MAX_EXAMPLES, "--seed", SEED])
         .args(["--workers", "2", "--request-timeout", "30"])
         .args(["--header", &format!("Authorization: Bearer {token}")])

@@ -17,7 +17,7 @@ mod epcis;
 mod error;
 mod masterdata;
 mod openapi;
-mod records;
+pub(crate) mod records;
 pub mod serve;
 mod trace;
 
@@ -42,6 +42,7 @@ pub use body_limit::{MAX_BODY_BYTES, SMALL_BODY_BYTES, limit_of};
 pub use error::ApiError;
 
 use crate::config::HttpLimits;
+use crate::notify::Notifier;
 use crate::state::{self, Ledger};
 
 /// What the router needs of the node's configuration.
@@ -60,11 +61,13 @@ impl Settings {
     }
 }
 
-/// The handlers' state: the ledger, and the bounds of answers.
+/// The handlers' state: the ledger, the notifications, and the bounds of answers.
 #[derive(Debug, Clone)]
 struct Api {
     /// The node's ledger.
     ledger: Arc<Ledger>,
+    /// The node's notifications (the event stream, the counters at `/metrics`).
+    notifier: Notifier,
     /// Lots one recall-scope answer may name.
     max_recall_lots: usize,
 }
@@ -75,19 +78,25 @@ impl FromRef<Api> for Arc<Ledger> {
     }
 }
 
+impl FromRef<Api> for Notifier {
+    fn from_ref(api: &Api) -> Self {
+        api.notifier.clone()
+    }
+}
+
 /// Builds the router over the node's ledger.
 ///
 /// Layers run outermost first: the body read timeout wraps every body; on a matched route the
 /// token and query-slot check (`admission`) runs before the declared-size check, so a client
 /// without the token learns nothing about body limits and sends no body; the streaming body
 /// limit is per route.
-pub fn router(ledger: Arc<Ledger>, settings: &Settings) -> Router {
+pub fn router(ledger: Arc<Ledger>, notifier: Notifier, settings: &Settings) -> Router {
     let admission = Arc::new(admission::Admission::new(
         Arc::clone(&ledger),
         settings.public_queries,
         settings.limits.max_expensive_queries,
     ));
-    let api = Api { ledger, max_recall_lots: settings.limits.max_recall_lots };
+    let api = Api { ledger, notifier, max_recall_lots: settings.limits.max_recall_lots };
     Router::new()
         .route("/", get(index))
         .route("/health", get(health))
@@ -100,6 +109,7 @@ pub fn router(ledger: Arc<Ledger>, settings: &Settings) -> Router {
         )
         .route("/capture/{capture_id}", get(capture_job))
         .route("/events", get(events))
+        .route("/events/stream", get(events_stream))
         .route("/events/{event_id}", get(event))
         .route("/events/{event_id}/proof", get(event_proof))
         .route("/feeds", get(feeds))
@@ -211,10 +221,10 @@ async fn health(State(ledger): State<Arc<Ledger>>) -> Result<Json<HealthReply>, 
         openapi::Fault,
     )
 )]
-async fn metrics(State(ledger): State<Arc<Ledger>>) -> Result<Response, ApiError> {
-    let peers = ledger.connected_peer_count().await;
-    let gauges = blocking(&ledger, |ledger| Ok(ledger.gauges())).await?;
-    let text = crate::metrics::exposition(&gauges, peers);
+async fn metrics(State(api): State<Api>) -> Result<Response, ApiError> {
+    let peers = api.ledger.connected_peer_count().await;
+    let gauges = blocking(&api.ledger, |ledger| Ok(ledger.gauges())).await?;
+    let text = crate::metrics::exposition(&gauges, peers, &api.notifier.stats());
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
@@ -365,6 +375,22 @@ async fn events(
         }
     }
     Ok(response)
+}
+
+#[utoipa::path(
+    get,
+    path = "/events/stream",
+    tag = "notifications",
+    summary = "Notifications as Server-Sent Events: recalls, excursions, their acknowledgements, overdue handoffs",
+    params(("Last-Event-ID" = Option<String>, Header, description = "The `id` of the last event received: the events after it are sent first, or an `event: reset` when they are no longer held")),
+    responses(
+        (status = 200, description = "An endless `text/event-stream`: `id:` the notification's number, `event:` its kind, `data:` its JSON; keep-alive comments when idle", body = String, content_type = "text/event-stream"),
+        (status = 503, description = "as many event streams are open as the node allows; retry after `Retry-After` seconds", body = openapi::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+async fn events_stream(State(notifier): State<Notifier>, headers: HeaderMap) -> Response {
+    crate::notify::stream::open(&notifier, &headers)
 }
 
 #[utoipa::path(

@@ -41,6 +41,7 @@ use crate::state;
         super::capture_jobs,
         super::capture_job,
         super::events,
+        super::events_stream,
         super::event,
         super::event_proof,
         super::feeds,
@@ -83,6 +84,7 @@ use crate::state;
         (name = "trace", description = "Trace and recall, each with its evidence"),
         (name = "records", description = "Ledger records: recalls, inspections, excursions, flags"),
         (name = "node", description = "The node itself"),
+        (name = "notifications", description = "Notifications as they happen (Server-Sent Events)"),
     )
 )]
 pub(super) struct Document;
@@ -516,6 +518,7 @@ mod tests {
             "get /capture",
             "get /capture/{captureID}",
             "get /events",
+            "get /events/stream",
             "get /events/{eventID}",
             "get /events/{eventID}/proof",
             "get /feeds",

@@ -12,6 +12,7 @@
 //! the store's durable append returned; the index and catalogue are updated after, and are
 //! rebuilt from the store at start-up, so they can never hold what the store lacks.
 
+mod appended;
 mod capture;
 mod catalogue;
 mod chunked;
@@ -30,8 +31,9 @@ use lotline_ledger::roster::{Genesis, Role};
 use lotline_ledger::store::Store;
 use lotline_ledger::trace;
 use lotline_ledger::trace::facts::{CanonicalCache, Facts};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
+pub use appended::{APPENDED_CAPACITY, Appended};
 pub use capture::CaptureJob;
 pub use catalogue::{EventPage, EventQuery, StoredEvent};
 pub use error::Error;
@@ -89,6 +91,8 @@ pub struct Ledger {
     /// Bumped after every batch of entries indexed, so the recall summaries are completed
     /// once entries stop arriving (see `keep_recall_summaries` in the crate root).
     indexed: watch::Sender<u64>,
+    /// Every durable append, own or replicated, for the listeners (see `appended`).
+    appended: broadcast::Sender<Appended>,
     /// Signed checkpoints of feeds we have not fetched up to yet, checked once we have.
     pending_checkpoints: Mutex<BTreeMap<PublicKey, String>>,
     /// The largest size we cosigned per feed (witness duty).
@@ -174,6 +178,7 @@ impl Ledger {
             network: OnceLock::new(),
             local_appends: watch::channel(0).0,
             indexed: watch::channel(0).0,
+            appended: broadcast::channel(APPENDED_CAPACITY).0,
             pending_checkpoints: Mutex::new(BTreeMap::new()),
             cosigned_sizes: Mutex::new(BTreeMap::new()),
         };

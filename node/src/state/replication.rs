@@ -528,6 +528,7 @@ impl Ledger {
             )));
         }
         self.store.append_verified(&entries).map_err(RemoteError::from_store)?;
+        self.announce_appended(&entries);
         self.index_entries(&entries);
         // A checkpoint that was ahead of us may now be checkable.
         let pending = lock(&self.pending_checkpoints).remove(&author_key);
