@@ -1,6 +1,7 @@
 //! The regulator's supervision rules: which consignees of a recall have not acknowledged it,
 //! and the supervision list (organisations with failed inspections, unacknowledged recalls,
-//! unconfirmed handoffs or supervision flags, each finding with its evidence).
+//! unconfirmed handoffs of recalled goods, handoffs of any lot left unconfirmed past their
+//! deadline, unacknowledged excursions or supervision flags, each finding with its evidence).
 //!
 //! Owns the rules, so the `lotline` CLI (`recall status`, `supervision`) and the node's
 //! regulator dashboard show the same list from the same facts. Deliberately does not own
@@ -12,6 +13,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::coldchain::custody::{self, Status};
+use crate::coldchain::{Custody, Reason};
+use crate::entry::EntryRef;
+use crate::identity::PublicKey;
+use crate::records;
 use crate::trace::Handoff;
 
 /// An amount as a person reads it: `12 KGM`, `12` without a unit, empty when unknown.
@@ -76,6 +82,12 @@ pub enum FindingKind {
     /// A regulator flagged the organisation.
     #[serde(rename = "supervision flag")]
     SupervisionFlag,
+    /// Goods of any lot were shipped and no receipt confirmed them by the deadline.
+    #[serde(rename = "overdue handoff")]
+    OverdueHandoff,
+    /// An excursion record no custodian of the goods has acknowledged.
+    #[serde(rename = "unacknowledged excursion")]
+    UnacknowledgedExcursion,
 }
 
 impl FindingKind {
@@ -86,6 +98,8 @@ impl FindingKind {
             Self::UnacknowledgedRecall => "unacknowledged recall",
             Self::UnconfirmedHandoff => "unconfirmed handoff",
             Self::SupervisionFlag => "supervision flag",
+            Self::OverdueHandoff => "overdue handoff",
+            Self::UnacknowledgedExcursion => "unacknowledged excursion",
         }
     }
 }
@@ -114,6 +128,20 @@ pub enum Evidence {
         shipping_event: String,
         /// The recall it belongs to.
         recall: String,
+    },
+    /// The shipping event no receipt confirmed by its deadline.
+    Shipment {
+        /// Its Event Hash ID.
+        shipping_event: String,
+        /// When a receipt was due (RFC 3339).
+        due: String,
+    },
+    /// The excursion record no custodian acknowledged.
+    Excursion {
+        /// The record's entry hash (hex).
+        excursion_entry_hash: String,
+        /// Who signed it (name, else key).
+        recorded_by: String,
     },
     /// The regulator's flag.
     Flag {
@@ -150,6 +178,41 @@ pub struct RecallFacts<'facts> {
     pub consignees: &'facts [Arc<Handoff>],
     /// Keys (hex, any case) of the organisations that signed an acknowledgement of it.
     pub acknowledging_authors: &'facts [String],
+}
+
+/// One excursion record as the supervision list needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct ExcursionFacts<'facts> {
+    /// The record's entry.
+    pub entry: &'facts EntryRef,
+    /// The record.
+    pub record: &'facts records::Excursion,
+    /// The acknowledgements naming this entry: who signed each, and why.
+    pub acknowledgements: &'facts [(PublicKey, Reason)],
+    /// Who held the record's lots when (from their handoffs, see `coldchain::custody`).
+    pub custody: &'facts [Custody],
+}
+
+/// Whether the excursion record at `entry` still stands among `records` (every excursion
+/// record held, with its entry): it is not a withdrawal, and no other record supersedes it.
+pub fn excursion_stands(
+    entry: &EntryRef,
+    record: &records::Excursion,
+    records: &[(EntryRef, records::Excursion)],
+) -> bool {
+    let withdrawn = record.detail.as_ref().is_some_and(|detail| detail.withdrawn);
+    let superseded = records.iter().any(|(_, other)| {
+        other.detail.as_ref().and_then(|detail| detail.supersedes.as_ref()) == Some(entry)
+    });
+    !withdrawn && !superseded
+}
+
+/// The name of the member with `key` (hex, any case), else the key.
+fn member_name(members: &[Member], key: &str) -> String {
+    members
+        .iter()
+        .find(|member| member.public_key.eq_ignore_ascii_case(key))
+        .map_or_else(|| key.to_owned(), |member| member.name.clone())
 }
 
 /// The supervision list: findings by organisation name, each organisation's in the order they
@@ -254,6 +317,108 @@ impl Supervision {
         }
     }
 
+    /// Every overdue handoff among `handoffs` (shipped, and no receipt by its deadline), found
+    /// against the member the goods were shipped to (by its GLN in the ship-to party or
+    /// location), else against the sender, with the shipping event as evidence.
+    pub fn overdue_handoffs(&mut self, handoffs: &[custody::Handoff], members: &[Member]) {
+        for handoff in handoffs {
+            let (Status::Overdue, Some(shipped)) = (handoff.status, &handoff.shipped) else {
+                continue;
+            };
+            let consignee = members.iter().find(|member| {
+                member.gln.as_deref().is_some_and(|gln| {
+                    [&handoff.party, &handoff.location]
+                        .into_iter()
+                        .flatten()
+                        .any(|identifier| identifier.contains(gln))
+                })
+            });
+            let organisation = consignee
+                .map_or_else(|| member_name(members, &shipped.by), |member| member.name.clone());
+            let due = handoff.due.clone().unwrap_or_default();
+            let detail = format!(
+                "no receipt by {due} for {} of {} shipped on {}",
+                quantity_text(handoff.quantity, handoff.uom.as_deref()),
+                handoff.lot,
+                shipped.at
+            );
+            self.push(
+                &organisation,
+                Finding {
+                    finding: FindingKind::OverdueHandoff,
+                    lot: Some(handoff.lot.clone()),
+                    detail,
+                    evidence: Evidence::Shipment { shipping_event: shipped.event.to_text(), due },
+                },
+            );
+        }
+    }
+
+    /// An excursion record that no acknowledgement by a custodian answers (the rule of
+    /// `coldchain::check_acknowledgement`: ended, and signed by an organisation that held the
+    /// goods during it), found against each organisation that held the goods during it, else
+    /// against the one that recorded it. An ongoing excursion is listed too: nobody can
+    /// acknowledge it yet.
+    pub fn excursion(&mut self, facts: &ExcursionFacts<'_>, members: &[Member]) {
+        let acknowledged = facts.acknowledgements.iter().any(|(by, reason)| {
+            custody::check_record_acknowledgement(
+                facts.entry,
+                facts.record,
+                *by,
+                reason,
+                facts.custody,
+            )
+            .is_ok()
+        });
+        if acknowledged {
+            return;
+        }
+        let record = facts.record;
+        let end_ms = record.ended_ms.unwrap_or(i64::MAX);
+        let mut custodians: Vec<String> = facts
+            .custody
+            .iter()
+            .filter(|custody| {
+                custody.from_ms <= end_ms
+                    && custody.until_ms.is_none_or(|until| until >= record.started_ms)
+            })
+            .map(|custody| member_name(members, &custody.holder.to_hex()))
+            .collect();
+        custodians.sort();
+        custodians.dedup();
+        let recorded_by = member_name(members, &facts.entry.author.to_hex());
+        if custodians.is_empty() {
+            custodians.push(recorded_by.clone());
+        }
+        let started = crate::trace::format_time(record.started_ms);
+        let detail = match record.ended_ms {
+            Some(ended_ms) => format!(
+                "{} {} from {started} to {}: not acknowledged",
+                record.measurement,
+                record.limit,
+                crate::trace::format_time(ended_ms)
+            ),
+            None => format!("{} {} since {started}: ongoing", record.measurement, record.limit),
+        };
+        for organisation in custodians {
+            self.push(
+                &organisation,
+                Finding {
+                    finding: FindingKind::UnacknowledgedExcursion,
+                    lot: record.lots.first().map(|lot| {
+                        crate::trace::Subject::parse(lot)
+                            .map_or_else(|_| lot.clone(), |subject| subject.link().to_owned())
+                    }),
+                    detail: detail.clone(),
+                    evidence: Evidence::Excursion {
+                        excursion_entry_hash: facts.entry.entry_hash.to_hex(),
+                        recorded_by: recorded_by.clone(),
+                    },
+                },
+            );
+        }
+    }
+
     /// A regulator's flag on `subject` (the organisation's name).
     pub fn flag(&mut self, subject: &str, reason: &str, regulator: &str, entry_hash: &str) {
         self.push(
@@ -335,5 +500,101 @@ mod tests {
         assert!(acknowledged.organisations.is_empty());
         acknowledged.flag("Retailer", "late reports", "Regulator", "01");
         assert_eq!(acknowledged.organisations["Retailer"][0].detail, "late reports");
+    }
+
+    fn retailer() -> Member {
+        Member {
+            public_key: crate::identity::Keypair::from_seed([3; 32]).public_key().to_hex(),
+            name: "Retailer".to_owned(),
+            gln: Some("4012345000115".to_owned()),
+        }
+    }
+
+    #[test]
+    fn an_overdue_handoff_is_found_against_the_consignee_with_the_shipping_event() {
+        use crate::coldchain::custody::{Handoff as CustodyHandoff, Signed};
+        let shipped = Signed {
+            event: crate::trace::EventHashId::new("ni:///sha-256;00?ver=CBV2.0"),
+            by: "aa".to_owned(),
+            at: "2026-06-01T08:00:00.000Z".to_owned(),
+            step: Some("shipping".to_owned()),
+        };
+        let handoff = |status| CustodyHandoff {
+            lot: "https://id.gs1.org/01/09506000134376/10/CHILL-7".to_owned(),
+            status,
+            shipped: Some(shipped.clone()),
+            picked_up: None,
+            delivered: None,
+            received: None,
+            party: None,
+            location: Some("https://id.gs1.org/414/4012345000115".to_owned()),
+            quantity: Some(40.0),
+            uom: Some("CS".to_owned()),
+            documents: Vec::new(),
+            due: Some("2026-06-03T08:00:00.000Z".to_owned()),
+            clock_skew_ms: None,
+        };
+        let mut supervision = Supervision::default();
+        supervision.overdue_handoffs(&[handoff(Status::Unconfirmed)], &[retailer()]);
+        assert!(supervision.organisations.is_empty(), "within its deadline: not overdue");
+        supervision.overdue_handoffs(&[handoff(Status::Overdue)], &[retailer()]);
+        let findings = &supervision.organisations["Retailer"];
+        assert_eq!(findings[0].finding, FindingKind::OverdueHandoff);
+        assert_eq!(
+            serde_json::to_value(&findings[0]).unwrap()["evidence"],
+            serde_json::json!({"shipping_event": "ni:///sha-256;00?ver=CBV2.0",
+                "due": "2026-06-03T08:00:00.000Z"})
+        );
+        // A consignee off the ledger: the sender answers for it.
+        let mut elsewhere = Supervision::default();
+        elsewhere.overdue_handoffs(
+            &[CustodyHandoff { location: None, ..handoff(Status::Overdue) }],
+            &[retailer()],
+        );
+        assert!(elsewhere.organisations.contains_key("aa"));
+    }
+
+    #[test]
+    fn an_excursion_leaves_the_list_once_a_custodian_acknowledges_it() {
+        let carrier = crate::identity::Keypair::from_seed([2; 32]).public_key();
+        let stranger = crate::identity::Keypair::from_seed([3; 32]).public_key();
+        let entry = EntryRef {
+            author: carrier,
+            sequence: 4,
+            entry_hash: crate::entry::EntryHash::from_bytes([5; 32]),
+        };
+        let record = records::Excursion {
+            lots: vec!["urn:epc:class:lgtin:4012345.012345.L1".to_owned()],
+            measurement: "gs1:Temperature".to_owned(),
+            limit: "above 8 CEL for more than 30 min".to_owned(),
+            observed: "11 CEL".to_owned(),
+            started_ms: 1_000,
+            ended_ms: Some(5_000),
+            detail: None,
+        };
+        let custody = [Custody { holder: carrier, from_ms: 0, until_ms: Some(10_000) }];
+        let members = [
+            Member { public_key: carrier.to_hex(), name: "Carrier".to_owned(), gln: None },
+            retailer(),
+        ];
+        let list = |acknowledgements: &[(PublicKey, Reason)]| {
+            let mut supervision = Supervision::default();
+            let facts = ExcursionFacts {
+                entry: &entry,
+                record: &record,
+                acknowledgements,
+                custody: &custody,
+            };
+            supervision.excursion(&facts, &members);
+            supervision
+        };
+        let unacknowledged = list(&[]);
+        let finding = &unacknowledged.organisations["Carrier"][0];
+        assert_eq!(finding.finding, FindingKind::UnacknowledgedExcursion);
+        assert_eq!(finding.lot.as_deref(), Some("https://id.gs1.org/01/04012345123456/10/L1"));
+        assert!(list(&[(stranger, Reason::Discarded)]).organisations.contains_key("Carrier"));
+        assert!(list(&[(carrier, Reason::SensorLostOrMalfunctioning)]).organisations.is_empty());
+        let records = [(entry.clone(), record.clone())];
+        assert!(excursion_stands(&entry, &record, &records));
     }
 }

@@ -19,6 +19,7 @@
 //! rounding error above it.
 
 pub mod book;
+pub mod custody;
 pub mod detector;
 pub mod logger;
 pub mod mkt;

@@ -609,6 +609,12 @@ fn supervision_lines(supervision: &Supervision) -> Vec<SupervisionLine> {
                 Evidence::Flag { regulator, entry_hash } => {
                     format!("flagged by {regulator}, entry {entry_hash}")
                 }
+                Evidence::Shipment { shipping_event, due } => {
+                    format!("shipping event {shipping_event} (receipt due {due})")
+                }
+                Evidence::Excursion { excursion_entry_hash, recorded_by } => {
+                    format!("excursion entry {excursion_entry_hash} by {recorded_by}")
+                }
             };
             lines.push(SupervisionLine {
                 organisation: organisation.clone(),
