@@ -6,6 +6,7 @@
 
 use std::sync::OnceLock;
 
+use lotline_ledger::coldchain::custody::{CustodyReply, HandoffsReply};
 use lotline_ledger::identity::PublicKey;
 use lotline_ledger::proof::{Evidence, ProofBundle};
 /// Which way a trace walks: the ledger's, so the path, the CLI's JSON and the index agree.
@@ -265,6 +266,31 @@ impl Client {
         let sent_evidence = take_evidence(&mut answer_value);
         let reply = Reply::recall_from_value(answer_value);
         self.check(self.reply_or_bad_answer("/recall/scope", reply)?, sent_evidence)
+    }
+
+    /// `GET /custody?subject=…[&at=…]`: who held the subject's lots at `at` (RFC 3339), or
+    /// every holding when `at` is `None`. Read as served: the reply names the entries of the
+    /// events it cites, which `lotline proof` fetches and verifies one by one.
+    pub fn custody(&self, subject: &str, at: Option<&str>) -> Result<CustodyReply, Error> {
+        let mut query = vec![("subject".to_owned(), subject.to_owned())];
+        query.extend(at.map(|at| ("at".to_owned(), at.to_owned())));
+        self.transport.get_json("/custody", &query)
+    }
+
+    /// `GET /handoffs[?subject=…][&unconfirmed=true]`: the handoffs of a subject's lots (of
+    /// every shipped lot when `subject` is `None`), only those not confirmed when asked.
+    /// Read as served, like [`Client::custody`].
+    pub fn handoffs(
+        &self,
+        subject: Option<&str>,
+        unconfirmed: bool,
+    ) -> Result<HandoffsReply, Error> {
+        let mut query: Vec<(String, String)> =
+            subject.map(|subject| ("subject".to_owned(), subject.to_owned())).into_iter().collect();
+        if unconfirmed {
+            query.push(("unconfirmed".to_owned(), "true".to_owned()));
+        }
+        self.transport.get_json("/handoffs", &query)
     }
 
     /// `POST /records`: signs a ledger record into this node's feed.

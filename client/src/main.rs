@@ -89,10 +89,12 @@ enum Command {
     /// temperature profile.
     #[command(subcommand)]
     Coldchain(commands::coldchain::ColdchainCommand),
+    /// Who held a lot at an instant (or over time), with the signed events that say so.
+    Custody(commands::custody::CustodyArgs),
     /// Lab: sign a sampling or test result for lots.
     Inspect(InspectArgs),
-    /// Regulator: organisations with failed inspections, unconfirmed handoffs or
-    /// unacknowledged recalls, with the evidence.
+    /// Regulator: organisations with failed inspections, unconfirmed or overdue handoffs,
+    /// unacknowledged recalls or excursions, with the evidence.
     Supervision,
     /// Export an FSMA 204 spreadsheet or an EPCIS document of verified events.
     #[command(subcommand)]
@@ -154,6 +156,7 @@ fn run(command: Command, context: &Context) -> anyhow::Result<ExitStatus> {
         Command::Verify(arguments) => commands::proof::run_verify(&arguments, context),
         Command::Demo(arguments) => commands::demo::run(&arguments, context),
         Command::Coldchain(command) => commands::coldchain::run(&command, context),
+        Command::Custody(arguments) => commands::custody::run_custody(&arguments, context),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             let mut stdout = std::io::stdout();

@@ -167,6 +167,7 @@ pub fn prepare(
             // A development cluster on loopback: the README's examples query it without a token.
             public_queries: true,
             http_limits: crate::config::HttpLimits::default(),
+            handoff_deadline_ms: crate::config::DEFAULT_HANDOFF_DEADLINE_MS,
             notifications: crate::config::Notifications::default(),
         };
         config.save(&config_path)?;

@@ -24,6 +24,10 @@ const DEFAULT_MAX_EXPENSIVE_QUERIES: usize = 2;
 /// Default cap on the lots one recall-scope answer lists.
 const DEFAULT_MAX_RECALL_LOTS: usize = 10_000;
 
+/// Default time a shipment has to be confirmed by its receipt before the supervision list
+/// shows it as overdue: 48 hours.
+pub const DEFAULT_HANDOFF_DEADLINE_MS: u64 = 48 * 3_600_000;
+
 /// Which feeds this node stores and serves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -76,9 +80,16 @@ pub struct Config {
     /// Time, size and concurrency limits of the HTTP API.
     #[serde(default)]
     pub http_limits: HttpLimits,
+    /// Milliseconds a shipment has to be confirmed by its receipt before it is overdue.
+    #[serde(default = "default_handoff_deadline_ms")]
+    pub handoff_deadline_ms: u64,
     /// Notifications: the event stream's bounds and the webhooks to call.
     #[serde(default)]
     pub notifications: Notifications,
+}
+
+fn default_handoff_deadline_ms() -> u64 {
+    DEFAULT_HANDOFF_DEADLINE_MS
 }
 
 fn default_sync_interval_ms() -> u64 {

@@ -99,6 +99,7 @@ pub fn init(options: &InitOptions) -> anyhow::Result<PathBuf> {
         // Queries carry business data: only token holders read them unless the operator opts in.
         public_queries: false,
         http_limits: crate::config::HttpLimits::default(),
+        handoff_deadline_ms: crate::config::DEFAULT_HANDOFF_DEADLINE_MS,
         notifications: crate::config::Notifications::default(),
     };
     let config_path = options.dir.join(CONFIG_FILE);

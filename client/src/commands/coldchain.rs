@@ -1,5 +1,5 @@
-//! `lotline coldchain`: import a data logger's file as signed EPCIS sensor events, and judge a
-//! file against a product temperature profile.
+//! `lotline coldchain`: import a data logger's file as signed EPCIS sensor events, judge a
+//! file against a product temperature profile, and acknowledge an excursion (in `custody`).
 //!
 //! Owns the command-line surface of cold chain. Deliberately does not own reading logger
 //! files, profiles or excursion rules (`lotline_ledger::coldchain`) nor the mapping of
@@ -28,6 +28,9 @@ pub enum ColdchainCommand {
     Import(ImportArgs),
     /// Judge a logger file against a temperature profile: excursions, gaps, MKT.
     Check(CheckArgs),
+    /// Acknowledge an excursion record, with the reason (by an organisation that held the
+    /// goods during it; see `lotline custody`).
+    Ack(super::custody::AckArgs),
 }
 
 /// How a logger file is read.
@@ -92,6 +95,7 @@ pub fn run(command: &ColdchainCommand, context: &Context) -> Result<ExitStatus> 
     match command {
         ColdchainCommand::Import(arguments) => import(arguments, context),
         ColdchainCommand::Check(arguments) => check(arguments, context),
+        ColdchainCommand::Ack(arguments) => super::custody::run_acknowledge(arguments, context),
     }
 }
 

@@ -1,6 +1,6 @@
 //! `lotline inspect` (a lab signs a sampling or test result for lots) and `lotline
-//! supervision` (a regulator's view of organisations with failed inspections, unconfirmed
-//! handoffs or unacknowledged recalls, with the evidence).
+//! supervision` (a regulator's view of organisations with failed inspections, unconfirmed or
+//! overdue handoffs, unacknowledged recalls or excursions, with the evidence).
 //!
 //! Owns the `inspection_result` record JSON this client sends and gathering the verified facts
 //! the supervision list is built from. Deliberately does not own the list's rules
@@ -13,7 +13,14 @@ use lotline_client::client::Direction;
 use lotline_client::identifier::canonical_subject;
 use lotline_client::render::{Table, print_json};
 use lotline_client::{Client, ExitStatus};
-use lotline_ledger::supervision::{Member, RecallFacts, Supervision};
+use lotline_ledger::coldchain::Reason;
+use lotline_ledger::coldchain::custody::intervals;
+use lotline_ledger::entry::{EntryHash, EntryRef};
+use lotline_ledger::identity::PublicKey;
+use lotline_ledger::records;
+use lotline_ledger::supervision::{
+    ExcursionFacts, Member, RecallFacts, Supervision, excursion_stands,
+};
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
@@ -207,6 +214,8 @@ pub fn run_supervision(context: &Context) -> Result<ExitStatus> {
         supervision.recall(&facts, &members);
     }
 
+    coldchain_findings(&client, &mut supervision, &members)?;
+
     for (item, _) in client.records("supervision_flag")? {
         let subject = item.record["subject"].as_str().unwrap_or_default();
         supervision.flag(
@@ -239,6 +248,86 @@ pub fn run_supervision(context: &Context) -> Result<ExitStatus> {
         println!("{} organisation(s) flagged", findings.len());
     }
     if all_verified { Ok(ExitStatus::Success) } else { Ok(ExitStatus::VerificationFailed) }
+}
+
+/// The cold-chain findings: every handoff the node reports overdue, and every standing
+/// excursion record that no acknowledgement by a custodian answers (custody from `GET
+/// /custody` of the record's lots, the rules from `lotline_ledger::supervision`).
+fn coldchain_findings(
+    client: &Client,
+    supervision: &mut Supervision,
+    members: &[Member],
+) -> Result<()> {
+    let overdue = client.handoffs(None, true)?;
+    supervision.overdue_handoffs(&overdue.handoffs, members);
+    let acknowledgements: Vec<(EntryRef, PublicKey, Reason)> = client
+        .records("excursion_ack")?
+        .into_iter()
+        .filter_map(|(item, _)| {
+            let named: EntryRef = serde_json::from_value(item.record["excursion"].clone()).ok()?;
+            let author = PublicKey::from_hex(&item.author).ok()?;
+            let words = item.record["text"].as_str().unwrap_or_default().to_owned();
+            let reason = match item.record["reason"].as_str()? {
+                "sensor_lost" => Reason::SensorLostOrMalfunctioning,
+                "assessed" => Reason::AssessedAndReleased,
+                "discarded" => Reason::Discarded,
+                _ => Reason::Other(words),
+            };
+            Some((named, author, reason))
+        })
+        .collect();
+    let mut excursions: Vec<(EntryRef, records::Excursion)> = Vec::new();
+    for (item, _) in client.records("excursion")? {
+        let (Ok(author), Some(sequence), Some(entry_hash)) = (
+            PublicKey::from_hex(&item.author),
+            item.sequence,
+            EntryHash::from_hex(&item.entry_hash),
+        ) else {
+            continue;
+        };
+        let time_of = |field: &str| {
+            item.record[field].as_str().and_then(|text| {
+                time::OffsetDateTime::parse(text, &Rfc3339)
+                    .ok()
+                    .map(|instant| (instant.unix_timestamp_nanos() / 1_000_000) as i64)
+            })
+        };
+        let Some(started_ms) = time_of("started") else { continue };
+        let text_of = |field: &str| item.record[field].as_str().unwrap_or_default().to_owned();
+        let record = records::Excursion {
+            lots: item.record["lots"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            measurement: text_of("measurement"),
+            limit: text_of("limit"),
+            observed: text_of("observed"),
+            started_ms,
+            ended_ms: time_of("ended"),
+            detail: None,
+        };
+        excursions.push((EntryRef { author, sequence, entry_hash }, record));
+    }
+    for (entry, record) in &excursions {
+        if !excursion_stands(entry, record, &excursions) {
+            continue;
+        }
+        let mut custody = Vec::new();
+        for lot in &record.lots {
+            custody.extend(intervals(&client.custody(lot, None)?.holders));
+        }
+        let named: Vec<(PublicKey, Reason)> = acknowledgements
+            .iter()
+            .filter(|(named, _, _)| named == entry)
+            .map(|(_, author, reason)| (*author, reason.clone()))
+            .collect();
+        let facts = ExcursionFacts { entry, record, acknowledgements: &named, custody: &custody };
+        supervision.excursion(&facts, members);
+    }
+    Ok(())
 }
 
 /// The organisations (names) whose verified events created or handled `lot`: the authors of

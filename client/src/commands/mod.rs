@@ -6,6 +6,7 @@
 
 pub mod capture;
 pub mod coldchain;
+pub mod custody;
 pub mod demo;
 pub mod dl;
 pub mod epcis;

@@ -41,7 +41,8 @@ enum Class {
 fn class_of(method: &Method, path: &str) -> Class {
     match (method, path) {
         (&Method::POST, "/capture" | "/records") => Class::Write,
-        (&Method::POST, "/recall/scope") | (_, "/trace/back" | "/trace/forward" | "/events") => {
+        (&Method::POST, "/recall/scope")
+        | (_, "/trace/back" | "/trace/forward" | "/events" | "/custody" | "/handoffs") => {
             Class::Query { expensive: true }
         }
         (

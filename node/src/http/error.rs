@@ -237,7 +237,12 @@ impl From<state::Error> for ApiError {
             | Error::MasterData(_)
             | Error::Signing(_)
             | Error::AppendRefused(_)
-            | Error::UnknownNotice { .. } => ApiError::Validation(detail),
+            | Error::UnknownNotice { .. }
+            | Error::UnknownExcursion { .. } => ApiError::Validation(detail),
+            Error::Acknowledgement(
+                lotline_ledger::coldchain::AcknowledgementError::NotCustodian { .. },
+            ) => ApiError::Forbidden(detail),
+            Error::Acknowledgement(_) => ApiError::Validation(detail),
             Error::QueryTime { .. }
             | Error::PageSize { .. }
             | Error::PageToken { .. }

@@ -13,6 +13,7 @@
 
 mod admission;
 mod body_limit;
+mod custody;
 mod epcis;
 mod error;
 mod masterdata;
@@ -120,6 +121,8 @@ pub fn router(ledger: Arc<Ledger>, notifier: Notifier, settings: &Settings) -> R
         .route("/trace/forward", get(trace_forward))
         .route("/recall/scope", post(recall_scope))
         .route("/records", post(append_record).get(records))
+        .route("/custody", get(custody::custody))
+        .route("/handoffs", get(custody::handoffs))
         .route("/vocabularies", get(masterdata::vocabularies))
         .route("/vocabularies/history", get(masterdata::vocabulary_history))
         .merge(crate::web::routes(crate::web::WebState::new(Arc::clone(&api.ledger))))

@@ -51,6 +51,8 @@ use crate::state;
         super::trace_back,
         super::trace_forward,
         super::recall_scope,
+        super::custody::custody,
+        super::custody::handoffs,
         super::append_record,
         super::records,
         super::masterdata::vocabularies,
@@ -364,7 +366,8 @@ pub(super) struct MeasuredValue {
     unit: Option<String>,
 }
 
-/// The entry of the recall notice a recall acknowledgement answers.
+/// The entry a record refers to (the recall notice a recall acknowledgement answers, the
+/// excursion record an excursion acknowledgement answers).
 #[derive(ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code, reason = "a schema only")]
@@ -445,6 +448,16 @@ pub(super) enum RecordRequest {
         #[schema(format = DateTime)]
         ended: Option<String>,
     },
+    /// An acknowledgement of an excursion record by an organisation that held the goods
+    /// during it; refused while the excursion is ongoing or by a non-custodian.
+    ExcursionAck {
+        /// The excursion record's entry.
+        excursion: NoticeRef,
+        /// `sensor_lost`, `assessed`, `discarded` or `other`.
+        reason: String,
+        /// What `other` means, in words (with `other` only).
+        text: Option<String>,
+    },
     /// A regulator's flag on an organisation.
     SupervisionFlag {
         /// The organisation's key (64 hex digits).
@@ -475,7 +488,8 @@ pub(super) enum RecordRequest {
 #[derive(ToSchema, serde::Serialize)]
 #[allow(dead_code, reason = "a schema only: http::records writes the record")]
 pub(super) struct StoredRecord {
-    /// `recall_notice`, `recall_ack`, `inspection_result`, `excursion` or `supervision_flag`.
+    /// `recall_notice`, `recall_ack`, `inspection_result`, `excursion`, `excursion_ack` or
+    /// `supervision_flag`.
     kind: String,
     /// The author's key (hex).
     author: String,
@@ -528,6 +542,8 @@ mod tests {
             "get /trace/back",
             "get /trace/forward",
             "post /recall/scope",
+            "get /custody",
+            "get /handoffs",
             "post /records",
             "get /records",
             "get /vocabularies",

@@ -6,12 +6,13 @@
 //! validation of what a client sent, refused naming the field and the rule. Does not own whether
 //! an organisation may write a kind, nor which entries are records (`crate::state`).
 
+use lotline_ledger::coldchain::Reason;
 use lotline_ledger::entry::{EntryHash, EntryRef, PayloadKind};
 use lotline_ledger::feed::VerifiedEntry;
 use lotline_ledger::identity::PublicKey;
 use lotline_ledger::records::{
-    Excursion, InspectionResult, MeasuredValue, Measurement, Payload, RecallAcknowledgement,
-    RecallClass, RecallNotice, SupervisionFlag, Verdict,
+    Excursion, ExcursionAcknowledgement, InspectionResult, MeasuredValue, Measurement, Payload,
+    RecallAcknowledgement, RecallClass, RecallNotice, SupervisionFlag, Verdict,
 };
 use serde_json::{Value, json};
 
@@ -46,6 +47,7 @@ fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
             &["kind", "lots", "test", "verdict", "sampled_at", "report", "values"]
         }
         "excursion" => &["kind", "lots", "measurement", "limit", "observed", "started", "ended"],
+        "excursion_ack" => &["kind", "excursion", "reason", "text"],
         "supervision_flag" => &["kind", "subject", "reason", "active"],
         "roster_change" => &["kind", "network", "roster_version", "change", "approvals"],
         _ => return None,
@@ -195,6 +197,69 @@ fn format_ms(time_ms: i64) -> String {
     lotline_ledger::trace::format_time(time_ms)
 }
 
+/// The entry a record refers to, `{"author", "sequence", "entry_hash"}` under `field`,
+/// refused naming the field and the rule.
+fn entry_reference(record: &Value, field: &str, what: &str) -> Result<EntryRef, ApiError> {
+    let reference = record.get(field).ok_or_else(|| {
+        ApiError::Validation(format!("record field {field}: {what}'s entry is required"))
+    })?;
+    refuse_unknown_keys(
+        reference,
+        &["author", "sequence", "entry_hash"],
+        &format!("{field}."),
+        &format!("{what}'s entry reference"),
+    )?;
+    let author = PublicKey::from_hex(&text(reference, "author")?)
+        .map_err(|error| ApiError::Validation(format!("record field {field}.author: {error}")))?;
+    let sequence = reference.get("sequence").and_then(Value::as_u64).ok_or_else(|| {
+        ApiError::Validation(format!("record field {field}.sequence: a number is required"))
+    })?;
+    let entry_hash = EntryHash::from_hex(&text(reference, "entry_hash")?).ok_or_else(|| {
+        ApiError::Validation(format!("record field {field}.entry_hash: 64 hex digits are required"))
+    })?;
+    Ok(EntryRef { author, sequence, entry_hash })
+}
+
+/// The words of an excursion acknowledgement's reason (`reason`, and `text` for `other`).
+const REASONS: &str = "sensor_lost, assessed, discarded or other";
+
+/// An excursion acknowledgement's `reason` and `text`: `text` says what `other` means and goes
+/// with `other` only.
+fn acknowledgement_reason(record: &Value) -> Result<Reason, ApiError> {
+    let words = optional_text(record, "text")?;
+    let reason = match text(record, "reason")?.as_str() {
+        "sensor_lost" => Reason::SensorLostOrMalfunctioning,
+        "assessed" => Reason::AssessedAndReleased,
+        "discarded" => Reason::Discarded,
+        "other" if words.trim().is_empty() => {
+            return Err(ApiError::Validation(
+                "record field text: the reason other says what it is in words".to_owned(),
+            ));
+        }
+        "other" => return Ok(Reason::Other(words.trim().to_owned())),
+        other => {
+            return Err(ApiError::Validation(format!(
+                "record field reason: {other:?} is not {REASONS}"
+            )));
+        }
+    };
+    if words.is_empty() {
+        Ok(reason)
+    } else {
+        Err(ApiError::Validation("record field text: words go with the reason other only".into()))
+    }
+}
+
+/// The JSON `reason` and `text` of an acknowledgement's reason.
+fn reason_json(reason: &Reason) -> (&'static str, Option<&str>) {
+    match reason {
+        Reason::SensorLostOrMalfunctioning => ("sensor_lost", None),
+        Reason::AssessedAndReleased => ("assessed", None),
+        Reason::Discarded => ("discarded", None),
+        Reason::Other(words) => ("other", Some(words.as_str())),
+    }
+}
+
 /// A record from its JSON form.
 pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
     if !record.is_object() {
@@ -294,6 +359,10 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
                 detail: None,
             })
         }
+        "excursion_ack" => Payload::ExcursionAcknowledgement(ExcursionAcknowledgement {
+            excursion: entry_reference(record, "excursion", "the acknowledged excursion")?,
+            reason: acknowledgement_reason(record)?,
+        }),
         "supervision_flag" => Payload::SupervisionFlag(SupervisionFlag {
             subject: PublicKey::from_hex(&text(record, "subject")?)
                 .map_err(|error| ApiError::Validation(format!("record field subject: {error}")))?,
@@ -318,7 +387,7 @@ pub fn record_from_json(record: &Value) -> Result<Payload, ApiError> {
         }
         other => {
             return Err(ApiError::Validation(format!(
-                "record kind {other:?} is not one of recall_notice, recall_ack, inspection_result, excursion, supervision_flag, roster_change"
+                "record kind {other:?} is not one of recall_notice, recall_ack, inspection_result, excursion, excursion_ack, supervision_flag, roster_change"
             )));
         }
     };
@@ -353,12 +422,17 @@ fn record_to_json(entry: &VerifiedEntry) -> Option<Value> {
         ),
         Payload::Excursion(excursion) => (
             "excursion",
-            json!({
-                "lots": excursion.lots, "measurement": excursion.measurement, "limit": excursion.limit,
-                "observed": excursion.observed, "started": format_ms(excursion.started_ms),
-                "ended": excursion.ended_ms.map(format_ms),
-            }),
+            // The fields as `GET /excursions` writes them (a detected excursion's typed figures
+            // after the six every excursion has).
+            serde_json::to_value(super::coldchain::excursion_fields(excursion)).ok()?,
         ),
+        Payload::ExcursionAcknowledgement(acknowledgement) => {
+            let (reason, words) = reason_json(&acknowledgement.reason);
+            (
+                "excursion_ack",
+                json!({"excursion": acknowledgement.excursion, "reason": reason, "text": words}),
+            )
+        }
         Payload::SupervisionFlag(flag) => (
             "supervision_flag",
             json!({"subject": flag.subject.to_hex(), "reason": flag.reason, "active": flag.active}),
@@ -380,6 +454,7 @@ pub fn kind_named(name: &str) -> Option<PayloadKind> {
         "recall_ack" => PayloadKind::RecallAcknowledgement,
         "inspection_result" => PayloadKind::InspectionResult,
         "excursion" => PayloadKind::Excursion,
+        "excursion_ack" => PayloadKind::ExcursionAcknowledgement,
         "supervision_flag" => PayloadKind::SupervisionFlag,
         _ => return None,
     })
@@ -558,5 +633,38 @@ mod tests {
         };
         let kept: Value = serde_json::from_str(kept.scope.as_deref().unwrap_or_default()).unwrap();
         assert_eq!(kept, json!({"lots": ["urn:epc:class:lgtin:4012345.012345.L1"]}));
+    }
+
+    /// An excursion acknowledgement names the record's entry and a reason; words go with
+    /// `other` only, and are required there.
+    #[test]
+    fn excursion_acknowledgements_are_read_with_their_reason() {
+        let author = lotline_ledger::identity::Keypair::from_seed([2; 32]).public_key().to_hex();
+        let acknowledgement = |reason: &str, text: Value| {
+            json!({
+                "kind": "excursion_ack",
+                "excursion": {"author": author, "sequence": 4, "entry_hash": "ab".repeat(32)},
+                "reason": reason, "text": text,
+            })
+        };
+        let Ok(Payload::ExcursionAcknowledgement(read)) =
+            record_from_json(&acknowledgement("sensor_lost", Value::Null))
+        else {
+            panic!("an excursion acknowledgement");
+        };
+        assert_eq!(read.reason, Reason::SensorLostOrMalfunctioning);
+        assert_eq!(read.excursion.sequence, 4);
+        let Ok(Payload::ExcursionAcknowledgement(other)) =
+            record_from_json(&acknowledgement("other", json!(" pallet re-chilled ")))
+        else {
+            panic!("an excursion acknowledgement");
+        };
+        assert_eq!(other.reason, Reason::Other("pallet re-chilled".to_owned()));
+        assert!(refusal(&acknowledgement("other", json!(" "))).starts_with("record field text"));
+        assert!(refusal(&acknowledgement("assessed", json!("x"))).starts_with("record field text"));
+        assert!(refusal(&acknowledgement("lost", Value::Null)).starts_with("record field reason"));
+        let mut unnamed = acknowledgement("discarded", Value::Null);
+        unnamed["excursion"]["hash"] = json!("00");
+        assert!(refusal(&unnamed).starts_with("record field excursion.hash"));
     }
 }

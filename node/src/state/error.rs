@@ -82,6 +82,23 @@ pub enum Error {
         /// Its entry hash, as given.
         entry_hash: String,
     },
+    /// An excursion acknowledgement names an entry this node does not hold as an excursion
+    /// record: no excursion at that position of that feed with that entry hash.
+    #[error(
+        "record field excursion: no excursion record {sequence} of {author} with entry hash {entry_hash} on this node"
+    )]
+    UnknownExcursion {
+        /// The record's feed.
+        author: PublicKey,
+        /// Its position.
+        sequence: u64,
+        /// Its entry hash, as given.
+        entry_hash: String,
+    },
+    /// An excursion acknowledgement breaks the acknowledgement rule: the excursion is
+    /// ongoing, this organisation held no custody during it, or the reason has no words.
+    #[error("record field excursion: {0}")]
+    Acknowledgement(lotline_ledger::coldchain::AcknowledgementError),
     /// No indexed event has this Event Hash ID or declared `eventID`.
     #[error("no event with id {event_id} on this node")]
     UnknownEvent {

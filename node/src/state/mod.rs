@@ -16,6 +16,7 @@ mod appended;
 mod capture;
 mod catalogue;
 mod chunked;
+mod custody;
 mod error;
 mod masterdata;
 mod records;
@@ -97,6 +98,8 @@ pub struct Ledger {
     pending_checkpoints: Mutex<BTreeMap<PublicKey, String>>,
     /// The largest size we cosigned per feed (witness duty).
     cosigned_sizes: Mutex<BTreeMap<PublicKey, u64>>,
+    /// The custody rules (the handoff deadline is configured; see `custody`).
+    custody_rules: lotline_ledger::coldchain::custody::Rules,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -181,6 +184,10 @@ impl Ledger {
             appended: broadcast::channel(APPENDED_CAPACITY).0,
             pending_checkpoints: Mutex::new(BTreeMap::new()),
             cosigned_sizes: Mutex::new(BTreeMap::new()),
+            custody_rules: lotline_ledger::coldchain::custody::Rules {
+                deadline_ms: i64::try_from(config.handoff_deadline_ms).unwrap_or(i64::MAX),
+                ..Default::default()
+            },
         };
         ledger.rebuild_views()?;
         Ok(ledger)

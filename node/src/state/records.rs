@@ -4,8 +4,10 @@
 //! Owns: the early role check (the roster's role rules are enforced by the ledger's append
 //! rules; this only refuses with a clear message before signing; a roster change is checked
 //! by `Roster::check_change` in those append rules, whose refusal names the rule), the rule that an
-//! acknowledgement names a recall notice this node holds, and which entries are served
-//! as records. Does not own any record's text form: `http` reads and writes the JSON of each
+//! acknowledgement names a recall notice this node holds, the acknowledgement rule of an
+//! excursion (checked in `custody`: the record exists, has ended, and this organisation held
+//! custody during it), and which entries are served as records. Does not own any record's
+//! text form: `http` reads and writes the JSON of each
 //! kind (documented in `docs/http-api.md`).
 
 use lotline_ledger::entry::{EntryRef, PayloadKind};
@@ -34,6 +36,7 @@ fn is_record(kind: PayloadKind) -> bool {
             | PayloadKind::RecallAcknowledgement
             | PayloadKind::InspectionResult
             | PayloadKind::Excursion
+            | PayloadKind::ExcursionAcknowledgement
             | PayloadKind::SupervisionFlag
     )
 }
@@ -48,6 +51,9 @@ impl Ledger {
         }
         if let Payload::RecallAcknowledgement(acknowledgement) = &payload {
             self.check_notice_held(&acknowledgement.notice)?;
+        }
+        if let Payload::ExcursionAcknowledgement(acknowledgement) = &payload {
+            self.check_excursion_acknowledgement(acknowledgement, self.organisation())?;
         }
         let entries = self.append_local(&[payload])?;
         self.local_appends.send_modify(|count| *count += 1);

@@ -485,6 +485,7 @@ pub fn supervision(ledger: &Ledger) -> Result<Supervision, Error> {
         };
         supervision.recall(&facts, &members);
     }
+    ledger.coldchain_findings(&mut supervision, &members)?;
     for record in ledger.records(Some(PayloadKind::SupervisionFlag))? {
         let Some(Payload::SupervisionFlag(flag)) = record.entry.payload() else { continue };
         supervision.flag(
