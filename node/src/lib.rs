@@ -6,6 +6,7 @@
 //! Does not own: ledger rules (`lotline-ledger`), and never depends on `lotline-client`.
 
 pub mod cluster;
+pub mod coldchain;
 pub mod config;
 pub mod governance;
 pub mod http;

@@ -7,7 +7,7 @@
 //! signer's readings of one device travelling with one set of lots and logistic units: the
 //! unit a detector runs on), [`Series`], [`ExcursionRecord`] and the [`Standing`] of each
 //! excursion record (current, superseded, a withdrawal), and the product temperature profile
-//! master data names ([`TEMPERATURE_PROFILE`], [`profile_of`]).
+//! master data names ([`TEMPERATURE_PROFILE`], [`profile_of`], [`profile_in`]).
 //! Does not own: reading readings out of an event (`super::readings_of_event`), detecting
 //! excursions (`super::detector`), deciding what to sign or signing it (the node), custody or
 //! acknowledgements (`super::custody`), or storage.
@@ -28,7 +28,7 @@ use crate::entry::{EntryHash, EntryRef};
 use crate::epcis::Event;
 use crate::gs1::{self, Identifier};
 use crate::identity::PublicKey;
-use crate::masterdata::{Directory, VocabularyType};
+use crate::masterdata::{Directory, Statement, VocabularyType};
 use crate::records;
 
 /// The master-data attribute of a product class (EPCClass vocabulary, the GTIN's Digital
@@ -47,14 +47,25 @@ pub fn named_profile(value: &str) -> Option<Profile> {
 }
 
 /// The temperature profile of `lot` (any form of a lot identifier) as master data states it:
-/// the lot's own EPCClass statement when it names one, else its product class's (the GTIN).
-/// `None` when neither names a known profile.
-pub fn profile_of(directory: &Directory, lot: &str) -> Option<Profile> {
+/// the lot's own statement when it names one, else its product class's (the GTIN's Digital
+/// Link). `None` when neither names a known profile. `statement_of` gives the current
+/// statement about an identifier (a node's master-data view).
+pub fn profile_of(lot: &str, statement_of: impl Fn(&str) -> Option<Statement>) -> Option<Profile> {
     let Some(Identifier::Lot { gtin, .. }) = gs1::classify(lot) else { return None };
+    let lot = gs1::canonical_digital_link(lot)?;
     let product = Identifier::Class { gtin }.to_canonical_link();
-    [lot, product.as_str()].into_iter().find_map(|id| {
-        let described = directory.current_in(VocabularyType::EpcClass, id)?;
-        named_profile(described.statement.attribute(TEMPERATURE_PROFILE)?)
+    [lot, product].into_iter().find_map(|id| {
+        let statement = statement_of(&id)?;
+        named_profile(statement.attribute(TEMPERATURE_PROFILE)?)
+    })
+}
+
+/// [`profile_of`] read from a master-data directory (EPCClass statements).
+pub fn profile_in(directory: &Directory, lot: &str) -> Option<Profile> {
+    profile_of(lot, |id| {
+        directory
+            .current_in(VocabularyType::EpcClass, id)
+            .map(|described| described.statement.clone())
     })
 }
 
@@ -136,6 +147,30 @@ impl ExcursionRecord {
     }
 }
 
+/// The temperature readings of one event and what it observed, read before the book is
+/// locked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SensorEvent {
+    /// The readings, as the event states them.
+    pub readings: Vec<Reading>,
+    /// What the event observed (see [`SeriesKey::carried`]).
+    pub carried: Vec<String>,
+}
+
+impl SensorEvent {
+    /// The readings of `event`; `None` when it carries no temperature reading or a bad one.
+    pub fn read(event: &Event) -> Option<Self> {
+        if event.sensor_element_list.is_empty() {
+            return None;
+        }
+        let readings = super::readings_of_event(event).ok()?;
+        if readings.is_empty() {
+            return None;
+        }
+        Some(Self { readings, carried: carried_by(event) })
+    }
+}
+
 /// What the stored entries say about cold chain (see the module doc).
 #[derive(Debug, Default, Clone)]
 pub struct Book {
@@ -177,11 +212,19 @@ impl Book {
     /// series that gained readings. An event with a bad temperature report adds nothing (the
     /// capture path refuses such events; a peer's is skipped whole).
     pub fn add_event(&mut self, entry: EntryRef, event: &Event) -> Vec<SeriesKey> {
-        if event.sensor_element_list.is_empty() || !self.seen.insert(entry.entry_hash) {
+        match SensorEvent::read(event) {
+            Some(sensor_event) => self.add_sensor_event(entry, sensor_event),
+            None => Vec::new(),
+        }
+    }
+
+    /// [`Book::add_event`] with the event already read (readers read events on several
+    /// threads before the book is locked).
+    pub fn add_sensor_event(&mut self, entry: EntryRef, event: SensorEvent) -> Vec<SeriesKey> {
+        if !self.seen.insert(entry.entry_hash) {
             return Vec::new();
         }
-        let Ok(readings) = super::readings_of_event(event) else { return Vec::new() };
-        let carried = carried_by(event);
+        let SensorEvent { readings, carried } = event;
         let mut touched: Vec<SeriesKey> = Vec::new();
         for Reading { device, time_ms, offset_minutes, celsius } in readings {
             let key = SeriesKey { signer: entry.author, device, carried: carried.clone() };
@@ -415,7 +458,7 @@ mod tests {
     use super::*;
     use crate::coldchain::{Bound, ExcursionId, Rule};
     use crate::identity::Keypair;
-    use crate::masterdata::{Attribute, Statement};
+    use crate::masterdata::Attribute;
     use crate::records::ExcursionDetail;
 
     const LOT: &str = "https://id.gs1.org/01/09506000134352/10/L1";
@@ -604,21 +647,21 @@ mod tests {
             children: Vec::new(),
         };
         let mut directory = Directory::new();
-        assert_eq!(profile_of(&directory, LOT), None);
+        assert_eq!(profile_in(&directory, LOT), None);
         directory.insert(
             entry(producer, 0),
             1,
             statement("https://id.gs1.org/01/09506000134352", "chilled"),
         );
-        assert_eq!(profile_of(&directory, LOT_URN), Some(Profile::chilled()));
+        assert_eq!(profile_in(&directory, LOT_URN), Some(Profile::chilled()));
         directory.insert(entry(producer, 1), 2, statement(LOT, "frozen"));
-        assert_eq!(profile_of(&directory, LOT), Some(Profile::frozen()));
+        assert_eq!(profile_in(&directory, LOT), Some(Profile::frozen()));
         assert_eq!(
-            profile_of(&directory, "https://id.gs1.org/01/09506000134352/10/L2"),
+            profile_in(&directory, "https://id.gs1.org/01/09506000134352/10/L2"),
             Some(Profile::chilled())
         );
         assert_eq!(named_profile("vaccine"), Some(Profile::vaccine()));
         assert_eq!(named_profile("warm"), None);
-        assert_eq!(profile_of(&directory, SSCC), None);
+        assert_eq!(profile_in(&directory, SSCC), None);
     }
 }

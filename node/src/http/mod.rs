@@ -13,6 +13,7 @@
 
 mod admission;
 mod body_limit;
+mod coldchain;
 mod custody;
 mod epcis;
 mod error;
@@ -121,6 +122,7 @@ pub fn router(ledger: Arc<Ledger>, notifier: Notifier, settings: &Settings) -> R
         .route("/trace/forward", get(trace_forward))
         .route("/recall/scope", post(recall_scope))
         .route("/records", post(append_record).get(records))
+        .route("/excursions", get(coldchain::excursions))
         .route("/custody", get(custody::custody))
         .route("/handoffs", get(custody::handoffs))
         .route("/vocabularies", get(masterdata::vocabularies))

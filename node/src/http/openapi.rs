@@ -55,6 +55,7 @@ use crate::state;
         super::custody::handoffs,
         super::append_record,
         super::records,
+        super::coldchain::excursions,
         super::masterdata::vocabularies,
         super::masterdata::vocabulary_history,
         crate::web::resolver::description,

@@ -179,6 +179,7 @@ impl Ledger {
         drop(captures);
         if !entries.is_empty() {
             self.local_appends.send_modify(|count| *count += 1);
+            self.sign_excursions();
         }
         Ok(job)
     }
@@ -222,7 +223,9 @@ impl Ledger {
     /// caller adds EPCIS events to the views (ledger records are not indexed).
     pub(super) fn append_local(&self, payloads: &[Payload]) -> Result<Vec<VerifiedEntry>, Error> {
         let mut writer = lock(&self.writer);
-        self.append_with(&mut writer, payloads)
+        let entries = self.append_with(&mut writer, payloads)?;
+        self.cold_chain.add_records(&entries);
+        Ok(entries)
     }
 
     /// [`Ledger::append_local`] with the writer's lock already held.

@@ -73,6 +73,8 @@ pub struct Ledger {
     catalogue: RwLock<catalogue::Catalogue>,
     /// Every master-data statement of every replicated feed, with history.
     directory: RwLock<lotline_ledger::masterdata::Directory>,
+    /// What the stored entries say about cold chain, and the detectors of our readings.
+    cold_chain: crate::coldchain::ColdChain,
     /// Caches of canonical identifier forms for the threads that read events before they are
     /// indexed (one taken per thread at a time, so reading needs no shared lock).
     canonical_caches: Mutex<Vec<CanonicalCache>>,
@@ -173,6 +175,7 @@ impl Ledger {
             index: RwLock::new(trace::Index::new()),
             catalogue: RwLock::new(catalogue::Catalogue::default()),
             directory: RwLock::new(lotline_ledger::masterdata::Directory::new()),
+            cold_chain: crate::coldchain::ColdChain::new(organisation),
             canonical_caches: Mutex::new(Vec::new()),
             writer: Mutex::new(writer),
             captures: Mutex::new(BTreeMap::new()),
@@ -190,6 +193,7 @@ impl Ledger {
             },
         };
         ledger.rebuild_views()?;
+        ledger.sign_excursions();
         Ok(ledger)
     }
 
@@ -282,6 +286,11 @@ impl Ledger {
         }
     }
 
+    /// What the stored entries say about cold chain (see `crate::coldchain`).
+    pub fn cold_chain(&self) -> &crate::coldchain::ColdChain {
+        &self.cold_chain
+    }
+
     /// The store, for tests and the benchmark.
     pub fn store(&self) -> &Store {
         &self.store
@@ -309,6 +318,7 @@ impl Ledger {
     /// insertions.
     fn index_entries(&self, entries: &[VerifiedEntry]) {
         self.record_statements(entries);
+        self.cold_chain.add_records(entries);
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let read_chunk = |chunk: &[VerifiedEntry]| {
             self.with_canonical_cache(|cache| {
@@ -349,13 +359,18 @@ impl Ledger {
 
     /// Adds events already read (a capture keeps the events it validated) to the views.
     fn index_events(&self, events: impl IntoIterator<Item = IndexedEvent>) {
+        let mut sensor_events = Vec::new();
         {
             let mut index = write_lock(&self.index);
             let mut catalogue = write_lock(&self.catalogue);
-            for indexed in events {
+            for mut indexed in events {
+                if let Some(sensor_event) = indexed.sensor_event.take() {
+                    sensor_events.push((indexed.reference.entry, sensor_event));
+                }
                 indexed.apply(&mut index, &mut catalogue);
             }
         }
+        self.cold_chain.add_sensor_events(sensor_events);
         self.indexed.send_modify(|batches| *batches += 1);
     }
 
@@ -393,6 +408,8 @@ struct IndexedEvent {
     facts: Facts,
     /// What the query catalogue keeps of it.
     row: catalogue::Row,
+    /// Its temperature readings, for the cold-chain book.
+    sensor_event: Option<lotline_ledger::coldchain::book::SensorEvent>,
 }
 
 impl IndexedEvent {
@@ -429,7 +446,8 @@ impl IndexedEvent {
         };
         let facts = Facts::from_event_cached(event, cache);
         let row = catalogue::Row::new(reference.clone(), entry.record_time_ms(), event, &facts);
-        Self { reference, facts, row }
+        let sensor_event = lotline_ledger::coldchain::book::SensorEvent::read(event);
+        Self { reference, facts, row, sensor_event }
     }
 
     /// Adds the event to the lot index and the catalogue.

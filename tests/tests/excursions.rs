@@ -1,0 +1,285 @@
+//! Excursions signed by a real node: a producer states in master data that its product is
+//! chilled, captures a logger's readings of a lot, and its node signs the excursion it finds
+//! with the rule, limits, start, end, duration and min/max/mean; a late batch that splits the
+//! stretch yields a record that withdraws it (the first record untouched); the same batch
+//! again, or the same readings in another event, sign nothing; a gap is reported in the
+//! excursion, never bridged. `GET /excursions` lists the records with their entries, and
+//! refuses a parameter that names no lot by name.
+//!
+//! Owns these HTTP cases. Does not own detection (`lotline_ledger::coldchain`, whose unit
+//! tests hold the incremental detector to a from-scratch scan) nor the book's rules (its unit
+//! tests).
+
+use lotline_tests::cluster::Cluster;
+use lotline_tests::fixtures::{HttpAnswer, exchange};
+use serde_json::{Value, json};
+
+/// A lot of producer-0's product (GTIN `0 9506000 13435 2`, under its prefix `9506000`).
+const LOT: &str = "https://id.gs1.org/01/09506000134352/10/COLD1";
+/// Another lot of the same product, on another logger.
+const GAP_LOT: &str = "https://id.gs1.org/01/09506000134352/10/COLD2";
+/// Logger serial numbers as EPCIS device URIs.
+const LOGGER: &str = "urn:lotline:device:L7";
+const GAP_LOGGER: &str = "urn:lotline:device:L8";
+const MINUTE_MS: i64 = 60_000;
+
+async fn send(cluster: &Cluster, method: &str, path: &str, body: &[u8]) -> HttpAnswer {
+    let authorization = format!("Bearer {}", cluster.token(0));
+    exchange(
+        cluster.node(0).http_address,
+        method,
+        path,
+        &[("Content-Type", "application/ld+json"), ("Authorization", &authorization)],
+        body,
+    )
+    .await
+    .unwrap()
+}
+
+/// A capture document with `vocabulary_list` in its header and `events`.
+fn document(vocabulary_list: Value, events: Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-03-01T12:00:00.000Z",
+        "epcisHeader": {"epcisMasterData": {"vocabularyList": vocabulary_list}},
+        "epcisBody": {"eventList": events}
+    }))
+    .unwrap()
+}
+
+/// A logger's ObjectEvent observing `lot`, one temperature report per `(time, °C)`.
+fn readings_event(device: &str, lot: &str, event_time: &str, readings: &[(&str, f64)]) -> Value {
+    let reports: Vec<Value> = readings
+        .iter()
+        .map(|(time, celsius)| {
+            json!({"type": "gs1:Temperature", "value": celsius, "uom": "CEL", "time": time})
+        })
+        .collect();
+    json!({
+        "type": "ObjectEvent",
+        "eventTime": event_time,
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [],
+        "quantityList": [{"epcClass": lot}],
+        "action": "OBSERVE",
+        "bizStep": "sensor_reporting",
+        "sensorElementList": [{"sensorMetadata": {"deviceID": device}, "sensorReport": reports}],
+    })
+}
+
+/// Captures `body`, expecting success; the capture job.
+async fn capture(cluster: &Cluster, body: &[u8]) -> Value {
+    let answer = send(cluster, "POST", "/capture", body).await;
+    assert!((200..300).contains(&answer.status), "{}", String::from_utf8_lossy(&answer.body));
+    answer.json().unwrap()
+}
+
+async fn get(cluster: &Cluster, path: &str) -> (u16, Value) {
+    let answer = send(cluster, "GET", path, b"").await;
+    (answer.status, answer.json().unwrap_or(Value::Null))
+}
+
+async fn excursions_of(cluster: &Cluster, lot: &str) -> Value {
+    let (status, reply) = get(cluster, &format!("/excursions?lot={}", encoded(lot))).await;
+    assert_eq!(status, 200, "{reply}");
+    reply
+}
+
+async fn excursion_records(cluster: &Cluster) -> Vec<Value> {
+    let (status, records) = get(cluster, "/records?kind=excursion").await;
+    assert_eq!(status, 200, "{records}");
+    records.as_array().unwrap().clone()
+}
+
+fn encoded(value: &str) -> String {
+    value.bytes().fold(String::new(), |mut out, byte| {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+        out
+    })
+}
+
+fn without_proof(record: &Value) -> Value {
+    let mut record = record.clone();
+    record.as_object_mut().unwrap().remove("proof");
+    record
+}
+
+fn entry_of(record: &Value) -> Value {
+    json!({"author": record["author"], "sequence": record["sequence"], "entry_hash": record["entry_hash"]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_signs_excursions_of_its_readings_and_corrects_them_by_new_records() {
+    let cluster = Cluster::start(1).await.unwrap();
+    let producer = cluster.node(0).state.organisation_hex();
+    // The product is chilled (0-4 °C; above 4 °C for more than 30 min breaches).
+    let chilled = json!([{"type": "urn:epcglobal:epcis:vtype:EPCClass",
+        "vocabularyElementList": [{"id": "urn:epc:idpat:sgtin:9506000.013435.*", "attributes": [
+            {"id": "urn:lotline:mda:temperatureProfile", "attribute": "chilled"}]}]}]);
+    // Every five minutes (one written in the logger's local zone); 10:25 is missing (the
+    // gateway lost it), so 10:10-10:40 is one stretch above 4 °C, held until 10:45: 35 minutes.
+    let first = [
+        ("2026-03-01T10:00:00Z", 3.0),
+        ("2026-03-01T10:05:00Z", 3.5),
+        ("2026-03-01T10:10:00Z", 6.0),
+        ("2026-03-01T10:15:00Z", 7.0),
+        ("2026-03-01T10:20:00Z", 9.0),
+        ("2026-03-01T11:30:00+01:00", 6.5),
+        ("2026-03-01T10:35:00Z", 5.0),
+        ("2026-03-01T10:40:00Z", 5.5),
+        ("2026-03-01T10:45:00Z", 3.0),
+        ("2026-03-01T10:50:00Z", 2.5),
+    ];
+    let job = capture(
+        &cluster,
+        &document(chilled, json!([readings_event(LOGGER, LOT, "2026-03-01T10:50:00Z", &first)])),
+    )
+    .await;
+    assert_eq!(job["success"], true, "{job}");
+
+    let records = excursion_records(&cluster).await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    let reported = records[0].clone();
+    assert_eq!(reported["author"], producer);
+    assert_eq!(reported["lots"], json!([LOT]));
+    assert_eq!(reported["device"], LOGGER);
+    assert_eq!(
+        reported["rule"],
+        json!({"kind": "single_event", "bound": "above", "threshold_celsius": 4.0, "longer_than_ms": 30 * MINUTE_MS})
+    );
+    assert_eq!(
+        reported["limit"],
+        "single-event: above 4 CEL for more than 30 min; limits 0..4 CEL"
+    );
+    assert_eq!(reported["started"], "2026-03-01T10:10:00.000Z");
+    assert_eq!(reported["ended"], "2026-03-01T10:45:00.000Z");
+    assert_eq!(reported["duration_ms"], 35 * MINUTE_MS);
+    assert_eq!(reported["min_celsius"], 5.0);
+    assert_eq!(reported["max_celsius"], 9.0);
+    assert_eq!(reported["mean_celsius"], 6.5);
+    assert_eq!(reported["readings"], 6);
+    assert_eq!(reported["gaps"], 0);
+    assert_eq!(reported["withdrawn"], false);
+    assert!(reported.get("supersedes").is_none(), "{reported}");
+
+    let reply = excursions_of(&cluster, "urn:epc:class:lgtin:9506000.013435.COLD1").await;
+    assert_eq!(reply["lot"], LOT);
+    assert_eq!(reply["profile"], "chilled 0-4");
+    assert_eq!(reply["excursions"].as_array().unwrap().len(), 1, "{reply:#}");
+    assert_eq!(reply["excursions"][0]["standing"], "current");
+    assert_eq!(reply["excursions"][0]["entry"], entry_of(&reported));
+    let device = &reply["devices"][0];
+    assert_eq!((device["device"].as_str(), device["readings"].as_u64()), (Some(LOGGER), Some(10)));
+    // The last reading is in range: "out of range now" is false though a rule was breached.
+    assert_eq!(device["out_of_range_now"], false);
+
+    // The logger is read out: the missing 10:25 reading was 3.5 °C, which splits the stretch
+    // into two of 15 minutes. The excursion no longer holds: a new record withdraws it.
+    let late = document(
+        json!([]),
+        json!([readings_event(
+            LOGGER,
+            LOT,
+            "2026-03-01T10:25:00Z",
+            &[("2026-03-01T10:25:00Z", 3.5)]
+        )]),
+    );
+    capture(&cluster, &late).await;
+    let records = excursion_records(&cluster).await;
+    assert_eq!(records.len(), 2, "{records:#?}");
+    // A signed excursion is never edited: the same fields, the same signed bytes (its proof
+    // now cites a later checkpoint).
+    assert_eq!(without_proof(&records[0]), without_proof(&reported));
+    let signed_bytes =
+        |record: &Value| record["proof"]["bundles"][0]["entries"][0]["entry"].clone();
+    assert!(signed_bytes(&reported).is_string(), "{reported}");
+    assert_eq!(signed_bytes(&records[0]), signed_bytes(&reported));
+    let withdrawal = &records[1];
+    assert_eq!(withdrawal["withdrawn"], true);
+    assert_eq!(withdrawal["supersedes"], entry_of(&reported));
+    for restated in ["excursion_id", "started", "ended", "duration_ms", "mean_celsius", "rule"] {
+        assert_eq!(withdrawal[restated], reported[restated], "{restated}");
+    }
+    let reply = excursions_of(&cluster, LOT).await;
+    let standings: Vec<&str> = reply["excursions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|excursion| excursion["standing"].as_str().unwrap())
+        .collect();
+    assert_eq!(standings, ["superseded", "withdrawal"]);
+    assert_eq!(reply["excursions"][0]["superseded_by"], entry_of(withdrawal));
+
+    // The same batch again is already recorded; the same reading in another event is the
+    // same reading: neither signs anything.
+    let again = capture(&cluster, &late).await;
+    assert_eq!(again["alreadyRecorded"].as_array().map(Vec::len), Some(1), "{again}");
+    let repeated = document(
+        json!([]),
+        json!([readings_event(
+            LOGGER,
+            LOT,
+            "2026-03-01T10:26:00Z",
+            &[("2026-03-01T10:25:00Z", 3.5)]
+        )]),
+    );
+    let job = capture(&cluster, &repeated).await;
+    assert_eq!(job["sequences"].as_array().map(Vec::len), Some(1), "{job}");
+    assert_eq!(excursion_records(&cluster).await.len(), 2);
+
+    // Another logger falls silent for 35 minutes while warm: the gap is reported in the
+    // excursion and its time is never counted as above 4 °C (5 + 30 min are).
+    let gap_readings = [
+        ("2026-03-01T12:00:00Z", 6.0),
+        ("2026-03-01T12:05:00Z", 7.0),
+        ("2026-03-01T12:40:00Z", 8.0),
+        ("2026-03-01T12:45:00Z", 9.0),
+        ("2026-03-01T12:50:00Z", 6.0),
+        ("2026-03-01T12:55:00Z", 6.0),
+        ("2026-03-01T13:00:00Z", 6.0),
+        ("2026-03-01T13:05:00Z", 5.0),
+        ("2026-03-01T13:10:00Z", 3.0),
+    ];
+    capture(
+        &cluster,
+        &document(
+            json!([]),
+            json!([readings_event(GAP_LOGGER, GAP_LOT, "2026-03-01T13:10:00Z", &gap_readings)]),
+        ),
+    )
+    .await;
+    let reply = excursions_of(&cluster, GAP_LOT).await;
+    let excursions = reply["excursions"].as_array().unwrap();
+    assert_eq!(excursions.len(), 1, "{reply:#}");
+    let across = &excursions[0];
+    assert_eq!(
+        (across["started"].as_str(), across["ended"].as_str()),
+        (Some("2026-03-01T12:00:00.000Z"), Some("2026-03-01T13:10:00.000Z"))
+    );
+    assert_eq!(across["gaps"], 1);
+    assert_eq!(across["gap_ms"], 35 * MINUTE_MS);
+    assert_eq!(across["duration_ms"], 35 * MINUTE_MS, "the gap is not bridged");
+    assert_eq!(
+        reply["devices"][0]["gaps"],
+        json!([["2026-03-01T12:05:00.000Z", "2026-03-01T12:40:00.000Z"]])
+    );
+    // The first lot's answer is unchanged by the other logger.
+    assert_eq!(excursions_of(&cluster, LOT).await["excursions"].as_array().unwrap().len(), 2);
+
+    // A parameter that names no lot is refused by name.
+    for bad in ["urn:epc:id:sscc:9506000.0000000001", "not a lot"] {
+        let (status, problem) = get(&cluster, &format!("/excursions?lot={}", encoded(bad))).await;
+        assert_eq!(status, 400, "{problem}");
+        assert!(problem["detail"].as_str().unwrap().starts_with("lot: "), "{problem}");
+    }
+    let (status, problem) = get(&cluster, "/excursions").await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("lot"), "{problem}");
+    cluster.shutdown().await;
+}
