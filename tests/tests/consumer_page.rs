@@ -27,6 +27,10 @@ const PACKHOUSE: &str = "https://id.gs1.org/414/9506000000015";
 const LOT: &str = "https://id.gs1.org/01/09506000134352/10/L1";
 /// The page of the lot.
 const PAGE: &str = "/view/01/09506000134352/10/L1";
+/// Another lot of the same product, whose entries touch nothing `PAGE` shows.
+const OTHER_LOT: &str = "https://id.gs1.org/01/09506000134352/10/L2";
+/// Its page.
+const OTHER_PAGE: &str = "/view/01/09506000134352/10/L2";
 /// A farm name that would run a script and add an image if it were written as markup.
 const HOSTILE_FARM: &str =
     "Green <script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\"> Farm";
@@ -87,6 +91,11 @@ fn producer_document() -> Vec<u8> {
 
 /// A later event touching the lot: it is seen again at the packhouse.
 fn later_document() -> Vec<u8> {
+    later_document_of(LOT)
+}
+
+/// An inspection of `lot` at the packhouse, after everything else.
+fn later_document_of(lot: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
         "type": "EPCISDocument",
@@ -98,7 +107,7 @@ fn later_document() -> Vec<u8> {
              "eventTimeZoneOffset": "+00:00",
              "action": "OBSERVE",
              "bizStep": "inspecting",
-             "quantityList": [{"epcClass": LOT, "quantity": 1, "uom": "KGM"}],
+             "quantityList": [{"epcClass": lot, "quantity": 1, "uom": "KGM"}],
              "readPoint": {"id": PACKHOUSE}}
         ]}
     }))
@@ -390,6 +399,18 @@ async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_i
     let changed = get(producer, PAGE, &[("Accept-Language", "en"), ("If-None-Match", &etag)]).await;
     assert_eq!(changed.status, 200, "the page changed with the new entry");
     assert_ne!(changed.header("etag"), Some(etag.as_str()));
+
+    // An entry about another lot touches nothing the page shows: the page keeps its validator.
+    let etag = changed.header("etag").unwrap().to_owned();
+    let other = send(&cluster, 0, "POST", "/capture", &later_document_of(OTHER_LOT)).await;
+    assert_eq!(other.status, 202);
+    wait_for("the other lot's page", DEFAULT_DEADLINE, || async {
+        (get(producer, OTHER_PAGE, &[]).await.status == 200).then_some(())
+    })
+    .await
+    .unwrap();
+    let kept = get(producer, PAGE, &[("Accept-Language", "en"), ("If-None-Match", &etag)]).await;
+    assert_eq!(kept.status, 304, "an entry about another lot leaves the page as it was");
     cluster.shutdown().await;
 }
 

@@ -94,8 +94,7 @@ impl Names {
             if names.organisations.contains_key(key) {
                 continue;
             }
-            let member =
-                crate::identity::PublicKey::from_hex(key).ok().and_then(|key| roster.member(&key));
+            let member = lookup_key(key).and_then(|key| roster.member(&key));
             if let Some(member) = member {
                 names.organisations.insert(
                     key.to_owned(),
@@ -158,4 +157,13 @@ impl Names {
             None => id.to_owned(),
         }
     }
+}
+
+/// A key in hex as a key to look a member up by, without the point checks (a decompression
+/// per key): every member's key was checked when it was admitted, so only a checked key finds
+/// a member.
+fn lookup_key(hex_key: &str) -> Option<crate::identity::PublicKey> {
+    let mut bytes = [0u8; crate::identity::PUBLIC_KEY_LEN];
+    hex::decode_to_slice(hex_key.trim(), &mut bytes).ok()?;
+    Some(crate::identity::PublicKey::from_header_bytes(bytes))
 }

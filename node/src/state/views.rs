@@ -253,8 +253,15 @@ impl Ledger {
         Ok(self.store.evidence(&entries)?)
     }
 
+    /// The walk of a trace alone, without names or evidence: for a caller that proves only
+    /// part of the answer (the consumer page proves the entries it shows) or needs only to
+    /// know which entries the answer rests on.
+    pub fn trace_answer(&self, subject: &Subject, direction: Direction) -> TraceAnswer {
+        read_lock(&self.index).trace(std::slice::from_ref(subject), direction)
+    }
+
     /// The names of what `answer` mentions, from the roster and the master-data directory.
-    fn names_of(&self, answer: &TraceAnswer) -> Names {
+    pub fn names_of(&self, answer: &TraceAnswer) -> Names {
         // The store's lock is innermost: store code never takes the directory's.
         self.with_directory(|directory| {
             self.store.with_roster(|roster| answer.names(directory, roster))
@@ -282,7 +289,7 @@ impl Ledger {
 
     /// `GET /trace/back` and `GET /trace/forward`.
     pub fn trace(&self, subject: &Subject, direction: Direction) -> Result<TraceReply, Error> {
-        let answer = read_lock(&self.index).trace(std::slice::from_ref(subject), direction);
+        let answer = self.trace_answer(subject, direction);
         let names = self.names_of(&answer);
         let evidence = self.evidence_with_names(&answer.entries, &names)?;
         Ok(TraceReply { answer, subject: subject.link().to_owned(), names, evidence })

@@ -32,7 +32,7 @@ use lotline_ledger::records::{Payload, RecallClass, Verdict};
 use lotline_ledger::roster::Role;
 use lotline_ledger::trace::facts::Flow;
 use lotline_ledger::trace::subject::normalise_gtin;
-use lotline_ledger::trace::{Direction, Names, OriginKind, Subject, SubjectError, TraceReply};
+use lotline_ledger::trace::{Direction, Names, OriginKind, Subject, SubjectError, TraceAnswer};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -48,11 +48,14 @@ const MAX_PATH_BYTES: usize = 1_024;
 const MAX_QUERY_BYTES: usize = 2_048;
 /// Longest `Accept-Language` header read; a longer one is ignored.
 const MAX_ACCEPT_LANGUAGE_BYTES: usize = 512;
+/// Longest `If-None-Match` header read; a longer one is ignored, so the page is sent.
+const MAX_IF_NONE_MATCH_BYTES: usize = 1_024;
 /// Pages kept rendered at once; the cache is emptied when full.
-const MAX_CACHED_PAGES: usize = 4_096;
-/// How long a rendered page is served without asking the ledger again, while no entry
-/// arrived: bounds how late a new checkpoint or cosignature shows.
-const PAGE_FRESHNESS: Duration = Duration::from_secs(5);
+const MAX_CACHED_PAGES: usize = 8_192;
+/// How long a built proof is served without asking the ledger again, while no entry
+/// arrived: bounds how late a new checkpoint or cosignature reaches the page's script. The
+/// page itself shows neither, so it is kept until an entry it rests on changes.
+const PROOF_FRESHNESS: Duration = Duration::from_secs(5);
 /// `Cache-Control` of the page and its proof: anyone may cache it, and must revalidate
 /// (cheaply, with the `ETag`) before reuse, because a recall must show at once.
 const CACHE_CONTROL: &str = "public, no-cache";
@@ -370,14 +373,31 @@ struct MessagePage {
     detail: String,
 }
 
-/// What the page and its proof were built from, kept between requests.
+/// A rendered page and what it relies on, kept between requests.
 #[derive(Debug)]
 struct Rendered {
     /// The lot page, in the language it was asked in (shared by every answer that sends it).
     html: Bytes,
+    /// The validator: a digest of everything the page was built from (see [`Basis`]).
+    etag: String,
+    /// The canonical Digital Link of the lot.
+    subject: String,
+    /// The page's own path, which the proof names.
+    page_path: String,
+    /// Entries the page relies on: its proof covers exactly these.
+    entries: Vec<(PublicKey, u64)>,
+    /// Event Hash IDs the page shows.
+    events: Vec<String>,
+    /// Witness keys (hex) the proof lists for the script.
+    witnesses: Vec<String>,
+}
+
+/// A page's proof file and its validator.
+#[derive(Debug)]
+struct Proof {
     /// The proof file (JSON).
-    proof: Bytes,
-    /// The validator.
+    json: Bytes,
+    /// Its validator: the page's, and the checkpoints and cosignatures proving its entries.
     etag: String,
 }
 
@@ -401,15 +421,16 @@ struct RosterNames {
     witnesses: Vec<String>,
 }
 
-/// A rendered page and what it was rendered from.
+/// A rendered page, and the store's size when it was last known current.
 #[derive(Debug)]
 struct CachedPage {
-    /// Entries in the store when it was rendered: any new entry may touch the lot.
+    /// Entries in the store when the page was last known current: while the store holds no
+    /// more, nothing can have changed it and it is served without asking the ledger.
     size: u64,
-    /// When it was rendered: checkpoints and cosignatures arrive without new entries.
-    made: Instant,
     /// The page.
     rendered: Arc<Rendered>,
+    /// Its proof once asked for, with when it was built and the store's size then.
+    proof: Option<(Instant, u64, Arc<Proof>)>,
 }
 
 /// Recall notices and inspection results read so far, and how far each feed was read.
@@ -417,6 +438,9 @@ struct CachedPage {
 struct RecordScan {
     /// Whether the first pass over the whole store ran.
     started: bool,
+    /// The store's size when it was last read: while it holds no more entries there is
+    /// nothing new to read, and the feeds are not listed.
+    read_at: u64,
     /// Next sequence to read per feed.
     next: BTreeMap<PublicKey, u64>,
     /// The records by each lot they name (canonical Digital Links), in append order.
@@ -424,6 +448,36 @@ struct RecordScan {
 }
 
 impl RecordScan {
+    /// Reads what the feeds gained: the whole store in one pass the first time (in append
+    /// order, as the store reads its segments), then each feed's new entries. `size` is the
+    /// store's size before the feeds are listed, so an entry appended meanwhile is read now
+    /// or on the next call, never skipped.
+    fn read_new(&mut self, store: &lotline_ledger::store::Store, size: u64) {
+        let scan = self;
+        let heads = store.heads();
+        if !scan.started {
+            let ends: BTreeMap<PublicKey, u64> =
+                heads.iter().map(|(author, head)| (*author, head.sequence + 1)).collect();
+            for entry in store.entries_in_order().flatten() {
+                if entry.sequence() < ends.get(&entry.author()).copied().unwrap_or(0) {
+                    scan.consider(&entry);
+                }
+            }
+            scan.next = ends;
+            scan.started = true;
+        }
+        for (author, head) in heads {
+            let from = scan.next.get(&author).copied().unwrap_or(0);
+            for sequence in from..=head.sequence {
+                if let Ok(Some(entry)) = store.entry(&author, sequence) {
+                    scan.consider(&entry);
+                }
+            }
+            scan.next.insert(author, head.sequence + 1);
+        }
+        scan.read_at = size;
+    }
+
     /// Keeps `entry` when it is a recall notice or an inspection result.
     fn consider(&mut self, entry: &VerifiedEntry) {
         let lots = match entry.payload() {
@@ -453,15 +507,16 @@ struct PageRecord {
 }
 
 impl Cache {
-    /// The roster's names and witnesses, read again only when the roster changed.
-    fn roster_names(&self, ledger: &Ledger) -> Arc<RosterNames> {
+    /// The roster's names and witnesses with the roster's version, read again only when the
+    /// roster changed.
+    fn roster_names(&self, ledger: &Ledger) -> (u64, Arc<RosterNames>) {
         let store = ledger.store();
         let version = store.with_roster(lotline_ledger::roster::Roster::version);
         let mut kept = self.roster.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((kept_version, names)) = kept.as_ref()
             && *kept_version == version
         {
-            return Arc::clone(names);
+            return (version, Arc::clone(names));
         }
         let names = Arc::new(store.with_roster(|roster| {
             RosterNames {
@@ -477,23 +532,63 @@ impl Cache {
             }
         }));
         *kept = Some((version, Arc::clone(&names)));
-        names
+        (version, names)
     }
 
-    /// The page of `subject` in `lang` when one is kept, no entry arrived since it was
-    /// rendered and it is fresh. Takes two in-memory locks only, so it runs on the async
-    /// threads.
-    fn fresh(&self, ledger: &Ledger, subject: &Subject, lang: Lang) -> Option<Arc<Rendered>> {
+    /// The page of `subject` in `lang` when one is kept and no entry arrived since it was
+    /// last known current. Takes two in-memory locks only, so it runs on the async threads.
+    fn unchanged(&self, ledger: &Ledger, subject: &Subject, lang: Lang) -> Option<Arc<Rendered>> {
         let size = ledger.store().len();
         let pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let cached = pages.get(&(subject.link().to_owned(), lang))?;
-        (cached.size == size && cached.made.elapsed() < PAGE_FRESHNESS)
-            .then(|| Arc::clone(&cached.rendered))
+        (cached.size == size).then(|| Arc::clone(&cached.rendered))
+    }
+
+    /// The kept proof of `subject`'s page in `lang` while no entry arrived and it is fresh.
+    fn fresh_proof(&self, ledger: &Ledger, subject: &Subject, lang: Lang) -> Option<Arc<Proof>> {
+        let size = ledger.store().len();
+        let pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (made, proof_size, proof) =
+            pages.get(&(subject.link().to_owned(), lang))?.proof.as_ref()?;
+        (*proof_size == size && made.elapsed() < PROOF_FRESHNESS).then(|| Arc::clone(proof))
+    }
+
+    /// Keeps `rendered` as current at store size `size`, its proof with it when the page is
+    /// the one already kept.
+    fn keep(&self, lang: Lang, size: u64, rendered: &Arc<Rendered>) {
+        let mut pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = (rendered.subject.clone(), lang);
+        if let Some(cached) = pages.get_mut(&key)
+            && Arc::ptr_eq(&cached.rendered, rendered)
+        {
+            cached.size = cached.size.max(size);
+            return;
+        }
+        if pages.len() >= MAX_CACHED_PAGES {
+            pages.clear();
+        }
+        pages.insert(key, CachedPage { size, rendered: Arc::clone(rendered), proof: None });
+    }
+
+    /// The kept page of `subject` in `lang` when its validator is `etag`.
+    fn with_etag(&self, subject: &Subject, lang: Lang, etag: &str) -> Option<Arc<Rendered>> {
+        let pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cached = pages.get(&(subject.link().to_owned(), lang))?;
+        (cached.rendered.etag == etag).then(|| Arc::clone(&cached.rendered))
+    }
+
+    /// Keeps `proof` beside the page it proves, when that page is still the one kept.
+    fn keep_proof(&self, lang: Lang, size: u64, rendered: &Arc<Rendered>, proof: &Arc<Proof>) {
+        let mut pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(cached) = pages.get_mut(&(rendered.subject.clone(), lang))
+            && Arc::ptr_eq(&cached.rendered, rendered)
+        {
+            cached.proof = Some((Instant::now(), size, Arc::clone(proof)));
+        }
     }
 
     /// The records naming any of `lots`, each once, after reading what the feeds gained since
-    /// the last call: the whole store in one pass the first time (in append order, as the
-    /// store reads its segments), then each feed's new entries.
+    /// the last call.
     fn records<'lot>(
         &self,
         ledger: &Ledger,
@@ -501,26 +596,9 @@ impl Cache {
     ) -> Vec<Arc<PageRecord>> {
         let mut scan = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let store = ledger.store();
-        let heads = store.heads();
-        if !scan.started {
-            let ends: BTreeMap<PublicKey, u64> =
-                heads.iter().map(|(author, head)| (*author, head.sequence + 1)).collect();
-            for entry in store.entries_in_order().flatten() {
-                if entry.sequence() < ends.get(&entry.author()).copied().unwrap_or(0) {
-                    scan.consider(&entry);
-                }
-            }
-            scan.next = ends;
-            scan.started = true;
-        }
-        for (author, head) in heads {
-            let from = scan.next.get(&author).copied().unwrap_or(0);
-            for sequence in from..=head.sequence {
-                if let Ok(Some(entry)) = store.entry(&author, sequence) {
-                    scan.consider(&entry);
-                }
-            }
-            scan.next.insert(author, head.sequence + 1);
+        let size = store.len();
+        if !scan.started || scan.read_at != size {
+            scan.read_new(store, size);
         }
         let mut seen = BTreeSet::new();
         lots.into_iter()
@@ -558,19 +636,34 @@ async fn view(
         }
     };
     let page_path = format!("/view/{path}");
-    let rendered = match cache.fresh(&state.ledger, &subject, lang) {
-        Some(rendered) => Ok(rendered),
+    let if_none_match = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| value.len() <= MAX_IF_NONE_MATCH_BYTES)
+        .map(str::to_owned);
+    let kept = if wants_proof {
+        cache.fresh_proof(&state.ledger, &subject, lang).map(Served::Proof)
+    } else {
+        cache.unchanged(&state.ledger, &subject, lang).map(Served::Page)
+    };
+    let served = match kept {
+        Some(served) => Ok(served),
         None => {
             let ledger = Arc::clone(&state.ledger);
-            tokio::task::spawn_blocking(move || {
-                cached_or_render(&ledger, &cache, &subject, &page_path, lang)
-            })
-            .await
-            .unwrap_or_else(|error| Err(PageError::Ledger(error.to_string())))
+            let asked = Asked {
+                subject,
+                page_path,
+                lang,
+                wants_proof,
+                if_none_match: if_none_match.clone(),
+            };
+            tokio::task::spawn_blocking(move || current(&ledger, &cache, &asked))
+                .await
+                .unwrap_or_else(|error| Err(PageError::Ledger(error.to_string())))
         }
     };
-    let rendered = match rendered {
-        Ok(rendered) => rendered,
+    let served = match served {
+        Ok(served) => served,
         Err(PageError::Unknown) => {
             return problem(wants_proof, lang, StatusCode::NOT_FOUND, lang.text().unknown_lot);
         }
@@ -584,22 +677,20 @@ async fn view(
             );
         }
     };
-    let etag = if wants_proof {
-        format!("\"p{}\"", rendered.etag)
-    } else {
-        format!("\"{}\"", rendered.etag)
+    let (etag, body, content_type) = match &served {
+        Served::Page(rendered) => (&rendered.etag, &rendered.html, "text/html; charset=utf-8"),
+        Served::Proof(proof) => (&proof.etag, &proof.json, "application/json"),
+        Served::NotModified(etag) => (etag, &Bytes::new(), ""),
     };
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
+    let etag = format!("\"{etag}\"");
+    let matches = matches!(served, Served::NotModified(_))
+        || if_none_match
+            .as_deref()
+            .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
     let mut response = if matches {
         StatusCode::NOT_MODIFIED.into_response()
-    } else if wants_proof {
-        ([(header::CONTENT_TYPE, "application/json")], rendered.proof.clone()).into_response()
     } else {
-        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], rendered.html.clone())
-            .into_response()
+        ([(header::CONTENT_TYPE, content_type)], body.clone()).into_response()
     };
     let response_headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&etag) {
@@ -611,6 +702,26 @@ async fn view(
         secure_page_headers(response_headers);
     }
     response
+}
+
+/// What a request asks of a lot page.
+struct Asked {
+    subject: Subject,
+    page_path: String,
+    lang: Lang,
+    wants_proof: bool,
+    /// The request's `If-None-Match`, when short enough to read.
+    if_none_match: Option<String>,
+}
+
+/// What is sent back for a lot page.
+enum Served {
+    /// The page.
+    Page(Arc<Rendered>),
+    /// Its proof.
+    Proof(Arc<Proof>),
+    /// The page is unchanged from the one the client holds (the validator, unquoted).
+    NotModified(String),
 }
 
 /// The headers every HTML page carries: its policy, and no sniffing or framing.
@@ -631,34 +742,122 @@ enum PageError {
     Ledger(String),
 }
 
-/// The cached page of `subject` while no entry arrived and it is fresh, else a new one.
-fn cached_or_render(
-    ledger: &Ledger,
-    cache: &Cache,
-    subject: &Subject,
-    page_path: &str,
-    lang: Lang,
-) -> Result<Arc<Rendered>, PageError> {
+/// The page (or proof) of a lot as the ledger stands. The trace's walk alone tells which
+/// entries the page rests on, so its validator is known before anything is rendered: a kept
+/// page with that validator is still current (the entries that arrived touch nothing it
+/// shows), and a client holding it gets `304` without a render.
+fn current(ledger: &Ledger, cache: &Cache, asked: &Asked) -> Result<Served, PageError> {
+    let Asked { subject, page_path, lang, wants_proof, if_none_match } = asked;
+    let lang = *lang;
     let size = ledger.store().len();
-    if let Some(rendered) = cache.fresh(ledger, subject, lang) {
-        return Ok(rendered);
+    let rendered = match cache.unchanged(ledger, subject, lang) {
+        Some(rendered) => rendered,
+        None => {
+            let answer = ledger.trace_answer(subject, Direction::Back);
+            if answer.events.is_empty() {
+                return Err(PageError::Unknown);
+            }
+            let records = cache.records(ledger, answer.lots.iter().map(|lot| &**lot));
+            let (roster_version, roster) = cache.roster_names(ledger);
+            let directory_size = ledger.with_directory(|directory| directory.len());
+            let etag = basis(lang, &answer, &records, roster_version, directory_size);
+            if let Some(rendered) = cache.with_etag(subject, lang, &etag) {
+                cache.keep(lang, size, &rendered);
+                rendered
+            } else if !wants_proof
+                && if_none_match.as_deref().is_some_and(|tags| {
+                    tags.split(',').any(|tag| tag.trim().trim_matches('"') == etag)
+                })
+            {
+                return Ok(Served::NotModified(etag));
+            } else {
+                let basis = Basis { answer, records, roster, etag };
+                let rendered = Arc::new(render(ledger, subject, page_path, lang, basis)?);
+                cache.keep(lang, size, &rendered);
+                rendered
+            }
+        }
+    };
+    if !wants_proof {
+        return Ok(Served::Page(rendered));
     }
-    let key = (subject.link().to_owned(), lang);
-    let rendered = Arc::new(render(ledger, cache, subject, page_path, lang)?);
-    let mut pages = cache.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if pages.len() >= MAX_CACHED_PAGES {
-        pages.clear();
+    if let Some(proof) = cache.fresh_proof(ledger, subject, lang) {
+        return Ok(Served::Proof(proof));
     }
-    pages.insert(key, CachedPage { size, made: Instant::now(), rendered: Arc::clone(&rendered) });
-    Ok(rendered)
+    let proof = Arc::new(build_proof(ledger, &rendered, lang)?);
+    cache.keep_proof(lang, size, &rendered, &proof);
+    Ok(Served::Proof(proof))
+}
+
+/// What a page is built from: the trace's walk, the records reaching its lots, the roster's
+/// names, and the validator they give.
+struct Basis {
+    answer: TraceAnswer,
+    records: Vec<Arc<PageRecord>>,
+    roster: Arc<RosterNames>,
+    etag: String,
+}
+
+/// The page's validator from what it is built from, before rendering: the entries the walk
+/// reached and the records reaching its lots (a new entry touching the lot or anything it was
+/// made from changes them), the roster's version (organisation names), the master-data
+/// directory's size (every statement adds to it, and names come from statements), the
+/// language and the build (template and assets).
+fn basis(
+    lang: Lang,
+    answer: &TraceAnswer,
+    records: &[Arc<PageRecord>],
+    roster_version: u64,
+    directory_size: usize,
+) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"lotline consumer page\n");
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.update(*ASSETS_DIGEST);
+    hasher.update(if lang == Lang::Zh { b"zh" } else { b"en" });
+    hasher.update(roster_version.to_le_bytes());
+    hasher.update((directory_size as u64).to_le_bytes());
+    let entries = answer.entries.iter().map(|reference| &reference.entry);
+    for entry in entries.chain(records.iter().map(|record| &record.entry)) {
+        hasher.update(entry.author.as_bytes());
+        hasher.update(entry.sequence.to_le_bytes());
+        hasher.update(entry.entry_hash.as_bytes());
+    }
+    hex::encode(&hasher.finalize()[..16])
+}
+
+/// A digest of the page's style and script, so a build that changes them changes every
+/// validator.
+static ASSETS_DIGEST: std::sync::LazyLock<[u8; 32]> = std::sync::LazyLock::new(|| {
+    let mut hasher = Sha256::new();
+    hasher.update(assets::STYLE.as_bytes());
+    hasher.update(assets::SCRIPT.as_bytes());
+    hasher.finalize().into()
+});
+
+/// The proof of a rendered page: the evidence for exactly the entries it relies on.
+fn build_proof(ledger: &Ledger, rendered: &Rendered, lang: Lang) -> Result<Proof, PageError> {
+    let evidence: Evidence = ledger
+        .store()
+        .evidence(&rendered.entries)
+        .map_err(|error| PageError::Ledger(error.to_string()))?;
+    let proof = json!({
+        "subject": rendered.subject,
+        "page": rendered.page_path,
+        "events": rendered.events,
+        "witnesses": rendered.witnesses,
+        "evidence": evidence,
+    });
+    let json =
+        serde_json::to_string(&proof).map_err(|error| PageError::Ledger(error.to_string()))?;
+    let etag = format!("p{}", validator(&evidence, &rendered.entries, lang));
+    Ok(Proof { json: Bytes::from(json), etag })
 }
 
 /// What the page shows, gathered while noting every entry and name it relies on.
 struct Gathered<'reply> {
-    /// The trace back of the lot: what it was made from, and every lot's detail with all its
-    /// visits (a lot's visits do not depend on the walk's direction, so no forward walk is
-    /// needed for where the lot itself went).
-    back: &'reply TraceReply,
+    /// The names of what the trace back of the lot mentions.
+    names: &'reply Names,
     /// The entry carrying each event of the answer (Event Hash ID → author and sequence).
     carriers: HashMap<String, (PublicKey, u64)>,
     /// Entries the page relies on.
@@ -672,7 +871,7 @@ struct Gathered<'reply> {
 impl Gathered<'_> {
     /// A name from either answer's names, noting the master-data entry it came from.
     fn name(&mut self, id: &str) -> Option<Named> {
-        let source = self.back.names.described.get(id)?;
+        let source = self.names.described.get(id)?;
         self.entries.insert((source.entry.author, source.entry.sequence));
         Some(Named { text: source.name.clone(), entry: Some(source.entry.entry_hash.to_hex()) })
     }
@@ -683,14 +882,14 @@ impl Gathered<'_> {
             .organisations
             .get(key)
             .cloned()
-            .or_else(|| names_organisation(&self.back.names, key))
+            .or_else(|| names_organisation(self.names, key))
             .unwrap_or_else(|| format!("{}…", key.get(..12).unwrap_or(key)))
     }
 
     /// A place by name and city (`Packhouse, Salinas`), noting its source.
     fn place(&mut self, ledger: &Ledger, place: &str) -> Option<PlaceView> {
         let Some(name) = self.name(place) else {
-            let organisation = names_organisation(&self.back.names, place)?;
+            let organisation = names_organisation(self.names, place)?;
             return Some(PlaceView { name: Named::plain(organisation), details: Vec::new() });
         };
         let details = ledger
@@ -762,25 +961,24 @@ fn names_organisation(names: &Names, key: &str) -> Option<String> {
     names.organisation(key).map(str::to_owned)
 }
 
-/// Renders the page and its proof from the ledger.
+/// Renders the page from what it is built from.
 fn render(
     ledger: &Ledger,
-    cache: &Cache,
     subject: &Subject,
     page_path: &str,
     lang: Lang,
+    basis: Basis,
 ) -> Result<Rendered, PageError> {
-    let failed = |error: crate::state::Error| PageError::Ledger(error.to_string());
-    let back = ledger.trace(subject, Direction::Back).map_err(failed)?;
-    if back.answer.events.is_empty() {
-        return Err(PageError::Unknown);
-    }
-    let roster = cache.roster_names(ledger);
+    let Basis { answer, records, roster, etag } = basis;
+    let names = ledger.names_of(&answer);
+    // The trace back of the lot: what it was made from, and every lot's detail with all its
+    // visits (a lot's visits do not depend on the walk's direction, so no forward walk is
+    // needed for where the lot itself went).
+    let back = &answer;
     let text = lang.text();
     let mut gathered = Gathered {
-        back: &back,
+        names: &names,
         carriers: back
-            .answer
             .entries
             .iter()
             .map(|reference| {
@@ -802,7 +1000,7 @@ fn render(
         .unwrap_or((text.lot, lot.to_owned()));
 
     // Origin: how this lot came to be, and the origins of what it was made from.
-    let detail_of = |link: &str| back.answer.details.iter().find(|detail| &*detail.lot == link);
+    let detail_of = |link: &str| back.details.iter().find(|detail| &*detail.lot == link);
     let mut origins = Vec::new();
     let mut ingredient_lots: Vec<String> = Vec::new();
     if let Some(detail) = detail_of(lot) {
@@ -827,7 +1025,7 @@ fn render(
     ingredient_lots.dedup();
     let mut ingredients = Vec::new();
     let mut ingredient_names: BTreeMap<String, Named> = BTreeMap::new();
-    for input in &back.answer.lots {
+    for input in &back.lots {
         if &**input == lot {
             continue;
         }
@@ -841,7 +1039,7 @@ fn render(
     // The path: every place and date of the lot and what it was made from, up to the shelf.
     let mut steps = Vec::new();
     let mut seen_events = BTreeSet::new();
-    for detail in &back.answer.details {
+    for detail in &back.details {
         let ingredient =
             if &*detail.lot == lot { None } else { ingredient_names.get(&*detail.lot).cloned() };
         for visit in &detail.visits {
@@ -870,10 +1068,10 @@ fn render(
     steps.sort_by(|left, right| left.time.cmp(&right.time).then(left.event.cmp(&right.event)));
 
     // Records: recall notices and inspection results naming the lot or what it was made from.
-    let reached: BTreeSet<&str> = back.answer.lots.iter().map(|lot| &**lot).collect();
+    let reached: BTreeSet<&str> = back.lots.iter().map(|lot| &**lot).collect();
     let mut recalls = Vec::new();
     let mut inspections = Vec::new();
-    for record in cache.records(ledger, reached.iter().copied()) {
+    for record in &records {
         let Some(named) = record.lots.iter().find(|named| reached.contains(named.as_str())) else {
             continue;
         };
@@ -926,19 +1124,7 @@ fn render(
     }
 
     let entries: Vec<(PublicKey, u64)> = gathered.entries.iter().copied().collect();
-    let evidence: Evidence =
-        ledger.store().evidence(&entries).map_err(|error| PageError::Ledger(error.to_string()))?;
-    let events: Vec<&String> = gathered.events.iter().collect();
-    let proof = json!({
-        "subject": lot,
-        "page": page_path,
-        "events": events,
-        "witnesses": roster.witnesses,
-        "evidence": evidence,
-    });
-    let proof =
-        serde_json::to_string(&proof).map_err(|error| PageError::Ledger(error.to_string()))?;
-    let etag = validator(&evidence, &entries, lang);
+    let events: Vec<String> = gathered.events.iter().cloned().collect();
     let proof_href = format!("{page_path}/proof");
     let page = LotPage {
         t: text,
@@ -958,7 +1144,15 @@ fn render(
         proof_file: proof_file_name(&lot_number_for_file(lot)),
     };
     let html = page.render().map_err(|error| PageError::Ledger(error.to_string()))?;
-    Ok(Rendered { html: Bytes::from(html), proof: Bytes::from(proof), etag })
+    Ok(Rendered {
+        html: Bytes::from(html),
+        etag,
+        subject: lot.to_owned(),
+        page_path: page_path.to_owned(),
+        entries,
+        events,
+        witnesses: roster.witnesses.clone(),
+    })
 }
 
 /// A file name for a lot's proof: letters and digits of its link, so the documented command
