@@ -194,15 +194,18 @@ pub struct ExcursionFacts<'facts> {
 }
 
 /// Whether the excursion record at `entry` still stands among `records` (every excursion
-/// record held, with its entry): it is not a withdrawal, and no other record supersedes it.
+/// record held, with its entry): it is not a withdrawal, and no later record of its own author
+/// supersedes it (the rule of `coldchain::book`: nobody corrects or withdraws another's
+/// statement).
 pub fn excursion_stands(
     entry: &EntryRef,
     record: &records::Excursion,
     records: &[(EntryRef, records::Excursion)],
 ) -> bool {
     let withdrawn = record.detail.as_ref().is_some_and(|detail| detail.withdrawn);
-    let superseded = records.iter().any(|(_, other)| {
-        other.detail.as_ref().and_then(|detail| detail.supersedes.as_ref()) == Some(entry)
+    let superseded = records.iter().any(|(other_entry, other)| {
+        other_entry.author == entry.author
+            && other.detail.as_ref().and_then(|detail| detail.supersedes.as_ref()) == Some(entry)
     });
     !withdrawn && !superseded
 }
@@ -596,5 +599,56 @@ mod tests {
         assert!(list(&[(carrier, Reason::SensorLostOrMalfunctioning)]).organisations.is_empty());
         let records = [(entry.clone(), record.clone())];
         assert!(excursion_stands(&entry, &record, &records));
+    }
+
+    /// A record stands until its own author supersedes or withdraws it; another's record
+    /// naming it in `supersedes` changes nothing.
+    #[test]
+    fn only_its_author_supersedes_an_excursion_record() {
+        let author = crate::identity::Keypair::from_seed([2; 32]).public_key();
+        let other = crate::identity::Keypair::from_seed([3; 32]).public_key();
+        let entry_of = |author, sequence: u64| EntryRef {
+            author,
+            sequence,
+            entry_hash: crate::entry::EntryHash::from_bytes([sequence as u8; 32]),
+        };
+        let record = |supersedes: Option<EntryRef>, withdrawn| records::Excursion {
+            lots: vec!["urn:epc:class:lgtin:4012345.012345.L1".to_owned()],
+            measurement: "gs1:Temperature".to_owned(),
+            limit: "above 8 CEL for more than 30 min".to_owned(),
+            observed: "11 CEL".to_owned(),
+            started_ms: 1_000,
+            ended_ms: Some(5_000),
+            detail: Some(records::ExcursionDetail {
+                device: "LOGGER-1".to_owned(),
+                excursion_id: crate::coldchain::ExcursionId([1; 16]),
+                rule: crate::coldchain::Rule {
+                    kind: crate::coldchain::RuleKind::SingleEvent,
+                    bound: crate::coldchain::Bound::Above(8.0),
+                    longer_than_ms: 1_800_000,
+                },
+                duration_ms: 4_000,
+                min_celsius: 9.0,
+                max_celsius: 11.0,
+                mean_celsius: 10.0,
+                readings: 4,
+                gaps: 0,
+                gap_ms: 0,
+                supersedes,
+                withdrawn,
+            }),
+        };
+        let first = entry_of(author, 1);
+        let original = record(None, false);
+        let by_another = [
+            (first.clone(), original.clone()),
+            (entry_of(other, 1), record(Some(first.clone()), false)),
+        ];
+        assert!(excursion_stands(&first, &original, &by_another));
+        let withdrawal = record(Some(first.clone()), true);
+        let by_its_author =
+            [(first.clone(), original.clone()), (entry_of(author, 2), withdrawal.clone())];
+        assert!(!excursion_stands(&first, &original, &by_its_author));
+        assert!(!excursion_stands(&entry_of(author, 2), &withdrawal, &by_its_author));
     }
 }
