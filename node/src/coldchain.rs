@@ -216,8 +216,9 @@ impl Ledger {
     /// Judges this organisation's readings added since the last run and signs what changed:
     /// new excursions, corrections and withdrawals, each a record of its own. Called after a
     /// capture and once at start-up (readings captured before a crash are judged then). A
-    /// failure is logged, never passed to the capture, whose events are already stored; the
-    /// readings stay in the detectors, and the next run signs what is still missing. Blocks.
+    /// failure is logged, never passed to the capture, whose events are already stored: the
+    /// next run that judges the same series (a new reading of it, or the next start) compares
+    /// the detection with what is signed again and signs what is still missing. Blocks.
     pub fn sign_excursions(&self) {
         let organisation = self.organisation();
         let (detectors, payloads) = self.cold_chain().plan(&organisation, |lot| {

@@ -116,7 +116,7 @@ fn entry_of(record: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_signs_excursions_of_its_readings_and_corrects_them_by_new_records() {
-    let cluster = Cluster::start(1).await.unwrap();
+    let mut cluster = Cluster::start(1).await.unwrap();
     let producer = cluster.node(0).state.organisation_hex();
     // The product is chilled (0-4 °C; above 4 °C for more than 30 min breaches).
     let chilled = json!([{"type": "urn:epcglobal:epcis:vtype:EPCClass",
@@ -269,6 +269,32 @@ async fn a_node_signs_excursions_of_its_readings_and_corrects_them_by_new_record
         reply["devices"][0]["gaps"],
         json!([["2026-03-01T12:05:00.000Z", "2026-03-01T12:40:00.000Z"]])
     );
+
+    // A reading found in the gap's first part changes the stretch: a correction supersedes the
+    // record (not a withdrawal), with the gap now shorter and the time known above 4 °C longer.
+    let found = document(
+        json!([]),
+        json!([readings_event(
+            GAP_LOGGER,
+            GAP_LOT,
+            "2026-03-01T12:10:00Z",
+            &[("2026-03-01T12:10:00Z", 7.5)]
+        )]),
+    );
+    capture(&cluster, &found).await;
+    let reply = excursions_of(&cluster, GAP_LOT).await;
+    let excursions = reply["excursions"].as_array().unwrap();
+    assert_eq!(excursions.len(), 2, "{reply:#}");
+    assert_eq!(excursions[0]["standing"], "superseded");
+    let correction = &excursions[1];
+    assert_eq!(correction["standing"], "current");
+    assert_eq!(correction["withdrawn"], false);
+    assert_eq!(correction["supersedes"], excursions[0]["entry"]);
+    assert_ne!(correction["excursion_id"], excursions[0]["excursion_id"]);
+    assert_eq!(correction["duration_ms"], 40 * MINUTE_MS);
+    assert_eq!(correction["gap_ms"], 30 * MINUTE_MS);
+    assert_eq!(correction["readings"], 9);
+
     // The first lot's answer is unchanged by the other logger.
     assert_eq!(excursions_of(&cluster, LOT).await["excursions"].as_array().unwrap().len(), 2);
 
@@ -281,5 +307,12 @@ async fn a_node_signs_excursions_of_its_readings_and_corrects_them_by_new_record
     let (status, problem) = get(&cluster, "/excursions").await;
     assert_eq!(status, 400, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("lot"), "{problem}");
+
+    // A restarted node judges its readings again from its store and finds nothing to sign.
+    let before = excursion_records(&cluster).await;
+    cluster.stop_node(0).await;
+    cluster.start_node(0).await.unwrap();
+    assert_eq!(excursion_records(&cluster).await.len(), before.len());
+    assert_eq!(excursions_of(&cluster, GAP_LOT).await["excursions"][1]["standing"], "current");
     cluster.shutdown().await;
 }

@@ -545,6 +545,7 @@ mod tests {
             "post /recall/scope",
             "get /custody",
             "get /handoffs",
+            "get /excursions",
             "post /records",
             "get /records",
             "get /vocabularies",
