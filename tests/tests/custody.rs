@@ -229,6 +229,30 @@ async fn custody_follows_signed_handoffs_and_only_a_custodian_acknowledges_an_ex
         );
     }
 
+    // The client reads the same answer; over time, the three holdings in order; a time that
+    // is not RFC 3339 is refused naming the parameter.
+    let reader = lotline_client::Client::connect(
+        &cluster.url(REGULATOR),
+        Some(cluster.token(REGULATOR).to_owned()),
+        lotline_client::verify::Policy::default(),
+    )
+    .unwrap();
+    let over_time =
+        tokio::task::spawn_blocking(move || reader.custody(LOT, None)).await.unwrap().unwrap();
+    let holders: Vec<&str> =
+        over_time.holders.iter().map(|holding| holding.holder.as_str()).collect();
+    assert_eq!(holders, [producer.as_str(), carrier.as_str(), retailer.as_str()]);
+    assert_eq!(over_time.holders[2].until, None, "the retailer still holds the lot");
+    let bad_time = reqwest::Client::new()
+        .get(format!("{}/custody?subject={LOT}&at=yesterday", cluster.url(REGULATOR)))
+        .bearer_auth(cluster.token(REGULATOR))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_time.status(), StatusCode::BAD_REQUEST);
+    let problem: Value = bad_time.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().starts_with("at: "), "{problem}");
+
     // The shipment nobody received is overdue, in /handoffs and in the supervision list.
     let overdue = get_json(&cluster, REGULATOR, "/handoffs", &[("unconfirmed", "true")]).await;
     let overdue: HandoffsReply = serde_json::from_value(overdue).unwrap();
