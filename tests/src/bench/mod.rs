@@ -1,6 +1,7 @@
 //! Benchmark scenarios of `lotline-bench`; each prints one JSON line (see docs/performance.md;
 //! the `soak` scenario's figures are in docs/reliability.md).
 
+pub mod coldchain;
 pub mod consumer_page;
 pub mod ingest;
 pub mod network;

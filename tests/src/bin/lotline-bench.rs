@@ -71,6 +71,12 @@ fn main() -> anyhow::Result<()> {
             print_report(&report, arguments.json)?;
         }
     }
+    if selected("coldchain_import") {
+        print_report(&bench::coldchain::run_import(&options)?, arguments.json)?;
+    }
+    if selected("coldchain_late_batch") {
+        print_report(&bench::coldchain::run_late_batch(&options)?, arguments.json)?;
+    }
     if selected("consumer_page") {
         print_report(&bench::consumer_page::run(&options)?, arguments.json)?;
     }
