@@ -41,10 +41,20 @@ pub const CONFIG: Config = Config { interval_ms: 5 * 60_000, gap_tolerance: 2.0 
 pub struct ColdChain {
     /// What the stored entries say about cold chain.
     book: RwLock<Book>,
-    /// One detector per series of this node's readings and profile name, built from the
-    /// book's readings the first time and fed each new reading once after. The lock also
-    /// serialises signing, so two captures at once sign an excursion once.
-    detectors: Mutex<BTreeMap<(SeriesKey, String), Detector>>,
+    /// The detectors and the series waiting for a profile. The lock also serialises signing,
+    /// so two captures at once sign an excursion once.
+    detectors: Mutex<Detectors>,
+}
+
+/// The detectors of one node's readings.
+#[derive(Debug, Default)]
+pub struct Detectors {
+    /// One per series and profile name, built from the book's readings the first time and fed
+    /// each new reading once after.
+    by_series: BTreeMap<(SeriesKey, String), Detector>,
+    /// Series with a lot master data names no profile for yet: judged again at every run, so
+    /// readings captured before the product's master data are judged once it arrives.
+    waiting: BTreeSet<SeriesKey>,
 }
 
 impl ColdChain {
@@ -93,23 +103,29 @@ impl ColdChain {
         &self,
         organisation: &PublicKey,
         profile_of: impl Fn(&str) -> Option<Profile>,
-    ) -> (std::sync::MutexGuard<'_, BTreeMap<(SeriesKey, String), Detector>>, Vec<Payload>) {
-        let mut detectors =
-            self.detectors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let fresh =
+    ) -> (std::sync::MutexGuard<'_, Detectors>, Vec<Payload>) {
+        let mut guard = self.detectors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Detectors { by_series: detectors, waiting } = &mut *guard;
+        let mut fresh =
             self.book.write().unwrap_or_else(std::sync::PoisonError::into_inner).take_fresh();
+        for key in std::mem::take(waiting) {
+            fresh.entry(key).or_default();
+        }
         let book = self.book();
         let mut payloads = Vec::new();
         for (key, samples) in fresh {
             // The series' lots by profile: each profile judges the readings once, for its lots.
             let mut by_profile: BTreeMap<String, (Profile, Vec<String>)> = BTreeMap::new();
             for lot in key.lots() {
-                if let Some(profile) = profile_of(lot) {
-                    by_profile
+                match profile_of(lot) {
+                    Some(profile) => by_profile
                         .entry(profile.name.clone())
                         .or_insert_with(|| (profile, Vec::new()))
                         .1
-                        .push(lot.to_owned());
+                        .push(lot.to_owned()),
+                    None => {
+                        waiting.insert(key.clone());
+                    }
                 }
             }
             for (name, (profile, lots)) in by_profile {
@@ -143,7 +159,8 @@ impl ColdChain {
                 );
             }
         }
-        (detectors, payloads)
+        drop(book);
+        (guard, payloads)
     }
 }
 
@@ -231,5 +248,158 @@ impl Ledger {
             }
         }
         drop(detectors);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lotline_ledger::coldchain::{Reading, Sample};
+    use lotline_ledger::entry::EntryHash;
+    use lotline_ledger::identity::Keypair;
+
+    use super::*;
+
+    const LOT: &str = "https://id.gs1.org/01/09506000134352/10/L1";
+    const DEVICE: &str = "urn:lotline:device:L7";
+    const MINUTE: i64 = 60_000;
+    /// 2026-03-01T00:00:00Z.
+    const T0: i64 = 1_772_323_200_000;
+
+    fn readings(at_minutes: &[(i64, f64)]) -> SensorEvent {
+        SensorEvent {
+            readings: at_minutes
+                .iter()
+                .map(|&(minute, celsius)| Reading {
+                    device: DEVICE.to_owned(),
+                    time_ms: T0 + minute * MINUTE,
+                    offset_minutes: 0,
+                    celsius,
+                })
+                .collect(),
+            carried: vec![LOT.to_owned()],
+        }
+    }
+
+    /// A node's cold chain and its next feed position: captures readings, plans and "signs"
+    /// (adds the planned records to the book as its own entries).
+    struct Node {
+        organisation: PublicKey,
+        cold_chain: ColdChain,
+        sequence: u64,
+    }
+
+    impl Node {
+        fn new() -> Self {
+            let organisation = Keypair::from_seed([7; 32]).public_key();
+            Self { organisation, cold_chain: ColdChain::new(organisation), sequence: 0 }
+        }
+
+        fn next(&mut self) -> EntryRef {
+            self.sequence += 1;
+            let mut hash = [0u8; 32];
+            hash[..8].copy_from_slice(&self.sequence.to_be_bytes());
+            EntryRef {
+                author: self.organisation,
+                sequence: self.sequence,
+                entry_hash: EntryHash::from_bytes(hash),
+            }
+        }
+
+        /// Captures `event`, plans and signs; the records signed, with their entries.
+        fn capture(&mut self, event: SensorEvent) -> Vec<(EntryRef, records::Excursion)> {
+            let at = self.next();
+            self.cold_chain.add_sensor_events(vec![(at, event)]);
+            let (detectors, payloads) =
+                self.cold_chain.plan(&self.organisation, |_| Some(Profile::chilled()));
+            drop(detectors);
+            let mut signed = Vec::new();
+            for payload in payloads {
+                let Payload::Excursion(excursion) = payload else { panic!("{payload:?}") };
+                let at = self.next();
+                self.cold_chain.book.write().unwrap().add_excursion(at, 0, &excursion);
+                signed.push((at, excursion));
+            }
+            signed
+        }
+    }
+
+    fn rule_kind(excursion: &records::Excursion) -> RuleKind {
+        excursion.detail.as_ref().unwrap().rule.kind
+    }
+
+    fn supersedes(excursion: &records::Excursion) -> Option<EntryRef> {
+        excursion.detail.as_ref().unwrap().supersedes
+    }
+
+    /// Readings every five minutes from `from` to `to` minutes (inclusive) at `celsius`.
+    fn every_five(from: i64, to: i64, celsius: f64) -> Vec<(i64, f64)> {
+        (from..=to).step_by(5).map(|minute| (minute, celsius)).collect()
+    }
+
+    /// Two stretches above 4 °C breach the single-event rule each and the cumulative rule
+    /// together; a later stretch changes only the cumulative excursion, whose correction
+    /// supersedes it; a late reading that splits a stretch into two still breaching ones
+    /// supersedes it with the first and reports the second as new; the same readings again,
+    /// and a run with nothing new, sign nothing.
+    #[test]
+    fn corrections_supersede_the_record_of_the_same_rule_and_stretch() {
+        let mut node = Node::new();
+        let mut first = every_five(0, 45, 6.0);
+        first.push((50, 3.0));
+        first.extend(every_five(55, 130, 6.0));
+        first.push((135, 3.0));
+        let signed = node.capture(readings(&first));
+        let kinds: Vec<RuleKind> = signed.iter().map(|(_, record)| rule_kind(record)).collect();
+        assert_eq!(kinds, [RuleKind::SingleEvent, RuleKind::SingleEvent, RuleKind::Cumulative]);
+        assert!(signed.iter().all(|(_, record)| supersedes(record).is_none()));
+        let (stretch_b, cumulative) = (signed[1].0, signed[2].0);
+        assert_eq!(signed[1].1.ended_ms, Some(T0 + 135 * MINUTE));
+        assert_eq!(signed[2].1.detail.as_ref().unwrap().duration_ms, 130 * MINUTE);
+
+        let later = node.capture(readings(&[(140, 6.0), (145, 3.0)]));
+        assert_eq!(later.len(), 1, "{later:#?}");
+        assert_eq!(rule_kind(&later[0].1), RuleKind::Cumulative);
+        assert_eq!(supersedes(&later[0].1), Some(cumulative));
+        assert_eq!(later[0].1.detail.as_ref().unwrap().duration_ms, 135 * MINUTE);
+        let cumulative = later[0].0;
+
+        let split = node.capture(readings(&[(92, 3.0)]));
+        assert_eq!(split.len(), 3, "{split:#?}");
+        assert_eq!(supersedes(&split[0].1), Some(stretch_b));
+        assert_eq!(split[0].1.ended_ms, Some(T0 + 92 * MINUTE));
+        assert_eq!(supersedes(&split[1].1), None);
+        assert_eq!(split[1].1.started_ms, T0 + 95 * MINUTE);
+        assert_eq!(supersedes(&split[2].1), Some(cumulative));
+
+        assert!(node.capture(readings(&[(92, 3.0), (140, 6.0)])).is_empty());
+        let book = node.cold_chain.book();
+        let current = book.current_of_device(&node.organisation, DEVICE, &[LOT.to_owned()]);
+        assert_eq!(current.len(), 4, "A, the two halves of B, the cumulative");
+    }
+
+    /// Readings of another organisation are never judged here; readings of a lot without a
+    /// profile are judged once master data names one.
+    #[test]
+    fn only_our_readings_of_profiled_lots_are_judged() {
+        let mut node = Node::new();
+        let stranger = Keypair::from_seed([8; 32]).public_key();
+        let at = EntryRef { author: stranger, sequence: 0, entry_hash: EntryHash::ZERO };
+        node.cold_chain.add_sensor_events(vec![(at, readings(&every_five(0, 60, 9.0)))]);
+        let (detectors, payloads) =
+            node.cold_chain.plan(&node.organisation, |_| Some(Profile::chilled()));
+        drop(detectors);
+        assert!(payloads.is_empty());
+        let at = node.next();
+        node.cold_chain.add_sensor_events(vec![(at, readings(&every_five(0, 60, 9.0)))]);
+        let (detectors, payloads) = node.cold_chain.plan(&node.organisation, |_| None);
+        drop(detectors);
+        assert!(payloads.is_empty());
+        let samples: Vec<Sample> = node.cold_chain.book().series_of_lot(LOT)[0].1.samples();
+        assert_eq!(samples.len(), 13);
+        // Once master data names the profile, the readings already held are judged.
+        let (detectors, payloads) =
+            node.cold_chain.plan(&node.organisation, |_| Some(Profile::chilled()));
+        drop(detectors);
+        assert_eq!(payloads.len(), 1, "{payloads:#?}");
     }
 }
