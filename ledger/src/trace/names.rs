@@ -7,7 +7,7 @@
 //! Does not own how master data is chosen when several statements exist
 //! (`masterdata::Directory::name_of`), the roster (`roster`), nor rendering (the client's).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -105,8 +105,11 @@ impl Names {
         // Parties master data does not name: a party link that is a member's GLN gets the
         // member's name. One pass over the members, only when such a party is asked about.
         let mut unnamed_parties: BTreeMap<&str, &str> = BTreeMap::new();
+        // An answer names the same places and lots on many steps: each is looked up once,
+        // named or not.
+        let mut asked: HashSet<&str> = HashSet::new();
         for id in ids {
-            if names.described.contains_key(id) || names.organisations.contains_key(id) {
+            if !asked.insert(id) {
                 continue;
             }
             if let Some(source) = directory.name_of(id).and_then(NameSource::from_described) {

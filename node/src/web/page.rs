@@ -866,6 +866,8 @@ struct Gathered<'reply> {
     events: BTreeSet<String>,
     /// Organisation names by key, and the witnesses, from the roster.
     roster: Arc<RosterNames>,
+    /// Places already looked up, by canonical Digital Link.
+    places: HashMap<String, Option<PlaceView>>,
 }
 
 impl Gathered<'_> {
@@ -886,23 +888,33 @@ impl Gathered<'_> {
             .unwrap_or_else(|| format!("{}…", key.get(..12).unwrap_or(key)))
     }
 
-    /// A place by name and city (`Packhouse, Salinas`), noting its source.
+    /// A place by name and city (`Packhouse, Salinas`), noting its source. A place shown on
+    /// many steps is looked up once.
     fn place(&mut self, ledger: &Ledger, place: &str) -> Option<PlaceView> {
+        if let Some(view) = self.places.get(place) {
+            return view.clone();
+        }
+        let view = self.look_up_place(ledger, place);
+        self.places.insert(place.to_owned(), view.clone());
+        view
+    }
+
+    fn look_up_place(&mut self, ledger: &Ledger, place: &str) -> Option<PlaceView> {
         let Some(name) = self.name(place) else {
             let organisation = names_organisation(self.names, place)?;
             return Some(PlaceView { name: Named::plain(organisation), details: Vec::new() });
         };
-        let details = ledger
-            .master_data_name(place)
-            .filter(|described| Some(described.entry.entry_hash.to_hex()) == name.entry)
-            .map(|described| {
-                [attribute::CITY, attribute::COUNTRY_CODE]
-                    .into_iter()
-                    .filter_map(|id| described.statement.attribute(id))
-                    .map(|text| Named { text: text.to_owned(), entry: name.entry.clone() })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let details = ledger.with_directory(|directory| {
+            let Some(described) = directory.name_of(place) else { return Vec::new() };
+            if Some(described.entry.entry_hash.to_hex()) != name.entry {
+                return Vec::new();
+            }
+            [attribute::CITY, attribute::COUNTRY_CODE]
+                .into_iter()
+                .filter_map(|id| described.statement.attribute(id))
+                .map(|text| Named { text: text.to_owned(), entry: name.entry.clone() })
+                .collect()
+        });
         Some(PlaceView { name, details })
     }
 
@@ -989,6 +1001,7 @@ fn render(
         entries: BTreeSet::new(),
         events: BTreeSet::new(),
         roster: Arc::clone(&roster),
+        places: HashMap::new(),
     };
     let lot = subject.link();
     let product =
