@@ -260,6 +260,16 @@ async fn custody_follows_signed_handoffs_and_only_a_custodian_acknowledges_an_ex
     let lost_handoff = overdue.handoffs.iter().find(|handoff| handoff.lot == LOST_LOT).unwrap();
     assert_eq!(lost_handoff.status, Status::Overdue);
     assert_eq!(lost_handoff.due.as_deref(), Some("2026-06-01T10:00:00.000Z"));
+    let state = cluster.node(REGULATOR).state.clone();
+    let (first, again) = tokio::task::spawn_blocking(move || {
+        let mut announced = std::collections::BTreeSet::new();
+        (state.newly_overdue(&mut announced).unwrap(), state.newly_overdue(&mut announced).unwrap())
+    })
+    .await
+    .unwrap();
+    let first: Vec<&str> = first.iter().map(|handoff| handoff.lot.as_str()).collect();
+    assert_eq!(first, [LOST_LOT], "an overdue handoff is told once");
+    assert!(again.is_empty());
     let supervision = findings(&cluster).await;
     assert!(has_finding(&supervision, FindingKind::OverdueHandoff, LOST_LOT), "{supervision:#?}");
     let against_retailer = &supervision.organisations[&retailer_name];

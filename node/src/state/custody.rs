@@ -128,6 +128,25 @@ impl Ledger {
         })
     }
 
+    /// The handoffs overdue now that are not in `announced` (by lot and shipping event),
+    /// added to it: what a notifier tells once each (`notify::Kind::HandoffOverdue`).
+    pub fn newly_overdue(
+        &self,
+        announced: &mut BTreeSet<(String, String)>,
+    ) -> Result<Vec<Handoff>, Error> {
+        let unconfirmed = self.handoffs(None, true)?;
+        Ok(unconfirmed
+            .handoffs
+            .into_iter()
+            .filter(|handoff| handoff.status == Status::Overdue)
+            .filter(|handoff| {
+                let shipping_event =
+                    handoff.shipped.as_ref().map(|shipped| shipped.event.to_text());
+                announced.insert((handoff.lot.clone(), shipping_event.unwrap_or_default()))
+            })
+            .collect())
+    }
+
     /// The lots and pallets every shipping event names, each once.
     fn shipped_subjects(&self) -> Result<Vec<Subject>, Error> {
         let mut subjects: BTreeSet<Subject> = BTreeSet::new();
