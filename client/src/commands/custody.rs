@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use lotline_client::identifier::canonical_subject;
 use lotline_client::render::{Table, print_json};
 use lotline_client::{Client, ExitStatus};
-use lotline_ledger::coldchain::custody::Holding;
+use lotline_ledger::coldchain::custody::{CustodyReply, Holding};
 use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -74,9 +74,14 @@ pub fn run_custody(arguments: &CustodyArgs, context: &Context) -> Result<ExitSta
     }
     let client = context.client()?;
     let reply = client.custody(&subject, arguments.at.as_deref())?;
+    let unproven = unproven_entries(&client, &reply);
+    let status =
+        if unproven.is_empty() { ExitStatus::Success } else { ExitStatus::VerificationFailed };
     if context.json {
-        print_json(&reply)?;
-        return Ok(ExitStatus::Success);
+        let mut json = serde_json::to_value(&reply)?;
+        json["verified"] = json!(unproven.is_empty());
+        print_json(&json)?;
+        return Ok(status);
     }
     let roster = client.roster()?;
     let mut table = Table::new(["lot", "holder", "from", "until", "since event", "awaiting"]);
@@ -88,7 +93,36 @@ pub fn run_custody(arguments: &CustodyArgs, context: &Context) -> Result<ExitSta
         Some(at) => println!("{} holder(s) at {at}", reply.holders.len()),
         None => println!("{} holding(s)", reply.holders.len()),
     }
-    Ok(ExitStatus::Success)
+    if unproven.is_empty() {
+        println!("verified: the {} signed event(s) cited", reply.entries.len());
+    } else {
+        for (event, problem) in &unproven {
+            println!("NOT verified: {event}: {problem}");
+        }
+    }
+    Ok(status)
+}
+
+/// The cited events whose signed entry and inclusion proof do not verify (fetched one by one
+/// with `GET /events/{id}/proof`, checked as `lotline proof` checks them), with why: custody
+/// rests on those signatures, not on the node that put the answer together.
+fn unproven_entries(client: &Client, reply: &CustodyReply) -> Vec<(String, String)> {
+    let mut unproven = Vec::new();
+    for entry in &reply.entries {
+        let event = entry.event_hash_id.to_text();
+        // The event may be carried by more than one entry; what custody rests on is that its
+        // author signed it.
+        let author = entry.entry.author.to_hex();
+        let proven = client.event_proof(&event).map(|(_, evidence)| {
+            evidence.entries.keys().any(|(signer, _)| signer.eq_ignore_ascii_case(&author))
+        });
+        match proven {
+            Ok(true) => {}
+            Ok(false) => unproven.push((event, format!("no proof of an entry signed by {author}"))),
+            Err(error) => unproven.push((event, error.to_string())),
+        }
+    }
+    unproven
 }
 
 fn holding_row(roster: &lotline_client::api::Roster, holding: &Holding) -> [String; 6] {
