@@ -1,6 +1,7 @@
 //! `lotline custody SUBJECT [--at TIME]` (who held a lot at an instant, or over time, with the
-//! signed events that say so, each verified with its proof) and `lotline coldchain ack EXCURSION_ENTRY --reason …` (an
-//! organisation that held the goods acknowledges an excursion record).
+//! signed events that say so, each verified with its proof) and `lotline coldchain ack
+//! EXCURSION_ENTRY --reason …` (an organisation that held the goods acknowledges an excursion
+//! record).
 //!
 //! Owns the command-line surface of custody and the `excursion_ack` record JSON this client
 //! sends. Deliberately does not own the custody or acknowledgement rules
