@@ -9,6 +9,7 @@
 //! (`lotline_ledger::gs1`).
 
 pub mod assets;
+mod coldchain_view;
 pub mod dashboard;
 pub mod linkset;
 pub mod page;

@@ -23,6 +23,7 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use lotline_ledger::coldchain::book::profile_in;
 use lotline_ledger::entry::EntryRef;
 use lotline_ledger::feed::VerifiedEntry;
 use lotline_ledger::identity::PublicKey;
@@ -38,6 +39,7 @@ use sha2::{Digest, Sha256};
 
 use super::WebState;
 use super::assets;
+use super::coldchain_view::{ColdChainView, cold_chain_view};
 use crate::http::ApiError;
 use crate::state::Ledger;
 
@@ -155,6 +157,15 @@ struct Text {
     tested_by: &'static str,
     cold_chain: &'static str,
     cold_chain_none: &'static str,
+    cold_chain_kept: &'static str,
+    cold_chain_excursion: &'static str,
+    cold_chain_profile: &'static str,
+    cold_chain_readings: &'static str,
+    cold_chain_out_of_range: &'static str,
+    cold_chain_chart: &'static str,
+    cold_chain_ongoing: &'static str,
+    cold_chain_minutes: &'static str,
+    cold_chain_recorded_by: &'static str,
     verification_title: &'static str,
     verification_no_script: &'static str,
     checking: &'static str,
@@ -201,7 +212,16 @@ const EN: Text = Text {
     verdict: ["passed", "failed", "inconclusive"],
     tested_by: "tested by",
     cold_chain: "Cold chain",
-    cold_chain_none: "No cold-chain record is shown yet.",
+    cold_chain_none: "No temperature record for this lot.",
+    cold_chain_kept: "Kept within range: no temperature excursion recorded.",
+    cold_chain_excursion: "Temperature excursion recorded",
+    cold_chain_profile: "Required",
+    cold_chain_readings: "readings",
+    cold_chain_out_of_range: "The last reading is out of range.",
+    cold_chain_chart: "Temperature over the journey; the allowed range is shaded green, excursions red",
+    cold_chain_ongoing: "ongoing",
+    cold_chain_minutes: "min beyond the limit",
+    cold_chain_recorded_by: "recorded by",
     verification_title: "Verification",
     verification_no_script: "This page checks its own proof in your browser when scripts run.",
     checking: "Checking the signatures of every step…",
@@ -248,7 +268,16 @@ const ZH: Text = Text {
     verdict: ["合格", "不合格", "无结论"],
     tested_by: "检验机构",
     cold_chain: "冷链",
-    cold_chain_none: "暂无冷链记录。",
+    cold_chain_none: "此批次没有温度记录。",
+    cold_chain_kept: "温度始终在范围内：未记录温度偏离。",
+    cold_chain_excursion: "记录到温度偏离",
+    cold_chain_profile: "温控要求",
+    cold_chain_readings: "个读数",
+    cold_chain_out_of_range: "最后一个读数超出范围。",
+    cold_chain_chart: "运输途中的温度曲线；绿色为允许范围，红色为偏离",
+    cold_chain_ongoing: "仍在持续",
+    cold_chain_minutes: "分钟超出限值",
+    cold_chain_recorded_by: "记录方",
     verification_title: "验证",
     verification_no_script: "启用脚本后，本页会在浏览器中自行核验证明。",
     checking: "正在核验每一步的签名…",
@@ -356,6 +385,8 @@ struct LotPage<'page> {
     steps: Vec<StepView>,
     recalls: Vec<RecallView>,
     inspections: Vec<InspectionView>,
+    /// The cold-chain section.
+    cold: ColdChainView,
     proof_href: &'page str,
     /// The file name the proof downloads as, which the documented command names.
     proof_file: String,
@@ -483,6 +514,7 @@ impl RecordScan {
         let lots = match entry.payload() {
             Some(Payload::RecallNotice(notice)) => &notice.lots,
             Some(Payload::InspectionResult(result)) => &result.lots,
+            Some(Payload::Excursion(excursion)) => &excursion.lots,
             _ => return,
         };
         let lots: BTreeSet<String> = lots
@@ -868,6 +900,9 @@ struct Gathered<'reply> {
     roster: Arc<RosterNames>,
     /// Places already looked up, by canonical Digital Link.
     places: HashMap<String, Option<PlaceView>>,
+    /// Entries the path leaves out because another section shows them (the sensor events
+    /// behind the cold-chain curve).
+    hidden: BTreeSet<(PublicKey, u64)>,
 }
 
 impl Gathered<'_> {
@@ -939,6 +974,9 @@ impl Gathered<'_> {
         ingredient: Option<Named>,
     ) -> Option<StepView> {
         let Seen { organisation, place, date, event } = seen;
+        if self.carriers.get(&event).is_some_and(|entry| self.hidden.contains(entry)) {
+            return None;
+        }
         if !self.rely_on_event(&event) {
             return None;
         }
@@ -954,6 +992,33 @@ impl Gathered<'_> {
             time: date.to_owned(),
         })
     }
+}
+
+/// The cold-chain section of the page, noting the entries it relies on and hiding the
+/// sensor events it draws from the path.
+fn cold_chain(
+    ledger: &Ledger,
+    gathered: &mut Gathered<'_>,
+    lot: &str,
+    back: &TraceAnswer,
+) -> ColdChainView {
+    // The directory's lock and the book's are taken one after the other, never nested.
+    let profile = ledger.with_directory(|directory| profile_in(directory, lot));
+    let mut relied = BTreeSet::new();
+    let mut sensor_events = BTreeSet::new();
+    let mut view = cold_chain_view(
+        &ledger.cold_chain().book(),
+        profile,
+        back.lots.iter().map(|lot| &**lot),
+        &mut relied,
+        &mut sensor_events,
+    );
+    gathered.entries.extend(relied.iter().map(|entry| (entry.author, entry.sequence)));
+    gathered.hidden.extend(sensor_events.iter().map(|entry| (entry.author, entry.sequence)));
+    for excursion in &mut view.excursions {
+        excursion.recorder = gathered.organisation(&excursion.author);
+    }
+    view
 }
 
 /// Who recorded an event, where and when, as an answer states it.
@@ -1002,7 +1067,9 @@ fn render(
         events: BTreeSet::new(),
         roster: Arc::clone(&roster),
         places: HashMap::new(),
+        hidden: BTreeSet::new(),
     };
+    let cold = cold_chain(ledger, &mut gathered, subject.link(), back);
     let lot = subject.link();
     let product =
         gathered.name(lot).unwrap_or_else(|| Named::plain(text.unnamed_product.to_owned()));
@@ -1153,6 +1220,7 @@ fn render(
         steps,
         recalls,
         inspections,
+        cold,
         proof_href: &proof_href,
         proof_file: proof_file_name(&lot_number_for_file(lot)),
     };
