@@ -143,6 +143,8 @@ const DEFAULT_WEBHOOK_BACKOFF_MS: u64 = 1_000;
 const DEFAULT_WEBHOOK_BACKOFF_MAX_MS: u64 = 300_000;
 /// Default time one delivery attempt may take.
 const DEFAULT_WEBHOOK_TIMEOUT_MS: u64 = 10_000;
+/// Default interval between two looks for handoffs that became overdue.
+const DEFAULT_HANDOFF_CHECK_MS: u64 = 60_000;
 
 /// Notifications (`[notifications]` in the file): every field has a default, so the table is
 /// optional; without webhooks the node only serves the event stream.
@@ -168,6 +170,9 @@ pub struct Notifications {
     pub webhook_backoff_max_ms: u64,
     /// Milliseconds one attempt may take (connect, send, answer).
     pub webhook_timeout_ms: u64,
+    /// Milliseconds between two looks for custody handoffs that became overdue (each look
+    /// reads every shipment); 0 never looks.
+    pub handoff_check_ms: u64,
 }
 
 impl Default for Notifications {
@@ -182,6 +187,7 @@ impl Default for Notifications {
             webhook_backoff_ms: DEFAULT_WEBHOOK_BACKOFF_MS,
             webhook_backoff_max_ms: DEFAULT_WEBHOOK_BACKOFF_MAX_MS,
             webhook_timeout_ms: DEFAULT_WEBHOOK_TIMEOUT_MS,
+            handoff_check_ms: DEFAULT_HANDOFF_CHECK_MS,
         }
     }
 }

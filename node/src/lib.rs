@@ -159,6 +159,15 @@ pub async fn start(
         shutdown_receiver.clone(),
     )?;
     let notify_task = tokio::spawn(notify::watch_appended(Arc::clone(&ledger), notifier.clone()));
+    let mut notify_tasks = vec![notify_task];
+    if config.notifications.handoff_check_ms > 0 {
+        let interval = Duration::from_millis(config.notifications.handoff_check_ms);
+        notify_tasks.push(tokio::spawn(notify::watch_overdue(
+            Arc::clone(&ledger),
+            notifier.clone(),
+            interval,
+        )));
+    }
 
     let sync_service = sync::Service::new(
         Arc::clone(&ledger),
@@ -196,7 +205,7 @@ pub async fn start(
         state: ledger,
         notifier,
         shutdown: shutdown_sender,
-        tasks: vec![sync_task, http_task, summaries_task, notify_task],
+        tasks: [sync_task, http_task, summaries_task].into_iter().chain(notify_tasks).collect(),
     })
 }
 

@@ -376,3 +376,65 @@ async fn a_full_webhook_queue_drops_the_oldest_and_counts_it() -> anyhow::Result
     cluster.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shipment_nobody_received_is_notified_once_when_overdue() -> anyhow::Result<()> {
+    const SHIPPED: &str = "https://id.gs1.org/01/09506000134376/10/CHILL-9";
+    let cluster = Cluster::start_with(1, |_, config| {
+        config.handoff_deadline_ms = 3_600_000;
+        config.notifications.handoff_check_ms = 100;
+    })
+    .await?;
+    let organisation = cluster.node(PRODUCER).organisation.clone();
+    let gln = cluster
+        .node(PRODUCER)
+        .state
+        .roster()
+        .members
+        .into_iter()
+        .find(|member| member.public_key == organisation)
+        .context("the producer is a member")?
+        .gln;
+    let place = format!("https://id.gs1.org/414/{gln}");
+    let event = |time: &str, step: &str, action: &str| {
+        json!({
+            "type": "ObjectEvent", "eventTime": time, "eventTimeZoneOffset": "+00:00",
+            "action": action, "bizStep": step, "readPoint": {"id": place},
+            "bizLocation": {"id": place}, "epcList": [],
+            "quantityList": [{"epcClass": SHIPPED, "quantity": 10, "uom": "CS"}],
+        })
+    };
+    let mut shipping = event("2026-06-01T09:00:00Z", "shipping", "OBSERVE");
+    shipping["destinationList"] = json!([
+        {"type": "owning_party", "destination": "https://id.gs1.org/417/0614141000036"},
+    ]);
+    let document = json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-06-01T00:00:00Z",
+        "epcisBody": {"eventList": [event("2026-06-01T06:00:00Z", "commissioning", "ADD"), shipping]},
+    });
+    let mut stream = EventStream::open(&cluster.url(PRODUCER), None).await?;
+    let response = reqwest::Client::new()
+        .post(format!("{}/capture", cluster.url(PRODUCER)))
+        .bearer_auth(cluster.token(PRODUCER))
+        .header("content-type", "application/ld+json")
+        .body(document.to_string())
+        .send()
+        .await?;
+    anyhow::ensure!(response.status() == StatusCode::ACCEPTED, "{}", response.text().await?);
+    let job: Value = response.json().await?;
+
+    let overdue = stream.next().await?;
+    assert_eq!(overdue.event, "handoff_overdue");
+    assert_eq!(overdue.data["lots"], json!([SHIPPED]));
+    assert_eq!(overdue.data["status"], "overdue");
+    assert_eq!(overdue.data["author"], organisation);
+    assert_eq!(overdue.data["sequence"], job["sequences"][1]);
+    assert_eq!(overdue.data["due"], "2026-06-01T10:00:00.000Z");
+    // Told once: the next event on the stream is the next notification, an excursion.
+    post_record(&cluster, PRODUCER, &excursion(8)).await?;
+    let next = stream.next().await?;
+    assert_eq!((next.event.as_str(), next.id), ("excursion", overdue.id.map(|id| id + 1)));
+    cluster.shutdown().await;
+    Ok(())
+}

@@ -4,7 +4,8 @@
 //! A notification is published when a recall notice, an excursion or an excursion
 //! acknowledgement is appended to any feed this node holds (its own or a replicated one:
 //! [`watch_appended`] follows the ledger's appended-entries channel), and when another part of
-//! the node calls [`Notifier::publish`] (an overdue custody handoff, say). Each carries a
+//! the node calls [`Notifier::publish`]; [`watch_overdue`] publishes each custody handoff that
+//! stays unconfirmed past the node's deadline. Each carries a
 //! number, increasing by one per notification, that is its event-stream `id`: a client that
 //! reconnects with `Last-Event-ID` is sent what it missed from a bounded backlog, or an
 //! `event: reset` when what it missed is no longer held.
@@ -22,11 +23,12 @@
 pub mod stream;
 pub mod webhook;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lotline_ledger::coldchain::custody::Handoff;
 use lotline_ledger::entry::PayloadKind;
 use lotline_ledger::feed::VerifiedEntry;
 use lotline_ledger::identity::{Keypair, PublicKey};
@@ -394,6 +396,64 @@ async fn follow_appended(
     }
 }
 
+/// Every `interval`, publishes the custody handoffs that became overdue since the last look
+/// (`Ledger::newly_overdue`: each once per run of the node; a restart tells the ones still
+/// overdue again), until the node stops. The look reads every shipment, so it runs on the
+/// blocking pool, one at a time.
+pub fn watch_overdue(
+    ledger: Arc<Ledger>,
+    notifier: Notifier,
+    interval: Duration,
+) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        let mut stopping = notifier.shared.stopping.clone();
+        let mut announced: BTreeSet<(String, String)> = BTreeSet::new();
+        loop {
+            tokio::select! {
+                _ = stopping.wait_for(|stopping| *stopping) => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+            let worker = Arc::clone(&ledger);
+            let publisher = notifier.clone();
+            let mut seen = std::mem::take(&mut announced);
+            let looked = tokio::task::spawn_blocking(move || {
+                match worker.newly_overdue(&mut seen) {
+                    Ok(overdue) => {
+                        for handoff in &overdue {
+                            publisher
+                                .publish(Kind::HandoffOverdue, handoff_fields(&worker, handoff));
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "cannot look for overdue handoffs"),
+                }
+                seen
+            })
+            .await;
+            match looked {
+                Ok(seen) => announced = seen,
+                Err(error) => tracing::warn!(%error, "the overdue-handoff look failed"),
+            }
+        }
+    }
+}
+
+/// The fields of an overdue handoff's notification: the handoff as `GET /handoffs` serves it,
+/// its lot as `lots`, and the shipping event's entry (`author`, `sequence`, `entry_hash`) when
+/// this node holds it. Reads the store for that.
+fn handoff_fields(ledger: &Ledger, handoff: &Handoff) -> Value {
+    let mut fields = serde_json::to_value(handoff).unwrap_or_else(|_| json!({}));
+    fields["lots"] = json!([handoff.lot]);
+    let shipping = handoff.shipped.as_ref().and_then(|shipped| {
+        ledger.store().entry_by_event_id(&shipped.event.to_text()).ok().flatten()
+    });
+    if let Some(entry) = shipping {
+        fields["author"] = json!(entry.author().to_hex());
+        fields["sequence"] = json!(entry.sequence());
+        fields["entry_hash"] = json!(entry.entry_hash().to_hex());
+    }
+    fields
+}
+
 /// Publishes the records of `batch` at or after `cursor` (reading back from the store any
 /// positions between `cursor` and the batch); returns the feed and its new cursor.
 fn take_batch(
@@ -455,4 +515,58 @@ fn now_ms() -> i64 {
 /// Locks a mutex, recovering from poisoning.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notifier(backlog: usize) -> Notifier {
+        let settings = Notifications { backlog, ..Notifications::default() };
+        let stopping = watch::channel(false).1;
+        Notifier::start(&settings, Keypair::from_seed([3; 32]), stopping).unwrap()
+    }
+
+    fn ids(resume: Resume) -> Vec<u64> {
+        match resume {
+            Resume::Replay(missed) => missed.iter().map(|notification| notification.id).collect(),
+            Resume::Reset { .. } => panic!("a replay was expected"),
+        }
+    }
+
+    /// Numbers follow each other; a client gets what it missed while the backlog holds it,
+    /// and a reset naming the oldest and latest held once it does not, or for an id this run
+    /// never issued.
+    #[test]
+    fn resumption_replays_what_is_held_and_resets_past_it() {
+        let notifier = notifier(2);
+        let first = notifier.publish(Kind::Excursion, json!({"lots": ["a"]}));
+        let second = notifier.publish(Kind::RecallNotice, json!({"id": 7, "kind": "x"}));
+        let third = notifier.publish(Kind::HandoffOverdue, json!("late"));
+        assert_eq!((second, third), (first + 1, first + 2));
+        assert_eq!(notifier.latest(), third);
+        assert_eq!(ids(notifier.since(third)), Vec::<u64>::new());
+        assert_eq!(ids(notifier.since(second)), [third]);
+        assert_eq!(ids(notifier.since(first)), [second, third]);
+        for stale in [first - 1, 1, third + 1] {
+            match notifier.since(stale) {
+                Resume::Reset { oldest, latest } => assert_eq!((oldest, latest), (second, third)),
+                Resume::Replay(_) => panic!("{stale}: a reset was expected"),
+            }
+        }
+        let Resume::Replay(held) = notifier.since(second) else { panic!("a replay") };
+        let body: Value = serde_json::from_str(&held[0].body).unwrap();
+        assert_eq!(body["id"], json!(third));
+        assert_eq!(body["kind"], "handoff_overdue");
+        assert_eq!(body["value"], "late");
+        let Resume::Replay(held) = notifier.since(first) else { panic!("a replay") };
+        let body: Value = serde_json::from_str(&held[0].body).unwrap();
+        // The notifier's own fields win over a caller's of the same name.
+        assert_eq!(
+            (body["id"].clone(), body["kind"].clone()),
+            (json!(second), json!("recall_notice"))
+        );
+        assert!(held[0].signature.is_none(), "no webhook, no signature");
+        assert_eq!(notifier.stats().published, 3);
+    }
 }
