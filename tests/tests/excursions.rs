@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 
 /// A lot of producer-0's product (GTIN `0 9506000 13435 2`, under its prefix `9506000`).
 const LOT: &str = "https://id.gs1.org/01/09506000134352/10/COLD1";
+/// A lot made from `LOT`.
+const MADE_LOT: &str = "https://id.gs1.org/01/09506000134352/10/MADE1";
 /// Another lot of the same product, on another logger.
 const GAP_LOT: &str = "https://id.gs1.org/01/09506000134352/10/COLD2";
 /// Logger serial numbers as EPCIS device URIs.
@@ -297,6 +299,23 @@ async fn a_node_signs_excursions_of_its_readings_and_corrects_them_by_new_record
 
     // The first lot's answer is unchanged by the other logger.
     assert_eq!(excursions_of(&cluster, LOT).await["excursions"].as_array().unwrap().len(), 2);
+
+    // The chilled lot is made into another: the new lot carries the excursions upstream of it.
+    let made = json!({
+        "type": "TransformationEvent",
+        "eventTime": "2026-03-01T14:00:00Z",
+        "eventTimeZoneOffset": "+00:00",
+        "inputQuantityList": [{"epcClass": LOT, "quantity": 10, "uom": "KGM"}],
+        "outputQuantityList": [{"epcClass": MADE_LOT, "quantity": 8, "uom": "KGM"}],
+        "bizStep": "commissioning",
+    });
+    capture(&cluster, &document(json!([]), json!([made]))).await;
+    let reply = excursions_of(&cluster, MADE_LOT).await;
+    assert_eq!(reply["excursions"], json!([]), "{reply:#}");
+    let upstream = reply["upstream"].as_array().unwrap();
+    assert_eq!(upstream.len(), 2, "{reply:#}");
+    assert!(upstream.iter().all(|excursion| excursion["upstream_lot"] == LOT), "{reply:#}");
+    assert_eq!(upstream[1]["entry"], entry_of(withdrawal));
 
     // A parameter that names no lot is refused by name.
     for bad in ["urn:epc:id:sscc:9506000.0000000001", "not a lot"] {

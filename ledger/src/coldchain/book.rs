@@ -69,16 +69,18 @@ pub fn profile_in(directory: &Directory, lot: &str) -> Option<Profile> {
     })
 }
 
-/// One signer's readings of one device while it travelled with one set of lots and logistic
-/// units: the readings a detector judges together (the same logger on another shipment, or
-/// read out by another organisation, is another series).
+/// One signer's readings of one device while it travelled with one set of lots: the readings
+/// a detector judges together (the same logger on another shipment, or read out by another
+/// organisation, is another series). Events that name no lot (a pallet's SSCC alone) form the
+/// series of what they do name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SeriesKey {
     /// The organisation that signed the sensor events (only it signs excursions about them).
     pub signer: PublicKey,
     /// The device (`deviceID`).
     pub device: String,
-    /// The lots and logistic units the events observed, as canonical Digital Links, sorted.
+    /// The lots the events observed, as canonical Digital Links, sorted; the logistic units
+    /// and items they observed when they name no lot.
     pub carried: Vec<String>,
 }
 
@@ -101,6 +103,9 @@ pub struct Series {
     pub events: BTreeSet<EntryRef>,
     /// Readings kept out because they contradict one held at the same instant.
     pub conflicts: u64,
+    /// Logistic units and items the events observed beside the lots of the key (canonical
+    /// Digital Links): the pallets the device travelled in.
+    pub units: BTreeSet<String>,
 }
 
 impl Series {
@@ -225,6 +230,12 @@ impl Book {
             return Vec::new();
         }
         let SensorEvent { readings, carried } = event;
+        // Keyed by the lots alone, so the same logger reporting on the same lots with and
+        // without their pallet's SSCC is one series, judged once.
+        let (lots, units): (Vec<String>, Vec<String>) = carried
+            .into_iter()
+            .partition(|link| matches!(gs1::classify(link), Some(Identifier::Lot { .. })));
+        let (carried, units) = if lots.is_empty() { (units, Vec::new()) } else { (lots, units) };
         let mut touched: Vec<SeriesKey> = Vec::new();
         for Reading { device, time_ms, offset_minutes, celsius } in readings {
             let key = SeriesKey { signer: entry.author, device, carried: carried.clone() };
@@ -236,6 +247,7 @@ impl Book {
                 }
             };
             series.events.insert(entry);
+            series.units.extend(units.iter().cloned());
             let sample = Sample { time_ms, offset_minutes, celsius };
             match series.readings.get(&time_ms) {
                 Some(held) if held.celsius == celsius => continue,
@@ -543,10 +555,7 @@ mod tests {
         let series_key = touched[0].clone();
         assert_eq!(series_key.signer, carrier);
         assert_eq!(series_key.device, "urn:lotline:device:L7");
-        assert_eq!(
-            series_key.carried,
-            vec!["https://id.gs1.org/00/095060000000000015".to_owned(), LOT.to_owned()]
-        );
+        assert_eq!(series_key.carried, vec![LOT.to_owned()]);
         assert_eq!(series_key.lots().collect::<Vec<_>>(), vec![LOT]);
         assert!(book.add_event(entry(carrier, 0), &first).is_empty());
         let late = event(
@@ -564,14 +573,22 @@ mod tests {
         assert_eq!(times.len(), 3, "the 09:05Z reading and 10:05+01:00 are one instant");
         assert_eq!(series.conflicts, 1);
         assert_eq!(series.events.len(), 2);
+        assert_eq!(
+            series.units.iter().collect::<Vec<_>>(),
+            ["https://id.gs1.org/00/095060000000000015"]
+        );
         assert_eq!(series.samples()[0].offset_minutes, 60);
+        // The same lot without its pallet named is the same series.
+        let mut without_pallet = event("urn:lotline:device:L7", &[("2026-03-01T10:15:00Z", 3.0)]);
+        without_pallet.epc_list = Some(Vec::new());
+        assert_eq!(book.add_event(entry(carrier, 3), &without_pallet), vec![series_key.clone()]);
         // The same logger read out by another organisation is another series.
         book.add_event(entry(other, 0), &first);
         assert_eq!(book.series_of_device("urn:lotline:device:L7").len(), 2);
         assert_eq!(book.series_of_lot(LOT_URN).len(), 2);
         let fresh = book.take_fresh();
         assert_eq!(fresh.len(), 1);
-        assert_eq!(fresh[&series_key].len(), 3);
+        assert_eq!(fresh[&series_key].len(), 4);
         assert!(book.take_fresh().is_empty());
         // An event without sensor readings adds nothing.
         let mut plain = first.clone();

@@ -42,9 +42,10 @@ fn class_of(method: &Method, path: &str) -> Class {
     match (method, path) {
         (&Method::POST, "/capture" | "/records") => Class::Write,
         (&Method::POST, "/recall/scope")
-        | (_, "/trace/back" | "/trace/forward" | "/events" | "/custody" | "/handoffs") => {
-            Class::Query { expensive: true }
-        }
+        | (
+            _,
+            "/trace/back" | "/trace/forward" | "/events" | "/custody" | "/handoffs" | "/excursions",
+        ) => Class::Query { expensive: true },
         (
             _,
             "/capture"
@@ -147,6 +148,7 @@ mod tests {
         assert_eq!(class_of(&Method::POST, "/recall/scope"), Class::Query { expensive: true });
         assert_eq!(class_of(&Method::GET, "/trace/back"), Class::Query { expensive: true });
         assert_eq!(class_of(&Method::GET, "/events"), Class::Query { expensive: true });
+        assert_eq!(class_of(&Method::GET, "/excursions"), Class::Query { expensive: true });
         assert_eq!(class_of(&Method::GET, "/events/{event_id}/proof"), Class::Open);
         assert_eq!(class_of(&Method::GET, "/feeds/{author}/checkpoint"), Class::Open);
         assert_eq!(class_of(&Method::GET, "/health"), Class::Open);

@@ -1,12 +1,13 @@
 //! `GET /excursions?lot=`: the excursion records about a lot (those in force, withdrawals,
 //! and superseded ones listed as such, each with its entry so a reader can fetch and verify
-//! it), the lot's temperature profile, and the state of each device that travelled with it
-//! ("out of range now", kept apart from the breached rules the records state). Also the JSON
-//! of an excursion record's fields, shared with `GET /records`.
+//! it), those of the lots it traces back to (an excursion follows the goods through
+//! transformations), the lot's temperature profile, and the state of each device that
+//! travelled with it ("out of range now", kept apart from the breached rules the records
+//! state). Also the JSON of an excursion record's fields, shared with `GET /records`.
 //!
 //! Owns reading the `lot` parameter (refused naming it) and the JSON shapes. Does not own what
-//! the book holds (`lotline_ledger::coldchain::book`), detection or signing
-//! (`crate::coldchain`).
+//! the book holds (`lotline_ledger::coldchain::book`), the lot graph (`lotline_ledger::trace`),
+//! detection or signing (`crate::coldchain`).
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use lotline_ledger::coldchain::{Bound, RuleKind, scan};
 use lotline_ledger::entry::EntryRef;
 use lotline_ledger::gs1::{self, Identifier};
 use lotline_ledger::records;
-use lotline_ledger::trace::{Subject, format_time};
+use lotline_ledger::trace::{Direction, Subject, format_time};
 use serde::Serialize;
 
 use super::{ApiError, blocking, openapi};
@@ -43,6 +44,10 @@ pub struct ExcursionsReply {
     pub profile: Option<String>,
     /// Every excursion record about the lot, in the order the node learnt of them.
     pub excursions: Vec<ExcursionJson>,
+    /// Every excursion record about the lots this one traces back to (what it was made from,
+    /// the lots it was aggregated or shipped with before), each naming that lot: an excursion
+    /// follows the goods through transformations.
+    pub upstream: Vec<UpstreamExcursion>,
     /// Each device series that travelled with the lot.
     pub devices: Vec<DeviceJson>,
 }
@@ -130,6 +135,16 @@ pub struct RuleJson {
     pub longer_than_ms: i64,
 }
 
+/// An excursion record about a lot the asked lot traces back to.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UpstreamExcursion {
+    /// The upstream lot (canonical Digital Link).
+    pub upstream_lot: String,
+    /// The record.
+    #[serde(flatten)]
+    pub excursion: ExcursionJson,
+}
+
 /// One device series that travelled with the lot.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeviceJson {
@@ -206,12 +221,12 @@ fn excursion_json(record: &ExcursionRecord) -> ExcursionJson {
     }
 }
 
-/// The lot a `lot` parameter names, as its canonical Digital Link.
-fn parse_lot(written: &str) -> Result<String, ApiError> {
+/// The lot a `lot` parameter names.
+fn parse_lot(written: &str) -> Result<Subject, ApiError> {
     let subject = Subject::parse(written)
         .map_err(|error| ApiError::QueryParameter(format!("lot: {error}")))?;
     match gs1::classify(subject.link()) {
-        Some(Identifier::Lot { .. }) => Ok(subject.link().to_owned()),
+        Some(Identifier::Lot { .. }) => Ok(subject),
         _ => Err(ApiError::QueryParameter(format!(
             "lot: {written:?} names an item or a logistic unit, not a lot (a Digital Link with a GTIN and a lot, like https://id.gs1.org/01/09506000134352/10/L1)"
         ))),
@@ -242,13 +257,30 @@ pub(super) async fn excursions(
     blocking(&ledger, move |ledger| Ok(excursions_of(ledger, lot))).await.map(Json)
 }
 
-/// The answer about `lot` (a canonical Digital Link). Blocks (reads the book).
-fn excursions_of(ledger: &Ledger, lot: String) -> ExcursionsReply {
+/// The answer about `subject` (a lot). Blocks (walks the lot graph, reads the book).
+fn excursions_of(ledger: &Ledger, subject: Subject) -> ExcursionsReply {
+    let lot = subject.link().to_owned();
+    let traced = ledger.trace_answer(&subject, Direction::Back);
     let profile =
         book::profile_of(&lot, |id| ledger.master_data(id).map(|described| described.statement));
     let cold_chain = ledger.cold_chain();
     let book = cold_chain.book();
     let excursions = book.excursions_of(&lot).into_iter().map(excursion_json).collect();
+    let upstream = traced
+        .lots
+        .iter()
+        .map(|upstream_lot| upstream_lot.to_string())
+        .filter(|upstream_lot| *upstream_lot != lot)
+        .flat_map(|upstream_lot| {
+            book.excursions_of(&upstream_lot)
+                .into_iter()
+                .map(|record| UpstreamExcursion {
+                    upstream_lot: upstream_lot.clone(),
+                    excursion: excursion_json(record),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
     let devices = book
         .series_of_lot(&lot)
         .into_iter()
@@ -259,7 +291,7 @@ fn excursions_of(ledger: &Ledger, lot: String) -> ExcursionsReply {
             DeviceJson {
                 device: key.device.clone(),
                 signer: key.signer.to_hex(),
-                carried: key.carried.clone(),
+                carried: key.carried.iter().chain(&series.units).cloned().collect(),
                 readings: series.readings.len(),
                 first: first.map(format_time),
                 last: last.map(|sample| format_time(sample.time_ms)),
@@ -275,5 +307,11 @@ fn excursions_of(ledger: &Ledger, lot: String) -> ExcursionsReply {
             }
         })
         .collect();
-    ExcursionsReply { lot, profile: profile.map(|profile| profile.name), excursions, devices }
+    ExcursionsReply {
+        lot,
+        profile: profile.map(|profile| profile.name),
+        excursions,
+        upstream,
+        devices,
+    }
 }
