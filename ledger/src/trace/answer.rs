@@ -12,6 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::event_ref::EventRef;
+use super::excursions::ExcursionRef;
 use super::facts::{DocumentRef, Flow};
 use super::hash_id::EventHashId;
 use super::names::Names;
@@ -120,7 +121,8 @@ pub struct RecallAnswer {
 
 /// `GET /trace/back` and `GET /trace/forward`: the answer, the subject as the node understood
 /// it (canonical Digital Link), the names of what it mentions and the evidence for every entry
-/// the answer relied on. JSON: the answer's fields, then `subject`, `names`, `evidence`.
+/// the answer relied on. JSON: the answer's fields, then `subject`, `names`, `excursions`,
+/// `evidence`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TraceReply {
@@ -134,15 +136,20 @@ pub struct TraceReply {
     /// master-data entries are in `evidence` too); missing reads as none.
     #[serde(default, skip_serializing_if = "Names::is_empty")]
     pub names: Names,
-    /// Proof bundles for the entries listed in `answer.entries`; missing reads as none, which
-    /// a verifier reports when the answer names events.
+    /// The excursions in force about any lot the answer reaches (see
+    /// [`super::excursions::in_force`]); their entries are in `evidence` too. Missing reads as
+    /// none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excursions: Vec<ExcursionRef>,
+    /// Proof bundles for the entries listed in `answer.entries` and `excursions`; missing
+    /// reads as none, which a verifier reports when the answer names events.
     #[serde(default)]
     pub evidence: Evidence,
 }
 
 /// `POST /recall/scope`: the answer, the names of what it mentions and the evidence for every
 /// entry it relied on. JSON: the answer's fields (the trace's flattened in), then `names`,
-/// `evidence`.
+/// `excursions`, `evidence`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RecallReply {
@@ -152,8 +159,11 @@ pub struct RecallReply {
     /// Names, as in [`TraceReply`].
     #[serde(default, skip_serializing_if = "Names::is_empty")]
     pub names: Names,
-    /// Proof bundles for the entries listed in `answer.trace.entries` (missing reads as none,
-    /// as in [`TraceReply`]).
+    /// The excursions in force about any lot the scope reaches, as in [`TraceReply`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excursions: Vec<ExcursionRef>,
+    /// Proof bundles for the entries listed in `answer.trace.entries` and `excursions`
+    /// (missing reads as none, as in [`TraceReply`]).
     #[serde(default)]
     pub evidence: Evidence,
 }
@@ -488,7 +498,13 @@ mod tests {
         }
         assert!(names.entries().len() >= answer.lots.len().min(1));
         // The JSON carries the names between the subject and the evidence, and reads back.
-        let reply = TraceReply { answer, subject: String::new(), names, evidence: evidence() };
+        let reply = TraceReply {
+            answer,
+            subject: String::new(),
+            names,
+            excursions: Vec::new(),
+            evidence: evidence(),
+        };
         let text = serde_json::to_string(&reply).unwrap();
         assert!(text.find("\"names\"").unwrap() < text.find("\"evidence\"").unwrap());
         assert_eq!(serde_json::from_str::<TraceReply>(&text).unwrap(), reply);
@@ -519,6 +535,7 @@ mod tests {
                     answer: answer.clone(),
                     subject: subject.link().to_owned(),
                     names: Names::default(),
+                    excursions: Vec::new(),
                     evidence: evidence(),
                 };
                 let text = serde_json::to_string(&reply).unwrap();
@@ -541,14 +558,44 @@ mod tests {
         let (index, lots) = index_and_lots();
         let answer = index.recall_scope(&Hazard::Lots(lots[..3].to_vec()));
         assert!(!answer.trace.consignees.is_empty());
-        let reply =
-            RecallReply { answer: answer.clone(), names: Names::default(), evidence: evidence() };
+        let reply = RecallReply {
+            answer: answer.clone(),
+            names: Names::default(),
+            excursions: Vec::new(),
+            evidence: evidence(),
+        };
         let text = serde_json::to_string(&reply).unwrap();
         let expected =
             appended(&answer, &[("evidence", serde_json::to_value(evidence()).unwrap())]);
         assert_eq!(text, expected);
         let read_back: RecallReply = serde_json::from_str(&text).unwrap();
         assert_eq!(read_back, reply);
+        // Excursions in force come between the names and the evidence, and read back.
+        let excursion = ExcursionRef {
+            entry: crate::entry::EntryRef {
+                author: evidence().unproven[0].author,
+                sequence: 3,
+                entry_hash: crate::entry::EntryHash::from_bytes([9; 32]),
+            },
+            lots: vec![answer.trace.lots[0].to_string()],
+            measurement: "gs1:Temperature".to_owned(),
+            limit: "single-event: above 4 CEL for more than 30 min".to_owned(),
+            observed: "9 CEL".to_owned(),
+            started: "2026-03-01T10:00:00.000Z".to_owned(),
+            ended: None,
+            figures: None,
+        };
+        let reply = RecallReply { excursions: vec![excursion], ..reply };
+        let text = serde_json::to_string(&reply).unwrap();
+        let expected = appended(
+            &answer,
+            &[
+                ("excursions", serde_json::to_value(&reply.excursions).unwrap()),
+                ("evidence", serde_json::to_value(evidence()).unwrap()),
+            ],
+        );
+        assert_eq!(text, expected);
+        assert_eq!(serde_json::from_str::<RecallReply>(&text).unwrap(), reply);
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //!   as answers write them);
 //! - [`facts`] (event → facts), [`subject`] (what a user typed → a canonical Digital Link),
 //!   [`names`] (names from the roster and master data, with their sources), [`answer`] (the
-//!   answer shapes), [`window`] (directions, hazards, time windows);
+//!   answer shapes), [`window`] (directions, hazards, time windows), [`excursions`] (the
+//!   excursions in force a reply carries, read from the cold-chain book);
 //! - `graph` (facts → interned graph: its upkeep, layout and primitive reads);
 //! - [`summary`] (each unit's part of a recall answer kept between queries, and the rule for
 //!   forgetting it);
@@ -40,6 +41,7 @@
 
 pub mod answer;
 pub mod event_ref;
+pub mod excursions;
 pub mod facts;
 pub mod hash_id;
 pub mod ids;
@@ -66,6 +68,7 @@ pub use answer::{
 };
 pub use answer::{RecallReply, TraceReply};
 pub use event_ref::EventRef;
+pub use excursions::{ExcursionFigures, ExcursionRef};
 pub use graph::{Applied, IndexStats};
 pub use hash_id::EventHashId;
 pub use index::Index;

@@ -4,7 +4,9 @@
 //! Owns: the shapes of the node's own replies (serialised by `http` as documented in
 //! `docs/http-api.md`, fields in the order written here), and pairing every trace and recall
 //! answer with its evidence: the signed entries it relied on with inclusion proofs against
-//! the authors' latest checkpoints, so a client can re-verify it without trusting this node.
+//! the authors' latest checkpoints, so a client can re-verify it without trusting this node,
+//! and with the excursions in force about the lots it reaches (read from the cold-chain book,
+//! their records proven alongside).
 //! Does not own the shapes a client reads back too (answers, replies and evidence live in
 //! `lotline_ledger::trace` and `lotline_ledger::proof`, gathered by `Store::evidence`), nor
 //! reading what a user typed (subjects, hazards, keys in paths: `http` parses those).
@@ -16,7 +18,8 @@ use lotline_ledger::identity::PublicKey;
 use lotline_ledger::proof::Evidence;
 use lotline_ledger::roster::Role;
 use lotline_ledger::trace::{
-    Direction, EventRef, Hazard, Names, RecallReply, Subject, TraceAnswer, TraceReply,
+    Direction, EventRef, ExcursionRef, Hazard, Names, RecallReply, Subject, TraceAnswer,
+    TraceReply, excursions,
 };
 use serde::Serialize;
 
@@ -244,13 +247,48 @@ impl Ledger {
         references: &[EventRef],
         names: &Names,
     ) -> Result<Evidence, Error> {
+        self.evidence_of_answer(references, names, &[])
+    }
+
+    /// The evidence for the entries behind `references`, the master-data entries `names`
+    /// relies on and the excursion records `excursions` cite.
+    fn evidence_of_answer(
+        &self,
+        references: &[EventRef],
+        names: &Names,
+        excursions: &[ExcursionRef],
+    ) -> Result<Evidence, Error> {
         let entries: Vec<(PublicKey, u64)> = references
             .iter()
             .map(|reference| reference.entry)
             .chain(names.entries())
+            .chain(excursions.iter().map(|excursion| excursion.entry))
             .map(|entry| (entry.author, entry.sequence))
             .collect();
         Ok(self.store.evidence(&entries)?)
+    }
+
+    /// The excursions in force about the lots `answer` reaches, and `names` completed with the
+    /// organisations that recorded them.
+    fn excursions_of(&self, answer: &TraceAnswer, names: &mut Names) -> Vec<ExcursionRef> {
+        let found = {
+            let cold_chain = self.cold_chain();
+            let book = cold_chain.book();
+            excursions::in_force(&book, answer.lots.iter().map(|lot| &**lot))
+        };
+        if !found.is_empty() {
+            let authors: Vec<String> =
+                found.iter().map(|excursion| excursion.entry.author.to_hex()).collect();
+            let recorders = self.with_directory(|directory| {
+                self.store.with_roster(|roster| {
+                    Names::collect(authors.iter().map(String::as_str), [], directory, roster)
+                })
+            });
+            for (key, name) in recorders.organisations {
+                names.organisations.entry(key).or_insert(name);
+            }
+        }
+        found
     }
 
     /// The walk of a trace alone, without names or evidence: for a caller that proves only
@@ -290,9 +328,10 @@ impl Ledger {
     /// `GET /trace/back` and `GET /trace/forward`.
     pub fn trace(&self, subject: &Subject, direction: Direction) -> Result<TraceReply, Error> {
         let answer = self.trace_answer(subject, direction);
-        let names = self.names_of(&answer);
-        let evidence = self.evidence_with_names(&answer.entries, &names)?;
-        Ok(TraceReply { answer, subject: subject.link().to_owned(), names, evidence })
+        let mut names = self.names_of(&answer);
+        let excursions = self.excursions_of(&answer, &mut names);
+        let evidence = self.evidence_of_answer(&answer.entries, &names, &excursions)?;
+        Ok(TraceReply { answer, subject: subject.link().to_owned(), names, excursions, evidence })
     }
 
     /// `POST /recall/scope`: refused with [`Error::RecallTooWide`] when the scope reaches more
@@ -303,8 +342,9 @@ impl Ledger {
         if found > max_lots {
             return Err(Error::RecallTooWide { limit: max_lots, found });
         }
-        let names = self.names_of(&answer.trace);
-        let evidence = self.evidence_with_names(&answer.trace.entries, &names)?;
-        Ok(RecallReply { answer, names, evidence })
+        let mut names = self.names_of(&answer.trace);
+        let excursions = self.excursions_of(&answer.trace, &mut names);
+        let evidence = self.evidence_of_answer(&answer.trace.entries, &names, &excursions)?;
+        Ok(RecallReply { answer, names, excursions, evidence })
     }
 }
