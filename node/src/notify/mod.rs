@@ -3,12 +3,11 @@
 //!
 //! A notification is published when a recall notice, an excursion or an excursion
 //! acknowledgement is appended to any feed this node holds (its own or a replicated one:
-//! [`watch_appended`] follows the ledger's appended-entries channel), and when another part of
-//! the node calls [`Notifier::publish`]; [`watch_overdue`] publishes each custody handoff that
-//! stays unconfirmed past the node's deadline. Each carries a
-//! number, increasing by one per notification, that is its event-stream `id`: a client that
-//! reconnects with `Last-Event-ID` is sent what it missed from a bounded backlog, or an
-//! `event: reset` when what it missed is no longer held.
+//! [`watch_appended`] follows the ledger's appended-entries channel), when a custody handoff
+//! stays unconfirmed past the node's deadline ([`watch_overdue`]), and when another part of the
+//! node calls [`Notifier::publish`]. Each carries a number, increasing by one per notification,
+//! that is its event-stream `id`: a client that reconnects with `Last-Event-ID` is sent what it
+//! missed from a bounded backlog, or an `event: reset` when what it missed is no longer held.
 //!
 //! Numbers start, at each start of the node, from its start time in milliseconds times 1,000,
 //! so they keep increasing across restarts (a number from before a restart is older than the
@@ -18,7 +17,7 @@
 //! `GET /records` serves them: `author`, `sequence`, `entry_hash`, `record_time`, `lots`, ...),
 //! the backlog, the cap on open streams, the webhook queues and their counters (exported at
 //! `/metrics`). Does not own what a record says (`crate::http::records` writes its JSON) nor
-//! when a handoff is overdue (the caller of [`Notifier::publish`] decides).
+//! when a handoff is overdue (`crate::state`'s custody rules decide).
 
 pub mod stream;
 pub mod webhook;
