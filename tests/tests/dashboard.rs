@@ -344,6 +344,23 @@ async fn the_dashboard_shows_a_recall_only_to_a_logged_in_regulator() {
     .await;
     wait_replicated(&cluster, LAB, REGULATOR).await;
     let lab_name = name_of(&cluster, LAB);
+    // The producer's record of a temperature excursion on the recalled lot.
+    let producer = Client::connect(
+        &cluster.url(PRODUCER),
+        Some(cluster.token(PRODUCER).to_owned()),
+        Policy::default(),
+    )
+    .unwrap();
+    off_runtime(move || {
+        producer.submit_record(&json!({
+            "kind": "excursion", "lots": [PACK_LOT], "measurement": "gs1:Temperature",
+            "limit": "above 8 CEL for more than 30 min", "observed": "12.5 CEL",
+            "started": "2026-03-04T10:00:00Z", "ended": "2026-03-04T11:15:00Z"
+        }))
+    })
+    .await
+    .expect("the producer records the excursion");
+    wait_replicated(&cluster, PRODUCER, REGULATOR).await;
 
     let dashboard = cluster.node(REGULATOR).http_address;
     let token = cluster.token(REGULATOR).to_owned();
@@ -416,6 +433,11 @@ async fn the_dashboard_shows_a_recall_only_to_a_logged_in_regulator() {
             "the recall page lacks {expected:?}: {recall_page}"
         );
     }
+    let excursions = &recall_page[recall_page.find("id=\"excursions\"").expect("the section")..];
+    let excursions =
+        &excursions[..excursions.find("id=\"inspections\"").unwrap_or(excursions.len())];
+    assert!(excursions.contains("12.5 CEL"), "the excursion on the recalled lot: {excursions}");
+    assert!(excursions.contains(&producer_name), "who recorded it: {excursions}");
     let inspections = &recall_page[recall_page.find("id=\"inspections\"").expect("the section")..];
     assert!(inspections.contains("Listeria monocytogenes (ISO 11290-1)"), "{inspections}");
     assert!(inspections.contains(&lab_name), "the lab is named: {inspections}");

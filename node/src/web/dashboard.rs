@@ -135,6 +135,7 @@ struct RecallPage {
     acknowledgements: Vec<facts::Acknowledgement>,
     in_distribution: Vec<facts::Held>,
     inspections: Vec<facts::FailedInspection>,
+    excursions: Vec<facts::RecallExcursion>,
     omitted: usize,
 }
 
@@ -453,10 +454,11 @@ async fn recall_page(
     let found = blocking(&state.ledger, move |ledger| {
         let Some(recall) = facts::recall(ledger, &lookup)? else { return Ok(None) };
         let inspections = facts::failed_inspections(ledger, &recall)?;
-        Ok(Some((recall, inspections)))
+        let excursions = facts::recall_excursions(ledger, &recall);
+        Ok(Some((recall, inspections, excursions)))
     })
     .await;
-    let (recall, inspections) = match found {
+    let (recall, inspections, excursions) = match found {
         Ok(Some(found)) => found,
         Ok(None) => return Failure::no_recall(&address, &session).into_response(),
         Err(error) => return Failure::ledger(&error, &session).into_response(),
@@ -476,6 +478,7 @@ async fn recall_page(
         acknowledgements: recall.acknowledgements.clone(),
         in_distribution: recall.in_distribution(),
         inspections,
+        excursions,
         omitted,
     };
     html(StatusCode::OK, &nonce, page.render())

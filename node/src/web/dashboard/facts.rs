@@ -117,6 +117,25 @@ pub struct FailedInspection {
     pub entry_hash: String,
 }
 
+/// A temperature excursion in force on a lot of a recall's scope.
+#[derive(Debug, Clone)]
+pub struct RecallExcursion {
+    /// The lots it names that are in scope (name and identifier).
+    pub lots: Vec<String>,
+    /// The rule and limits applied, as the record states them.
+    pub limit: String,
+    /// The worst value observed.
+    pub observed: String,
+    /// Start (RFC 3339).
+    pub started: String,
+    /// End (RFC 3339), empty while ongoing.
+    pub ended: String,
+    /// The organisation that recorded it (roster name, else key).
+    pub recorded_by: String,
+    /// Its entry hash (hex).
+    pub entry_hash: String,
+}
+
 impl Recall {
     /// How many consignees the scope names (0 when it has none).
     pub fn consignee_count(&self) -> usize {
@@ -402,6 +421,42 @@ pub fn failed_inspections(
             entry_hash,
         })
         .collect())
+}
+
+/// The excursions in force on the lots of `recall`'s scope (records a later one of the same
+/// author superseded or withdrew are left out), each once.
+pub fn recall_excursions(ledger: &Ledger, recall: &Recall) -> Vec<RecallExcursion> {
+    let members = MemberNames::of(&ledger.roster());
+    let reached = recall.reached_lots();
+    let names = recall.scope.as_ref().ok().map(|reply| &reply.names);
+    let label = |lot: &str| names.map_or_else(|| lot.to_owned(), |names| names.label(lot));
+    let book = ledger.cold_chain().book();
+    let mut seen = BTreeSet::new();
+    let mut excursions = Vec::new();
+    for lot in &reached {
+        for record in book.current_excursions_of(lot) {
+            if !seen.insert(record.entry) {
+                continue;
+            }
+            let excursion = &record.excursion;
+            excursions.push(RecallExcursion {
+                lots: excursion
+                    .lots
+                    .iter()
+                    .map(|lot| canonical(lot))
+                    .filter(|lot| reached.contains(lot))
+                    .map(|lot| label(&lot))
+                    .collect(),
+                limit: excursion.limit.clone(),
+                observed: excursion.observed.clone(),
+                started: time_text(excursion.started_ms),
+                ended: excursion.ended_ms.map(time_text).unwrap_or_default(),
+                recorded_by: members.name(&record.entry.author),
+                entry_hash: record.entry.entry_hash.to_hex(),
+            });
+        }
+    }
+    excursions
 }
 
 /// Every inspection result that failed, with its author and entry hash.
