@@ -3,14 +3,15 @@
 //! with the rule, limits, start, end, duration and min/max/mean; a late batch that splits the
 //! stretch yields a record that withdraws it (the first record untouched); the same batch
 //! again, or the same readings in another event, sign nothing; a gap is reported in the
-//! excursion, never bridged. `GET /excursions` lists the records with their entries, and
-//! refuses a parameter that names no lot by name.
+//! excursion, never bridged. `GET /excursions` lists the records with their entries (on a
+//! peer's node too, which signs nothing about readings it did not sign), and refuses a
+//! parameter that names no lot by name.
 //!
 //! Owns these HTTP cases. Does not own detection (`lotline_ledger::coldchain`, whose unit
 //! tests hold the incremental detector to a from-scratch scan) nor the book's rules (its unit
 //! tests).
 
-use lotline_tests::cluster::Cluster;
+use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
 use lotline_tests::fixtures::{HttpAnswer, exchange};
 use serde_json::{Value, json};
 
@@ -26,9 +27,19 @@ const GAP_LOGGER: &str = "urn:lotline:device:L8";
 const MINUTE_MS: i64 = 60_000;
 
 async fn send(cluster: &Cluster, method: &str, path: &str, body: &[u8]) -> HttpAnswer {
-    let authorization = format!("Bearer {}", cluster.token(0));
+    send_to(cluster, 0, method, path, body).await
+}
+
+async fn send_to(
+    cluster: &Cluster,
+    index: usize,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> HttpAnswer {
+    let authorization = format!("Bearer {}", cluster.token(index));
     exchange(
-        cluster.node(0).http_address,
+        cluster.node(index).http_address,
         method,
         path,
         &[("Content-Type", "application/ld+json"), ("Authorization", &authorization)],
@@ -118,7 +129,8 @@ fn entry_of(record: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_signs_excursions_of_its_readings_and_corrects_them_by_new_records() {
-    let mut cluster = Cluster::start(1).await.unwrap();
+    // The producer's node, and a carrier's that replicates its feed.
+    let mut cluster = Cluster::start(2).await.unwrap();
     let producer = cluster.node(0).state.organisation_hex();
     // The product is chilled (0-4 °C; above 4 °C for more than 30 min breaches).
     let chilled = json!([{"type": "urn:epcglobal:epcis:vtype:EPCClass",
@@ -328,6 +340,28 @@ async fn a_node_signs_excursions_of_its_readings_and_corrects_them_by_new_record
     assert!(problem["detail"].as_str().unwrap().contains("lot"), "{problem}");
 
     // A restarted node judges its readings again from its store and finds nothing to sign.
+    // The carrier's node holds the producer's readings and excursion records by replication,
+    // shows the same standings, and signs nothing about readings it did not sign.
+    let path = format!("/excursions?lot={}", encoded(GAP_LOT));
+    let on_producer = excursions_of(&cluster, GAP_LOT).await;
+    let on_carrier =
+        wait_for("the carrier's node to hold the excursions", DEFAULT_DEADLINE, || {
+            let (cluster, path, on_producer) = (&cluster, &path, &on_producer);
+            async move {
+                let reply = send_to(cluster, 1, "GET", path, b"").await.json().ok()?;
+                (reply["excursions"] == on_producer["excursions"]).then_some(reply)
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(on_carrier["devices"][0]["signer"], producer);
+    let carrier_records = send_to(&cluster, 1, "GET", "/records?kind=excursion", b"").await;
+    let carrier_records = carrier_records.json().unwrap();
+    assert!(
+        carrier_records.as_array().unwrap().iter().all(|record| record["author"] == producer),
+        "{carrier_records:#}"
+    );
+
     let before = excursion_records(&cluster).await;
     cluster.stop_node(0).await;
     cluster.start_node(0).await.unwrap();
