@@ -141,10 +141,29 @@ pub struct Verdict {
     pub out_of_range_now: bool,
     /// Mean kinetic temperature over the whole series, °C (USP ⟨1160⟩, gaps left out).
     pub mean_kinetic_celsius: Option<f64>,
+    /// Mean kinetic temperature over consecutive windows of the length asked for, from the
+    /// first reading (empty when none was asked for).
+    pub windows: Vec<WindowMkt>,
 }
 
-/// Judges every device of `file` under `profile`.
-pub fn verdicts(file: &LoggerFile, profile: &Profile) -> Result<Vec<Verdict>, String> {
+/// The mean kinetic temperature of one window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WindowMkt {
+    /// Start (RFC 3339, UTC), inclusive.
+    pub from: String,
+    /// End (RFC 3339, UTC), exclusive.
+    pub to: String,
+    /// °C; `None` when the window holds too few readings.
+    pub mean_kinetic_celsius: Option<f64>,
+}
+
+/// Judges every device of `file` under `profile`, with the mean kinetic temperature over
+/// consecutive windows of `window_ms` when given.
+pub fn verdicts(
+    file: &LoggerFile,
+    profile: &Profile,
+    window_ms: Option<i64>,
+) -> Result<Vec<Verdict>, String> {
     let config = Config {
         interval_ms: file.interval_ms.unwrap_or(DEFAULT_INTERVAL_MS),
         gap_tolerance: GAP_TOLERANCE,
@@ -175,9 +194,37 @@ pub fn verdicts(file: &LoggerFile, profile: &Profile) -> Result<Vec<Verdict>, St
                 None,
                 Some(config.max_gap_ms()),
             ),
+            windows: window_ms
+                .map(|window_ms| windows(samples, window_ms, config.max_gap_ms()))
+                .unwrap_or_default(),
         });
     }
     Ok(verdicts)
+}
+
+/// The mean kinetic temperature over consecutive windows of `window_ms` from the first
+/// reading to the last.
+fn windows(samples: &[Sample], window_ms: i64, max_gap_ms: i64) -> Vec<WindowMkt> {
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return Vec::new();
+    };
+    let window_ms = window_ms.max(60_000);
+    let mut windows = Vec::new();
+    let mut from = first.time_ms;
+    while from <= last.time_ms {
+        let to = from.saturating_add(window_ms);
+        windows.push(WindowMkt {
+            from: format_time(from),
+            to: format_time(to),
+            mean_kinetic_celsius: mean_kinetic_temperature(
+                samples,
+                Some((from, to)),
+                Some(max_gap_ms),
+            ),
+        });
+        from = to;
+    }
+    windows
 }
 
 #[cfg(test)]
@@ -230,7 +277,7 @@ mod tests {
     #[test]
     fn the_verdict_names_the_excursion_its_rule_and_the_mean_kinetic_temperature() {
         let file = parse_logger_file(truck_log().as_bytes(), Hint::default()).unwrap();
-        let verdicts = verdicts(&file, &Profile::chilled()).unwrap();
+        let verdicts = verdicts(&file, &Profile::chilled(), None).unwrap();
         assert_eq!(verdicts.len(), 1);
         let verdict = &verdicts[0];
         assert_eq!(verdict.readings, 48);
@@ -241,5 +288,20 @@ mod tests {
         assert!(!verdict.out_of_range_now);
         let mkt = verdict.mean_kinetic_celsius.unwrap();
         assert!(mkt > 2.5 && mkt < 6.5, "{mkt}");
+        assert!(verdict.windows.is_empty());
+    }
+
+    #[test]
+    fn windows_give_the_mean_kinetic_temperature_of_each_stretch_of_the_journey() {
+        let file = parse_logger_file(truck_log().as_bytes(), Hint::default()).unwrap();
+        let verdicts = verdicts(&file, &Profile::chilled(), Some(60 * 60_000)).unwrap();
+        let windows = &verdicts[0].windows;
+        assert_eq!(windows.len(), 4, "four hours of readings: {windows:?}");
+        assert_eq!(windows[0].from, "2026-06-11T20:00:00.000Z");
+        assert_eq!(windows[0].to, windows[1].from);
+        let first = windows[0].mean_kinetic_celsius.unwrap();
+        let warm = windows[1].mean_kinetic_celsius.unwrap();
+        assert!((first - 2.5).abs() < 1e-6, "an hour at 2.5 °C: {first}");
+        assert!(warm > first, "the warm hour weighs more: {warm} > {first}");
     }
 }

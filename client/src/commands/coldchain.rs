@@ -88,6 +88,10 @@ pub struct CheckArgs {
     /// The product's temperature profile.
     #[arg(long, value_enum)]
     profile: ProfileName,
+    /// Also give the mean kinetic temperature over consecutive windows of this many hours
+    /// from the first reading (e.g. 24).
+    #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u32).range(1..=8784))]
+    mkt_window: Option<u32>,
 }
 
 /// Runs one `coldchain` subcommand.
@@ -193,7 +197,8 @@ fn check(arguments: &CheckArgs, context: &Context) -> Result<ExitStatus> {
         ProfileName::Vaccine => Profile::vaccine(),
         ProfileName::Frozen => Profile::frozen(),
     };
-    let verdicts = verdicts(&file, &profile).map_err(InvalidInput)?;
+    let window_ms = arguments.mkt_window.map(|hours| i64::from(hours) * 3_600_000);
+    let verdicts = verdicts(&file, &profile, window_ms).map_err(InvalidInput)?;
     if context.json {
         print_json(&json!({"devices": verdicts}))?;
     } else {
@@ -236,6 +241,12 @@ fn print_verdicts(verdicts: &[Verdict]) {
         }
         for (start, end) in &verdict.gaps {
             println!("  gap in the logging from {start} to {end} (not bridged)");
+        }
+        for window in &verdict.windows {
+            let mkt = window
+                .mean_kinetic_celsius
+                .map_or_else(|| "n/a".to_owned(), |celsius| format!("{celsius:.2} °C"));
+            println!("  mean kinetic temperature from {} to {}: {mkt}", window.from, window.to);
         }
     }
 }
