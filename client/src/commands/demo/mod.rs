@@ -249,7 +249,7 @@ pub fn run(arguments: &DemoArgs, context: &Context) -> Result<ExitStatus> {
             path.display()
         );
         let verdicts =
-            coldchain::verdicts(file, &Profile::chilled()).map_err(|error| anyhow!(error))?;
+            coldchain::verdicts(file, &Profile::chilled(), None).map_err(|error| anyhow!(error))?;
         for verdict in &verdicts {
             for excursion in &verdict.excursions {
                 println!(
