@@ -9,7 +9,7 @@
 //! trusted: the evidence is handed to [`crate::verify`] by [`crate::Client`].
 
 pub use lotline_ledger::proof::Evidence;
-pub use lotline_ledger::trace::{Names, RecallReply, TraceAnswer, TraceReply};
+pub use lotline_ledger::trace::{ExcursionRef, Names, RecallReply, TraceAnswer, TraceReply};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -124,6 +124,14 @@ impl Reply {
         match self {
             Self::Trace(reply) => &reply.names,
             Self::Recall(reply) => &reply.names,
+        }
+    }
+
+    /// The excursions in force the reply says the answer's lots carry.
+    pub fn excursions(&self) -> &[ExcursionRef] {
+        match self {
+            Self::Trace(reply) => &reply.excursions,
+            Self::Recall(reply) => &reply.excursions,
         }
     }
 

@@ -378,6 +378,11 @@ impl Client {
         if problems.is_empty() {
             problems = verify::check_answer(reply.answer(), reply.subject(), &evidence);
             problems.extend(verify::check_names(reply.names(), &evidence));
+            problems.extend(verify::check_excursions(
+                reply.excursions(),
+                reply.answer(),
+                &evidence,
+            ));
         }
         Ok(CheckedAnswer { reply, evidence, problems })
     }

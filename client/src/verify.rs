@@ -1,7 +1,8 @@
 //! Verification of what a node sends: entry signatures, feed links between proven entries,
 //! inclusion proofs against checkpoints signed by each feed's author and cosigned by witnesses
 //! per a [`Policy`], event hash ids recomputed from the signed event bytes, and the consistency
-//! of an answer (trace, recall scope) with the entries it claims to rest on.
+//! of an answer (trace, recall scope) with the entries it claims to rest on, the excursions
+//! in force it carries included.
 //!
 //! Owns the client-side policy, the cross-checks between an answer's claims and its
 //! evidence, and which shapes a proof file may take. Deliberately does not own any
@@ -20,7 +21,7 @@ use lotline_ledger::masterdata::Directory;
 use lotline_ledger::proof::{self, Evidence, ProofBundle, WitnessPolicy};
 use lotline_ledger::records::Payload;
 use lotline_ledger::trace::facts::Facts;
-use lotline_ledger::trace::{NameSource, Names, Text, TraceAnswer};
+use lotline_ledger::trace::{ExcursionRef, NameSource, Names, Text, TraceAnswer};
 use serde::Deserialize as _;
 use serde_json::Value;
 
@@ -141,6 +142,36 @@ pub enum VerifyError {
         /// The cited entry's feed (hex).
         author: String,
         /// The cited entry's position.
+        sequence: u64,
+    },
+    /// An excursion the reply carries cites an entry that is not a proven excursion record.
+    #[error(
+        "the excursion of entry {sequence} of feed {author} is not backed: no proven excursion record is carried by that entry"
+    )]
+    UnbackedExcursion {
+        /// The cited entry's feed (hex).
+        author: String,
+        /// The cited entry's position.
+        sequence: u64,
+    },
+    /// An excursion the reply carries says something its proven record does not.
+    #[error(
+        "the excursion of entry {sequence} of feed {author} differs from its signed record in {field}"
+    )]
+    ExcursionMismatch {
+        /// The record's feed (hex).
+        author: String,
+        /// The record's position.
+        sequence: u64,
+        /// The first field that differs (`observed`, `lots`, `figures.max_celsius`, …).
+        field: &'static str,
+    },
+    /// An excursion the reply carries names no lot of the answer.
+    #[error("the excursion of entry {sequence} of feed {author} names no lot of the answer")]
+    ExcursionOffAnswer {
+        /// The record's feed (hex).
+        author: String,
+        /// The record's position.
         sequence: u64,
     },
     /// A configured witness key is not a verifier key.
@@ -371,6 +402,55 @@ pub fn check_names(names: &Names, evidence: &VerifiedEvidence) -> Vec<VerifyErro
     problems
 }
 
+/// Cross-checks the excursions a reply carries: each cites a proven entry carrying an
+/// excursion record, says what that record says ([`ExcursionRef::mismatch`]) and names a lot
+/// the answer reaches. Returns every problem found (empty = every excursion is backed).
+/// Whether a record is still in force (not superseded by a later one of its author) is the
+/// node's reading of its book and is not proven here.
+pub fn check_excursions(
+    excursions: &[ExcursionRef],
+    answer: &TraceAnswer,
+    evidence: &VerifiedEvidence,
+) -> Vec<VerifyError> {
+    let mut problems = Vec::new();
+    let answer_lots: BTreeSet<String> = answer
+        .lots
+        .iter()
+        .map(|lot| &**lot)
+        .chain(answer.subjects.iter().map(String::as_str))
+        .map(|lot| {
+            lotline_ledger::gs1::canonical_digital_link(lot).unwrap_or_else(|| lot.to_owned())
+        })
+        .collect();
+    for excursion in excursions {
+        let author = excursion.entry.author.to_hex();
+        let sequence = excursion.entry.sequence;
+        let record =
+            evidence.entries.get(&(author.clone(), sequence)).and_then(|entry| {
+                match entry.payload() {
+                    Some(Payload::Excursion(record))
+                        if entry.entry_hash() == excursion.entry.entry_hash =>
+                    {
+                        Some(record)
+                    }
+                    _ => None,
+                }
+            });
+        let Some(record) = record else {
+            problems.push(VerifyError::UnbackedExcursion { author, sequence });
+            continue;
+        };
+        if let Some(field) = excursion.mismatch(record) {
+            problems.push(VerifyError::ExcursionMismatch { author, sequence, field });
+            continue;
+        }
+        if !excursion.names_any_of(answer_lots.iter().map(String::as_str)) {
+            problems.push(VerifyError::ExcursionOffAnswer { author, sequence });
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use lotline_ledger::checkpoint::{Checkpoint, SignedCheckpoint};
@@ -439,6 +519,70 @@ mod tests {
     /// Checks `answer`, which traced from no subject of its own.
     fn check(answer: &TraceAnswer, evidence: &VerifiedEvidence) -> Vec<VerifyError> {
         check_answer(answer, None, evidence)
+    }
+
+    /// An excursion is backed only by the proven excursion record it cites, stating the same
+    /// and naming a lot of the answer.
+    #[test]
+    fn an_excursion_is_backed_only_by_its_proven_record_about_a_lot_of_the_answer() {
+        use lotline_ledger::records;
+
+        let keypair = Keypair::from_seed([7; 32]);
+        let mut writer = FeedWriter::new(Keypair::from_seed([7; 32]), None);
+        let record = records::Excursion {
+            lots: vec!["urn:epc:class:lgtin:9506000.013435.LOTA".to_owned()],
+            measurement: "gs1:Temperature".to_owned(),
+            limit: "single-event: above 4 CEL for more than 30 min".to_owned(),
+            observed: "9 CEL".to_owned(),
+            started_ms: 1_772_359_200_000,
+            ended_ms: Some(1_772_366_400_000),
+            detail: None,
+        };
+        let entry = writer
+            .next_entry_with_seed(1_772_370_000_000, &Payload::Excursion(record.clone()), &[3; 32])
+            .unwrap();
+        let mut tree = Tree::new();
+        tree.push_leaf(entry.leaf_bytes());
+        let checkpoint = Checkpoint::for_feed(&keypair.public_key(), tree.size(), tree.root());
+        let signed_checkpoint = SignedCheckpoint::sign(checkpoint, &keypair).unwrap();
+        let bundle = ProofBundle::build(&signed_checkpoint, &tree, &[entry.clone()]).unwrap();
+        let evidence =
+            verify_bundles(&[bundle], &[keypair.public_key()], &WitnessPolicy::none()).unwrap();
+        let claim = ExcursionRef::of_record(entry.reference(), &record);
+        let reached = answer(&[], &[LOT_A]);
+        assert!(check_excursions(std::slice::from_ref(&claim), &reached, &evidence).is_empty());
+
+        let mut warmer = claim.clone();
+        warmer.observed = "5 CEL".to_owned();
+        assert!(matches!(
+            check_excursions(&[warmer], &reached, &evidence).as_slice(),
+            [VerifyError::ExcursionMismatch { field: "observed", .. }]
+        ));
+        assert!(matches!(
+            check_excursions(std::slice::from_ref(&claim), &answer(&[], &[LOT_B]), &evidence)
+                .as_slice(),
+            [VerifyError::ExcursionOffAnswer { sequence: 0, .. }]
+        ));
+        let mut elsewhere = claim.clone();
+        elsewhere.entry.sequence = 4;
+        assert!(matches!(
+            check_excursions(&[elsewhere], &reached, &evidence).as_slice(),
+            [VerifyError::UnbackedExcursion { sequence: 4, .. }]
+        ));
+        // An entry proven but carrying something else is no excursion record.
+        let (events_keypair, events_bundle, _) = signed_bundle();
+        let events = verify_bundles(
+            &[events_bundle],
+            &[events_keypair.public_key()],
+            &WitnessPolicy::none(),
+        )
+        .unwrap();
+        let mut not_a_record = claim;
+        not_a_record.entry = events.entries.values().next().unwrap().reference();
+        assert!(matches!(
+            check_excursions(&[not_a_record], &reached, &events).as_slice(),
+            [VerifyError::UnbackedExcursion { .. }]
+        ));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `lotline trace back|forward ID`: the verified lot graph walk, as a table or as the JSON
-//! contract `{lots, consignees, events, verified}`.
+//! contract `{lots, consignees, events, verified}`, with the excursions in force about the
+//! lots reached (a "Cold chain" block; `excursions` in the JSON when there are any).
 //!
 //! Owns the output shape of a checked answer (shared by `recall`). Deliberately does not own
 //! the walk (the node's `trace` module) nor the checks (`lotline_client::verify`).
@@ -154,7 +155,58 @@ pub fn answer_json(checked_answer: &CheckedAnswer, direction: Option<Direction>)
     if !names.is_empty() {
         json["names"] = json!(names);
     }
+    let excursions = checked_answer.reply.excursions();
+    if !excursions.is_empty() {
+        json["excursions"] = json!(excursions);
+    }
     json
+}
+
+/// The "Cold chain" block: one line per excursion in force about a lot of the answer (the
+/// lot, the rule applied, when, the worst value, who recorded it); nothing when there is none.
+fn print_cold_chain(checked_answer: &CheckedAnswer) {
+    let excursions = checked_answer.reply.excursions();
+    if excursions.is_empty() {
+        return;
+    }
+    let names = checked_answer.reply.names();
+    let answer_lots: BTreeSet<&str> =
+        checked_answer.answer().lots.iter().map(|lot| &**lot).collect();
+    println!(
+        "
+Cold chain: {} excursion(s) in force",
+        excursions.len()
+    );
+    let mut table = Table::new(["lot", "rule", "start – end", "observed", "recorded by"]);
+    for excursion in excursions {
+        let lots: Vec<String> = excursion
+            .lots
+            .iter()
+            .filter(|lot| answer_lots.contains(lot.as_str()))
+            .map(|lot| shown(names, Some(lot)))
+            .collect();
+        let author = excursion.entry.author.to_hex();
+        let recorder = names
+            .organisation(&author)
+            .map_or_else(|| format!("organisation {}", &author[..16]), str::to_owned);
+        let end = excursion.ended.as_deref().map_or_else(|| "ongoing".to_owned(), minute);
+        table.push([
+            lots.join("; "),
+            excursion.limit.clone(),
+            format!("{} – {end}", minute(&excursion.started)),
+            excursion.observed.clone(),
+            recorder,
+        ]);
+    }
+    print!("{}", table.render());
+}
+
+/// An answer's RFC 3339 UTC time to the minute (`2026-03-01 10:00Z`).
+fn minute(time: &str) -> String {
+    match time.get(..16) {
+        Some(to_the_minute) => format!("{}Z", to_the_minute.replacen('T', " ", 1)),
+        None => time.to_owned(),
+    }
 }
 
 /// Prints a checked answer (table or JSON) and gives the exit status: 7 when it did not verify.
@@ -305,6 +357,7 @@ fn print_answer_tables(checked_answer: &CheckedAnswer, heading: &str) {
             println!("  {}", position_text(position, names));
         }
     }
+    print_cold_chain(checked_answer);
     println!("\n{} events relied on", answer.events.len());
     for warning in &answer.warnings {
         println!("warning: {}", warning_text(warning));
