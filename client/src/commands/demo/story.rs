@@ -190,6 +190,18 @@ fn product(gtin: &str, name: &str) -> Value {
     })
 }
 
+/// An EPCClass element naming a chilled product (0–4 °C): the nodes judge the readings of
+/// loggers that travel with its lots against that profile.
+fn chilled_product(gtin: &str, name: &str) -> Value {
+    json!({
+        "id": format!("https://id.gs1.org/01/{gtin}"),
+        "attributes": [
+            {"id": "https://gs1.org/voc/productName", "attribute": name},
+            {"id": lotline_ledger::coldchain::book::TEMPERATURE_PROFILE, "attribute": "chilled"}
+        ]
+    })
+}
+
 fn locations(elements: Vec<Value>) -> Value {
     json!({"type": "urn:epcglobal:epcis:vtype:BusinessLocation", "vocabularyElementList": elements})
 }
@@ -298,8 +310,8 @@ pub fn steps(ids: &Identifiers) -> Vec<Step> {
                         (36.6777, -121.6555)
                     )]),
                     products(vec![
-                        product(&gtin(FARM, 1), "Romaine lettuce, field-packed"),
-                        product(&gtin(FARM, 2), "Iceberg lettuce, field-packed"),
+                        chilled_product(&gtin(FARM, 1), "Romaine lettuce, field-packed"),
+                        chilled_product(&gtin(FARM, 2), "Iceberg lettuce, field-packed"),
                     ]),
                 ])),
                 Vec::new(),
@@ -441,7 +453,7 @@ pub fn steps(ids: &Identifiers) -> Vec<Step> {
                 shipment: Shipment {
                     units: vec![format!("https://id.gs1.org/00/{pallet}")],
                     read_point: None,
-                    lots: Vec::new(),
+                    lots: vec![romaine_lot(), iceberg_lot()],
                 },
             },
         },
