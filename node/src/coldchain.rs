@@ -7,7 +7,7 @@
 //! into records ([`ColdChain::plan`]: a new excursion is a new record; one whose stretch
 //! changed is a correction superseding the record it replaces; one that no longer holds is
 //! withdrawn by a record; an excursion id already signed is never signed again), the logging
-//! interval assumed for EPCIS readings ([`CONFIG`]), and [`Ledger::sign_excursions`].
+//! how gaps are judged ([`config_of`]), and [`Ledger::sign_excursions`].
 //! Does not own: detection itself (`lotline_ledger::coldchain::detector`), what the book keeps
 //! (`lotline_ledger::coldchain::book`), profiles (master data, read through
 //! `book::profile_of`), signing and appending (`crate::state`), or the HTTP answer
@@ -30,11 +30,17 @@ use lotline_ledger::records::{self, Payload};
 
 use crate::state::Ledger;
 
-/// How EPCIS readings are judged for gaps: a logging interval of five minutes, and an interval
-/// more than twice that is a gap (reported in the excursion, never bridged). The same for
-/// every series and every run, so a detection repeated after a restart finds the same
-/// excursions with the same ids.
-pub const CONFIG: Config = Config { interval_ms: 5 * 60_000, gap_tolerance: 2.0 };
+/// An interval between two readings longer than this many logging intervals is a gap
+/// (reported in the excursion, never bridged).
+pub const GAP_TOLERANCE: f64 = 2.0;
+
+/// How a series' readings are judged: its logging interval as the book fixed it (see
+/// `book::Series::interval_ms`, the same on every node and after every restart, so a
+/// detection repeated finds the same excursions with the same ids) and [`GAP_TOLERANCE`];
+/// `None` while the series holds fewer than two readings.
+pub fn config_of(series: &book::Series) -> Option<Config> {
+    Some(Config { interval_ms: series.interval_ms?, gap_tolerance: GAP_TOLERANCE })
+}
 
 /// The book and the detectors of one node.
 #[derive(Debug)]
@@ -139,13 +145,18 @@ impl ColdChain {
                         detector
                     }
                     None => {
+                        let Some(series) = book.series(&key) else { continue };
+                        // Built once the interval is known, from every reading held then.
+                        let Some(config) = config_of(series) else {
+                            waiting.insert(key.clone());
+                            continue;
+                        };
                         let Ok(mut detector) =
-                            Detector::new(key.device.clone(), profile.clone(), CONFIG)
+                            Detector::new(key.device.clone(), profile.clone(), config)
                         else {
                             continue;
                         };
-                        let all = book.series(&key).map(|series| series.samples());
-                        if let Err(conflicts) = detector.insert(&all.unwrap_or_default()) {
+                        if let Err(conflicts) = detector.insert(&series.samples()) {
                             tracing::warn!(device = %key.device, conflicts = conflicts.len(), "readings refused by the detector");
                         }
                         detectors.entry(detector_key).or_insert(detector)
@@ -375,6 +386,20 @@ mod tests {
         let book = node.cold_chain.book();
         let current = book.current_of_device(&node.organisation, DEVICE, &[LOT.to_owned()]);
         assert_eq!(current.len(), 4, "A, the two halves of B, the cumulative");
+    }
+
+    /// A logger that logs every fifteen minutes is judged on its own interval: its readings
+    /// are no gaps, and 45 minutes above 4 °C breach the 30-minute rule.
+    #[test]
+    fn each_series_is_judged_on_its_own_logging_interval() {
+        let mut node = Node::new();
+        let mut quarter_hours: Vec<(i64, f64)> =
+            (0..=45).step_by(15).map(|minute| (minute, 6.0)).collect();
+        quarter_hours.push((60, 3.0));
+        let signed = node.capture(readings(&quarter_hours));
+        assert_eq!(signed.len(), 1, "{signed:#?}");
+        let detail = signed[0].1.detail.as_ref().unwrap();
+        assert_eq!((detail.duration_ms, detail.gaps), (60 * MINUTE, 0));
     }
 
     /// Readings of another organisation are never judged here; readings of a lot without a

@@ -106,6 +106,11 @@ pub struct Series {
     /// Logistic units and items the events observed beside the lots of the key (canonical
     /// Digital Links): the pallets the device travelled in.
     pub units: BTreeSet<String>,
+    /// The device's logging interval, ms: the median spacing of the readings the series held
+    /// once it first held two or more (after that event), then fixed. It depends only on the
+    /// order entries were appended in, so every node and every restart finds the same one
+    /// (and a detector built on it the same excursions); `None` while fewer than two.
+    pub interval_ms: Option<i64>,
 }
 
 impl Series {
@@ -266,6 +271,13 @@ impl Book {
                 touched.push(key);
             }
         }
+        for key in &touched {
+            if let Some(series) = self.series.get_mut(key)
+                && series.interval_ms.is_none()
+            {
+                series.interval_ms = logging_interval(&series.readings);
+            }
+        }
         touched
     }
 
@@ -422,6 +434,14 @@ impl Book {
     }
 }
 
+/// The median positive spacing of `readings`; `None` below two readings.
+fn logging_interval(readings: &BTreeMap<i64, Sample>) -> Option<i64> {
+    let times: Vec<i64> = readings.keys().copied().collect();
+    let mut spacings: Vec<i64> = times.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    spacings.sort_unstable();
+    spacings.get(spacings.len() / 2).copied()
+}
+
 /// Whether two lists name the same lots (any forms, any order).
 fn same_lots(left: &[String], right: &[String]) -> bool {
     let canonical = |lots: &[String]| -> BTreeSet<String> {
@@ -572,6 +592,8 @@ mod tests {
         let times: Vec<i64> = series.readings.keys().copied().collect();
         assert_eq!(times.len(), 3, "the 09:05Z reading and 10:05+01:00 are one instant");
         assert_eq!(series.conflicts, 1);
+        // Fixed by the first event (09:05Z and 10:00Z), whatever arrived after.
+        assert_eq!(series.interval_ms, Some(55 * 60_000));
         assert_eq!(series.events.len(), 2);
         assert_eq!(
             series.units.iter().collect::<Vec<_>>(),

@@ -300,7 +300,9 @@ fn excursions_of(ledger: &Ledger, subject: Subject) -> ExcursionsReply {
                     .as_ref()
                     .zip(last)
                     .map(|(profile, sample)| !profile.limits.contains(sample.celsius)),
-                gaps: scan::gaps(&samples, crate::coldchain::CONFIG)
+                gaps: crate::coldchain::config_of(series)
+                    .map(|config| scan::gaps(&samples, config))
+                    .unwrap_or_default()
                     .into_iter()
                     .map(|gap| (format_time(gap.start_ms), format_time(gap.end_ms)))
                     .collect(),
