@@ -385,7 +385,7 @@ mod tests {
     fn thinning_keeps_a_one_reading_peak() {
         let mut samples: Vec<Sample> = (0..100_000).map(|minute| sample(minute, 3.0)).collect();
         samples[54_321].celsius = 14.5;
-        let kept = thin(&samples, 0, (99_999 * 60_000) as f64);
+        let kept = thin(&samples, 0, (99_999_i64 * 60_000) as f64);
         assert!(kept.len() <= 2 * MAX_BUCKETS + 2, "{}", kept.len());
         assert!(kept.iter().any(|sample| sample.celsius == 14.5));
         assert!(kept.windows(2).all(|pair| pair[0].time_ms <= pair[1].time_ms));
