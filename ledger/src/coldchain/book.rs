@@ -4,10 +4,11 @@
 //!
 //! Owns: [`Book`] (fed with sensor events and excursion records in append order, rebuilt from
 //! the store on open like the trace index and the master-data directory), [`SeriesKey`] (one
-//! signer's readings of one device travelling with one set of lots and logistic units: the
-//! unit a detector runs on), [`Series`], [`ExcursionRecord`] and the [`Standing`] of each
-//! excursion record (current, superseded, a withdrawal), and the product temperature profile
-//! master data names ([`TEMPERATURE_PROFILE`], [`profile_of`], [`profile_in`]).
+//! signer's readings of one device travelling with one set of lots: the unit a detector runs
+//! on), [`Series`] with the device's logging interval, [`SensorEvent`], [`ExcursionRecord`]
+//! and the [`Standing`] of each excursion record (current, superseded, a withdrawal), and the
+//! product temperature profile master data names ([`TEMPERATURE_PROFILE`], [`profile_of`],
+//! [`profile_in`]).
 //! Does not own: reading readings out of an event (`super::readings_of_event`), detecting
 //! excursions (`super::detector`), deciding what to sign or signing it (the node), custody or
 //! acknowledgements (`super::custody`), or storage.
