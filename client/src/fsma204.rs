@@ -10,7 +10,7 @@
 use std::path::Path;
 
 pub use lotline_ledger::fsma204::{
-    COLUMNS, CriticalTrackingEvent, Row, Window, rows_from_events, write_csv,
+    COLUMNS, CriticalTrackingEvent, Row, Window, note_excursions, rows_from_events, write_csv,
 };
 
 /// Errors writing the spreadsheet.

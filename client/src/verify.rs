@@ -213,6 +213,20 @@ impl VerifiedEvidence {
             .collect()
     }
 
+    /// The excursion records carried by proven entries, as replies cite them: a reply's
+    /// evidence proves only the records in force it carries, so an export reads them here.
+    pub fn excursions(&self) -> Vec<ExcursionRef> {
+        self.entries
+            .values()
+            .filter_map(|entry| match entry.payload() {
+                Some(Payload::Excursion(record)) => {
+                    Some(ExcursionRef::of_record(entry.reference(), record))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The master-data statements carried by proven entries, as a directory (the same rules
     /// of supersession as the node's).
     pub fn master_data(&self) -> Directory {

@@ -5,9 +5,11 @@
 //! Owns the mapping EPCIS event → CTE and KDE columns (see `docs/csv-template.md` for the
 //! inverse mapping used at capture), the time window and the CSV writer, so the `lotline`
 //! client's export and the node's regulator dashboard produce the same spreadsheet.
-//! Deliberately does not own where the events come from (callers pass events they trust, in
-//! their JSON-LD form with `eventID` set to the Event Hash ID) nor the XLSX workbook (the
-//! client writes it).
+//! Also owns how the excursions in force about a lot read on its rows ([`note_excursions`],
+//! the trailing column). Deliberately does not own where the events come from (callers pass
+//! events they trust, in their JSON-LD form with `eventID` set to the Event Hash ID), which
+//! excursions are in force (callers pass them, see `trace::excursions`) nor the XLSX workbook
+//! (the client writes it).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -18,6 +20,7 @@ use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::masterdata::Directory;
+use crate::trace::ExcursionRef;
 
 /// Errors building or writing the spreadsheet.
 #[derive(Debug, thiserror::Error)]
@@ -32,8 +35,9 @@ pub enum Error {
 }
 
 /// The spreadsheet's columns, in order. The names follow the rule's KDE wording so an FDA
-/// reviewer can sort and filter without a legend.
-pub const COLUMNS: [&str; 17] = [
+/// reviewer can sort and filter without a legend; the last, beyond the KDEs, lists the
+/// temperature excursions in force about the row's lot.
+pub const COLUMNS: [&str; 18] = [
     "Event Type (CTE)",
     "Traceability Lot Code",
     "Traceability Lot Code (GS1 Digital Link)",
@@ -51,6 +55,7 @@ pub const COLUMNS: [&str; 17] = [
     "Reference Document Number",
     "Input Traceability Lot Codes",
     "EPCIS Event ID",
+    "Temperature Excursions",
 ];
 
 /// A Critical Tracking Event of FSMA 204 (§§1.1325–1.1350).
@@ -152,13 +157,15 @@ pub struct Row {
     pub input_lot_codes: String,
     /// The EPCIS event hash id, to find the signed entry and its proof.
     pub event_id: String,
+    /// The excursions in force about the lot, `; `-separated (see [`note_excursions`]).
+    pub temperature_excursions: String,
     /// The event time as an instant, for sorting and the window filter.
     instant: Option<OffsetDateTime>,
 }
 
 impl Row {
     /// The row's cells in [`COLUMNS`] order.
-    pub fn cells(&self) -> [String; 17] {
+    pub fn cells(&self) -> [String; 18] {
         [
             self.event_type.clone(),
             self.lot_code.clone(),
@@ -177,6 +184,7 @@ impl Row {
             self.document_number.clone(),
             self.input_lot_codes.clone(),
             self.event_id.clone(),
+            self.temperature_excursions.clone(),
         ]
     }
 }
@@ -427,6 +435,7 @@ pub fn rows_from_events(events: &[Value], window: Window, master_data: &Director
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned(),
+                temperature_excursions: String::new(),
                 instant,
             });
         }
@@ -435,6 +444,36 @@ pub fn rows_from_events(events: &[Value], window: Window, master_data: &Director
         left.instant.cmp(&right.instant).then_with(|| left.lot_code.cmp(&right.lot_code))
     });
     rows
+}
+
+/// Fills the "Temperature Excursions" cell of every row whose lot one of `excursions` (the
+/// excursions in force about the lots exported, already verified) names: each as what was
+/// observed, when, the rule applied and the signed entry that records it, `; `-separated.
+pub fn note_excursions(rows: &mut [Row], excursions: &[ExcursionRef]) {
+    if excursions.is_empty() {
+        return;
+    }
+    for row in rows {
+        let texts: Vec<String> = excursions
+            .iter()
+            .filter(|excursion| excursion.lots.iter().any(|lot| *lot == row.lot_link))
+            .map(excursion_text)
+            .collect();
+        row.temperature_excursions = texts.join("; ");
+    }
+}
+
+/// One excursion as a cell reads it: `observed 9 CEL from … to … (rule) entry N of feed KEY`.
+fn excursion_text(excursion: &ExcursionRef) -> String {
+    let ended = excursion.ended.as_deref().unwrap_or("ongoing");
+    format!(
+        "observed {} from {} to {ended} ({}), entry {} of feed {}",
+        excursion.observed,
+        excursion.started,
+        excursion.limit,
+        excursion.entry.sequence,
+        excursion.entry.author.to_hex()
+    )
 }
 
 /// The GS1 element string `(01)<gtin>(10)<lot>` of a lot: the TLC as PTI guidance writes it.
@@ -451,4 +490,60 @@ pub fn write_csv(rows: &[Row], writer: impl Write) -> Result<(), Error> {
     }
     csv_writer.flush().map_err(csv::Error::from)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{EntryHash, EntryRef};
+    use crate::identity::Keypair;
+
+    const LOT: &str = "https://id.gs1.org/01/09506000134352/10/L1";
+
+    /// An excursion fills the trailing cell of its lot's rows only; the KDE columns stay as
+    /// they are.
+    #[test]
+    fn excursions_in_force_fill_the_trailing_cell_of_their_lots_rows() {
+        let events = [LOT, "https://id.gs1.org/01/09506000134352/10/L2"].map(|lot| {
+            serde_json::json!({
+                "type": "ObjectEvent",
+                "eventTime": "2026-03-01T08:00:00Z",
+                "eventTimeZoneOffset": "+00:00",
+                "action": "ADD",
+                "bizStep": "commissioning",
+                "quantityList": [{"epcClass": lot, "quantity": 10, "uom": "KGM"}],
+                "eventID": format!("ni:///sha-256;{lot}"),
+            })
+        });
+        let window = Window { from: None, to: None };
+        let mut rows = rows_from_events(&events, window, &Directory::new());
+        let before: Vec<[String; 18]> = rows.iter().map(Row::cells).collect();
+        assert!(before.iter().all(|cells| cells[17].is_empty()));
+        let author = Keypair::from_seed([2; 32]).public_key();
+        let excursion = ExcursionRef {
+            entry: EntryRef { author, sequence: 4, entry_hash: EntryHash::from_bytes([1; 32]) },
+            lots: vec![LOT.to_owned()],
+            measurement: "gs1:Temperature".to_owned(),
+            limit: "single-event: above 4 CEL for more than 30 min".to_owned(),
+            observed: "9 CEL".to_owned(),
+            started: "2026-03-01T10:10:00.000Z".to_owned(),
+            ended: None,
+            figures: None,
+        };
+        note_excursions(&mut rows, &[excursion]);
+        let noted = rows.iter().find(|row| row.lot_link == LOT).unwrap().cells();
+        assert_eq!(
+            noted[17],
+            format!(
+                "observed 9 CEL from 2026-03-01T10:10:00.000Z to ongoing (single-event: above 4 CEL for more than 30 min), entry 4 of feed {}",
+                author.to_hex()
+            )
+        );
+        assert_eq!(noted[..17], before.iter().find(|cells| cells[2] == LOT).unwrap()[..17]);
+        assert!(rows.iter().find(|row| row.lot_link != LOT).unwrap().cells()[17].is_empty());
+        let mut csv = Vec::new();
+        write_csv(&rows, &mut csv).unwrap();
+        let header = String::from_utf8(csv).unwrap().lines().next().unwrap().to_owned();
+        assert!(header.ends_with(",EPCIS Event ID,Temperature Excursions"), "{header}");
+    }
 }

@@ -2,13 +2,15 @@
 //! is made into another lot; once the node has signed the excursion, `GET /trace/back` of
 //! the made lot and `POST /recall/scope` of the chilled lot carry it (entry, lots, rule,
 //! observed, start, end, figures) with its record in the evidence, the client's verification
-//! accepts both, and a reply whose excursion says another observed value than the signed
+//! accepts both, the FSMA 204 spreadsheet built from that evidence notes it on the chilled
+//! lot's rows, and a reply whose excursion says another observed value than the signed
 //! record is refused by name. An answer reaching no excursion has no `excursions` field.
 //!
 //! Owns these cases. Does not own detection or signing (`tests/tests/excursions.rs`), nor the
 //! shape's own rules (`lotline_ledger::trace::excursions`' unit tests).
 
 use lotline_client::client::Direction;
+use lotline_client::fsma204;
 use lotline_client::verify::{self, Policy, VerifyError};
 use lotline_ledger::proof::WitnessPolicy;
 use lotline_ledger::trace::{RecallReply, TraceReply};
@@ -183,6 +185,21 @@ async fn trace_and_recall_answers_carry_the_excursions_in_force_with_evidence() 
         let entry = checked.reply.excursions()[0].entry;
         assert!(checked.evidence.entries.contains_key(&(entry.author.to_hex(), entry.sequence)));
     }
+
+    // The FSMA 204 spreadsheet from the verified evidence notes the excursion on the chilled
+    // lot's rows, as `lotline export fsma204` does.
+    let window = fsma204::Window { from: None, to: None };
+    let mut rows = fsma204::rows_from_events(
+        &traced.evidence.events_json_ld(),
+        window,
+        &traced.evidence.master_data(),
+    );
+    fsma204::note_excursions(&mut rows, &traced.evidence.excursions());
+    let cell = |lot: &str| rows.iter().find(|row| row.lot_link == lot).unwrap().cells()[17].clone();
+    let observed = record["observed"].as_str().unwrap();
+    assert!(cell(LOT).starts_with(&format!("observed {observed} from ")), "{rows:#?}");
+    assert!(cell(LOT).ends_with(&format!("of feed {producer}")), "{rows:#?}");
+    assert_eq!(cell(MADE_LOT), "", "the made lot has no excursion of its own");
 
     // A reply whose excursion claims another observed value than its signed record is refused.
     let genuine: TraceReply = serde_json::from_value(back.clone()).unwrap();

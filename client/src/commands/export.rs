@@ -122,8 +122,9 @@ fn fsma204_export(client: &Client, arguments: &Fsma204Args) -> Result<ExitStatus
             traced_evidence(client, &lots)?
         }
     };
-    let rows =
+    let mut rows =
         fsma204::rows_from_events(&evidence.events_json_ld(), window, &evidence.master_data());
+    fsma204::note_excursions(&mut rows, &evidence.excursions());
     match &arguments.out {
         None => fsma204::write_csv(&rows, std::io::stdout().lock())?,
         Some(path) => {
