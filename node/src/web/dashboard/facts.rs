@@ -478,13 +478,17 @@ fn failed_results(ledger: &Ledger) -> Result<Vec<(PublicKey, String, InspectionR
 /// fsma204 --recall` gathers them), described with the node's master data.
 pub fn fsma204_rows(ledger: &Ledger, recall: &Recall) -> Result<Vec<Row>, Error> {
     let mut references: Vec<EventRef> = Vec::new();
+    let mut excursions = Vec::new();
     if let Ok(reply) = &recall.scope {
         references.extend(reply.answer.trace.entries.iter().cloned());
+        excursions.extend(reply.excursions.iter().cloned());
     }
     for lot in &recall.lots {
         let Ok(subject) = Subject::parse(lot) else { continue };
         for direction in [Direction::Back, Direction::Forward] {
-            references.extend(ledger.trace(&subject, direction)?.answer.entries);
+            let reply = ledger.trace(&subject, direction)?;
+            references.extend(reply.answer.entries);
+            excursions.extend(reply.excursions);
         }
     }
     let event_ids: BTreeSet<String> =
@@ -500,7 +504,13 @@ pub fn fsma204_rows(ledger: &Ledger, recall: &Recall) -> Result<Vec<Row>, Error>
         events.push(json);
     }
     let window = Window { from: None, to: None };
-    Ok(ledger.with_directory(|directory| fsma204::rows_from_events(&events, window, directory)))
+    let mut rows =
+        ledger.with_directory(|directory| fsma204::rows_from_events(&events, window, directory));
+    // The same excursion reaches the scope and each recalled lot's traces: noted once.
+    let mut seen = BTreeSet::new();
+    excursions.retain(|excursion| seen.insert(excursion.entry));
+    fsma204::note_excursions(&mut rows, &excursions);
+    Ok(rows)
 }
 
 /// The supervision list over everything the node holds, by the rules the CLI's `lotline
