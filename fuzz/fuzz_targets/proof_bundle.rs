@@ -145,6 +145,7 @@ fn build_feed(author: &Keypair) -> Vec<VerifiedEntry> {
             observed: "9.5 CEL".to_owned(),
             started_ms: 1_700_000_000_000 + sequence as i64,
             ended_ms: None,
+            detail: None,
         });
         let seed = [sequence as u8; 32];
         let entry = VerifiedEntry::sign(author, sequence as u64, previous, 0, &payload, &seed)
