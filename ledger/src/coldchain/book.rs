@@ -189,6 +189,9 @@ pub struct Book {
     series: BTreeMap<SeriesKey, Series>,
     /// Series per device, so a device's journeys are found without a scan.
     by_device: BTreeMap<String, BTreeSet<SeriesKey>>,
+    /// Series per lot or logistic unit they travelled with, so a page or a query over a lot
+    /// finds them without a scan of every series.
+    by_carried: BTreeMap<String, BTreeSet<SeriesKey>>,
     /// Excursion records by entry.
     excursions: BTreeMap<EntryRef, ExcursionRecord>,
     /// Excursion records by lot (canonical Digital Link), in insertion order.
@@ -249,6 +252,9 @@ impl Book {
                 Some(series) => series,
                 None => {
                     self.by_device.entry(key.device.clone()).or_default().insert(key.clone());
+                    for link in &key.carried {
+                        self.by_carried.entry(link.clone()).or_default().insert(key.clone());
+                    }
                     self.series.entry(key.clone()).or_default()
                 }
             };
@@ -359,7 +365,12 @@ impl Book {
     /// Every series that travelled with `lot` (any form of a lot identifier).
     pub fn series_of_lot(&self, lot: &str) -> Vec<(&SeriesKey, &Series)> {
         let lot = gs1::canonical_digital_link(lot).unwrap_or_else(|| lot.to_owned());
-        self.series.iter().filter(|(key, _)| key.carried.iter().any(|held| *held == lot)).collect()
+        self.by_carried
+            .get(&lot)
+            .into_iter()
+            .flatten()
+            .filter_map(|key| self.series.get_key_value(key))
+            .collect()
     }
 
     /// Every excursion record about `lot` (any form), in the order they were added:
