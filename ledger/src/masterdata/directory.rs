@@ -156,9 +156,7 @@ impl Directory {
     /// name; failing that, for a lot or an item its product (the GTIN), and for a place with a
     /// GLN extension the GLN itself.
     pub fn name_of(&self, id: &str) -> Option<&Described> {
-        let named = |key: &str| {
-            self.in_force(key).into_iter().find(|described| described.statement.name().is_some())
-        };
+        let named = |key: &str| self.named_in_force(key);
         if let Some(described) = named(id) {
             return Some(described);
         }
@@ -171,6 +169,61 @@ impl Directory {
             }
             _ => None,
         }
+    }
+
+    /// The statements stored about `id`: looked up as given first, since identifiers taken
+    /// from answers are canonical already and a stored key is never a non-canonical form.
+    fn statements_of(&self, id: &str) -> Option<&[Described]> {
+        match self.by_id.get(id) {
+            Some(statements) => Some(statements),
+            None => self.by_id.get(lookup_key(id).as_ref()).map(Vec::as_slice),
+        }
+    }
+
+    /// The first statement with a name among those in force about `id`, in
+    /// [`Self::in_force`]'s order. Pages and answers ask this for every place and lot they
+    /// show, so the usual few statements are compared pairwise without building the in-force
+    /// list; a long list (one identifier described many times) takes the sorted way.
+    fn named_in_force(&self, id: &str) -> Option<&Described> {
+        const PAIRWISE_UP_TO: usize = 16;
+        let statements = self.statements_of(id)?;
+        if statements.len() > PAIRWISE_UP_TO {
+            return self
+                .in_force(id)
+                .into_iter()
+                .find(|described| described.statement.name().is_some());
+        }
+        let head_key =
+            |described: &Described| (described.entry.author, described.statement.vocabulary_type);
+        let mut best: Option<&Described> = None;
+        for (position, described) in statements.iter().enumerate() {
+            if described.statement.name().is_none() {
+                continue;
+            }
+            // In force: no later statement by the same organisation in the same vocabulary
+            // (an equal sequence keeps the first stored, as `in_force` does).
+            let superseded = statements.iter().enumerate().any(|(other_position, other)| {
+                head_key(other) == head_key(described)
+                    && (other.entry.sequence > described.entry.sequence
+                        || (other.entry.sequence == described.entry.sequence
+                            && other_position < position))
+            });
+            if superseded {
+                continue;
+            }
+            let newer = match best {
+                None => true,
+                Some(best) => {
+                    described.recency() > best.recency()
+                        || (described.recency() == best.recency()
+                            && head_key(described) < head_key(best))
+                }
+            };
+            if newer {
+                best = Some(described);
+            }
+        }
+        best
     }
 
     /// Every identifier's statements in force, by identifier, each newest first.

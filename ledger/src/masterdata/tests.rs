@@ -386,3 +386,48 @@ fn the_directory_keeps_history_and_supersedes_by_feed_order() {
     assert!(directory.current(lot).is_none());
     assert!(directory.name_of("https://id.gs1.org/414/0614141000005").is_none());
 }
+
+#[test]
+fn a_name_is_the_first_named_statement_in_force_however_many_statements_there_are() {
+    let farm = "https://id.gs1.org/414/4012345000115";
+    let authors = [grower(), neighbour(), Keypair::from_seed([93; 32])];
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = |below: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % below
+    };
+    let mut hash_counter = 0u32;
+    for round in 0..400 {
+        let mut directory = Directory::new();
+        // Up to 24 statements: both sides of the pairwise limit, with repeated sequences,
+        // equal record times and statements without a name that supersede named ones.
+        for _ in 0..=next(24) {
+            let author = &authors[next(3) as usize];
+            let mut statement = statement_about(farm, "Farm");
+            if next(2) == 0 {
+                statement.vocabulary_type = VocabularyType::ReadPoint;
+            }
+            if next(5) < 2 {
+                statement.attributes.clear();
+            }
+            hash_counter += 1;
+            let mut hash = [0u8; 32];
+            hash[..4].copy_from_slice(&hash_counter.to_le_bytes());
+            let entry = EntryRef {
+                author: author.public_key(),
+                sequence: next(6),
+                entry_hash: EntryHash::from_bytes(hash),
+            };
+            directory.insert(entry, 1_000 * next(3) as i64, statement);
+        }
+        let expected = directory
+            .in_force(farm)
+            .into_iter()
+            .find(|described| described.statement.name().is_some())
+            .map(|described| described.entry);
+        let found = directory.name_of(farm).map(|described| described.entry);
+        assert_eq!(found, expected, "round {round}");
+    }
+}
