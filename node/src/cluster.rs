@@ -168,6 +168,7 @@ pub fn prepare(
             public_queries: true,
             http_limits: crate::config::HttpLimits::default(),
             handoff_deadline_ms: crate::config::DEFAULT_HANDOFF_DEADLINE_MS,
+            page_cache_mib: crate::config::DEFAULT_PAGE_CACHE_MIB,
             notifications: crate::config::Notifications::default(),
         };
         config.save(&config_path)?;

@@ -24,6 +24,10 @@ const DEFAULT_MAX_EXPENSIVE_QUERIES: usize = 2;
 /// Default cap on the lots one recall-scope answer lists.
 const DEFAULT_MAX_RECALL_LOTS: usize = 10_000;
 
+/// Default room for rendered consumer pages: a 1,000,000-event ledger's page is about 25 kB
+/// without its style sheet and script, so this keeps some 40,000 lots' pages.
+pub const DEFAULT_PAGE_CACHE_MIB: u64 = 1_024;
+
 /// Default time a shipment has to be confirmed by its receipt before the supervision list
 /// shows it as overdue: 48 hours.
 pub const DEFAULT_HANDOFF_DEADLINE_MS: u64 = 48 * 3_600_000;
@@ -86,6 +90,13 @@ pub struct Config {
     /// Notifications: the event stream's bounds and the webhooks to call.
     #[serde(default)]
     pub notifications: Notifications,
+    /// MiB of rendered consumer pages (and their proofs) kept between requests; 0 keeps none.
+    #[serde(default = "default_page_cache_mib")]
+    pub page_cache_mib: u64,
+}
+
+fn default_page_cache_mib() -> u64 {
+    DEFAULT_PAGE_CACHE_MIB
 }
 
 fn default_handoff_deadline_ms() -> u64 {

@@ -100,6 +100,7 @@ pub fn init(options: &InitOptions) -> anyhow::Result<PathBuf> {
         public_queries: false,
         http_limits: crate::config::HttpLimits::default(),
         handoff_deadline_ms: crate::config::DEFAULT_HANDOFF_DEADLINE_MS,
+        page_cache_mib: crate::config::DEFAULT_PAGE_CACHE_MIB,
         notifications: crate::config::Notifications::default(),
     };
     let config_path = options.dir.join(CONFIG_FILE);

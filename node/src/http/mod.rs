@@ -54,12 +54,21 @@ pub struct Settings {
     pub public_queries: bool,
     /// Time, size and concurrency limits.
     pub limits: HttpLimits,
+    /// What the web pages are given.
+    pub web: crate::web::WebSettings,
 }
 
 impl Settings {
     /// The settings of `config`.
     pub fn of(config: &crate::config::Config) -> Self {
-        Settings { public_queries: config.public_queries, limits: config.http_limits.clone() }
+        Settings {
+            public_queries: config.public_queries,
+            limits: config.http_limits.clone(),
+            web: crate::web::WebSettings {
+                page_cache_bytes: usize::try_from(config.page_cache_mib.saturating_mul(1 << 20))
+                    .unwrap_or(usize::MAX),
+            },
+        }
     }
 }
 
@@ -127,7 +136,7 @@ pub fn router(ledger: Arc<Ledger>, notifier: Notifier, settings: &Settings) -> R
         .route("/handoffs", get(custody::handoffs))
         .route("/vocabularies", get(masterdata::vocabularies))
         .route("/vocabularies/history", get(masterdata::vocabulary_history))
-        .merge(crate::web::routes(crate::web::WebState::new(Arc::clone(&api.ledger))))
+        .merge(crate::web::routes(crate::web::WebState::new(Arc::clone(&api.ledger)), settings.web))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         // Streaming limit for bodies without `Content-Length` (chunked) on every route but

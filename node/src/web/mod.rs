@@ -23,7 +23,7 @@ use axum::extract::FromRef;
 
 use crate::state::Ledger;
 
-/// What the web routes share: the node's ledger and where the node is reached from outside.
+/// What the web routes share: the node's ledger.
 #[derive(Debug, Clone)]
 pub struct WebState {
     /// The node's ledger.
@@ -37,6 +37,13 @@ impl WebState {
     }
 }
 
+/// What the web routes are given of the node's configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct WebSettings {
+    /// Bytes of rendered consumer pages (and their proofs) kept between requests.
+    pub page_cache_bytes: usize,
+}
+
 impl FromRef<WebState> for Arc<Ledger> {
     fn from_ref(state: &WebState) -> Self {
         Arc::clone(&state.ledger)
@@ -44,14 +51,14 @@ impl FromRef<WebState> for Arc<Ledger> {
 }
 
 /// Every web route, over `state`; the HTTP router merges it beside the JSON API.
-pub fn routes<S>(state: WebState) -> Router<S>
+pub fn routes<S>(state: WebState, settings: WebSettings) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
     Router::new()
         .merge(resolver::routes())
         .merge(qr::routes())
-        .merge(page::routes())
+        .merge(page::routes(settings.page_cache_bytes))
         .merge(dashboard::routes())
         .with_state(state)
 }

@@ -12,13 +12,16 @@
 //! verification rules the script follows (`lotline_ledger::proof`), nor the resolver that
 //! redirects here (`super::resolver`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -27,13 +30,15 @@ use lotline_ledger::coldchain::book::profile_in;
 use lotline_ledger::entry::EntryRef;
 use lotline_ledger::feed::VerifiedEntry;
 use lotline_ledger::identity::PublicKey;
-use lotline_ledger::masterdata::attribute;
+use lotline_ledger::masterdata::{Directory, attribute};
 use lotline_ledger::proof::Evidence;
 use lotline_ledger::records::{Payload, RecallClass, Verdict};
 use lotline_ledger::roster::Role;
 use lotline_ledger::trace::facts::Flow;
 use lotline_ledger::trace::subject::normalise_gtin;
-use lotline_ledger::trace::{Direction, Names, OriginKind, Subject, SubjectError, TraceAnswer};
+use lotline_ledger::trace::{
+    Direction, EventHashId, OriginKind, Subject, SubjectError, TraceAnswer,
+};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -52,8 +57,8 @@ const MAX_QUERY_BYTES: usize = 2_048;
 const MAX_ACCEPT_LANGUAGE_BYTES: usize = 512;
 /// Longest `If-None-Match` header read; a longer one is ignored, so the page is sent.
 const MAX_IF_NONE_MATCH_BYTES: usize = 1_024;
-/// Pages kept rendered at once; the cache is emptied when full.
-const MAX_CACHED_PAGES: usize = 8_192;
+/// What a kept page costs beside its bytes (its key, the map's slot, the order's slot).
+const PAGE_OVERHEAD_BYTES: usize = 512;
 /// How long a built proof is served without asking the ledger again, while no entry
 /// arrived: bounds how late a new checkpoint or cosignature reaches the page's script. The
 /// page itself shows neither, so it is kept until an entry it rests on changes.
@@ -62,10 +67,17 @@ const PROOF_FRESHNESS: Duration = Duration::from_secs(5);
 /// (cheaply, with the `ETag`) before reuse, because a recall must show at once.
 const CACHE_CONTROL: &str = "public, no-cache";
 
-/// The consumer page's routes, with the cache they share.
-pub fn routes() -> Router<WebState> {
-    Router::new().route("/view/{*path}", get(view)).layer(Extension(Arc::new(Cache::default())))
+/// The consumer page's routes, with the cache they share: rendered pages and their proofs are
+/// kept within `page_cache_bytes`.
+pub fn routes(page_cache_bytes: usize) -> Router<WebState> {
+    Router::new()
+        .route("/view/{*path}", get(view))
+        .layer(Extension(Arc::new(Cache::new(page_cache_bytes))))
 }
+
+/// The page's Content-Security-Policy as a header value, built once.
+static POLICY_HEADER: LazyLock<Option<HeaderValue>> =
+    LazyLock::new(|| HeaderValue::from_str(&assets::PAGE_POLICY).ok());
 
 /// A language the page is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,6 +89,14 @@ enum Lang {
 }
 
 impl Lang {
+    /// The slot of the language's kept pages.
+    fn index(self) -> usize {
+        match self {
+            Lang::En => 0,
+            Lang::Zh => 1,
+        }
+    }
+
     /// `?lang=` first, then the first English or Chinese range of `Accept-Language` by
     /// weight; English otherwise.
     fn choose(query: Option<&str>, headers: &HeaderMap) -> Self {
@@ -294,6 +314,54 @@ const ZH: Text = Text {
     unknown_lot: "本节点没有此批次的记录。",
 };
 
+/// Text that is safe in HTML as it is, so the template writes it without escaping: a key, an
+/// entry hash or an Event Hash ID is hex and punctuation that is never markup. Anything else
+/// given to it is escaped once, when it is made. A page carries hundreds of these.
+#[derive(Debug, Clone)]
+struct HtmlText(Arc<str>);
+
+impl HtmlText {
+    /// `text`, escaped when it holds anything but letters, digits and URI punctuation.
+    fn new(text: &str) -> Self {
+        let plain = text.bytes().all(|byte| {
+            byte.is_ascii_alphanumeric()
+                || matches!(byte, b':' | b'/' | b';' | b'?' | b'=' | b'.' | b'-' | b'_')
+        });
+        if plain {
+            return HtmlText(Arc::from(text));
+        }
+        let mut escaped = String::with_capacity(text.len() + 16);
+        for character in text.chars() {
+            match character {
+                '&' => escaped.push_str("&amp;"),
+                '<' => escaped.push_str("&lt;"),
+                '>' => escaped.push_str("&gt;"),
+                '"' => escaped.push_str("&quot;"),
+                '\'' => escaped.push_str("&#39;"),
+                other => escaped.push(other),
+            }
+        }
+        HtmlText(Arc::from(escaped))
+    }
+
+    /// `bytes` in lower-case hex.
+    fn hex(bytes: &[u8]) -> Self {
+        HtmlText(Arc::from(hex::encode(bytes)))
+    }
+
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for HtmlText {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+impl askama::filters::HtmlSafe for HtmlText {}
+
 /// A step of the lot's path, or its origin, as shown.
 #[derive(Debug, Clone)]
 struct StepView {
@@ -302,13 +370,13 @@ struct StepView {
     /// What happened, in the page's language.
     what: &'static str,
     /// The organisation that recorded it, by name.
-    organisation: String,
+    organisation: Arc<str>,
     /// Its key (hex), which the script checks signed the step.
-    author: String,
+    author: HtmlText,
     /// The place by name and city, when known.
-    place: Option<PlaceView>,
+    place: Option<Arc<PlaceView>>,
     /// The Event Hash ID the step comes from.
-    event: String,
+    event: HtmlText,
     /// For a step of an ingredient: that ingredient's name.
     ingredient: Option<Named>,
     /// Sort key (RFC 3339 time).
@@ -320,15 +388,15 @@ struct StepView {
 #[derive(Debug, Clone)]
 struct Named {
     /// What is shown.
-    text: String,
+    text: Arc<str>,
     /// The statement's entry, when the name comes from master data.
-    entry: Option<String>,
+    entry: Option<HtmlText>,
 }
 
 impl Named {
     /// Text no statement states (a fallback or a roster name).
-    fn plain(text: String) -> Self {
-        Named { text, entry: None }
+    fn plain(text: &str) -> Self {
+        Named { text: Arc::from(text), entry: None }
     }
 }
 
@@ -348,9 +416,9 @@ struct RecallView {
     class: &'static str,
     hazard: String,
     instructions: String,
-    issuer: String,
-    author: String,
-    entry_hash: String,
+    issuer: Arc<str>,
+    author: HtmlText,
+    entry_hash: HtmlText,
 }
 
 /// An inspection result naming the lot (or an ingredient), as shown.
@@ -360,9 +428,9 @@ struct InspectionView {
     verdict: &'static str,
     verdict_class: &'static str,
     date: String,
-    lab: String,
-    author: String,
-    entry_hash: String,
+    lab: Arc<str>,
+    author: HtmlText,
+    entry_hash: HtmlText,
     ingredient: Option<Named>,
 }
 
@@ -371,8 +439,6 @@ struct InspectionView {
 #[template(path = "page.html")]
 struct LotPage<'page> {
     t: &'static Text,
-    style: &'static str,
-    script: &'static str,
     switch_href: String,
     product: Named,
     /// What the code names beside the product: lot, serial number or pallet.
@@ -407,10 +473,18 @@ struct MessagePage {
 /// A rendered page and what it relies on, kept between requests.
 #[derive(Debug)]
 struct Rendered {
-    /// The lot page, in the language it was asked in (shared by every answer that sends it).
+    /// The lot page in the language it was asked in, without its style sheet and script: they
+    /// are the same on every page, so they are sent from the binary between these bytes (at
+    /// `style_at` and `script_at`) and a kept page holds only what is its own.
     html: Bytes,
+    /// Where the style sheet goes in `html`.
+    style_at: usize,
+    /// Where the script goes in `html`.
+    script_at: usize,
     /// The validator: a digest of everything the page was built from (see [`Basis`]).
     etag: String,
+    /// The validator as the `ETag` header sends it.
+    etag_header: Option<HeaderValue>,
     /// The canonical Digital Link of the lot.
     subject: String,
     /// The page's own path, which the proof names.
@@ -418,9 +492,76 @@ struct Rendered {
     /// Entries the page relies on: its proof covers exactly these.
     entries: Vec<(PublicKey, u64)>,
     /// Event Hash IDs the page shows.
-    events: Vec<String>,
+    events: Vec<EventHashId>,
     /// Witness keys (hex) the proof lists for the script.
-    witnesses: Vec<String>,
+    witnesses: Arc<[String]>,
+}
+
+impl Rendered {
+    /// The whole page as a body: its own bytes with the style sheet and script between them,
+    /// none of them copied.
+    fn body(&self) -> Body {
+        let (style_at, script_at) = (self.style_at, self.script_at);
+        Body::new(PartsBody::new([
+            self.html.slice(..style_at),
+            Bytes::from_static(assets::STYLE.as_bytes()),
+            self.html.slice(style_at..script_at),
+            Bytes::from_static(assets::SCRIPT.as_bytes()),
+            self.html.slice(script_at..),
+        ]))
+    }
+
+    /// The bytes it holds, for the cache's budget.
+    fn weight(&self) -> usize {
+        self.html.len()
+            + self.subject.len()
+            + self.page_path.len()
+            + self.etag.len()
+            + self.entries.len() * std::mem::size_of::<(PublicKey, u64)>()
+            + self
+                .events
+                .iter()
+                .map(|event| {
+                    std::mem::size_of::<EventHashId>()
+                        + match event {
+                            EventHashId::Text(text) => text.len(),
+                            EventHashId::Sha256(_) => 0,
+                        }
+                })
+                .sum::<usize>()
+    }
+}
+
+/// A body of a few parts sent one after the other, with its exact length known, so it is sent
+/// with `Content-Length`.
+struct PartsBody {
+    parts: VecDeque<Bytes>,
+}
+
+impl PartsBody {
+    fn new(parts: impl IntoIterator<Item = Bytes>) -> Self {
+        PartsBody { parts: parts.into_iter().filter(|part| !part.is_empty()).collect() }
+    }
+}
+
+impl HttpBody for PartsBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _context: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.parts.pop_front().map(|part| Ok(http_body::Frame::data(part))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.parts.iter().map(|part| part.len() as u64).sum())
+    }
 }
 
 /// A page's proof file and its validator.
@@ -434,10 +575,10 @@ struct Proof {
 
 /// The records of the ledger that a page may show (recall notices, inspection results), read
 /// incrementally per feed, and the rendered pages.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Cache {
     records: Mutex<RecordScan>,
-    pages: Mutex<HashMap<(String, Lang), CachedPage>>,
+    pages: Mutex<Pages>,
     /// The roster's names and witnesses, with the roster version they were read at: a page
     /// reads them without copying the roster, which grows with the network.
     roster: Mutex<Option<(u64, Arc<RosterNames>)>>,
@@ -447,9 +588,11 @@ struct Cache {
 #[derive(Debug)]
 struct RosterNames {
     /// Organisation names by key (hex).
-    organisations: BTreeMap<String, String>,
+    organisations: HashMap<String, Arc<str>>,
+    /// Organisation names by GLN, for a party link that names a member.
+    by_gln: HashMap<String, Arc<str>>,
     /// Witness keys (hex).
-    witnesses: Vec<String>,
+    witnesses: Arc<[String]>,
 }
 
 /// A rendered page, and the store's size when it was last known current.
@@ -462,6 +605,76 @@ struct CachedPage {
     rendered: Arc<Rendered>,
     /// Its proof once asked for, with when it was built and the store's size then.
     proof: Option<(Instant, u64, Arc<Proof>)>,
+}
+
+impl CachedPage {
+    /// The bytes it holds, for the cache's budget.
+    fn weight(&self) -> usize {
+        PAGE_OVERHEAD_BYTES
+            + self.rendered.weight()
+            + self.proof.as_ref().map_or(0, |(_, _, proof)| proof.json.len() + proof.etag.len())
+    }
+}
+
+/// Rendered pages kept within a byte budget, per language by canonical Digital Link. When the
+/// budget is spent the page kept longest leaves first: scans spread over every lot, and a
+/// page's first render is what a kept page saves, whichever page it is.
+#[derive(Debug)]
+struct Pages {
+    kept: [HashMap<Box<str>, CachedPage>; 2],
+    /// Kept pages in the order they were first kept.
+    order: VecDeque<(Lang, Box<str>)>,
+    /// What the kept pages weigh (see [`CachedPage::weight`]).
+    bytes: usize,
+    /// The most they may weigh; 0 keeps nothing.
+    budget: usize,
+}
+
+impl Pages {
+    fn new(budget: usize) -> Self {
+        Pages { kept: Default::default(), order: VecDeque::new(), bytes: 0, budget }
+    }
+
+    fn get(&self, lang: Lang, link: &str) -> Option<&CachedPage> {
+        self.kept[lang.index()].get(link)
+    }
+
+    /// Keeps `page`, in place of the page kept for the same lot and language.
+    fn insert(&mut self, lang: Lang, link: &str, page: CachedPage) {
+        let weight = page.weight();
+        if weight > self.budget {
+            return;
+        }
+        let kept = &mut self.kept[lang.index()];
+        if let Some(old) = kept.get_mut(link) {
+            self.bytes -= old.weight();
+            *old = page;
+        } else {
+            kept.insert(link.into(), page);
+            self.order.push_back((lang, link.into()));
+        }
+        self.bytes += weight;
+        self.evict();
+    }
+
+    /// Changes the kept page of `link` in `lang` with `change`, its weight accounted again.
+    fn update(&mut self, lang: Lang, link: &str, change: impl FnOnce(&mut CachedPage)) {
+        let Some(page) = self.kept[lang.index()].get_mut(link) else { return };
+        self.bytes -= page.weight();
+        change(page);
+        self.bytes += page.weight();
+        self.evict();
+    }
+
+    /// Lets the pages kept longest go until the rest fit the budget.
+    fn evict(&mut self) {
+        while self.bytes > self.budget {
+            let Some((lang, link)) = self.order.pop_front() else { break };
+            if let Some(page) = self.kept[lang.index()].remove(&link) {
+                self.bytes -= page.weight();
+            }
+        }
+    }
 }
 
 /// Recall notices and inspection results read so far, and how far each feed was read.
@@ -539,6 +752,18 @@ struct PageRecord {
 }
 
 impl Cache {
+    fn new(page_cache_bytes: usize) -> Self {
+        Cache {
+            records: Mutex::default(),
+            pages: Mutex::new(Pages::new(page_cache_bytes)),
+            roster: Mutex::default(),
+        }
+    }
+
+    fn pages(&self) -> std::sync::MutexGuard<'_, Pages> {
+        self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The roster's names and witnesses with the roster's version, read again only when the
     /// roster changed.
     fn roster_names(&self, ledger: &Ledger) -> (u64, Arc<RosterNames>) {
@@ -554,7 +779,11 @@ impl Cache {
             RosterNames {
                 organisations: roster
                     .members()
-                    .map(|member| (member.key.to_hex(), member.name.clone()))
+                    .map(|member| (member.key.to_hex(), Arc::from(member.name.as_str())))
+                    .collect(),
+                by_gln: roster
+                    .members()
+                    .map(|member| (member.gln.clone(), Arc::from(member.name.as_str())))
                     .collect(),
                 witnesses: roster
                     .members()
@@ -571,51 +800,46 @@ impl Cache {
     /// last known current. Takes two in-memory locks only, so it runs on the async threads.
     fn unchanged(&self, ledger: &Ledger, subject: &Subject, lang: Lang) -> Option<Arc<Rendered>> {
         let size = ledger.store().len();
-        let pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let cached = pages.get(&(subject.link().to_owned(), lang))?;
+        let pages = self.pages();
+        let cached = pages.get(lang, subject.link())?;
         (cached.size == size).then(|| Arc::clone(&cached.rendered))
     }
 
     /// The kept proof of `subject`'s page in `lang` while no entry arrived and it is fresh.
     fn fresh_proof(&self, ledger: &Ledger, subject: &Subject, lang: Lang) -> Option<Arc<Proof>> {
         let size = ledger.store().len();
-        let pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (made, proof_size, proof) =
-            pages.get(&(subject.link().to_owned(), lang))?.proof.as_ref()?;
+        let pages = self.pages();
+        let (made, proof_size, proof) = pages.get(lang, subject.link())?.proof.as_ref()?;
         (*proof_size == size && made.elapsed() < PROOF_FRESHNESS).then(|| Arc::clone(proof))
     }
 
     /// Keeps `rendered` as current at store size `size`, its proof with it when the page is
     /// the one already kept.
     fn keep(&self, lang: Lang, size: u64, rendered: &Arc<Rendered>) {
-        let mut pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let key = (rendered.subject.clone(), lang);
-        if let Some(cached) = pages.get_mut(&key)
-            && Arc::ptr_eq(&cached.rendered, rendered)
-        {
-            cached.size = cached.size.max(size);
+        let mut pages = self.pages();
+        let link = rendered.subject.as_str();
+        if pages.get(lang, link).is_some_and(|cached| Arc::ptr_eq(&cached.rendered, rendered)) {
+            pages.update(lang, link, |cached| cached.size = cached.size.max(size));
             return;
         }
-        if pages.len() >= MAX_CACHED_PAGES {
-            pages.clear();
-        }
-        pages.insert(key, CachedPage { size, rendered: Arc::clone(rendered), proof: None });
+        pages.insert(lang, link, CachedPage { size, rendered: Arc::clone(rendered), proof: None });
     }
 
     /// The kept page of `subject` in `lang` when its validator is `etag`.
     fn with_etag(&self, subject: &Subject, lang: Lang, etag: &str) -> Option<Arc<Rendered>> {
-        let pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let cached = pages.get(&(subject.link().to_owned(), lang))?;
+        let pages = self.pages();
+        let cached = pages.get(lang, subject.link())?;
         (cached.rendered.etag == etag).then(|| Arc::clone(&cached.rendered))
     }
 
     /// Keeps `proof` beside the page it proves, when that page is still the one kept.
     fn keep_proof(&self, lang: Lang, size: u64, rendered: &Arc<Rendered>, proof: &Arc<Proof>) {
-        let mut pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(cached) = pages.get_mut(&(rendered.subject.clone(), lang))
-            && Arc::ptr_eq(&cached.rendered, rendered)
-        {
-            cached.proof = Some((Instant::now(), size, Arc::clone(proof)));
+        let mut pages = self.pages();
+        let link = rendered.subject.as_str();
+        if pages.get(lang, link).is_some_and(|cached| Arc::ptr_eq(&cached.rendered, rendered)) {
+            pages.update(lang, link, |cached| {
+                cached.proof = Some((Instant::now(), size, Arc::clone(proof)));
+            });
         }
     }
 
@@ -709,23 +933,31 @@ async fn view(
             );
         }
     };
-    let (etag, body, content_type) = match &served {
-        Served::Page(rendered) => (&rendered.etag, &rendered.html, "text/html; charset=utf-8"),
-        Served::Proof(proof) => (&proof.etag, &proof.json, "application/json"),
-        Served::NotModified(etag) => (etag, &Bytes::new(), ""),
+    let etag = match &served {
+        Served::Page(rendered) => &rendered.etag,
+        Served::Proof(proof) => &proof.etag,
+        Served::NotModified(etag) => etag,
     };
-    let etag = format!("\"{etag}\"");
     let matches = matches!(served, Served::NotModified(_))
-        || if_none_match
-            .as_deref()
-            .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
+        || if_none_match.as_deref().is_some_and(|tags| etag_listed(tags, etag));
     let mut response = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        ([(header::CONTENT_TYPE, content_type)], body.clone()).into_response()
+        let (body, content_type) = match &served {
+            Served::Page(rendered) => (rendered.body(), "text/html; charset=utf-8"),
+            Served::Proof(proof) => (Body::from(proof.json.clone()), "application/json"),
+            Served::NotModified(_) => (Body::empty(), "text/plain"),
+        };
+        let mut response = Response::new(body);
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response
+    };
+    let etag_header = match &served {
+        Served::Page(rendered) => rendered.etag_header.clone(),
+        _ => HeaderValue::from_str(&format!("\"{etag}\"")).ok(),
     };
     let response_headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Some(value) = etag_header {
         response_headers.insert(header::ETAG, value);
     }
     response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
@@ -734,6 +966,19 @@ async fn view(
         secure_page_headers(response_headers);
     }
     response
+}
+
+/// Whether an `If-None-Match` list names `etag` (unquoted) or is `*`; a weak tag (`W/"…"`)
+/// matches too, as the header compares weakly.
+fn etag_listed(tags: &str, etag: &str) -> bool {
+    tags.split(',').map(str::trim).any(|tag| {
+        tag == "*"
+            || tag
+                .trim_start_matches("W/")
+                .strip_prefix('"')
+                .and_then(|tag| tag.strip_suffix('"'))
+                .is_some_and(|tag| tag == etag)
+    })
 }
 
 /// What a request asks of a lot page.
@@ -758,8 +1003,8 @@ enum Served {
 
 /// The headers every HTML page carries: its policy, and no sniffing or framing.
 fn secure_page_headers(headers: &mut HeaderMap) {
-    if let Ok(policy) = HeaderValue::from_str(&assets::PAGE_POLICY) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    if let Some(policy) = POLICY_HEADER.as_ref() {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -797,9 +1042,7 @@ fn current(ledger: &Ledger, cache: &Cache, asked: &Asked) -> Result<Served, Page
                 cache.keep(lang, size, &rendered);
                 rendered
             } else if !wants_proof
-                && if_none_match.as_deref().is_some_and(|tags| {
-                    tags.split(',').any(|tag| tag.trim().trim_matches('"') == etag)
-                })
+                && if_none_match.as_deref().is_some_and(|tags| etag_listed(tags, &etag))
             {
                 return Ok(Served::NotModified(etag));
             } else {
@@ -887,78 +1130,91 @@ fn build_proof(ledger: &Ledger, rendered: &Rendered, lang: Lang) -> Result<Proof
 }
 
 /// What the page shows, gathered while noting every entry and name it relies on.
-struct Gathered<'reply> {
-    /// The names of what the trace back of the lot mentions.
-    names: &'reply Names,
-    /// The entry carrying each event of the answer (Event Hash ID → author and sequence).
-    carriers: HashMap<String, (PublicKey, u64)>,
+struct Gathered<'render> {
+    /// The master-data directory, read under one lock for the whole render.
+    directory: &'render Directory,
+    /// The entry carrying each event of the answer.
+    carriers: HashMap<&'render EventHashId, (PublicKey, u64)>,
     /// Entries the page relies on.
     entries: BTreeSet<(PublicKey, u64)>,
     /// Event Hash IDs the page shows.
-    events: BTreeSet<String>,
+    events: BTreeSet<EventHashId>,
     /// Organisation names by key, and the witnesses, from the roster.
-    roster: Arc<RosterNames>,
+    roster: &'render RosterNames,
     /// Places already looked up, by canonical Digital Link.
-    places: HashMap<String, Option<PlaceView>>,
+    places: HashMap<&'render str, Option<Arc<PlaceView>>>,
     /// Entries the path leaves out because another section shows them (the sensor events
     /// behind the cold-chain curve).
     hidden: BTreeSet<(PublicKey, u64)>,
 }
 
-impl Gathered<'_> {
-    /// A name from either answer's names, noting the master-data entry it came from.
+impl<'render> Gathered<'render> {
+    /// The name master data gives `id` (see `Directory::name_of`), noting the statement's
+    /// entry.
     fn name(&mut self, id: &str) -> Option<Named> {
-        let source = self.names.described.get(id)?;
-        self.entries.insert((source.entry.author, source.entry.sequence));
-        Some(Named { text: source.name.clone(), entry: Some(source.entry.entry_hash.to_hex()) })
+        let described = self.directory.name_of(id)?;
+        let text = described.statement.name()?;
+        self.entries.insert((described.entry.author, described.entry.sequence));
+        Some(Named {
+            text: Arc::from(text),
+            entry: Some(HtmlText::hex(described.entry.entry_hash.as_bytes())),
+        })
     }
 
-    /// An organisation's name (by key or party link), from the roster.
-    fn organisation(&self, key: &str) -> String {
-        self.roster
-            .organisations
-            .get(key)
-            .cloned()
-            .or_else(|| names_organisation(self.names, key))
-            .unwrap_or_else(|| format!("{}…", key.get(..12).unwrap_or(key)))
+    /// An organisation's name (by key), from the roster.
+    fn organisation(&self, key: &str) -> Arc<str> {
+        match self.roster.organisations.get(key) {
+            Some(name) => Arc::clone(name),
+            None => Arc::from(format!("{}…", key.get(..12).unwrap_or(key))),
+        }
     }
 
     /// A place by name and city (`Packhouse, Salinas`), noting its source. A place shown on
     /// many steps is looked up once.
-    fn place(&mut self, ledger: &Ledger, place: &str) -> Option<PlaceView> {
+    fn place(&mut self, place: &'render str) -> Option<Arc<PlaceView>> {
         if let Some(view) = self.places.get(place) {
             return view.clone();
         }
-        let view = self.look_up_place(ledger, place);
-        self.places.insert(place.to_owned(), view.clone());
+        let view = self.look_up_place(place).map(Arc::new);
+        self.places.insert(place, view.clone());
         view
     }
 
-    fn look_up_place(&mut self, ledger: &Ledger, place: &str) -> Option<PlaceView> {
+    /// A place's name with its city and country from the same statement; a party link that
+    /// master data does not name but that is a member's GLN gets the member's name.
+    fn look_up_place(&mut self, place: &str) -> Option<PlaceView> {
+        let directory = self.directory;
         let Some(name) = self.name(place) else {
-            let organisation = names_organisation(self.names, place)?;
-            return Some(PlaceView { name: Named::plain(organisation), details: Vec::new() });
+            let Some(lotline_ledger::gs1::Identifier::Party { .. }) =
+                lotline_ledger::gs1::classify(place)
+            else {
+                return None;
+            };
+            let member = self.roster.by_gln.get(place.rsplit('/').next()?)?;
+            return Some(PlaceView {
+                name: Named { text: Arc::clone(member), entry: None },
+                details: Vec::new(),
+            });
         };
-        let details = ledger.with_directory(|directory| {
-            let Some(described) = directory.name_of(place) else { return Vec::new() };
-            if Some(described.entry.entry_hash.to_hex()) != name.entry {
-                return Vec::new();
-            }
-            [attribute::CITY, attribute::COUNTRY_CODE]
-                .into_iter()
-                .filter_map(|id| described.statement.attribute(id))
-                .map(|text| Named { text: text.to_owned(), entry: name.entry.clone() })
-                .collect()
-        });
+        let details = directory
+            .name_of(place)
+            .map(|described| {
+                [attribute::CITY, attribute::COUNTRY_CODE]
+                    .into_iter()
+                    .filter_map(|id| described.statement.attribute(id))
+                    .map(|text| Named { text: Arc::from(text), entry: name.entry.clone() })
+                    .collect()
+            })
+            .unwrap_or_default();
         Some(PlaceView { name, details })
     }
 
     /// The entry carrying `event`, noted.
-    fn rely_on_event(&mut self, event: &str) -> bool {
+    fn rely_on_event(&mut self, event: &EventHashId) -> bool {
         match self.carriers.get(event).copied() {
             Some(entry) => {
                 self.entries.insert(entry);
-                self.events.insert(event.to_owned());
+                self.events.insert(event.clone());
                 true
             }
             None => false,
@@ -968,57 +1224,29 @@ impl Gathered<'_> {
     /// The step `seen` shows, when the answer names the entry carrying its event.
     fn step(
         &mut self,
-        ledger: &Ledger,
         what: &'static str,
-        seen: Seen<'_>,
+        seen: Seen<'render>,
         ingredient: Option<Named>,
     ) -> Option<StepView> {
         let Seen { organisation, place, date, event } = seen;
-        if self.carriers.get(&event).is_some_and(|entry| self.hidden.contains(entry)) {
+        if self.carriers.get(event).is_some_and(|entry| self.hidden.contains(entry)) {
             return None;
         }
-        if !self.rely_on_event(&event) {
+        if !self.rely_on_event(event) {
             return None;
         }
-        let place = place.and_then(|place| self.place(ledger, place));
+        let place = place.and_then(|place| self.place(place));
         Some(StepView {
             date: date.get(..10).unwrap_or(date).to_owned(),
             what,
             organisation: self.organisation(organisation),
-            author: organisation.to_owned(),
+            author: HtmlText::new(organisation),
             place,
-            event,
+            event: HtmlText::new(&event.to_string()),
             ingredient,
             time: date.to_owned(),
         })
     }
-}
-
-/// The cold-chain section of the page, noting the entries it relies on and hiding the
-/// sensor events it draws from the path.
-fn cold_chain(
-    ledger: &Ledger,
-    gathered: &mut Gathered<'_>,
-    lot: &str,
-    back: &TraceAnswer,
-) -> ColdChainView {
-    // The directory's lock and the book's are taken one after the other, never nested.
-    let profile = ledger.with_directory(|directory| profile_in(directory, lot));
-    let mut relied = BTreeSet::new();
-    let mut sensor_events = BTreeSet::new();
-    let mut view = cold_chain_view(
-        &ledger.cold_chain().book(),
-        profile,
-        back.lots.iter().map(|lot| &**lot),
-        &mut relied,
-        &mut sensor_events,
-    );
-    gathered.entries.extend(relied.iter().map(|entry| (entry.author, entry.sequence)));
-    gathered.hidden.extend(sensor_events.iter().map(|entry| (entry.author, entry.sequence)));
-    for excursion in &mut view.excursions {
-        excursion.recorder = gathered.organisation(&excursion.author);
-    }
-    view
 }
 
 /// Who recorded an event, where and when, as an answer states it.
@@ -1030,13 +1258,32 @@ struct Seen<'answer> {
     /// RFC 3339 time.
     date: &'answer str,
     /// The Event Hash ID.
-    event: String,
+    event: &'answer EventHashId,
 }
 
-/// An organisation's name in `names` (by key or party link).
-fn names_organisation(names: &Names, key: &str) -> Option<String> {
-    names.organisation(key).map(str::to_owned)
+/// The cold-chain section of the page, with the entries it relies on and the sensor events it
+/// draws (which the path leaves out). Reads the directory's lock, then the book's, one after
+/// the other, so it runs before the render takes the directory's for the rest.
+fn cold_chain(
+    ledger: &Ledger,
+    lot: &str,
+    back: &TraceAnswer,
+) -> (ColdChainView, BTreeSet<EntryRef>, BTreeSet<EntryRef>) {
+    let profile = ledger.with_directory(|directory| profile_in(directory, lot));
+    let mut relied = BTreeSet::new();
+    let mut sensor_events = BTreeSet::new();
+    let view = cold_chain_view(
+        &ledger.cold_chain().book(),
+        profile,
+        back.lots.iter().map(|lot| &**lot),
+        &mut relied,
+        &mut sensor_events,
+    );
+    (view, relied, sensor_events)
 }
+
+/// A first guess at a page's size, so the template writes into one allocation.
+const PAGE_CAPACITY: usize = 32 * 1_024;
 
 /// Renders the page from what it is built from.
 fn render(
@@ -1047,194 +1294,248 @@ fn render(
     basis: Basis,
 ) -> Result<Rendered, PageError> {
     let Basis { answer, records, roster, etag } = basis;
-    let names = ledger.names_of(&answer);
-    // The trace back of the lot: what it was made from, and every lot's detail with all its
-    // visits (a lot's visits do not depend on the walk's direction, so no forward walk is
-    // needed for where the lot itself went).
-    let back = &answer;
-    let text = lang.text();
-    let mut gathered = Gathered {
-        names: &names,
-        carriers: back
-            .entries
-            .iter()
-            .map(|reference| {
-                let entry = (reference.entry.author, reference.entry.sequence);
-                (reference.event_hash_id.to_string(), entry)
-            })
-            .collect(),
-        entries: BTreeSet::new(),
-        events: BTreeSet::new(),
-        roster: Arc::clone(&roster),
-        places: HashMap::new(),
-        hidden: BTreeSet::new(),
-    };
-    let cold = cold_chain(ledger, &mut gathered, subject.link(), back);
-    let lot = subject.link();
-    let product =
-        gathered.name(lot).unwrap_or_else(|| Named::plain(text.unnamed_product.to_owned()));
-    let ai_data = lotline_ledger::gs1::parse_digital_link(lot).ok().map(|link| link.ai_data());
-    let (code_label, lot_number) = [("10", text.lot), ("21", text.serial), ("00", text.pallet)]
-        .into_iter()
-        .find_map(|(ai, label)| Some((label, ai_data.as_ref()?.get(ai)?.to_owned())))
-        .unwrap_or((text.lot, lot.to_owned()));
+    let (cold, cold_relied, sensor_events) = cold_chain(ledger, subject.link(), &answer);
+    ledger.with_directory(|directory| {
+        let page = Sections { subject, page_path, lang, answer: &answer, records: &records };
+        page.render(directory, &roster, cold, &cold_relied, &sensor_events, etag)
+    })
+}
 
-    // Origin: how this lot came to be, and the origins of what it was made from.
-    let detail_of = |link: &str| back.details.iter().find(|detail| &*detail.lot == link);
-    let mut origins = Vec::new();
-    let mut ingredient_lots: Vec<String> = Vec::new();
-    if let Some(detail) = detail_of(lot) {
-        for origin in &detail.origins {
-            let what = match origin.how {
-                OriginKind::Commissioned => text.origin_commissioned,
-                OriginKind::Transformed => text.origin_transformed,
-            };
-            ingredient_lots.extend(origin.inputs.iter().map(|input| input.to_string()));
-            let seen = Seen {
-                organisation: &origin.organisation,
-                place: origin.place.as_deref(),
-                date: &origin.date,
-                event: origin.event.to_string(),
-            };
-            if let Some(step) = gathered.step(ledger, what, seen, None) {
-                origins.push(step);
+/// What one render reads.
+struct Sections<'render> {
+    subject: &'render Subject,
+    page_path: &'render str,
+    lang: Lang,
+    /// The trace back of the lot: what it was made from, and every lot's detail with all its
+    /// visits (a lot's visits do not depend on the walk's direction, so no forward walk is
+    /// needed for where the lot itself went).
+    answer: &'render TraceAnswer,
+    records: &'render [Arc<PageRecord>],
+}
+
+impl<'render> Sections<'render> {
+    fn render(
+        &self,
+        directory: &'render Directory,
+        roster: &'render RosterNames,
+        mut cold: ColdChainView,
+        cold_relied: &BTreeSet<EntryRef>,
+        sensor_events: &BTreeSet<EntryRef>,
+        etag: String,
+    ) -> Result<Rendered, PageError> {
+        let Sections { subject, page_path, lang, answer: back, records } = *self;
+        let text = lang.text();
+        let mut gathered = Gathered {
+            directory,
+            carriers: back
+                .entries
+                .iter()
+                .map(|reference| {
+                    (&reference.event_hash_id, (reference.entry.author, reference.entry.sequence))
+                })
+                .collect(),
+            entries: cold_relied.iter().map(|entry| (entry.author, entry.sequence)).collect(),
+            events: BTreeSet::new(),
+            roster,
+            places: HashMap::new(),
+            hidden: sensor_events.iter().map(|entry| (entry.author, entry.sequence)).collect(),
+        };
+        for excursion in &mut cold.excursions {
+            excursion.recorder = gathered.organisation(&excursion.author).to_string();
+        }
+        let lot = subject.link();
+        let product = gathered.name(lot).unwrap_or_else(|| Named::plain(text.unnamed_product));
+        let ai_data = lotline_ledger::gs1::parse_digital_link(lot).ok().map(|link| link.ai_data());
+        let (code_label, lot_number) = [("10", text.lot), ("21", text.serial), ("00", text.pallet)]
+            .into_iter()
+            .find_map(|(ai, label)| Some((label, ai_data.as_ref()?.get(ai)?.to_owned())))
+            .unwrap_or((text.lot, lot.to_owned()));
+
+        // Origin: how this lot came to be, and the origins of what it was made from.
+        let detail_of = |link: &str| back.details.iter().find(|detail| &*detail.lot == link);
+        let mut origins = Vec::new();
+        let mut ingredient_lots: Vec<&str> = Vec::new();
+        if let Some(detail) = detail_of(lot) {
+            for origin in &detail.origins {
+                let what = match origin.how {
+                    OriginKind::Commissioned => text.origin_commissioned,
+                    OriginKind::Transformed => text.origin_transformed,
+                };
+                ingredient_lots.extend(origin.inputs.iter().map(|input| &**input));
+                let seen = Seen {
+                    organisation: &origin.organisation,
+                    place: origin.place.as_deref(),
+                    date: &origin.date,
+                    event: &origin.event,
+                };
+                if let Some(step) = gathered.step(what, seen, None) {
+                    origins.push(step);
+                }
             }
         }
-    }
-    ingredient_lots.sort();
-    ingredient_lots.dedup();
-    let mut ingredients = Vec::new();
-    let mut ingredient_names: BTreeMap<String, Named> = BTreeMap::new();
-    for input in &back.lots {
-        if &**input == lot {
-            continue;
-        }
-        let name = gathered.name(input).unwrap_or_else(|| Named::plain(input.to_string()));
-        if ingredient_lots.contains(&input.to_string()) {
-            ingredients.push(name.clone());
-        }
-        ingredient_names.insert(input.to_string(), name);
-    }
-
-    // The path: every place and date of the lot and what it was made from, up to the shelf.
-    let mut steps = Vec::new();
-    let mut seen_events = BTreeSet::new();
-    for detail in &back.details {
-        let ingredient =
-            if &*detail.lot == lot { None } else { ingredient_names.get(&*detail.lot).cloned() };
-        for visit in &detail.visits {
-            let event = visit.event.to_string();
-            if !seen_events.insert(event.clone()) {
+        ingredient_lots.sort();
+        ingredient_lots.dedup();
+        let mut ingredients = Vec::new();
+        let mut ingredient_names: HashMap<&str, Named> = HashMap::new();
+        for input in &back.lots {
+            let input = &**input;
+            if input == lot {
                 continue;
             }
-            let what = text.flow[match visit.flow {
-                Flow::Produced => 0,
-                Flow::Received => 1,
-                Flow::Shipped => 2,
-                Flow::Ended => 3,
-                Flow::Observed => 4,
-            }];
-            let seen = Seen {
-                organisation: &visit.organisation,
-                place: visit.place.as_deref(),
-                date: &visit.date,
-                event,
+            let name = gathered.name(input).unwrap_or_else(|| Named::plain(input));
+            if ingredient_lots.binary_search(&input).is_ok() {
+                ingredients.push(name.clone());
+            }
+            ingredient_names.insert(input, name);
+        }
+
+        // The path: every place and date of the lot and what it was made from, up to the shelf.
+        let mut steps = Vec::new();
+        let mut seen_events: std::collections::HashSet<&EventHashId> =
+            std::collections::HashSet::new();
+        for detail in &back.details {
+            let ingredient = if &*detail.lot == lot {
+                None
+            } else {
+                ingredient_names.get(&*detail.lot).cloned()
             };
-            if let Some(step) = gathered.step(ledger, what, seen, ingredient.clone()) {
-                steps.push(step);
+            for visit in &detail.visits {
+                if !seen_events.insert(&visit.event) {
+                    continue;
+                }
+                let what = text.flow[match visit.flow {
+                    Flow::Produced => 0,
+                    Flow::Received => 1,
+                    Flow::Shipped => 2,
+                    Flow::Ended => 3,
+                    Flow::Observed => 4,
+                }];
+                let seen = Seen {
+                    organisation: &visit.organisation,
+                    place: visit.place.as_deref(),
+                    date: &visit.date,
+                    event: &visit.event,
+                };
+                if let Some(step) = gathered.step(what, seen, ingredient.clone()) {
+                    steps.push(step);
+                }
             }
         }
-    }
-    steps.sort_by(|left, right| left.time.cmp(&right.time).then(left.event.cmp(&right.event)));
+        steps.sort_by(|left, right| {
+            left.time.cmp(&right.time).then(left.event.as_str().cmp(right.event.as_str()))
+        });
 
-    // Records: recall notices and inspection results naming the lot or what it was made from.
-    let reached: BTreeSet<&str> = back.lots.iter().map(|lot| &**lot).collect();
-    let mut recalls = Vec::new();
-    let mut inspections = Vec::new();
-    for record in &records {
-        let Some(named) = record.lots.iter().find(|named| reached.contains(named.as_str())) else {
-            continue;
-        };
-        let author = record.entry.author.to_hex();
-        let entry_hash = record.entry.entry_hash.to_hex();
-        match &record.payload {
-            Payload::RecallNotice(notice) => {
-                recalls.push(RecallView {
-                    recall_id: notice.recall_id.clone(),
-                    class: text.recall_class[match notice.class {
-                        RecallClass::ClassOne => 0,
-                        RecallClass::ClassTwo => 1,
-                        RecallClass::ClassThree => 2,
-                    }],
-                    hazard: notice.hazard.clone(),
-                    instructions: notice.instructions.clone(),
-                    issuer: gathered.organisation(&author),
-                    author,
-                    entry_hash,
-                });
-            }
-            Payload::InspectionResult(result) => {
-                let (verdict, verdict_class) = match result.verdict {
-                    Verdict::Pass => (text.verdict[0], "verdict-pass"),
-                    Verdict::Fail => (text.verdict[1], "verdict-fail"),
-                    Verdict::Inconclusive => (text.verdict[2], "verdict-inconclusive"),
-                };
-                inspections.push(InspectionView {
-                    test: result.test.clone(),
-                    verdict,
-                    verdict_class,
-                    date: time::OffsetDateTime::from_unix_timestamp(result.sampled_at_ms / 1_000)
+        // Records: recall notices and inspection results naming the lot or what it was made from.
+        let reached: BTreeSet<&str> = back.lots.iter().map(|lot| &**lot).collect();
+        let mut recalls = Vec::new();
+        let mut inspections = Vec::new();
+        for record in records {
+            let Some(named) = record.lots.iter().find(|named| reached.contains(named.as_str()))
+            else {
+                continue;
+            };
+            let author = HtmlText::hex(record.entry.author.as_bytes());
+            let entry_hash = HtmlText::hex(record.entry.entry_hash.as_bytes());
+            match &record.payload {
+                Payload::RecallNotice(notice) => {
+                    recalls.push(RecallView {
+                        recall_id: notice.recall_id.clone(),
+                        class: text.recall_class[match notice.class {
+                            RecallClass::ClassOne => 0,
+                            RecallClass::ClassTwo => 1,
+                            RecallClass::ClassThree => 2,
+                        }],
+                        hazard: notice.hazard.clone(),
+                        instructions: notice.instructions.clone(),
+                        issuer: gathered.organisation(author.as_str()),
+                        author,
+                        entry_hash,
+                    });
+                }
+                Payload::InspectionResult(result) => {
+                    let (verdict, verdict_class) = match result.verdict {
+                        Verdict::Pass => (text.verdict[0], "verdict-pass"),
+                        Verdict::Fail => (text.verdict[1], "verdict-fail"),
+                        Verdict::Inconclusive => (text.verdict[2], "verdict-inconclusive"),
+                    };
+                    inspections.push(InspectionView {
+                        test: result.test.clone(),
+                        verdict,
+                        verdict_class,
+                        date: time::OffsetDateTime::from_unix_timestamp(
+                            result.sampled_at_ms / 1_000,
+                        )
                         .ok()
                         .and_then(|time| {
                             time.format(&time::format_description::well_known::Rfc3339).ok()
                         })
                         .map(|time| time.get(..10).unwrap_or_default().to_owned())
                         .unwrap_or_default(),
-                    lab: gathered.organisation(&author),
-                    author,
-                    entry_hash,
-                    ingredient: (named.as_str() != lot)
-                        .then(|| ingredient_names.get(named).cloned())
-                        .flatten(),
-                });
+                        lab: gathered.organisation(author.as_str()),
+                        author,
+                        entry_hash,
+                        ingredient: (named.as_str() != lot)
+                            .then(|| ingredient_names.get(named.as_str()).cloned())
+                            .flatten(),
+                    });
+                }
+                _ => continue,
             }
-            _ => continue,
+            gathered.entries.insert((record.entry.author, record.entry.sequence));
         }
-        gathered.entries.insert((record.entry.author, record.entry.sequence));
-    }
 
-    let entries: Vec<(PublicKey, u64)> = gathered.entries.iter().copied().collect();
-    let events: Vec<String> = gathered.events.iter().cloned().collect();
-    let proof_href = format!("{page_path}/proof");
-    let page = LotPage {
-        t: text,
-        style: assets::STYLE,
-        script: assets::SCRIPT,
-        switch_href: format!("{page_path}?lang={}", text.switch_lang),
-        product,
-        code_label,
-        lot_number,
-        subject: lot.to_owned(),
-        origins,
-        ingredients,
-        steps,
-        recalls,
-        inspections,
-        cold,
-        proof_href: &proof_href,
-        proof_file: proof_file_name(&lot_number_for_file(lot)),
-    };
-    let html = page.render().map_err(|error| PageError::Ledger(error.to_string()))?;
-    Ok(Rendered {
-        html: Bytes::from(html),
-        etag,
-        subject: lot.to_owned(),
-        page_path: page_path.to_owned(),
-        entries,
-        events,
-        witnesses: roster.witnesses.clone(),
-    })
+        let entries: Vec<(PublicKey, u64)> = gathered.entries.iter().copied().collect();
+        let events: Vec<EventHashId> = gathered.events.into_iter().collect();
+        let proof_href = format!("{page_path}/proof");
+        let page = LotPage {
+            t: text,
+            switch_href: format!("{page_path}?lang={}", text.switch_lang),
+            product,
+            code_label,
+            lot_number,
+            subject: lot.to_owned(),
+            origins,
+            ingredients,
+            steps,
+            recalls,
+            inspections,
+            cold,
+            proof_href: &proof_href,
+            proof_file: proof_file_name(&lot_number_for_file(lot)),
+        };
+        let mut html = String::with_capacity(PAGE_CAPACITY);
+        page.render_into(&mut html).map_err(|error| PageError::Ledger(error.to_string()))?;
+        // The template's empty `<style>` and `<script>` elements are where the assets go; nothing
+        // else in the page can spell them, since every value in it is escaped.
+        let style_at = html
+            .find(STYLE_SLOT)
+            .map(|at| at + "<style>".len())
+            .ok_or_else(|| PageError::Ledger("the page template has no style slot".to_owned()))?;
+        let script_at = html
+            .rfind(SCRIPT_SLOT)
+            .map(|at| at + "<script>".len())
+            .filter(|at| *at > style_at)
+            .ok_or_else(|| PageError::Ledger("the page template has no script slot".to_owned()))?;
+        let etag_header = HeaderValue::from_str(&format!("\"{etag}\"")).ok();
+        Ok(Rendered {
+            html: Bytes::from(html),
+            style_at,
+            script_at,
+            etag,
+            etag_header,
+            subject: lot.to_owned(),
+            page_path: page_path.to_owned(),
+            entries,
+            events,
+            witnesses: Arc::clone(&roster.witnesses),
+        })
+    }
 }
+
+/// The empty element of the page template that the style sheet fills when the page is sent.
+const STYLE_SLOT: &str = "<style></style>";
+/// The empty element of the page template that the script fills when the page is sent.
+const SCRIPT_SLOT: &str = "<script></script>";
 
 /// A file name for a lot's proof: letters and digits of its link, so the documented command
 /// can be pasted.
@@ -1355,6 +1656,79 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_str(language).unwrap());
         headers
+    }
+
+    fn page_of(link: &str, html_bytes: usize) -> CachedPage {
+        CachedPage {
+            size: 1,
+            rendered: Arc::new(Rendered {
+                html: Bytes::from(vec![b'x'; html_bytes]),
+                style_at: 0,
+                script_at: 0,
+                etag: "e".to_owned(),
+                etag_header: None,
+                subject: link.to_owned(),
+                page_path: String::new(),
+                entries: Vec::new(),
+                events: Vec::new(),
+                witnesses: Arc::from(Vec::<String>::new()),
+            }),
+            proof: None,
+        }
+    }
+
+    #[test]
+    fn kept_pages_stay_within_their_budget_and_the_longest_kept_leaves_first() {
+        let weight = page_of("a", 10_000).weight();
+        let mut pages = Pages::new(3 * weight);
+        for link in ["a", "b", "c"] {
+            pages.insert(Lang::En, link, page_of(link, 10_000));
+        }
+        assert!(pages.get(Lang::En, "a").is_some() && pages.get(Lang::En, "c").is_some());
+        // The same lot again replaces its page and keeps its place.
+        pages.insert(Lang::En, "a", page_of("a", 10_000));
+        assert_eq!(pages.bytes, 3 * weight);
+        pages.insert(Lang::Zh, "d", page_of("d", 10_000));
+        assert!(pages.get(Lang::En, "a").is_none(), "the first kept leaves first");
+        assert!(pages.get(Lang::En, "b").is_some() && pages.get(Lang::Zh, "d").is_some());
+        assert!(pages.get(Lang::En, "d").is_none(), "languages are kept apart");
+        // A proof makes its page heavier: another page leaves to make room.
+        pages.update(Lang::Zh, "d", |page| {
+            page.proof = Some((
+                Instant::now(),
+                1,
+                Arc::new(Proof { json: Bytes::from(vec![b'{'; 5_000]), etag: "p".to_owned() }),
+            ));
+        });
+        assert!(pages.bytes <= pages.budget);
+        assert!(pages.get(Lang::En, "b").is_none());
+        // A page heavier than the whole budget is not kept; a budget of 0 keeps nothing.
+        pages.insert(Lang::En, "huge", page_of("huge", 4 * weight));
+        assert!(pages.get(Lang::En, "huge").is_none());
+        let mut none = Pages::new(0);
+        none.insert(Lang::En, "a", page_of("a", 1));
+        assert!(none.get(Lang::En, "a").is_none() && none.bytes == 0);
+    }
+
+    #[test]
+    fn if_none_match_names_the_validator_quoted_weak_or_as_a_star() {
+        assert!(etag_listed("\"abc\"", "abc"));
+        assert!(etag_listed("\"x\", W/\"abc\"", "abc"));
+        assert!(etag_listed("*", "abc"));
+        assert!(!etag_listed("abc", "abc"), "an unquoted tag is not a tag");
+        assert!(!etag_listed("\"abcd\"", "abc"));
+        assert!(!etag_listed("", "abc"));
+    }
+
+    #[test]
+    fn html_text_is_written_as_it_is_only_when_nothing_in_it_is_markup() {
+        let event = "ni:///sha-256;07debd3d?ver=CBV2.0";
+        assert_eq!(HtmlText::new(event).to_string(), event);
+        assert_eq!(
+            HtmlText::new("\"><script>x&y'").to_string(),
+            "&quot;&gt;&lt;script&gt;x&amp;y&#39;"
+        );
+        assert_eq!(HtmlText::hex(&[0xab, 0x01]).to_string(), "ab01");
     }
 
     #[test]

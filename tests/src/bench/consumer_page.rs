@@ -67,6 +67,9 @@ const SETUP_BATCH: usize = 4_096;
 const START_DEADLINE: Duration = Duration::from_secs(1_800);
 /// The static response: the resolver's description file, which reads nothing of the ledger.
 const STATIC_PATH: &str = "/.well-known/gs1resolver";
+/// Room the node is given for rendered pages: every lot's page at the full size (59,810 lots,
+/// about 30 kB each as kept), as an operator sizes a node whose consumers scan every lot.
+const PAGE_CACHE_MIB: u64 = 2_048;
 /// Longest response head the load client reads.
 const MAX_HEAD_BYTES: usize = 16 * 1_024;
 
@@ -406,6 +409,7 @@ fn prepare_node(directory: &Path, events: usize) -> anyhow::Result<(Node, Vec<St
     let mut taken = Vec::new();
     config.http_listen = format!("127.0.0.1:{}", free_port(&mut taken)?);
     config.p2p_listen = lotline_node::setup::listen_addresses("127.0.0.1", free_port(&mut taken)?);
+    config.page_cache_mib = PAGE_CACHE_MIB;
     let config_path = directory.join("node-0").join(lotline_node::setup::CONFIG_FILE);
     config.save(&config_path)?;
 
