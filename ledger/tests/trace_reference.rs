@@ -703,6 +703,9 @@ fn check_chain(config: ChainConfig, subjects_per_chain: usize) {
             assert!(
                 answer.entries.iter().all(|entry| answer.events.contains(&entry.event_hash_id))
             );
+            if direction == Direction::Back {
+                check_provenance(&index, &subject, &answer, seed);
+            }
         }
     }
     // Recall by facility: every packer over a three-day window.
@@ -776,6 +779,34 @@ fn check_chain(config: ChainConfig, subjects_per_chain: usize) {
         let expected = reference_trace(&reference, &implicated, Direction::Forward);
         assert_same(&format!("seed {seed} ingredient {gtin}"), &core_of(&answer.trace), &expected);
     }
+}
+
+/// The provenance of a lot (what a consumer page shows) is its trace back without handoffs and
+/// stock: the same lots, origins and visits, every event it shows among its entries, and
+/// nothing it relies on that the trace back does not.
+fn check_provenance(index: &Index, subject: &Subject, back: &TraceAnswer, seed: u64) {
+    let provenance = index.provenance(subject);
+    let label = format!("seed {seed} provenance of {}", subject.link());
+    assert_eq!(provenance.subjects, back.subjects, "{label}");
+    assert_eq!(provenance.lots, back.lots, "{label}");
+    assert_eq!(provenance.items, back.items, "{label}");
+    assert_eq!(provenance.details, back.details, "{label}");
+    assert!(provenance.consignees.is_empty() && provenance.in_distribution.is_empty(), "{label}");
+    let shown: BTreeSet<String> = provenance
+        .details
+        .iter()
+        .flat_map(|detail| {
+            let visits = detail.visits.iter().map(|visit| visit.event.to_string());
+            visits.chain(detail.origins.iter().map(|origin| origin.event.to_string()))
+        })
+        .collect();
+    let carried: BTreeSet<String> =
+        provenance.entries.iter().map(|entry| entry.event_hash_id.to_string()).collect();
+    assert!(shown.is_subset(&carried), "{label}: an event shown has no entry");
+    assert!(
+        provenance.entries.iter().all(|entry| back.entries.contains(entry)),
+        "{label}: relies on an entry the trace back does not"
+    );
 }
 
 #[test]

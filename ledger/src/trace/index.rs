@@ -105,6 +105,12 @@ impl Index {
         query::trace(&self.graph, &self.summaries, subjects, direction)
     }
 
+    /// Where one subject comes from, as a consumer reads it: the trace back without handoffs
+    /// and stock (see [`TraceAnswer`]; `consignees` and `in_distribution` are empty).
+    pub fn provenance(&self, subject: &Subject) -> TraceAnswer {
+        query::provenance(&self.graph, &self.summaries, subject)
+    }
+
     /// Recall scope: the forward trace from every lot the hazard implicates, with consignees,
     /// quantities and what is still in distribution.
     pub fn recall_scope(&self, hazard: &Hazard) -> RecallAnswer {

@@ -38,6 +38,18 @@ pub(super) fn trace(
     answer
 }
 
+/// Where a subject comes from, as a consumer reads it: the trace back with every lot's
+/// origins and visits, without handoffs and stock (a public view shows neither).
+pub(super) fn provenance(graph: &Graph, summaries: &Summaries, subject: &Subject) -> TraceAnswer {
+    let mut warnings = Vec::new();
+    let seeds = seed_units(graph, std::slice::from_ref(subject), &mut warnings);
+    let mut walk = Walk::new(graph, summaries);
+    walk.with_handoffs = false;
+    let mut answer = walk.run(&seeds, Direction::Back, warnings);
+    answer.subjects = vec![subject.link().to_owned()];
+    answer
+}
+
 /// Recall scope: the forward trace from every lot the hazard implicates, with consignees,
 /// quantities and what is still in distribution.
 pub(super) fn recall_scope(graph: &Graph, summaries: &Summaries, hazard: &Hazard) -> RecallAnswer {

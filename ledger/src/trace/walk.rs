@@ -62,6 +62,9 @@ pub(super) struct Walk<'graph> {
     time_texts: FxHashMap<i64, Text>,
     /// Whether answers list every visit of every lot (trace) or only what a recall needs.
     pub(super) with_visits: bool,
+    /// Whether answers list handoffs (who got how much) and what is still in distribution;
+    /// an answer about where a lot comes from, as a consumer reads it, needs neither.
+    pub(super) with_handoffs: bool,
     /// Endpoint types by id.
     kinds: EndpointKinds,
 }
@@ -77,6 +80,7 @@ impl<'graph> Walk<'graph> {
             memo: Memos::lend(),
             time_texts: FxHashMap::default(),
             with_visits: true,
+            with_handoffs: true,
             kinds: EndpointKinds::of(graph),
         }
     }
@@ -378,6 +382,15 @@ impl<'graph> Walk<'graph> {
                         flow: if role == Role::What { event.flow } else { Flow::Observed },
                         event: graph.event_hash_id(event_id).clone(),
                     });
+                }
+                if !self.with_handoffs {
+                    if let Some(how) = origin_kind(role, event.kind, event.flow) {
+                        detail.origins.push(self.origin(event_id, how));
+                        if let Some(master) = graph.master(event_id) {
+                            masters.push((event.time_ms, event_id, master));
+                        }
+                    }
+                    continue;
                 }
                 match (role, event.kind) {
                     (Role::What, _) => match event.flow {
@@ -750,5 +763,15 @@ impl<'graph> Walk<'graph> {
 impl Drop for Walk<'_> {
     fn drop(&mut self) {
         std::mem::take(&mut self.memo).give_back();
+    }
+}
+
+/// How an event naming a unit in `role` made it, when it did: its producing event
+/// (commissioned) or a transformation it is an output of.
+fn origin_kind(role: Role, kind: Kind, flow: Flow) -> Option<OriginKind> {
+    match (role, kind) {
+        (Role::What, _) if flow == Flow::Produced => Some(OriginKind::Commissioned),
+        (Role::Output, Kind::Transformation) => Some(OriginKind::Transformed),
+        _ => None,
     }
 }

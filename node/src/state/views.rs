@@ -298,6 +298,12 @@ impl Ledger {
         read_lock(&self.index).trace(std::slice::from_ref(subject), direction)
     }
 
+    /// Where `subject` comes from, as the consumer page shows it: the trace back without
+    /// handoffs and stock.
+    pub fn provenance(&self, subject: &Subject) -> TraceAnswer {
+        read_lock(&self.index).provenance(subject)
+    }
+
     /// The names of what `answer` mentions, from the roster and the master-data directory.
     pub fn names_of(&self, answer: &TraceAnswer) -> Names {
         // The store's lock is innermost: store code never takes the directory's.

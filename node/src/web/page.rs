@@ -36,9 +36,7 @@ use lotline_ledger::records::{Payload, RecallClass, Verdict};
 use lotline_ledger::roster::Role;
 use lotline_ledger::trace::facts::Flow;
 use lotline_ledger::trace::subject::normalise_gtin;
-use lotline_ledger::trace::{
-    Direction, EventHashId, OriginKind, Subject, SubjectError, TraceAnswer,
-};
+use lotline_ledger::trace::{EventHashId, OriginKind, Subject, SubjectError, TraceAnswer};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -342,6 +340,15 @@ impl HtmlText {
             }
         }
         HtmlText(Arc::from(escaped))
+    }
+
+    /// An Event Hash ID as the page shows it. Its SHA-256 form is hex behind a fixed prefix
+    /// and is written as it is; any other form is checked like any text.
+    fn event(event: &EventHashId) -> Self {
+        match event {
+            EventHashId::Sha256(_) => HtmlText(Arc::from(event.to_string())),
+            EventHashId::Text(_) => Self::new(&event.to_string()),
+        }
     }
 
     /// `bytes` in lower-case hex.
@@ -1030,7 +1037,7 @@ fn current(ledger: &Ledger, cache: &Cache, asked: &Asked) -> Result<Served, Page
     let rendered = match cache.unchanged(ledger, subject, lang) {
         Some(rendered) => rendered,
         None => {
-            let answer = ledger.trace_answer(subject, Direction::Back);
+            let answer = ledger.provenance(subject);
             if answer.events.is_empty() {
                 return Err(PageError::Unknown);
             }
@@ -1143,6 +1150,8 @@ struct Gathered<'render> {
     roster: &'render RosterNames,
     /// Places already looked up, by canonical Digital Link.
     places: HashMap<&'render str, Option<Arc<PlaceView>>>,
+    /// Organisation keys as the page writes them.
+    authors: HashMap<&'render str, HtmlText>,
     /// Entries the path leaves out because another section shows them (the sensor events
     /// behind the cold-chain curve).
     hidden: BTreeSet<(PublicKey, u64)>,
@@ -1159,6 +1168,11 @@ impl<'render> Gathered<'render> {
             text: Arc::from(text),
             entry: Some(HtmlText::hex(described.entry.entry_hash.as_bytes())),
         })
+    }
+
+    /// An organisation's key as the page writes it, made once per organisation.
+    fn author(&mut self, key: &'render str) -> HtmlText {
+        self.authors.entry(key).or_insert_with(|| HtmlText::new(key)).clone()
     }
 
     /// An organisation's name (by key), from the roster.
@@ -1240,9 +1254,9 @@ impl<'render> Gathered<'render> {
             date: date.get(..10).unwrap_or(date).to_owned(),
             what,
             organisation: self.organisation(organisation),
-            author: HtmlText::new(organisation),
+            author: self.author(organisation),
             place,
-            event: HtmlText::new(&event.to_string()),
+            event: HtmlText::event(event),
             ingredient,
             time: date.to_owned(),
         })
@@ -1338,6 +1352,7 @@ impl<'render> Sections<'render> {
             events: BTreeSet::new(),
             roster,
             places: HashMap::new(),
+            authors: HashMap::new(),
             hidden: sensor_events.iter().map(|entry| (entry.author, entry.sequence)).collect(),
         };
         for excursion in &mut cold.excursions {
@@ -1503,22 +1518,10 @@ impl<'render> Sections<'render> {
             proof_href: &proof_href,
             proof_file: proof_file_name(&lot_number_for_file(lot)),
         };
-        let mut html = String::with_capacity(PAGE_CAPACITY);
-        page.render_into(&mut html).map_err(|error| PageError::Ledger(error.to_string()))?;
-        // The template's empty `<style>` and `<script>` elements are where the assets go; nothing
-        // else in the page can spell them, since every value in it is escaped.
-        let style_at = html
-            .find(STYLE_SLOT)
-            .map(|at| at + "<style>".len())
-            .ok_or_else(|| PageError::Ledger("the page template has no style slot".to_owned()))?;
-        let script_at = html
-            .rfind(SCRIPT_SLOT)
-            .map(|at| at + "<script>".len())
-            .filter(|at| *at > style_at)
-            .ok_or_else(|| PageError::Ledger("the page template has no script slot".to_owned()))?;
+        let (html, style_at, script_at) = write_page(&page)?;
         let etag_header = HeaderValue::from_str(&format!("\"{etag}\"")).ok();
         Ok(Rendered {
-            html: Bytes::from(html),
+            html,
             style_at,
             script_at,
             etag,
@@ -1530,6 +1533,39 @@ impl<'render> Sections<'render> {
             witnesses: Arc::clone(&roster.witnesses),
         })
     }
+}
+
+thread_local! {
+    /// Where a render thread writes pages: the template grows it once to the size of a page
+    /// and it is reused, so a page costs one copy of its bytes, of exactly their size.
+    static PAGE_BUFFER: std::cell::RefCell<String> =
+        std::cell::RefCell::new(String::with_capacity(PAGE_CAPACITY));
+}
+
+/// Largest buffer a render thread keeps between pages; one grown by a larger page is let go.
+const MAX_KEPT_BUFFER: usize = 1 << 20;
+
+/// Writes `page` and finds where the style sheet and script go: the template's empty
+/// `<style>` and `<script>` elements, which nothing else in the page can spell since every
+/// value in it is escaped.
+fn write_page(page: &LotPage<'_>) -> Result<(Bytes, usize, usize), PageError> {
+    PAGE_BUFFER.with_borrow_mut(|html| {
+        html.clear();
+        let written = page.render_into(html).map_err(|error| PageError::Ledger(error.to_string()));
+        let style_at = html.find(STYLE_SLOT).map(|at| at + "<style>".len());
+        let script_at = html.rfind(SCRIPT_SLOT).map(|at| at + "<script>".len());
+        let bytes = Bytes::copy_from_slice(html.as_bytes());
+        if html.capacity() > MAX_KEPT_BUFFER {
+            *html = String::with_capacity(PAGE_CAPACITY);
+        }
+        written?;
+        let style_at = style_at
+            .ok_or_else(|| PageError::Ledger("the page template has no style slot".to_owned()))?;
+        let script_at = script_at
+            .filter(|at| *at > style_at)
+            .ok_or_else(|| PageError::Ledger("the page template has no script slot".to_owned()))?;
+        Ok((bytes, style_at, script_at))
+    })
 }
 
 /// The empty element of the page template that the style sheet fills when the page is sent.
