@@ -628,7 +628,9 @@ impl CachedPage {
 /// page's first render is what a kept page saves, whichever page it is.
 #[derive(Debug)]
 struct Pages {
-    kept: [HashMap<Box<str>, CachedPage>; 2],
+    /// Keyed by links of lots the ledger knows (a page is kept only for those), hashed with
+    /// a per-process seed.
+    kept: [HashMap<Box<str>, CachedPage, foldhash::fast::RandomState>; 2],
     /// Kept pages in the order they were first kept.
     order: VecDeque<(Lang, Box<str>)>,
     /// What the kept pages weigh (see [`CachedPage::weight`]).
@@ -803,20 +805,20 @@ impl Cache {
         (version, names)
     }
 
-    /// The page of `subject` in `lang` when one is kept and no entry arrived since it was
-    /// last known current. Takes two in-memory locks only, so it runs on the async threads.
-    fn unchanged(&self, ledger: &Ledger, subject: &Subject, lang: Lang) -> Option<Arc<Rendered>> {
+    /// The page of the lot whose canonical link is `link`, in `lang`, when one is kept and no
+    /// entry arrived since it was last known current. Takes two in-memory locks only, so it runs on the async threads.
+    fn unchanged(&self, ledger: &Ledger, link: &str, lang: Lang) -> Option<Arc<Rendered>> {
         let size = ledger.store().len();
         let pages = self.pages();
-        let cached = pages.get(lang, subject.link())?;
+        let cached = pages.get(lang, link)?;
         (cached.size == size).then(|| Arc::clone(&cached.rendered))
     }
 
-    /// The kept proof of `subject`'s page in `lang` while no entry arrived and it is fresh.
-    fn fresh_proof(&self, ledger: &Ledger, subject: &Subject, lang: Lang) -> Option<Arc<Proof>> {
+    /// The kept proof of the page of `link` in `lang` while no entry arrived and it is fresh.
+    fn fresh_proof(&self, ledger: &Ledger, link: &str, lang: Lang) -> Option<Arc<Proof>> {
         let size = ledger.store().len();
         let pages = self.pages();
-        let (made, proof_size, proof) = pages.get(lang, subject.link())?.proof.as_ref()?;
+        let (made, proof_size, proof) = pages.get(lang, link)?.proof.as_ref()?;
         (*proof_size == size && made.elapsed() < PROOF_FRESHNESS).then(|| Arc::clone(proof))
     }
 
@@ -889,40 +891,52 @@ async fn view(
     if path.len() > MAX_PATH_BYTES {
         return problem(wants_proof, lang, StatusCode::BAD_REQUEST, "the path is too long");
     }
-    let subject = match Subject::parse(&format!("https://id.gs1.org/{path}")) {
-        Ok(subject) => subject,
-        Err(SubjectError::ProductOnly(_)) if !wants_proof => {
-            return product_page(&state.ledger, lang, path).await;
-        }
-        Err(error) => {
-            return problem(wants_proof, lang, StatusCode::BAD_REQUEST, &error.to_string());
-        }
-    };
-    let page_path = format!("/view/{path}");
+    let link = format!("https://id.gs1.org/{path}");
     let if_none_match = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
         .filter(|value| value.len() <= MAX_IF_NONE_MATCH_BYTES)
         .map(str::to_owned);
+    // A kept page is found by the path as asked when that is its lot's canonical link, as the
+    // resolver's redirects and the page's own links write it, without reading the path.
     let kept = if wants_proof {
-        cache.fresh_proof(&state.ledger, &subject, lang).map(Served::Proof)
+        None
     } else {
-        cache.unchanged(&state.ledger, &subject, lang).map(Served::Page)
+        cache.unchanged(&state.ledger, &link, lang).map(Served::Page)
     };
     let served = match kept {
         Some(served) => Ok(served),
         None => {
-            let ledger = Arc::clone(&state.ledger);
-            let asked = Asked {
-                subject,
-                page_path,
-                lang,
-                wants_proof,
-                if_none_match: if_none_match.clone(),
+            let subject = match Subject::parse(&link) {
+                Ok(subject) => subject,
+                Err(SubjectError::ProductOnly(_)) if !wants_proof => {
+                    return product_page(&state.ledger, lang, path).await;
+                }
+                Err(error) => {
+                    return problem(wants_proof, lang, StatusCode::BAD_REQUEST, &error.to_string());
+                }
             };
-            tokio::task::spawn_blocking(move || current(&ledger, &cache, &asked))
-                .await
-                .unwrap_or_else(|error| Err(PageError::Ledger(error.to_string())))
+            let kept = if wants_proof {
+                cache.fresh_proof(&state.ledger, subject.link(), lang).map(Served::Proof)
+            } else {
+                cache.unchanged(&state.ledger, subject.link(), lang).map(Served::Page)
+            };
+            match kept {
+                Some(served) => Ok(served),
+                None => {
+                    let ledger = Arc::clone(&state.ledger);
+                    let asked = Asked {
+                        subject,
+                        page_path: format!("/view/{path}"),
+                        lang,
+                        wants_proof,
+                        if_none_match: if_none_match.clone(),
+                    };
+                    tokio::task::spawn_blocking(move || current(&ledger, &cache, &asked))
+                        .await
+                        .unwrap_or_else(|error| Err(PageError::Ledger(error.to_string())))
+                }
+            }
         }
     };
     let served = match served {
@@ -1034,7 +1048,7 @@ fn current(ledger: &Ledger, cache: &Cache, asked: &Asked) -> Result<Served, Page
     let Asked { subject, page_path, lang, wants_proof, if_none_match } = asked;
     let lang = *lang;
     let size = ledger.store().len();
-    let rendered = match cache.unchanged(ledger, subject, lang) {
+    let rendered = match cache.unchanged(ledger, subject.link(), lang) {
         Some(rendered) => rendered,
         None => {
             let answer = ledger.provenance(subject);
@@ -1063,7 +1077,7 @@ fn current(ledger: &Ledger, cache: &Cache, asked: &Asked) -> Result<Served, Page
     if !wants_proof {
         return Ok(Served::Page(rendered));
     }
-    if let Some(proof) = cache.fresh_proof(ledger, subject, lang) {
+    if let Some(proof) = cache.fresh_proof(ledger, subject.link(), lang) {
         return Ok(Served::Proof(proof));
     }
     let proof = Arc::new(build_proof(ledger, &rendered, lang)?);

@@ -70,6 +70,8 @@ const STATIC_PATH: &str = "/.well-known/gs1resolver";
 /// Room the node is given for rendered pages: every lot's page at the full size (59,810 lots,
 /// about 30 kB each as kept), as an operator sizes a node whose consumers scan every lot.
 const PAGE_CACHE_MIB: u64 = 2_048;
+/// Most the load client asks the socket for at once.
+const READ_BYTES: usize = 64 * 1_024;
 /// Longest response head the load client reads.
 const MAX_HEAD_BYTES: usize = 16 * 1_024;
 
@@ -313,7 +315,7 @@ impl Connection {
             .await
             .with_context(|| format!("connecting to the node at {address}"))?;
         stream.set_nodelay(true)?;
-        Ok(Connection { stream, host: address.to_string(), buffer: Vec::with_capacity(64 * 1_024) })
+        Ok(Connection { stream, host: address.to_string(), buffer: Vec::with_capacity(READ_BYTES) })
     }
 
     /// Sends `GET target` and reads the whole answer; keeps its `ETag` when `keep_etag`.
@@ -354,23 +356,26 @@ impl Connection {
                 anyhow::bail!("{} answered with a chunked body", target.path);
             }
         }
-        while self.buffer.len() < head_end + length {
+        // The body is counted, not kept: read over the buffer's start, so the load copies a
+        // page once (from the socket) and takes as little of the machine as it can.
+        let mut unread = (head_end + length)
+            .checked_sub(self.buffer.len())
+            .with_context(|| format!("{} answered more than its Content-Length", target.path))?;
+        while unread > 0 {
+            self.buffer.clear();
             self.fill().await?;
+            unread = unread.checked_sub(self.buffer.len()).with_context(|| {
+                format!("{} answered more than its Content-Length", target.path)
+            })?;
         }
-        anyhow::ensure!(
-            self.buffer.len() == head_end + length,
-            "{} answered more than its Content-Length",
-            target.path
-        );
         Ok(Answer { status, body_bytes: length, etag })
     }
 
-    /// Reads what the node sent next onto the buffer.
+    /// Reads what the node sent next onto the buffer, straight into its spare room.
     async fn fill(&mut self) -> anyhow::Result<()> {
-        let mut chunk = [0u8; 16 * 1_024];
-        let read = self.stream.read(&mut chunk).await?;
+        self.buffer.reserve(READ_BYTES);
+        let read = self.stream.read_buf(&mut self.buffer).await?;
         anyhow::ensure!(read > 0, "the node closed a keep-alive connection");
-        self.buffer.extend_from_slice(&chunk[..read]);
         Ok(())
     }
 }
