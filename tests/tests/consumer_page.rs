@@ -288,10 +288,18 @@ async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_i
     let policy = page.header("content-security-policy").unwrap();
     assert!(policy.starts_with("default-src 'none'"), "{policy}");
     assert!(policy.contains("connect-src 'self'") && !policy.contains("unsafe-inline"), "{policy}");
+    // The page is sent whole with its length, the style sheet and script in their places.
+    let length: usize = page.header("content-length").unwrap().parse().unwrap();
+    assert_eq!(length, page.body.len());
+    let html = std::str::from_utf8(&page.body).unwrap();
+    assert!(html.contains(&format!("<style>{}</style>", lotline_node::web::assets::STYLE)));
+    assert!(html.contains(&format!("<script>{}</script>", lotline_node::web::assets::SCRIPT)));
     let etag = page.header("etag").unwrap().to_owned();
     let revalidated =
         get(producer, PAGE, &[("Accept-Language", "en"), ("If-None-Match", &etag)]).await;
     assert_eq!(revalidated.status, 304, "an unchanged page is not sent again");
+    let kept = get(producer, PAGE, &[("Accept-Language", "en")]).await;
+    assert_eq!(kept.body, page.body, "a kept page is sent as it was rendered");
 
     let browser = Browser::start().await.unwrap();
     let base = format!("http://{producer}");
