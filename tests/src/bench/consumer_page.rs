@@ -13,8 +13,9 @@
 //! Phases, each of the same length and over the same connections, one after the other:
 //! - `static`: `GET /.well-known/gs1resolver`, a small JSON answer computed without the ledger:
 //!   what the node's HTTP stack serves at most on this machine (`static_per_s`);
-//! - `pages`: the page of a lot drawn at random (seeded) from every lot of the ledger, so most
-//!   requests find no kept page (`per_s`, `p50_ms`, `p99_ms`; `static_ratio` = pages/static);
+//! - `pages`: the page of a lot drawn at random (seeded) from every lot of the ledger: the first
+//!   request for a lot renders its page, later ones find it kept (`per_s`, `p50_ms`, `p99_ms`;
+//!   `static_ratio` = pages/static);
 //! - `revalidate`: the same with `If-None-Match` carrying the validator the `pages` phase
 //!   received for that lot (`revalidate_per_s`; `not_modified_share` of them answered 304);
 //! - `cached`: pages of a small set of lots that the node keeps rendered (`cached_per_s`).
