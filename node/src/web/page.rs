@@ -1289,14 +1289,18 @@ struct Seen<'answer> {
     event: &'answer EventHashId,
 }
 
-/// The cold-chain section of the page, with the entries it relies on and the sensor events it
-/// draws (which the path leaves out). Reads the directory's lock, then the book's, one after
-/// the other, so it runs before the render takes the directory's for the rest.
-fn cold_chain(
-    ledger: &Ledger,
-    lot: &str,
-    back: &TraceAnswer,
-) -> (ColdChainView, BTreeSet<EntryRef>, BTreeSet<EntryRef>) {
+/// The cold-chain section of a page, with what it rests on.
+struct ColdChain {
+    view: ColdChainView,
+    /// The entries it relies on.
+    relied: BTreeSet<EntryRef>,
+    /// The sensor events it draws, which the path leaves out.
+    sensor_events: BTreeSet<EntryRef>,
+}
+
+/// The cold-chain section of the page of `lot`. Reads the directory's lock, then the book's,
+/// one after the other, so it runs before the render takes the directory's for the rest.
+fn cold_chain(ledger: &Ledger, lot: &str, back: &TraceAnswer) -> ColdChain {
     let profile = ledger.with_directory(|directory| profile_in(directory, lot));
     let mut relied = BTreeSet::new();
     let mut sensor_events = BTreeSet::new();
@@ -1307,7 +1311,7 @@ fn cold_chain(
         &mut relied,
         &mut sensor_events,
     );
-    (view, relied, sensor_events)
+    ColdChain { view, relied, sensor_events }
 }
 
 /// A first guess at a page's size, so the template writes into one allocation.
@@ -1322,36 +1326,39 @@ fn render(
     basis: Basis,
 ) -> Result<Rendered, PageError> {
     let Basis { answer, records, roster, etag } = basis;
-    let (cold, cold_relied, sensor_events) = cold_chain(ledger, subject.link(), &answer);
-    ledger.with_directory(|directory| {
-        let page = Sections { subject, page_path, lang, answer: &answer, records: &records };
-        page.render(directory, &roster, cold, &cold_relied, &sensor_events, etag)
-    })
+    let cold = cold_chain(ledger, subject.link(), &answer);
+    let sections = Sections {
+        subject,
+        page_path,
+        lang,
+        answer: &answer,
+        records: &records,
+        roster: &roster,
+        cold,
+        etag,
+    };
+    ledger.with_directory(|directory| sections.render(directory))
 }
 
-/// What one render reads.
+/// What one render reads beside the master-data directory.
 struct Sections<'render> {
     subject: &'render Subject,
     page_path: &'render str,
     lang: Lang,
-    /// The trace back of the lot: what it was made from, and every lot's detail with all its
+    /// The lot's provenance: what it was made from, and every lot's detail with all its
     /// visits (a lot's visits do not depend on the walk's direction, so no forward walk is
     /// needed for where the lot itself went).
     answer: &'render TraceAnswer,
     records: &'render [Arc<PageRecord>],
+    roster: &'render RosterNames,
+    cold: ColdChain,
+    etag: String,
 }
 
 impl<'render> Sections<'render> {
-    fn render(
-        &self,
-        directory: &'render Directory,
-        roster: &'render RosterNames,
-        mut cold: ColdChainView,
-        cold_relied: &BTreeSet<EntryRef>,
-        sensor_events: &BTreeSet<EntryRef>,
-        etag: String,
-    ) -> Result<Rendered, PageError> {
-        let Sections { subject, page_path, lang, answer: back, records } = *self;
+    fn render(self, directory: &'render Directory) -> Result<Rendered, PageError> {
+        let Sections { subject, page_path, lang, answer: back, records, roster, cold, etag } = self;
+        let ColdChain { view: mut cold, relied: cold_relied, sensor_events } = cold;
         let text = lang.text();
         let mut gathered = Gathered {
             directory,
