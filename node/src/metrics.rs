@@ -21,6 +21,12 @@ static PEER_MESSAGES_REJECTED_BY_REASON: Mutex<BTreeMap<(&str, &str), u64>> =
 static PEER_PENALTIES: AtomicU64 = AtomicU64::new(0);
 /// Entries received from peers and appended.
 static ENTRIES_REPLICATED: AtomicU64 = AtomicU64::new(0);
+/// Consumer pages answered (`200` or `304`), and of them the ones rendered for the answer.
+static PAGES_ANSWERED: AtomicU64 = AtomicU64::new(0);
+static PAGES_RENDERED: AtomicU64 = AtomicU64::new(0);
+/// Bytes of rendered pages kept, and pages let go to stay within the room given.
+static PAGE_CACHE_BYTES: AtomicU64 = AtomicU64::new(0);
+static PAGE_CACHE_EVICTIONS: AtomicU64 = AtomicU64::new(0);
 
 /// Counts one peer message whose content the ledger rules refused (a bad signature, an
 /// unadmitted author, an invalid announcement).
@@ -46,6 +52,26 @@ pub fn peer_penalised() {
 /// Counts entries appended from peers.
 pub fn entries_replicated(count: u64) {
     ENTRIES_REPLICATED.fetch_add(count, Ordering::Relaxed);
+}
+
+/// Counts one consumer page answered (`200` or `304`).
+pub fn page_answered() {
+    PAGES_ANSWERED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts one consumer page rendered.
+pub fn page_rendered() {
+    PAGES_RENDERED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Notes that the kept pages went from `before` to `after` bytes, letting `evicted` pages go.
+pub fn page_cache_changed(before: usize, after: usize, evicted: u64) {
+    if after >= before {
+        PAGE_CACHE_BYTES.fetch_add((after - before) as u64, Ordering::Relaxed);
+    } else {
+        PAGE_CACHE_BYTES.fetch_sub((before - after) as u64, Ordering::Relaxed);
+    }
+    PAGE_CACHE_EVICTIONS.fetch_add(evicted, Ordering::Relaxed);
 }
 
 /// Current value of the rejected-messages counter.
@@ -101,6 +127,30 @@ pub fn exposition(gauges: &Gauges, peers: usize, notifications: &notify::Stats) 
         "Approximate heap bytes of the kept recall summaries.",
         "gauge",
         unlabelled(gauges.recall_summary_bytes as u64),
+    );
+    family(
+        "lotline_pages_answered_total",
+        "Consumer pages answered (200 or 304).",
+        "counter",
+        unlabelled(PAGES_ANSWERED.load(Ordering::Relaxed)),
+    );
+    family(
+        "lotline_pages_rendered_total",
+        "Consumer pages rendered to answer (the rest were kept or not modified).",
+        "counter",
+        unlabelled(PAGES_RENDERED.load(Ordering::Relaxed)),
+    );
+    family(
+        "lotline_page_cache_bytes",
+        "Bytes of rendered consumer pages and proofs kept (page_cache_mib bounds it).",
+        "gauge",
+        unlabelled(PAGE_CACHE_BYTES.load(Ordering::Relaxed)),
+    );
+    family(
+        "lotline_page_cache_evictions_total",
+        "Kept consumer pages let go to stay within page_cache_mib.",
+        "counter",
+        unlabelled(PAGE_CACHE_EVICTIONS.load(Ordering::Relaxed)),
     );
     family("lotline_feed_size", "Entries held per feed.", "gauge", per_feed(|feed| feed.size));
     family(

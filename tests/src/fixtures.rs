@@ -3,8 +3,9 @@
 //! HTTP/1.1 client for tests that must control every byte sent (limits, bad requests), and
 //! extra roster members no node runs, whose keys a test holds to play a member turned hostile.
 //!
-//! Owns: how tests make capture bodies and how they fake a dishonest node or member, so every
-//! test that checks "the client catches a lie" lies the same way. Does not own: the cluster
+//! Owns: how tests make capture bodies, send requests as a node's organisation and name a
+//! record's entry, and how they fake a dishonest node or member, so every test that checks
+//! "the client catches a lie" lies the same way. Does not own: the cluster
 //! itself (see [`crate::cluster`]) nor what the client does with the lie.
 
 use std::net::SocketAddr;
@@ -18,6 +19,59 @@ use lotline_ledger::roster::{Genesis, Member, Role};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// An EPCISDocument with `vocabulary_list` (master data) in its header and `events`, as
+/// `POST /capture` takes it.
+pub fn capture_document(vocabulary_list: Value, events: Value) -> Value {
+    json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-03-01T12:00:00.000Z",
+        "epcisHeader": {"epcisMasterData": {"vocabularyList": vocabulary_list}},
+        "epcisBody": {"eventList": events}
+    })
+}
+
+/// Sends `body` (of `content_type`) to node `index` of `cluster` with that node's token: a
+/// request made as the organisation that runs the node.
+pub async fn send_as(
+    cluster: &crate::cluster::Cluster,
+    index: usize,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> HttpAnswer {
+    let authorization = format!("Bearer {}", cluster.token(index));
+    exchange(
+        cluster.node(index).http_address,
+        method,
+        path,
+        &[("Content-Type", content_type), ("Authorization", &authorization)],
+        body,
+    )
+    .await
+    .unwrap_or_else(|error| panic!("{method} {path} on node {index}: {error:#}"))
+}
+
+/// `value` percent-encoded for a query string (unreserved characters kept).
+pub fn query_encoded(value: &str) -> String {
+    value.bytes().fold(String::new(), |mut out, byte| {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+        out
+    })
+}
+
+/// The entry a record answer names, as an acknowledgement cites it:
+/// `{author, sequence, entry_hash}`.
+pub fn entry_of(record: &Value) -> Value {
+    json!({"author": record["author"], "sequence": record["sequence"], "entry_hash": record["entry_hash"]})
+}
 
 /// How long [`exchange`] waits for an answer: a node that waits for a body it will refuse
 /// would blow through it.

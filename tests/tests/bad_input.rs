@@ -10,7 +10,7 @@
 //! `lotline_node::http`), whose unit tests live beside them.
 
 use lotline_tests::cluster::Cluster;
-use lotline_tests::fixtures::{HttpAnswer, exchange};
+use lotline_tests::fixtures::{HttpAnswer, send_as as send};
 use serde_json::{Value, json};
 
 /// A valid shipping event; each case breaks one field of it.
@@ -37,27 +37,6 @@ fn document_of(event: Value) -> Vec<u8> {
         "creationDate": "2024-03-01T12:00:00.000Z",
         "epcisBody": {"eventList": [event]}
     }))
-    .unwrap()
-}
-
-/// Sends `body` to node `index` with its token.
-async fn send(
-    cluster: &Cluster,
-    index: usize,
-    method: &str,
-    path: &str,
-    content_type: &str,
-    body: &[u8],
-) -> HttpAnswer {
-    let authorization = format!("Bearer {}", cluster.token(index));
-    exchange(
-        cluster.node(index).http_address,
-        method,
-        path,
-        &[("Content-Type", content_type), ("Authorization", &authorization)],
-        body,
-    )
-    .await
     .unwrap()
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use lotline_tests::browser::Browser;
 use lotline_tests::cluster::{Cluster, wait_for};
-use lotline_tests::fixtures::{HttpAnswer, exchange};
+use lotline_tests::fixtures::{HttpAnswer, exchange, send_as};
 use serde_json::{Value, json};
 
 /// A lot of producer-0's product that warmed on the way.
@@ -28,16 +28,7 @@ const COLD_PAGE: &str = "/view/01/09506000134352/10/COLD9";
 const DEADLINE: Duration = Duration::from_secs(30);
 
 async fn send(cluster: &Cluster, method: &str, path: &str, body: &[u8]) -> HttpAnswer {
-    let authorization = format!("Bearer {}", cluster.token(0));
-    exchange(
-        cluster.node(0).http_address,
-        method,
-        path,
-        &[("Content-Type", "application/ld+json"), ("Authorization", &authorization)],
-        body,
-    )
-    .await
-    .unwrap()
+    send_as(cluster, 0, method, path, "application/ld+json", body).await
 }
 
 /// The producer's capture: the product's chilled profile in master data, and one logger
@@ -100,7 +91,7 @@ async fn verification_outcome(browser: &Browser) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_page_shows_the_cold_chain_verdict_the_curve_and_the_signed_excursion() {
-    let mut cluster = Cluster::start(1).await.unwrap();
+    let cluster = Cluster::start(1).await.unwrap();
     let node = cluster.node(0).http_address;
     // Six hours at 3 °C with an hour at 9 °C from 10:00 (above 4 °C for more than 30 min
     // breaches the chilled profile), and a logger silent from 12:00 to 12:45.

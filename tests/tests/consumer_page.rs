@@ -15,7 +15,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use lotline_tests::browser::Browser;
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
-use lotline_tests::fixtures::{HttpAnswer, exchange, tamper_with_evidence};
+use lotline_tests::fixtures::{HttpAnswer, exchange, send_as, tamper_with_evidence};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -114,7 +114,7 @@ fn later_document_of(lot: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// `method path` on node `index` with its token.
+/// `method path` on node `index` with its token, a JSON-LD body.
 async fn send(
     cluster: &Cluster,
     index: usize,
@@ -122,16 +122,7 @@ async fn send(
     path: &str,
     body: &[u8],
 ) -> HttpAnswer {
-    let authorization = format!("Bearer {}", cluster.token(index));
-    exchange(
-        cluster.node(index).http_address,
-        method,
-        path,
-        &[("Content-Type", "application/ld+json"), ("Authorization", &authorization)],
-        body,
-    )
-    .await
-    .unwrap()
+    send_as(cluster, index, method, path, "application/ld+json", body).await
 }
 
 /// `GET path` on `address` with extra headers.
@@ -300,6 +291,23 @@ async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_i
     assert_eq!(revalidated.status, 304, "an unchanged page is not sent again");
     let kept = get(producer, PAGE, &[("Accept-Language", "en")]).await;
     assert_eq!(kept.body, page.body, "a kept page is sent as it was rendered");
+    // The operator sees pages answered, rendered and kept (counters of this test process).
+    let metrics = get(producer, "/metrics", &[]).await;
+    let metrics = String::from_utf8(metrics.body).unwrap();
+    let value = |family: &str| -> u64 {
+        let line = metrics.lines().find(|line| line.starts_with(&format!("{family} ")));
+        line.and_then(|line| line.split(' ').nth(1)).unwrap().parse().unwrap()
+    };
+    assert!(value("lotline_pages_answered_total") >= 3, "{metrics}");
+    assert!(value("lotline_pages_rendered_total") >= 1, "{metrics}");
+    assert!(
+        value("lotline_pages_rendered_total") < value("lotline_pages_answered_total"),
+        "the kept page and the 304 needed no render: {metrics}"
+    );
+    let own_bytes = page.body.len()
+        - lotline_node::web::assets::STYLE.len()
+        - lotline_node::web::assets::SCRIPT.len();
+    assert!(value("lotline_page_cache_bytes") >= own_bytes as u64, "{metrics}");
 
     let browser = Browser::start().await.unwrap();
     let base = format!("http://{producer}");

@@ -15,6 +15,7 @@ use lotline_client::verify::{self, Policy, VerifyError};
 use lotline_ledger::proof::WitnessPolicy;
 use lotline_ledger::trace::{RecallReply, TraceReply};
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
+use lotline_tests::fixtures::{capture_document, entry_of, query_encoded};
 use serde_json::{Value, json};
 
 /// A lot of producer-0's chilled product (GTIN `0 9506000 13435 2`).
@@ -24,18 +25,6 @@ const MADE_LOT: &str = "https://id.gs1.org/01/09506000134352/10/MADEWARM1";
 /// A lot of the same product that never met a logger.
 const PLAIN_LOT: &str = "https://id.gs1.org/01/09506000134352/10/PLAIN1";
 const LOGGER: &str = "urn:lotline:device:L9";
-
-/// A capture document with `vocabulary_list` in its header and `events`.
-fn document(vocabulary_list: Value, events: Value) -> Value {
-    json!({
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-03-01T12:00:00.000Z",
-        "epcisHeader": {"epcisMasterData": {"vocabularyList": vocabulary_list}},
-        "epcisBody": {"eventList": events}
-    })
-}
 
 async fn send(
     cluster: &Cluster,
@@ -54,10 +43,6 @@ async fn send(
     let text = answer.text().await.unwrap();
     assert!(status.is_success(), "{path}: {status} {text}");
     serde_json::from_str(&text).unwrap()
-}
-
-fn entry_of(record: &Value) -> Value {
-    json!({"author": record["author"], "sequence": record["sequence"], "entry_hash": record["entry_hash"]})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,7 +98,8 @@ async fn trace_and_recall_answers_carry_the_excursions_in_force_with_evidence() 
         commissioned(PLAIN_LOT, "2026-03-01T09:00:00Z"),
     ]);
     let job =
-        send(&cluster, reqwest::Method::POST, "/capture", Some(&document(chilled, events))).await;
+        send(&cluster, reqwest::Method::POST, "/capture", Some(&capture_document(chilled, events)))
+            .await;
     assert_eq!(job["success"], true, "{job}");
 
     let record = wait_for("the signed excursion record", DEFAULT_DEADLINE, || async {
@@ -128,7 +114,7 @@ async fn trace_and_recall_answers_carry_the_excursions_in_force_with_evidence() 
     let back = send(
         &cluster,
         reqwest::Method::GET,
-        &format!("/trace/back?id={}", urlencoding(MADE_LOT)),
+        &format!("/trace/back?id={}", query_encoded(MADE_LOT)),
         None,
     )
     .await;
@@ -158,7 +144,7 @@ async fn trace_and_recall_answers_carry_the_excursions_in_force_with_evidence() 
     let plain = send(
         &cluster,
         reqwest::Method::GET,
-        &format!("/trace/back?id={}", urlencoding(PLAIN_LOT)),
+        &format!("/trace/back?id={}", query_encoded(PLAIN_LOT)),
         None,
     )
     .await;
@@ -239,16 +225,4 @@ fn verify_excursions_of_trace(reply: &TraceReply) -> Vec<VerifyError> {
     let mut problems = verify::check_answer(&reply.answer, Some(&reply.subject), &evidence);
     problems.extend(verify::check_excursions(&reply.excursions, &reply.answer, &evidence));
     problems
-}
-
-/// `value` percent-encoded for a query string.
-fn urlencoding(value: &str) -> String {
-    value.bytes().fold(String::new(), |mut out, byte| {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-        out
-    })
 }

@@ -12,7 +12,9 @@
 //! tests).
 
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
-use lotline_tests::fixtures::{HttpAnswer, exchange};
+use lotline_tests::fixtures::{
+    HttpAnswer, capture_document, entry_of, query_encoded as encoded, send_as,
+};
 use serde_json::{Value, json};
 
 /// A lot of producer-0's product (GTIN `0 9506000 13435 2`, under its prefix `9506000`).
@@ -37,29 +39,12 @@ async fn send_to(
     path: &str,
     body: &[u8],
 ) -> HttpAnswer {
-    let authorization = format!("Bearer {}", cluster.token(index));
-    exchange(
-        cluster.node(index).http_address,
-        method,
-        path,
-        &[("Content-Type", "application/ld+json"), ("Authorization", &authorization)],
-        body,
-    )
-    .await
-    .unwrap()
+    send_as(cluster, index, method, path, "application/ld+json", body).await
 }
 
 /// A capture document with `vocabulary_list` in its header and `events`.
 fn document(vocabulary_list: Value, events: Value) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-03-01T12:00:00.000Z",
-        "epcisHeader": {"epcisMasterData": {"vocabularyList": vocabulary_list}},
-        "epcisBody": {"eventList": events}
-    }))
-    .unwrap()
+    serde_json::to_vec(&capture_document(vocabulary_list, events)).unwrap()
 }
 
 /// A logger's ObjectEvent observing `lot`, one temperature report per `(time, °C)`.
@@ -106,25 +91,10 @@ async fn excursion_records(cluster: &Cluster) -> Vec<Value> {
     records.as_array().unwrap().clone()
 }
 
-fn encoded(value: &str) -> String {
-    value.bytes().fold(String::new(), |mut out, byte| {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-        out
-    })
-}
-
 fn without_proof(record: &Value) -> Value {
     let mut record = record.clone();
     record.as_object_mut().unwrap().remove("proof");
     record
-}
-
-fn entry_of(record: &Value) -> Value {
-    json!({"author": record["author"], "sequence": record["sequence"], "entry_hash": record["entry_hash"]})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@
 //! rule on replicated entries and the directory's reading rules).
 
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
-use lotline_tests::fixtures::{HttpAnswer, exchange};
+use lotline_tests::fixtures::{query_encoded as encoded, send_as as send};
 use serde_json::{Value, json};
 
 /// The farm's GLN: under producer-0's granted company prefix `9506000`.
@@ -90,27 +90,6 @@ fn xml_packhouse_document(element_id: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Sends a request with node `index`'s token.
-async fn send(
-    cluster: &Cluster,
-    index: usize,
-    method: &str,
-    path: &str,
-    content_type: &str,
-    body: &[u8],
-) -> HttpAnswer {
-    let authorization = format!("Bearer {}", cluster.token(index));
-    exchange(
-        cluster.node(index).http_address,
-        method,
-        path,
-        &[("Content-Type", content_type), ("Authorization", &authorization)],
-        body,
-    )
-    .await
-    .unwrap()
-}
-
 /// Captures `body` on node `index`, expecting `status`; the answer as JSON.
 async fn capture(
     cluster: &Cluster,
@@ -129,19 +108,6 @@ async fn get(cluster: &Cluster, index: usize, path: &str) -> (u16, Value) {
     let answer = send(cluster, index, "GET", path, "application/json", b"").await;
     let body = answer.json().unwrap_or(Value::Null);
     (answer.status, body)
-}
-
-/// A query string value, percent-encoded.
-fn encoded(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (byte as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 /// The vocabulary elements of a `GET /vocabularies` answer, as (vocabulary type, element).

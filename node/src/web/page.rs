@@ -639,6 +639,12 @@ struct Pages {
     budget: usize,
 }
 
+impl Drop for Pages {
+    fn drop(&mut self) {
+        crate::metrics::page_cache_changed(self.bytes, 0, 0);
+    }
+}
+
 impl Pages {
     fn new(budget: usize) -> Self {
         Pages { kept: Default::default(), order: VecDeque::new(), bytes: 0, budget }
@@ -654,6 +660,7 @@ impl Pages {
         if weight > self.budget {
             return;
         }
+        let before = self.bytes;
         let kept = &mut self.kept[lang.index()];
         if let Some(old) = kept.get_mut(link) {
             self.bytes -= old.weight();
@@ -663,26 +670,31 @@ impl Pages {
             self.order.push_back((lang, link.into()));
         }
         self.bytes += weight;
-        self.evict();
+        self.evict(before);
     }
 
     /// Changes the kept page of `link` in `lang` with `change`, its weight accounted again.
     fn update(&mut self, lang: Lang, link: &str, change: impl FnOnce(&mut CachedPage)) {
+        let before = self.bytes;
         let Some(page) = self.kept[lang.index()].get_mut(link) else { return };
         self.bytes -= page.weight();
         change(page);
         self.bytes += page.weight();
-        self.evict();
+        self.evict(before);
     }
 
-    /// Lets the pages kept longest go until the rest fit the budget.
-    fn evict(&mut self) {
+    /// Lets the pages kept longest go until the rest fit the budget, and tells the metrics
+    /// how the kept bytes changed since they were `before`.
+    fn evict(&mut self, before: usize) {
+        let mut evicted = 0;
         while self.bytes > self.budget {
             let Some((lang, link)) = self.order.pop_front() else { break };
             if let Some(page) = self.kept[lang.index()].remove(&link) {
                 self.bytes -= page.weight();
+                evicted += 1;
             }
         }
+        crate::metrics::page_cache_changed(before, self.bytes, evicted);
     }
 }
 
@@ -961,6 +973,9 @@ async fn view(
     };
     let matches = matches!(served, Served::NotModified(_))
         || if_none_match.as_deref().is_some_and(|tags| etag_listed(tags, etag));
+    if !wants_proof {
+        crate::metrics::page_answered();
+    }
     let mut response = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -1069,6 +1084,7 @@ fn current(ledger: &Ledger, cache: &Cache, asked: &Asked) -> Result<Served, Page
             } else {
                 let basis = Basis { answer, records, roster, etag };
                 let rendered = Arc::new(render(ledger, subject, page_path, lang, basis)?);
+                crate::metrics::page_rendered();
                 cache.keep(lang, size, &rendered);
                 rendered
             }
