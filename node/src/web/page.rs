@@ -407,13 +407,16 @@ impl Named {
     }
 }
 
-/// A place as shown: its name, then its city and country from the same statement.
+/// A place as shown: its name, then its city and country from the same statement, which the
+/// page cites once for all three.
 #[derive(Debug, Clone)]
 struct PlaceView {
     /// Its name.
-    name: Named,
+    name: Arc<str>,
     /// City and country, when stated.
-    details: Vec<Named>,
+    details: Vec<Arc<str>>,
+    /// The statement's entry, when the name comes from master data.
+    entry: Option<HtmlText>,
 }
 
 /// A recall notice reaching the lot, as shown.
@@ -1235,10 +1238,7 @@ impl<'render> Gathered<'render> {
                 return None;
             };
             let member = self.roster.by_gln.get(place.rsplit('/').next()?)?;
-            return Some(PlaceView {
-                name: Named { text: Arc::clone(member), entry: None },
-                details: Vec::new(),
-            });
+            return Some(PlaceView { name: Arc::clone(member), details: Vec::new(), entry: None });
         };
         let details = directory
             .name_of(place)
@@ -1246,11 +1246,11 @@ impl<'render> Gathered<'render> {
                 [attribute::CITY, attribute::COUNTRY_CODE]
                     .into_iter()
                     .filter_map(|id| described.statement.attribute(id))
-                    .map(|text| Named { text: Arc::from(text), entry: name.entry.clone() })
+                    .map(Arc::from)
                     .collect()
             })
             .unwrap_or_default();
-        Some(PlaceView { name, details })
+        Some(PlaceView { name: name.text, details, entry: name.entry })
     }
 
     /// The entry carrying `event`, noted.

@@ -270,15 +270,22 @@
           (element.getAttribute("data-author-name") || signer.substring(0, 16));
       }
     }
-    // Every name shown from master data must be a value of the signed statement it cites.
-    var named = document.querySelectorAll("[data-name-entry]");
+    // Every name shown from master data must be a value of the signed statement it cites: the
+    // element citing it, or each of its [data-name] parts (a place's name, city and country
+    // cite their statement once).
+    var named = document.querySelectorAll("[data-name-entry]"), names = 0, part;
     for (index = 0; index < named.length; index++) {
       var values = verified.names[named[index].getAttribute("data-name-entry")];
-      var stated = !!values && values.indexOf(named[index].textContent) >= 0;
-      named[index].setAttribute("data-name-verified", stated ? "true" : "false");
-      if (!stated) { missing += 1; }
+      var parts = named[index].querySelectorAll("[data-name]");
+      if (parts.length === 0) { parts = [named[index]]; }
+      for (part = 0; part < parts.length; part++) {
+        var stated = !!values && values.indexOf(parts[part].textContent) >= 0;
+        parts[part].setAttribute("data-name-verified", stated ? "true" : "false");
+        names += 1;
+        if (!stated) { missing += 1; }
+      }
     }
-    return { shown: shown.length + named.length, missing: missing };
+    return { shown: shown.length + names, missing: missing };
   }
 
   function show(state, text, count) {
