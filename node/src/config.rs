@@ -24,8 +24,8 @@ const DEFAULT_MAX_EXPENSIVE_QUERIES: usize = 2;
 /// Default cap on the lots one recall-scope answer lists.
 const DEFAULT_MAX_RECALL_LOTS: usize = 10_000;
 
-/// Default room for rendered consumer pages: a 1,000,000-event ledger's page is about 25 kB
-/// without its style sheet and script, so this keeps some 40,000 lots' pages.
+/// Default room for rendered consumer pages: a 1,000,000-event ledger's page keeps about 24 kB
+/// (its style sheet and script are not kept), so this holds some 44,000 lots' pages.
 pub const DEFAULT_PAGE_CACHE_MIB: u64 = 1_024;
 
 /// Default time a shipment has to be confirmed by its receipt before the supervision list

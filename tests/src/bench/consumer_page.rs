@@ -69,7 +69,7 @@ const START_DEADLINE: Duration = Duration::from_secs(1_800);
 /// The static response: the resolver's description file, which reads nothing of the ledger.
 const STATIC_PATH: &str = "/.well-known/gs1resolver";
 /// Room the node is given for rendered pages: every lot's page at the full size (59,810 lots,
-/// about 30 kB each as kept), as an operator sizes a node whose consumers scan every lot.
+/// about 24 kB each as kept), as an operator sizes a node whose consumers scan every lot.
 const PAGE_CACHE_MIB: u64 = 2_048;
 /// Most the load client asks the socket for at once.
 const READ_BYTES: usize = 64 * 1_024;
