@@ -506,7 +506,6 @@ mod tests {
     fn bundle_of(events: &[(Vec<u8>, String)]) -> (Keypair, ProofBundle, Vec<String>) {
         let keypair = Keypair::from_seed([7; 32]);
         let mut writer = FeedWriter::new(Keypair::from_seed([7; 32]), None);
-        let mut tree = Tree::new();
         let mut entries = Vec::new();
         let mut event_ids = Vec::new();
         for (original, event_id) in events.iter().cloned() {
@@ -516,14 +515,23 @@ mod tests {
                 original,
             });
             let entry = writer.next_entry_with_seed(1_700_000_000_000, &payload, &[3; 32]).unwrap();
-            tree.push_leaf(entry.leaf_bytes());
             entries.push(entry);
             event_ids.push(event_id);
         }
-        let checkpoint = Checkpoint::for_feed(&keypair.public_key(), tree.size(), tree.root());
-        let signed_checkpoint = SignedCheckpoint::sign(checkpoint, &keypair).unwrap();
-        let bundle = ProofBundle::build(&signed_checkpoint, &tree, &entries).unwrap();
+        let bundle = bundle_proving(&keypair, &entries);
         (keypair, bundle, event_ids)
+    }
+
+    /// A bundle proving `entries`, the whole of `keypair`'s feed, against its signed
+    /// checkpoint.
+    fn bundle_proving(keypair: &Keypair, entries: &[VerifiedEntry]) -> ProofBundle {
+        let mut tree = Tree::new();
+        for entry in entries {
+            tree.push_leaf(entry.leaf_bytes());
+        }
+        let checkpoint = Checkpoint::for_feed(&keypair.public_key(), tree.size(), tree.root());
+        let signed_checkpoint = SignedCheckpoint::sign(checkpoint, keypair).unwrap();
+        ProofBundle::build(&signed_checkpoint, &tree, entries).unwrap()
     }
 
     fn answer(events: &[String], lots: &[&str]) -> TraceAnswer {
@@ -555,11 +563,7 @@ mod tests {
         let entry = writer
             .next_entry_with_seed(1_772_370_000_000, &Payload::Excursion(record.clone()), &[3; 32])
             .unwrap();
-        let mut tree = Tree::new();
-        tree.push_leaf(entry.leaf_bytes());
-        let checkpoint = Checkpoint::for_feed(&keypair.public_key(), tree.size(), tree.root());
-        let signed_checkpoint = SignedCheckpoint::sign(checkpoint, &keypair).unwrap();
-        let bundle = ProofBundle::build(&signed_checkpoint, &tree, &[entry.clone()]).unwrap();
+        let bundle = bundle_proving(&keypair, std::slice::from_ref(&entry));
         let evidence =
             verify_bundles(&[bundle], &[keypair.public_key()], &WitnessPolicy::none()).unwrap();
         let claim = ExcursionRef::of_record(entry.reference(), &record);
@@ -622,11 +626,7 @@ mod tests {
                 &[3; 32],
             )
             .unwrap();
-        let mut tree = Tree::new();
-        tree.push_leaf(entry.leaf_bytes());
-        let checkpoint = Checkpoint::for_feed(&keypair.public_key(), tree.size(), tree.root());
-        let signed_checkpoint = SignedCheckpoint::sign(checkpoint, &keypair).unwrap();
-        let bundle = ProofBundle::build(&signed_checkpoint, &tree, &[entry.clone()]).unwrap();
+        let bundle = bundle_proving(&keypair, std::slice::from_ref(&entry));
         let evidence =
             verify_bundles(&[bundle], &[keypair.public_key()], &WitnessPolicy::none()).unwrap();
         assert_eq!(evidence.master_data().name_of(&statement.id).unwrap().statement, statement);

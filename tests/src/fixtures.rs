@@ -55,6 +55,17 @@ pub async fn send_as(
     .unwrap_or_else(|error| panic!("{method} {path} on node {index}: {error:#}"))
 }
 
+/// [`send_as`] with a JSON-LD body: what capture and record posts send.
+pub async fn send_json_ld(
+    cluster: &crate::cluster::Cluster,
+    index: usize,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> HttpAnswer {
+    send_as(cluster, index, method, path, "application/ld+json", body).await
+}
+
 /// `value` percent-encoded for a query string (unreserved characters kept).
 pub fn query_encoded(value: &str) -> String {
     value.bytes().fold(String::new(), |mut out, byte| {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use lotline_tests::browser::Browser;
 use lotline_tests::cluster::{Cluster, wait_for};
-use lotline_tests::fixtures::{HttpAnswer, exchange, send_as};
+use lotline_tests::fixtures::{exchange, send_json_ld};
 use serde_json::{Value, json};
 
 /// A lot of producer-0's product that warmed on the way.
@@ -26,10 +26,6 @@ const COLD_LOT: &str = "https://id.gs1.org/01/09506000134352/10/COLD9";
 const COLD_PAGE: &str = "/view/01/09506000134352/10/COLD9";
 /// How long a page's own check and a signed excursion may take.
 const DEADLINE: Duration = Duration::from_secs(30);
-
-async fn send(cluster: &Cluster, method: &str, path: &str, body: &[u8]) -> HttpAnswer {
-    send_as(cluster, 0, method, path, "application/ld+json", body).await
-}
 
 /// The producer's capture: the product's chilled profile in master data, and one logger
 /// event per lot with a reading every five minutes from 08:00 UTC.
@@ -106,7 +102,7 @@ async fn the_page_shows_the_cold_chain_verdict_the_curve_and_the_signed_excursio
         .unwrap();
     reports.drain(48..57);
     body = serde_json::to_vec(&parsed).unwrap();
-    let captured = send(&cluster, "POST", "/capture", &body).await;
+    let captured = send_json_ld(&cluster, 0, "POST", "/capture", &body).await;
     assert!((200..300).contains(&captured.status), "{}", String::from_utf8_lossy(&captured.body));
 
     // The node signs the excursion; the page shows it once signed.

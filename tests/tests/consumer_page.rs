@@ -15,7 +15,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use lotline_tests::browser::Browser;
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
-use lotline_tests::fixtures::{HttpAnswer, exchange, send_as, tamper_with_evidence};
+use lotline_tests::fixtures::{HttpAnswer, exchange, send_json_ld, tamper_with_evidence};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -112,17 +112,6 @@ fn later_document_of(lot: &str) -> Vec<u8> {
         ]}
     }))
     .unwrap()
-}
-
-/// `method path` on node `index` with its token, a JSON-LD body.
-async fn send(
-    cluster: &Cluster,
-    index: usize,
-    method: &str,
-    path: &str,
-    body: &[u8],
-) -> HttpAnswer {
-    send_as(cluster, index, method, path, "application/ld+json", body).await
 }
 
 /// `GET path` on `address` with extra headers.
@@ -222,19 +211,21 @@ async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_i
     // Producer 0, regulator (and witness) 3, lab 5.
     let cluster = Cluster::start(6).await.unwrap();
     let producer = cluster.node(0).http_address;
-    let captured = send(&cluster, 0, "POST", "/capture", &producer_document()).await;
+    let captured = send_json_ld(&cluster, 0, "POST", "/capture", &producer_document()).await;
     assert_eq!(captured.status, 202, "{}", String::from_utf8_lossy(&captured.body));
     let notice = json!({
         "kind": "recall_notice", "recall_id": "R-2026-7", "class": "I", "lots": [LOT],
         "hazard": HOSTILE_HAZARD, "instructions": "Return it to the store"
     });
-    let recalled = send(&cluster, 3, "POST", "/records", notice.to_string().as_bytes()).await;
+    let recalled =
+        send_json_ld(&cluster, 3, "POST", "/records", notice.to_string().as_bytes()).await;
     assert_eq!(recalled.status, 201, "{}", String::from_utf8_lossy(&recalled.body));
     let inspection = json!({
         "kind": "inspection_result", "lots": [LOT], "test": "Listeria monocytogenes",
         "verdict": "fail", "sampled_at": "2026-03-02T08:00:00Z", "report": "LAB-2026-311"
     });
-    let inspected = send(&cluster, 5, "POST", "/records", inspection.to_string().as_bytes()).await;
+    let inspected =
+        send_json_ld(&cluster, 5, "POST", "/records", inspection.to_string().as_bytes()).await;
     assert_eq!(inspected.status, 201, "{}", String::from_utf8_lossy(&inspected.body));
 
     // The producer's node holds the notice and checkpoints covering every entry the page uses.
@@ -410,7 +401,7 @@ async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_i
     browser.close().await;
 
     // A new entry touching the lot changes the validator.
-    let later = send(&cluster, 0, "POST", "/capture", &later_document()).await;
+    let later = send_json_ld(&cluster, 0, "POST", "/capture", &later_document()).await;
     assert_eq!(later.status, 202);
     let changed = get(producer, PAGE, &[("Accept-Language", "en"), ("If-None-Match", &etag)]).await;
     assert_eq!(changed.status, 200, "the page changed with the new entry");
@@ -418,7 +409,7 @@ async fn the_page_of_a_recalled_lot_shows_the_recall_and_the_path_and_verifies_i
 
     // An entry about another lot touches nothing the page shows: the page keeps its validator.
     let etag = changed.header("etag").unwrap().to_owned();
-    let other = send(&cluster, 0, "POST", "/capture", &later_document_of(OTHER_LOT)).await;
+    let other = send_json_ld(&cluster, 0, "POST", "/capture", &later_document_of(OTHER_LOT)).await;
     assert_eq!(other.status, 202);
     wait_for("the other lot's page", DEFAULT_DEADLINE, || async {
         (get(producer, OTHER_PAGE, &[]).await.status == 200).then_some(())

@@ -13,7 +13,7 @@
 
 use lotline_tests::cluster::{Cluster, DEFAULT_DEADLINE, wait_for};
 use lotline_tests::fixtures::{
-    HttpAnswer, capture_document, entry_of, query_encoded as encoded, send_as,
+    HttpAnswer, capture_document, entry_of, query_encoded as encoded, send_json_ld,
 };
 use serde_json::{Value, json};
 
@@ -29,17 +29,7 @@ const GAP_LOGGER: &str = "urn:lotline:device:L8";
 const MINUTE_MS: i64 = 60_000;
 
 async fn send(cluster: &Cluster, method: &str, path: &str, body: &[u8]) -> HttpAnswer {
-    send_to(cluster, 0, method, path, body).await
-}
-
-async fn send_to(
-    cluster: &Cluster,
-    index: usize,
-    method: &str,
-    path: &str,
-    body: &[u8],
-) -> HttpAnswer {
-    send_as(cluster, index, method, path, "application/ld+json", body).await
+    send_json_ld(cluster, 0, method, path, body).await
 }
 
 /// A capture document with `vocabulary_list` in its header and `events`.
@@ -318,14 +308,14 @@ async fn a_node_signs_excursions_of_its_readings_and_corrects_them_by_new_record
         wait_for("the carrier's node to hold the excursions", DEFAULT_DEADLINE, || {
             let (cluster, path, on_producer) = (&cluster, &path, &on_producer);
             async move {
-                let reply = send_to(cluster, 1, "GET", path, b"").await.json().ok()?;
+                let reply = send_json_ld(cluster, 1, "GET", path, b"").await.json().ok()?;
                 (reply["excursions"] == on_producer["excursions"]).then_some(reply)
             }
         })
         .await
         .unwrap();
     assert_eq!(on_carrier["devices"][0]["signer"], producer);
-    let carrier_records = send_to(&cluster, 1, "GET", "/records?kind=excursion", b"").await;
+    let carrier_records = send_json_ld(&cluster, 1, "GET", "/records?kind=excursion", b"").await;
     let carrier_records = carrier_records.json().unwrap();
     assert!(
         carrier_records.as_array().unwrap().iter().all(|record| record["author"] == producer),

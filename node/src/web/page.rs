@@ -30,7 +30,7 @@ use lotline_ledger::coldchain::book::profile_in;
 use lotline_ledger::entry::EntryRef;
 use lotline_ledger::feed::VerifiedEntry;
 use lotline_ledger::identity::PublicKey;
-use lotline_ledger::masterdata::{Directory, attribute};
+use lotline_ledger::masterdata::{Described, Directory, attribute};
 use lotline_ledger::proof::Evidence;
 use lotline_ledger::records::{Payload, RecallClass, Verdict};
 use lotline_ledger::roster::Role;
@@ -1194,13 +1194,19 @@ impl<'render> Gathered<'render> {
     /// The name master data gives `id` (see `Directory::name_of`), noting the statement's
     /// entry.
     fn name(&mut self, id: &str) -> Option<Named> {
+        self.described(id).map(|(named, _)| named)
+    }
+
+    /// The name master data gives `id` with the statement that gives it, its entry noted.
+    fn described(&mut self, id: &str) -> Option<(Named, &'render Described)> {
         let described = self.directory.name_of(id)?;
         let text = described.statement.name()?;
         self.entries.insert((described.entry.author, described.entry.sequence));
-        Some(Named {
+        let named = Named {
             text: Arc::from(text),
             entry: Some(HtmlText::hex(described.entry.entry_hash.as_bytes())),
-        })
+        };
+        Some((named, described))
     }
 
     /// An organisation's key as the page writes it, made once per organisation.
@@ -1230,8 +1236,7 @@ impl<'render> Gathered<'render> {
     /// A place's name with its city and country from the same statement; a party link that
     /// master data does not name but that is a member's GLN gets the member's name.
     fn look_up_place(&mut self, place: &str) -> Option<PlaceView> {
-        let directory = self.directory;
-        let Some(name) = self.name(place) else {
+        let Some((name, described)) = self.described(place) else {
             let Some(lotline_ledger::gs1::Identifier::Party { .. }) =
                 lotline_ledger::gs1::classify(place)
             else {
@@ -1240,16 +1245,11 @@ impl<'render> Gathered<'render> {
             let member = self.roster.by_gln.get(place.rsplit('/').next()?)?;
             return Some(PlaceView { name: Arc::clone(member), details: Vec::new(), entry: None });
         };
-        let details = directory
-            .name_of(place)
-            .map(|described| {
-                [attribute::CITY, attribute::COUNTRY_CODE]
-                    .into_iter()
-                    .filter_map(|id| described.statement.attribute(id))
-                    .map(Arc::from)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let details = [attribute::CITY, attribute::COUNTRY_CODE]
+            .into_iter()
+            .filter_map(|id| described.statement.attribute(id))
+            .map(Arc::from)
+            .collect();
         Some(PlaceView { name: name.text, details, entry: name.entry })
     }
 

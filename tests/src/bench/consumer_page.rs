@@ -20,6 +20,8 @@
 //!   received for that lot (`revalidate_per_s`; `not_modified_share` of them answered 304);
 //! - `cached`: pages of a small set of lots that the node keeps rendered (`cached_per_s`).
 //!
+//! Last, the node's own gauge of what its kept pages weigh (`page_cache_bytes`).
+//!
 //! The load runs on one thread (a current-thread runtime over raw HTTP/1.1), so the node has
 //! the other core; the node is the release binary next to the bench (see `crate::process`).
 //!
@@ -99,7 +101,7 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     drop(node);
     let phases = outcome?;
 
-    let Phases { statics, pages, revalidate, cached } = phases;
+    let Phases { statics, pages, revalidate, cached, page_cache_bytes } = phases;
     let static_per_s = statics.per_s(phase);
     let pages_per_s = pages.per_s(phase);
     let mut extra = serde_json::Map::new();
@@ -122,6 +124,7 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
     extra.insert("cached_per_s".into(), round(cached.per_s(phase), 0).into());
     extra.insert("cached_p50_ms".into(), round(cached.percentile(0.50), 2).into());
     extra.insert("cached_p99_ms".into(), round(cached.percentile(0.99), 2).into());
+    extra.insert("page_cache_bytes".into(), page_cache_bytes.into());
     extra.insert("setup_s".into(), round(setup.as_secs_f64(), 1).into());
     extra.insert("node_start_s".into(), round(node_start.as_secs_f64(), 1).into());
     if let Some(rss_kib) = rss_kib {
@@ -150,6 +153,20 @@ struct Phases {
     pages: Tally,
     revalidate: Tally,
     cached: Tally,
+    /// What the node's kept pages weigh at the end, as its `/metrics` says.
+    page_cache_bytes: u64,
+}
+
+/// The node's `lotline_page_cache_bytes` gauge.
+async fn page_cache_bytes(address: SocketAddr) -> anyhow::Result<u64> {
+    let answer = crate::fixtures::exchange(address, "GET", "/metrics", &[], b"").await?;
+    let text = String::from_utf8(answer.body).context("metrics are not UTF-8")?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("lotline_page_cache_bytes "))
+        .context("the node's metrics have no lotline_page_cache_bytes")?
+        .trim()
+        .parse()
+        .context("a bad lotline_page_cache_bytes")
 }
 
 /// Drives the phases against the running node.
@@ -184,7 +201,8 @@ async fn measure(node: &Node, lots: &[String], phase: Duration) -> anyhow::Resul
     let hot = Arc::new(hot);
     drive(address, &hot, WARM_UP, SEED ^ 5, false).await?;
     let cached = drive(address, &hot, phase, SEED ^ 6, false).await?;
-    Ok(Phases { statics, pages, revalidate, cached })
+    let page_cache_bytes = page_cache_bytes(address).await?;
+    Ok(Phases { statics, pages, revalidate, cached, page_cache_bytes })
 }
 
 /// `/view/` and the lot's Digital Link path.
