@@ -383,23 +383,19 @@ impl<'graph> Walk<'graph> {
                         event: graph.event_hash_id(event_id).clone(),
                     });
                 }
-                if !self.with_handoffs {
-                    if let Some(how) = origin_kind(role, event.kind, event.flow) {
-                        detail.origins.push(self.origin(event_id, how));
-                        if let Some(master) = graph.master(event_id) {
-                            masters.push((event.time_ms, event_id, master));
-                        }
+                if let Some(how) = origin_kind(role, event.kind, event.flow) {
+                    detail.origins.push(self.origin(event_id, how));
+                    if let Some(master) = graph.master(event_id) {
+                        masters.push((event.time_ms, event_id, master));
                     }
+                }
+                if !self.with_handoffs {
                     continue;
                 }
                 match (role, event.kind) {
                     (Role::What, _) => match event.flow {
                         Flow::Produced => {
                             amounts.add((own, uom), quantity);
-                            detail.origins.push(self.origin(event_id, OriginKind::Commissioned));
-                            if let Some(master) = graph.master(event_id) {
-                                masters.push((event.time_ms, event_id, master));
-                            }
                         }
                         Flow::Received => {
                             amounts.add((own, uom), quantity);
@@ -435,10 +431,6 @@ impl<'graph> Walk<'graph> {
                     }
                     (Role::Output, Kind::Transformation) => {
                         amounts.add((own, uom), quantity);
-                        detail.origins.push(self.origin(event_id, OriginKind::Transformed));
-                        if let Some(master) = graph.master(event_id) {
-                            masters.push((event.time_ms, event_id, master));
-                        }
                     }
                     _ => {}
                 }

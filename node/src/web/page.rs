@@ -319,7 +319,8 @@ const ZH: Text = Text {
 struct HtmlText(Arc<str>);
 
 impl HtmlText {
-    /// `text`, escaped when it holds anything but letters, digits and URI punctuation.
+    /// `text`, escaped as the templates escape when it holds anything but letters, digits
+    /// and URI punctuation.
     fn new(text: &str) -> Self {
         let plain = text.bytes().all(|byte| {
             byte.is_ascii_alphanumeric()
@@ -328,17 +329,8 @@ impl HtmlText {
         if plain {
             return HtmlText(Arc::from(text));
         }
-        let mut escaped = String::with_capacity(text.len() + 16);
-        for character in text.chars() {
-            match character {
-                '&' => escaped.push_str("&amp;"),
-                '<' => escaped.push_str("&lt;"),
-                '>' => escaped.push_str("&gt;"),
-                '"' => escaped.push_str("&quot;"),
-                '\'' => escaped.push_str("&#39;"),
-                other => escaped.push(other),
-            }
-        }
+        let Ok(escaped) = askama::filters::escape(text, askama::filters::Html);
+        let escaped = escaped.to_string();
         HtmlText(Arc::from(escaped))
     }
 
@@ -1799,7 +1791,7 @@ mod tests {
         assert_eq!(HtmlText::new(event).to_string(), event);
         assert_eq!(
             HtmlText::new("\"><script>x&y'").to_string(),
-            "&quot;&gt;&lt;script&gt;x&amp;y&#39;"
+            "&#34;&#62;&#60;script&#62;x&#38;y&#39;"
         );
         assert_eq!(HtmlText::hex(&[0xab, 0x01]).to_string(), "ab01");
     }
