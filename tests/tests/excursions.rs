@@ -119,7 +119,16 @@ async fn a_node_signs_excursions_of_its_readings_and_corrects_them_by_new_record
 
     let records = excursion_records(&cluster).await;
     assert_eq!(records.len(), 1, "{records:#?}");
-    let reported = records[0].clone();
+    // Its proof comes with the feed's next checkpoint, which the node signs on its own time.
+    let reported = wait_for("the excursion record's proof", DEFAULT_DEADLINE, || {
+        let cluster = &cluster;
+        async move {
+            let records = excursion_records(cluster).await;
+            records.first().filter(|record| record.get("proof").is_some()).cloned()
+        }
+    })
+    .await
+    .unwrap();
     assert_eq!(reported["author"], producer);
     assert_eq!(reported["lots"], json!([LOT]));
     assert_eq!(reported["device"], LOGGER);
